@@ -1,0 +1,39 @@
+# The two commands of the README: `make run` and `make test`. Only Python 3.11+ is needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test install lint migrate demo
+
+$(INSTALLED): requirements.txt requirements-dev.txt build-constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "pip==26.3"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		--build-constraint build-constraints.txt -r requirements-dev.txt
+	touch $@
+
+install: $(INSTALLED)
+
+migrate: install
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: demo
+	@echo ""
+	@echo "  IOP clinic demo on http://127.0.0.1:8000/"
+	@echo "  Logins (password demo-pass-2026):"
+	@echo "    staff      -> http://127.0.0.1:8000/admin/"
+	@echo "    therapist  -> http://127.0.0.1:8000/therapist/"
+	@echo "    client     -> http://127.0.0.1:8000/schedule/"
+	@echo ""
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .

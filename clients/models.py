@@ -1,0 +1,190 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class LevelOfCare(models.TextChoices):
+    ADULT_IOP = "adult_iop", "Adult IOP"
+    ADOLESCENT_IOP = "adolescent_iop", "Adolescent IOP"
+
+
+class Client(models.Model):
+    class Status(models.TextChoices):
+        INTAKE = "intake", "Intake"
+        ACTIVE = "active", "Active"
+        DISCHARGED = "discharged", "Discharged"
+
+    class ReminderChannel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message (SMS)"
+        NONE = "none", "No reminders"
+
+    chart_number = models.CharField(max_length=20, unique=True, error_messages={
+        "unique": "Another client already has this chart number.",
+    })
+    legal_first_name = models.CharField(max_length=100)
+    legal_last_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(
+        max_length=100, blank=True, help_text="What the client likes to be called; shown instead of the legal first name."
+    )
+    pronouns = models.CharField(max_length=30, blank=True)
+    date_of_birth = models.DateField()
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.INTAKE)
+    admission_date = models.DateField(null=True, blank=True)
+    discharge_date = models.DateField(null=True, blank=True)
+    level_of_care = models.CharField(max_length=20, choices=LevelOfCare.choices, default=LevelOfCare.ADULT_IOP)
+
+    preferred_language = models.CharField(max_length=40, default="English")
+    communication_preferences = models.TextField(
+        blank=True, help_text="E.g. needs an interpreter, prefers written instructions, hard of hearing."
+    )
+    cultural_considerations = models.TextField(blank=True)
+
+    reminder_channel = models.CharField(max_length=8, choices=ReminderChannel.choices, default=ReminderChannel.EMAIL)
+    reminder_consent = models.BooleanField(
+        default=False, help_text="The client agreed, in writing, to receive appointment reminders."
+    )
+
+    portal_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="client",
+        help_text="The login the client uses to see their own schedule.",
+    )
+    # Couples are treated together; each partner points at the other (see services.link_partners).
+    partner = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["legal_last_name", "legal_first_name", "chart_number"]
+        constraints = [
+            models.CheckConstraint(
+                name="clients_client_discharge_after_admission",
+                condition=Q(discharge_date__isnull=True)
+                | Q(admission_date__isnull=True)
+                | Q(discharge_date__gte=F("admission_date")),
+                violation_error_message="The discharge date cannot be before the admission date.",
+            ),
+            models.CheckConstraint(
+                name="clients_client_active_has_admission_date",
+                condition=~Q(status="active") | Q(admission_date__isnull=False),
+                violation_error_message="An active client needs an admission date.",
+            ),
+            models.CheckConstraint(
+                name="clients_client_discharged_has_discharge_date",
+                condition=~Q(status="discharged") | Q(discharge_date__isnull=False),
+                violation_error_message="A discharged client needs a discharge date.",
+            ),
+            models.CheckConstraint(
+                name="clients_client_not_own_partner",
+                condition=~Q(partner=F("pk")),
+                violation_error_message="A client cannot be their own partner.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.chart_number})"
+
+    @property
+    def first_name(self) -> str:
+        return self.preferred_name or self.legal_first_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.legal_last_name}"
+
+    @property
+    def full_legal_name(self) -> str:
+        return f"{self.legal_first_name} {self.legal_last_name}"
+
+    @property
+    def initials(self) -> str:
+        return f"{self.first_name[:1]}.{self.legal_last_name[:1]}.".upper()
+
+
+class ConfidentialityAgreement(models.Model):
+    """One version of the group confidentiality agreement text. The highest version is current."""
+
+    version = models.PositiveIntegerField(unique=True, error_messages={
+        "unique": "This version number is already taken.",
+    })
+    title = models.CharField(max_length=200, default="Group confidentiality agreement")
+    text = models.TextField()
+    effective_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        get_latest_by = "version"
+        constraints = [
+            models.CheckConstraint(
+                name="clients_agreement_version_positive",
+                condition=Q(version__gte=1),
+                violation_error_message="The version number starts at 1.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}, version {self.version}"
+
+
+class AgreementSignatureQuerySet(models.QuerySet):
+    def unrevoked(self):
+        return self.filter(revoked_at__isnull=True)
+
+    def current(self):
+        """Unrevoked signatures of the latest agreement version."""
+        latest = ConfidentialityAgreement.objects.order_by("-version").values("pk")[:1]
+        return self.unrevoked().filter(agreement=models.Subquery(latest))
+
+
+class AgreementSignature(models.Model):
+    class Method(models.TextChoices):
+        PAPER = "paper", "On paper, in person"
+        ELECTRONIC = "electronic", "Electronically, in person"
+        VIRTUAL = "virtual", "Electronically, during a video visit"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="signatures")
+    agreement = models.ForeignKey(ConfidentialityAgreement, on_delete=models.PROTECT, related_name="signatures")
+    signed_at = models.DateTimeField()
+    method = models.CharField(max_length=12, choices=Method.choices, default=Method.PAPER)
+    witnessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="witnessed_signatures"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=300, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = AgreementSignatureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "agreement"],
+                condition=Q(revoked_at__isnull=True),
+                name="clients_signature_one_unrevoked_per_client_agreement",
+                violation_error_message="This client already has a signature of this agreement version in force.",
+            ),
+            models.CheckConstraint(
+                name="clients_signature_revocation_has_reason",
+                condition=Q(revoked_at__isnull=True, revoked_reason="")
+                | (Q(revoked_at__isnull=False) & ~Q(revoked_reason="")),
+                violation_error_message="A revoked signature needs the date and the reason.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "in force"
+        return f"{self.client} signed v{self.agreement.version} ({state})"

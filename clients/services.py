@@ -1,0 +1,120 @@
+"""Writes about clients that carry clinic rules. Views, forms, the admin and tasks call these."""
+
+import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from clients.models import AgreementSignature, Client, ConfidentialityAgreement
+
+
+def latest_agreement() -> ConfidentialityAgreement | None:
+    return ConfidentialityAgreement.objects.order_by("-version").first()
+
+
+def has_current_signature(client: Client) -> bool:
+    """True when the client's signature of the latest agreement version is in force."""
+    return AgreementSignature.objects.current().filter(client=client).exists()
+
+
+def signing_refusals(*, client: Client) -> list[str]:
+    if client.status == Client.Status.DISCHARGED:
+        return [f"{client.display_name} has been discharged and cannot sign agreements."]
+    return []
+
+
+@transaction.atomic
+def sign_agreement(
+    *,
+    client: Client,
+    witnessed_by: AbstractBaseUser,
+    agreement: ConfidentialityAgreement | None = None,
+    signed_at: datetime.datetime | None = None,
+    method: str = AgreementSignature.Method.PAPER,
+) -> AgreementSignature:
+    agreement = agreement or latest_agreement()
+    if agreement is None:
+        raise ValidationError({"agreement": "There is no confidentiality agreement text to sign yet."})
+    refusals = signing_refusals(client=client)
+    if refusals:
+        raise ValidationError(refusals)
+    signature = AgreementSignature(
+        client=client,
+        agreement=agreement,
+        witnessed_by=witnessed_by,
+        signed_at=signed_at or timezone.now(),
+        method=method,
+    )
+    signature.full_clean()
+    signature.save()
+    return signature
+
+
+@transaction.atomic
+def revoke_signature(
+    *, signature: AgreementSignature, reason: str, revoked_by: AbstractBaseUser, revoked_at: datetime.datetime | None = None
+) -> AgreementSignature:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the signature is revoked."})
+    signature = AgreementSignature.objects.select_for_update().get(pk=signature.pk)
+    if signature.revoked_at is not None:
+        raise ValidationError(f"This signature was already revoked on {signature.revoked_at:%Y-%m-%d}.")
+    signature.revoked_at = revoked_at or timezone.now()
+    signature.revoked_reason = reason
+    signature.revoked_by = revoked_by
+    signature.save(update_fields=["revoked_at", "revoked_reason", "revoked_by"])
+    return signature
+
+
+@transaction.atomic
+def link_partners(*, client: Client, partner: Client) -> None:
+    """Link two clients as a couple; each points at the other, and old links are cleared."""
+    if client.pk == partner.pk:
+        raise ValidationError({"partner": "A client cannot be their own partner."})
+    Client.objects.filter(partner__in=[client, partner]).update(partner=None)
+    Client.objects.filter(pk__in=[client.pk, partner.pk]).update(partner=None)
+    Client.objects.filter(pk=client.pk).update(partner=partner)
+    Client.objects.filter(pk=partner.pk).update(partner=client)
+    client.partner, partner.partner = partner, client
+
+
+@transaction.atomic
+def unlink_partner(*, client: Client) -> None:
+    Client.objects.filter(partner=client).update(partner=None)
+    Client.objects.filter(pk=client.pk).update(partner=None)
+    client.partner = None
+
+
+@transaction.atomic
+def admit_client(*, client: Client, on: datetime.date | None = None) -> Client:
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.status == Client.Status.ACTIVE:
+        raise ValidationError(f"{client} is already active.")
+    client.status = Client.Status.ACTIVE
+    client.admission_date = on or timezone.localdate()
+    client.discharge_date = None
+    client.full_clean()
+    client.save(update_fields=["status", "admission_date", "discharge_date", "updated_at"])
+    return client
+
+
+@transaction.atomic
+def discharge_client(*, client: Client, on: datetime.date | None = None, note: str = "") -> Client:
+    """Discharge a client and end every open membership (each ending promotes the waitlist)."""
+    from groups.models import Membership
+    from groups.services import end_membership
+
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.status == Client.Status.DISCHARGED:
+        raise ValidationError(f"{client} was already discharged.")
+    on = on or timezone.localdate()
+    client.status = Client.Status.DISCHARGED
+    client.discharge_date = on
+    client.full_clean()
+    client.save(update_fields=["status", "discharge_date", "updated_at"])
+    for membership in Membership.objects.open().filter(client=client):
+        end_membership(membership=membership, reason=Membership.EndReason.DISCHARGED, note=note, on=on)
+    return client

@@ -1,0 +1,192 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from groups import services
+from groups.forms import EndMembershipForm, EnrolmentForm, TherapyGroupAdminForm
+from groups.models import Membership, Therapist, TherapyGroup
+from iop.admin_actions import action_with_form
+
+
+@admin.register(Therapist)
+class TherapistAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "credentials", "license_number", "is_active"]
+    list_filter = ["is_active", "credentials"]
+    search_fields = ["user__first_name", "user__last_name", "user__username", "credentials"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+
+
+class _MembersFormSet(BaseInlineFormSet):
+    prefix_name = "members"
+
+    @classmethod
+    def get_default_prefix(cls):
+        return cls.prefix_name
+
+
+class _WaitlistFormSet(_MembersFormSet):
+    prefix_name = "waitlist"
+
+
+class _ReadOnlyMembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    status = None
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=self.status).select_related("client")
+
+
+class ActiveMemberInline(_ReadOnlyMembershipInline):
+    verbose_name = "active member"
+    verbose_name_plural = "active members"
+    status = Membership.Status.ACTIVE
+    formset = _MembersFormSet
+    fields = ["client", "joined_on"]
+    readonly_fields = fields
+
+
+class WaitlistInline(_ReadOnlyMembershipInline):
+    verbose_name = "waitlisted client"
+    verbose_name_plural = "waitlist (first come, first served)"
+    status = Membership.Status.WAITLISTED
+    formset = _WaitlistFormSet
+    fields = ["client", "waitlisted_at"]
+    readonly_fields = fields
+    ordering = ["waitlisted_at", "pk"]
+
+
+@admin.register(TherapyGroup)
+class TherapyGroupAdmin(admin.ModelAdmin):
+    form = TherapyGroupAdminForm
+    list_display = ["name", "kind", "seats", "waitlist", "facilitator", "modality", "language", "audience", "status"]
+    list_filter = ["kind", "status", "modality", "audience", "enrolment", "language", "facilitator"]
+    search_fields = ["name", "description", "room"]
+    list_select_related = ["facilitator__user"]
+    autocomplete_fields = ["facilitator", "co_facilitator"]
+    readonly_fields = ["seats", "enrol_link"]
+    inlines = [ActiveMemberInline, WaitlistInline]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "description", "status", ("start_date", "end_date")]}),
+        ("Seats", {"fields": ["capacity", "seats", "enrolment", "enrol_link"]}),
+        ("Facilitation", {"fields": ["facilitator", "co_facilitator", "language", "audience"]}),
+        ("Where", {"fields": ["modality", "room", "video_link"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_seat_counts()
+
+    @admin.display(description="Seats", ordering="active_count")
+    def seats(self, group):
+        return services.seat_count(group)
+
+    @admin.display(description="Waitlist", ordering="waitlist_count")
+    def waitlist(self, group):
+        return group.waitlist_count
+
+    @admin.display(description="Enrol")
+    def enrol_link(self, group):
+        from django.utils.html import format_html
+
+        if group.pk is None:
+            return "Save the group first."
+        url = reverse("admin:groups_membership_add") + f"?group={group.pk}"
+        return format_html('<a class="button" href="{}">Enrol a client</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        # A raised cap fills its new seats from the waitlist, through the service.
+        if change and "capacity" in form.changed_data:
+            new_capacity = obj.capacity
+            obj.capacity = form.initial["capacity"]
+            super().save_model(request, obj, form, change)
+            promoted = services.change_capacity(group=obj, capacity=new_capacity)
+            obj.capacity = new_capacity
+            for membership in promoted:
+                self.message_user(request, f"{membership.client} moved from the waitlist into the group.")
+        else:
+            super().save_model(request, obj, form, change)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
+    list_filter = ["status", "group__kind", "group", "end_reason"]
+    search_fields = ["client__chart_number", "client__legal_first_name", "client__legal_last_name",
+                     "client__preferred_name", "group__name"]
+    list_select_related = ["client", "group"]
+    readonly_fields = ["client", "group", "status", "waitlisted_at", "joined_on", "ended_on", "end_reason",
+                       "end_note", "created_at"]
+    actions = ["end_memberships"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Memberships are clinical history: they end, they are not deleted.
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Enrolment is a service call, not a bare insert: a small form, then enroll_client."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        data = request.POST if request.method == "POST" else None
+        initial = {key: request.GET[key] for key in ("client", "group") if key in request.GET}
+        form = EnrolmentForm(data, initial=initial, admin_site=self.admin_site)
+        if data is not None and form.is_valid():
+            try:
+                membership = services.enroll_client(
+                    client=form.cleaned_data["client"],
+                    group=form.cleaned_data["group"],
+                    allow_waitlist=form.cleaned_data["waitlist_if_full"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.log_addition(request, membership, [{"added": {}}])
+                group = membership.group
+                self.message_user(
+                    request,
+                    f"{membership.client} is now {membership.get_status_display().lower()} in {group} "
+                    f"(seats {services.seat_count(group)}).",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:groups_therapygroup_change", group.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Enrol a client in a group",
+            "opts": self.model._meta,
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/groups/membership/enrol.html", context)
+
+    @admin.action(description="End selected memberships…", permissions=["change"])
+    def end_memberships(self, request, queryset):
+        def end(membership, data):
+            promoted = services.end_membership(
+                membership=membership, reason=data["reason"], note=data["note"], on=data["ended_on"]
+            )
+            done = f"{membership.client} left {membership.group}."
+            if promoted:
+                done += f" {promoted.client} moved from the waitlist into the group."
+            return done
+
+        return action_with_form(
+            self,
+            request,
+            queryset.select_related("client", "group"),
+            form_class=EndMembershipForm,
+            title="End memberships",
+            apply=end,
+            form_kwargs={"initial": {"ended_on": timezone.localdate()}},
+        )

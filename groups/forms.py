@@ -1,0 +1,57 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
+
+from clients.models import Client
+from groups.models import Membership, TherapyGroup
+from groups.services import check_capacity, enrolment_refusals
+
+
+class EnrolmentForm(forms.Form):
+    """Staff enrol one client into one group; the service has the last word under its lock."""
+
+    client = forms.ModelChoiceField(queryset=Client.objects.all())
+    group = forms.ModelChoiceField(queryset=TherapyGroup.objects.exclude(status=TherapyGroup.Status.ENDED))
+    waitlist_if_full = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Waitlist if full",
+        help_text="Untick to refuse rather than waitlist when the group has no free seat.",
+    )
+
+    def __init__(self, *args, admin_site: admin.AdminSite | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if admin_site is not None:
+            for name in ("client", "group"):
+                self.fields[name].widget = AutocompleteSelect(Membership._meta.get_field(name), admin_site)
+
+    def clean(self):
+        cleaned = super().clean()
+        client, group = cleaned.get("client"), cleaned.get("group")
+        if client and group:
+            for field, reasons in enrolment_refusals(client=client, group=group).items():
+                for reason in reasons:
+                    self.add_error(field, reason)
+        return cleaned
+
+
+class EnrolActionForm(forms.Form):
+    group = forms.ModelChoiceField(queryset=TherapyGroup.objects.exclude(status=TherapyGroup.Status.ENDED))
+    waitlist_if_full = forms.BooleanField(required=False, initial=True, label="Waitlist if full")
+
+
+class EndMembershipForm(forms.Form):
+    reason = forms.ChoiceField(choices=Membership.EndReason.choices)
+    ended_on = forms.DateField(help_text="YYYY-MM-DD")
+    note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60}))
+
+
+class TherapyGroupAdminForm(forms.ModelForm):
+    class Meta:
+        model = TherapyGroup
+        fields = "__all__"
+
+    def clean_capacity(self):
+        capacity = self.cleaned_data["capacity"]
+        check_capacity(group=self.instance, capacity=capacity)
+        return capacity

@@ -1,0 +1,176 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from clients.models import Client, LevelOfCare
+
+MIN_CAPACITY = 8
+MAX_CAPACITY = 12
+
+
+class Therapist(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="therapist")
+    credentials = models.CharField(max_length=60, help_text="E.g. LCSW, LPC, LMFT, PhD.")
+    license_number = models.CharField(max_length=40, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name"]
+
+    def __str__(self) -> str:
+        name = self.user.get_full_name() or self.user.get_username()
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+
+class TherapyGroupQuerySet(models.QuerySet):
+    def with_seat_counts(self):
+        return self.annotate(
+            active_count=models.Count("memberships", filter=Q(memberships__status=Membership.Status.ACTIVE)),
+            waitlist_count=models.Count("memberships", filter=Q(memberships__status=Membership.Status.WAITLISTED)),
+        )
+
+
+class TherapyGroup(models.Model):
+    class Kind(models.TextChoices):
+        PSYCHOEDUCATIONAL = "psychoeducational", "Psychoeducational"
+        SKILLS_DEVELOPMENT = "skills_development", "Skills development"
+        PROCESS = "process", "Process"
+        SUPPORT = "support", "Support"
+
+    class Modality(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        VIRTUAL = "virtual", "Virtual"
+        HYBRID = "hybrid", "Hybrid"
+
+    class Enrolment(models.TextChoices):
+        OPEN = "open", "Open (rolling admission)"
+        CLOSED = "closed", "Closed (no new members once started)"
+
+    class Status(models.TextChoices):
+        FORMING = "forming", "Forming"
+        RUNNING = "running", "Running"
+        ENDED = "ended", "Ended"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    description = models.TextField(blank=True)
+    capacity = models.PositiveSmallIntegerField(
+        default=10, help_text=f"Most active members at once: between {MIN_CAPACITY} and {MAX_CAPACITY}."
+    )
+    facilitator = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="facilitated_groups")
+    co_facilitator = models.ForeignKey(
+        Therapist, on_delete=models.PROTECT, null=True, blank=True, related_name="co_facilitated_groups"
+    )
+    modality = models.CharField(max_length=10, choices=Modality.choices, default=Modality.IN_PERSON)
+    room = models.CharField(max_length=60, blank=True)
+    video_link = models.URLField(blank=True)
+    language = models.CharField(max_length=40, default="English")
+    audience = models.CharField(max_length=20, choices=LevelOfCare.choices, default=LevelOfCare.ADULT_IOP)
+    enrolment = models.CharField(max_length=8, choices=Enrolment.choices, default=Enrolment.OPEN)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+
+    objects = TherapyGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="groups_therapygroup_capacity_8_to_12",
+                condition=Q(capacity__gte=MIN_CAPACITY, capacity__lte=MAX_CAPACITY),
+                violation_error_message=f"A group holds between {MIN_CAPACITY} and {MAX_CAPACITY} members.",
+            ),
+            models.CheckConstraint(
+                name="groups_therapygroup_cofacilitator_differs",
+                condition=Q(co_facilitator__isnull=True) | ~Q(co_facilitator=F("facilitator")),
+                violation_error_message="The co-facilitator must be someone other than the facilitator.",
+            ),
+            models.CheckConstraint(
+                name="groups_therapygroup_place_matches_modality",
+                condition=(Q(modality="in_person") & ~Q(room=""))
+                | (Q(modality="virtual") & ~Q(video_link=""))
+                | (Q(modality="hybrid") & ~Q(room="") & ~Q(video_link="")),
+                violation_error_message="In-person groups need a room, virtual groups a video link, hybrid both.",
+            ),
+            models.CheckConstraint(
+                name="groups_therapygroup_ends_after_start",
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                violation_error_message="The end date cannot be before the start date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def facilitators(self) -> list[Therapist]:
+        return [t for t in (self.facilitator, self.co_facilitator) if t is not None]
+
+
+class MembershipQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(status=Membership.Status.ENDED)
+
+    def active(self):
+        return self.filter(status=Membership.Status.ACTIVE)
+
+    def waitlisted(self):
+        return self.filter(status=Membership.Status.WAITLISTED).order_by("waitlisted_at", "pk")
+
+
+class Membership(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        WAITLISTED = "waitlisted", "Waitlisted"
+        ENDED = "ended", "Ended"
+
+    class EndReason(models.TextChoices):
+        COMPLETED = "completed", "Completed the group"
+        DISCHARGED = "discharged", "Discharged from the program"
+        TRANSFERRED = "transferred", "Moved to another group"
+        WITHDREW = "withdrew", "Withdrew"
+        LEFT_WAITLIST = "left_waitlist", "Taken off the waitlist"
+        OTHER = "other", "Other"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="memberships")
+    group = models.ForeignKey(TherapyGroup, on_delete=models.PROTECT, related_name="memberships")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    # The waitlist is served first come, first served, in this order.
+    waitlisted_at = models.DateTimeField(null=True, blank=True)
+    joined_on = models.DateField(null=True, blank=True, help_text="First day as an active member.")
+    ended_on = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=14, choices=EndReason.choices, blank=True)
+    end_note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["group", "status", "waitlisted_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "group"],
+                condition=~Q(status="ended"),
+                name="groups_membership_one_open_per_client_group",
+                violation_error_message="This client is already a member of, or waitlisted for, this group.",
+            ),
+            models.CheckConstraint(
+                name="groups_membership_active_has_join_date",
+                condition=~Q(status="active") | Q(joined_on__isnull=False),
+                violation_error_message="An active membership needs the date the client joined.",
+            ),
+            models.CheckConstraint(
+                name="groups_membership_waitlisted_has_time",
+                condition=~Q(status="waitlisted") | Q(waitlisted_at__isnull=False),
+                violation_error_message="A waitlisted membership needs the time the client was waitlisted.",
+            ),
+            models.CheckConstraint(
+                name="groups_membership_ended_has_date_and_reason",
+                condition=~Q(status="ended") | (Q(ended_on__isnull=False) & ~Q(end_reason="")),
+                violation_error_message="An ended membership needs the end date and reason.",
+            ),
+        ]
+        indexes = [models.Index(fields=["group", "status"], name="groups_membership_group_status")]
+
+    def __str__(self) -> str:
+        return f"{self.client} in {self.group} ({self.get_status_display().lower()})"

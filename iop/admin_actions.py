@@ -1,0 +1,57 @@
+"""Admin actions that need a few words from staff first (a reason, a group to enrol into).
+
+The action shows a small form with the selected rows; on "Apply" it hands the cleaned data to a
+callback that calls the app's service for each row.
+"""
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+
+def action_with_form(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    form_class: type[forms.Form],
+    title: str,
+    apply: Callable[[object, dict], str],
+    form_kwargs: dict | None = None,
+) -> HttpResponse | None:
+    """Run ``apply(row, cleaned_data)`` for each selected row once the form is valid.
+
+    ``apply`` returns a short success message, or raises ``ValidationError`` for a row the
+    service refused; each refusal is reported and the other rows still go ahead.
+    """
+    form_kwargs = form_kwargs or {}
+    if "apply" in request.POST:
+        form = form_class(request.POST, **form_kwargs)
+        if form.is_valid():
+            for row in queryset:
+                try:
+                    done = apply(row, form.cleaned_data)
+                except ValidationError as error:
+                    modeladmin.message_user(request, f"{row}: {' '.join(error.messages)}", messages.ERROR)
+                else:
+                    modeladmin.message_user(request, done, messages.SUCCESS)
+            return None
+    else:
+        form = form_class(**form_kwargs)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "queryset": queryset,
+        "action": request.POST.get("action"),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "select_across": request.POST.get("select_across", "0"),
+    }
+    return TemplateResponse(request, "admin/action_form.html", context)

@@ -1,0 +1,38 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each person to their own place: staff to the admin, therapists and clients to theirs."""
+    user = request.user
+    if hasattr(user, "therapist"):
+        return redirect("therapist:dashboard")
+    if hasattr(user, "client"):
+        return redirect("scheduling:week")
+    if user.is_staff:
+        return redirect("admin:index")
+    return redirect("scheduling:week")
+
+
+def database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:
+        return False
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": database_ok()}
+    failing = [name for name, ok in checks.items() if not ok]
+    status = 503 if failing else 200
+    body = {"status": "ok" if not failing else "failing", "checks": {k: "ok" if v else "down" for k, v in checks.items()}}
+    return JsonResponse(body, status=status)

@@ -1,0 +1,89 @@
+import os
+import shutil
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+from iop.permissions import CLINIC_STAFF
+from tests.factories import AgreementFactory, ClientFactory, TherapistFactory, TherapyGroupFactory, UserFactory
+
+REQUIRE_SERVICES = os.environ.get("IOP_REQUIRE_SERVICES", "").strip().lower() in {"1", "true", "yes", "on"}
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _on_postgresql() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def _redis_answers() -> bool:
+    url = urlsplit(settings.CELERY_BROKER_URL)
+    if url.scheme not in {"redis", "rediss"}:
+        return False
+    try:
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+MISSING = {
+    "postgres": (lambda: not _on_postgresql(), "needs PostgreSQL: set DATABASE_URL=postgres://..."),
+    "redis": (lambda: not _redis_answers(), "needs Redis: set CELERY_BROKER_URL=redis://... to a running server"),
+    "browser": (lambda: shutil.which(CHROMIUM) is None, f"needs Debian's Chromium at {CHROMIUM}"),
+}
+
+
+def pytest_runtest_setup(item):
+    """Skip tests whose service is absent, with the reason; fail them when services are required."""
+    for marker, (missing, reason) in MISSING.items():
+        if item.get_closest_marker(marker) and missing():
+            if REQUIRE_SERVICES:
+                pytest.fail(f"IOP_REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
+            pytest.skip(reason)
+
+
+@pytest.fixture
+def agreement(db):
+    return AgreementFactory()
+
+
+@pytest.fixture
+def client_record(agreement):
+    """The client of the story (``client`` is pytest-django's test client)."""
+    return ClientFactory(legal_first_name="Jordan", legal_last_name="Avery")
+
+
+@pytest.fixture
+def other_client(agreement):
+    return ClientFactory(legal_first_name="Morgan", legal_last_name="Blake")
+
+
+@pytest.fixture
+def therapist(db):
+    return TherapistFactory(user__username="facilitator", user__first_name="Dana", user__last_name="Whitfield")
+
+
+@pytest.fixture
+def other_therapist(db):
+    return TherapistFactory(user__username="other-therapist")
+
+
+@pytest.fixture
+def group(therapist):
+    return TherapyGroupFactory(facilitator=therapist, capacity=8)
+
+
+@pytest.fixture
+def staff_user(db):
+    user = UserFactory(username="staff-member", is_staff=True)
+    user.groups.add(Group.objects.get(name=CLINIC_STAFF))
+    return user
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
