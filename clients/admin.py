@@ -4,15 +4,16 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from clients import services
-from clients.forms import ClientAdminForm, DischargeForm, ReasonForm, SignatureInlineForm
+from clients.forms import DischargeForm, ReasonForm, SignatureInlineForm
 from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from groups.forms import EnrolActionForm
 from groups.models import Membership
 from groups.services import enroll_client
 from iop.admin_actions import action_with_form
+from iop.admin_widgets import TolerantAutocompleteMixin
 
 
-class SignatureInline(admin.TabularInline):
+class SignatureInline(TolerantAutocompleteMixin, admin.TabularInline):
     """Signatures are added here; one in force is changed only by the revoke action."""
 
     model = AgreementSignature
@@ -56,8 +57,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
-    form = ClientAdminForm
+class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display = [
         "chart_number",
         "display_name",
@@ -75,11 +75,33 @@ class ClientAdmin(admin.ModelAdmin):
     inlines = [SignatureInline, MembershipInline]
     actions = ["enrol_in_group", "admit", "discharge"]
     fieldsets = [
-        (None, {"fields": ["chart_number", ("legal_first_name", "legal_last_name"), "preferred_name", "pronouns",
-                           "date_of_birth"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "chart_number",
+                    ("legal_first_name", "legal_last_name"),
+                    "preferred_name",
+                    "pronouns",
+                    "date_of_birth",
+                ]
+            },
+        ),
         ("Treatment", {"fields": ["status", "admission_date", "discharge_date", "level_of_care"]}),
-        ("Contact and preferences", {"fields": ["email", "phone", "preferred_language", "communication_preferences",
-                                                "cultural_considerations", "reminder_channel", "reminder_consent"]}),
+        (
+            "Contact and preferences",
+            {
+                "fields": [
+                    "email",
+                    "phone",
+                    "preferred_language",
+                    "communication_preferences",
+                    "cultural_considerations",
+                    "reminder_channel",
+                    "reminder_consent",
+                ]
+            },
+        ),
         ("Links", {"fields": ["portal_user", "partner"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
@@ -166,8 +188,10 @@ class ConfidentialityAgreementAdmin(admin.ModelAdmin):
     search_fields = ["title", "text"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            signatures_in_force=Count("signatures", filter=Q(signatures__revoked_at__isnull=True))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(signatures_in_force=Count("signatures", filter=Q(signatures__revoked_at__isnull=True)))
         )
 
     @admin.display(description="Signatures in force", ordering="signatures_in_force")
@@ -187,8 +211,16 @@ class AgreementSignatureAdmin(admin.ModelAdmin):
     list_filter = ["agreement", "method", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["client__chart_number", "client__legal_last_name", "client__legal_first_name"]
     list_select_related = ["client", "agreement", "witnessed_by"]
-    readonly_fields = ["client", "agreement", "signed_at", "method", "witnessed_by", "revoked_at", "revoked_reason",
-                       "revoked_by"]
+    readonly_fields = [
+        "client",
+        "agreement",
+        "signed_at",
+        "method",
+        "witnessed_by",
+        "revoked_at",
+        "revoked_reason",
+        "revoked_by",
+    ]
     actions = ["revoke"]
     date_hierarchy = "signed_at"
 
@@ -205,5 +237,4 @@ class AgreementSignatureAdmin(admin.ModelAdmin):
             services.revoke_signature(signature=signature, reason=data["reason"], revoked_by=request.user)
             return f"{signature.client}: signature of version {signature.agreement.version} revoked."
 
-        return action_with_form(self, request, queryset, form_class=ReasonForm, title="Revoke signatures",
-                                apply=revoke)
+        return action_with_form(self, request, queryset, form_class=ReasonForm, title="Revoke signatures", apply=revoke)

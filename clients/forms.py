@@ -1,20 +1,7 @@
 from django import forms
-from django.core.exceptions import ValidationError
 
-from clients.models import AgreementSignature, Client
+from clients.models import AgreementSignature
 from clients.services import signing_refusals
-
-
-class ClientAdminForm(forms.ModelForm):
-    class Meta:
-        model = Client
-        fields = "__all__"
-
-    def clean_partner(self):
-        partner = self.cleaned_data.get("partner")
-        if partner is not None and self.instance.pk == partner.pk:
-            raise ValidationError("A client cannot be their own partner.")
-        return partner
 
 
 class SignatureInlineForm(forms.ModelForm):

@@ -19,13 +19,19 @@ class Client(models.Model):
         SMS = "sms", "Text message (SMS)"
         NONE = "none", "No reminders"
 
-    chart_number = models.CharField(max_length=20, unique=True, error_messages={
-        "unique": "Another client already has this chart number.",
-    })
+    chart_number = models.CharField(
+        max_length=20,
+        unique=True,
+        error_messages={
+            "unique": "Another client already has this chart number.",
+        },
+    )
     legal_first_name = models.CharField(max_length=100)
     legal_last_name = models.CharField(max_length=100)
     preferred_name = models.CharField(
-        max_length=100, blank=True, help_text="What the client likes to be called; shown instead of the legal first name."
+        max_length=100,
+        blank=True,
+        help_text="What the client likes to be called; shown instead of the legal first name.",
     )
     pronouns = models.CharField(max_length=30, blank=True)
     date_of_birth = models.DateField()
@@ -57,9 +63,7 @@ class Client(models.Model):
         help_text="The login the client uses to see their own schedule.",
     )
     # Couples are treated together; each partner points at the other (see services.link_partners).
-    partner = models.OneToOneField(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    partner = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -114,9 +118,12 @@ class Client(models.Model):
 class ConfidentialityAgreement(models.Model):
     """One version of the group confidentiality agreement text. The highest version is current."""
 
-    version = models.PositiveIntegerField(unique=True, error_messages={
-        "unique": "This version number is already taken.",
-    })
+    version = models.PositiveIntegerField(
+        unique=True,
+        error_messages={
+            "unique": "This version number is already taken.",
+        },
+    )
     title = models.CharField(max_length=200, default="Group confidentiality agreement")
     text = models.TextField()
     effective_on = models.DateField()

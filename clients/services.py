@@ -54,7 +54,11 @@ def sign_agreement(
 
 @transaction.atomic
 def revoke_signature(
-    *, signature: AgreementSignature, reason: str, revoked_by: AbstractBaseUser, revoked_at: datetime.datetime | None = None
+    *,
+    signature: AgreementSignature,
+    reason: str,
+    revoked_by: AbstractBaseUser,
+    revoked_at: datetime.datetime | None = None,
 ) -> AgreementSignature:
     reason = reason.strip()
     if not reason:

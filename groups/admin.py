@@ -10,10 +10,11 @@ from groups import services
 from groups.forms import EndMembershipForm, EnrolmentForm, TherapyGroupAdminForm
 from groups.models import Membership, Therapist, TherapyGroup
 from iop.admin_actions import action_with_form
+from iop.admin_widgets import TolerantAutocompleteMixin
 
 
 @admin.register(Therapist)
-class TherapistAdmin(admin.ModelAdmin):
+class TherapistAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display = ["__str__", "credentials", "license_number", "is_active"]
     list_filter = ["is_active", "credentials"]
     search_fields = ["user__first_name", "user__last_name", "user__username", "credentials"]
@@ -70,7 +71,7 @@ class WaitlistInline(_ReadOnlyMembershipInline):
 
 
 @admin.register(TherapyGroup)
-class TherapyGroupAdmin(admin.ModelAdmin):
+class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     form = TherapyGroupAdminForm
     list_display = ["name", "kind", "seats", "waitlist", "facilitator", "modality", "language", "audience", "status"]
     list_filter = ["kind", "status", "modality", "audience", "enrolment", "language", "facilitator"]
@@ -124,11 +125,25 @@ class TherapyGroupAdmin(admin.ModelAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
     list_filter = ["status", "group__kind", "group", "end_reason"]
-    search_fields = ["client__chart_number", "client__legal_first_name", "client__legal_last_name",
-                     "client__preferred_name", "group__name"]
+    search_fields = [
+        "client__chart_number",
+        "client__legal_first_name",
+        "client__legal_last_name",
+        "client__preferred_name",
+        "group__name",
+    ]
     list_select_related = ["client", "group"]
-    readonly_fields = ["client", "group", "status", "waitlisted_at", "joined_on", "ended_on", "end_reason",
-                       "end_note", "created_at"]
+    readonly_fields = [
+        "client",
+        "group",
+        "status",
+        "waitlisted_at",
+        "joined_on",
+        "ended_on",
+        "end_reason",
+        "end_note",
+        "created_at",
+    ]
     actions = ["end_memberships"]
 
     def has_delete_permission(self, request, obj=None):

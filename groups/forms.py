@@ -1,10 +1,10 @@
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AutocompleteSelect
 
 from clients.models import Client
 from groups.models import Membership, TherapyGroup
 from groups.services import check_capacity, enrolment_refusals
+from iop.admin_widgets import TolerantAutocompleteSelect
 
 
 class EnrolmentForm(forms.Form):
@@ -23,7 +23,9 @@ class EnrolmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         if admin_site is not None:
             for name in ("client", "group"):
-                self.fields[name].widget = AutocompleteSelect(Membership._meta.get_field(name), admin_site)
+                field = self.fields[name]
+                field.widget = TolerantAutocompleteSelect(Membership._meta.get_field(name), admin_site)
+                field.widget.choices = field.choices
 
     def clean(self):
         cleaned = super().clean()
@@ -49,7 +51,23 @@ class EndMembershipForm(forms.Form):
 class TherapyGroupAdminForm(forms.ModelForm):
     class Meta:
         model = TherapyGroup
-        fields = "__all__"
+        fields = [
+            "name",
+            "kind",
+            "description",
+            "status",
+            "start_date",
+            "end_date",
+            "capacity",
+            "enrolment",
+            "facilitator",
+            "co_facilitator",
+            "language",
+            "audience",
+            "modality",
+            "room",
+            "video_link",
+        ]
 
     def clean_capacity(self):
         capacity = self.cleaned_data["capacity"]

@@ -20,9 +20,7 @@ def _client_refusals(*, client: Client) -> list[str]:
     if client.status != Client.Status.ACTIVE:
         reasons.append(f"{client.display_name} is not an active client (status: {client.get_status_display()}).")
     if not AgreementSignature.objects.current().filter(client=client).exists():
-        reasons.append(
-            f"{client.display_name} has not signed the current version of the confidentiality agreement."
-        )
+        reasons.append(f"{client.display_name} has not signed the current version of the confidentiality agreement.")
     return reasons
 
 

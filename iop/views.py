@@ -34,5 +34,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": database_ok()}
     failing = [name for name, ok in checks.items() if not ok]
     status = 503 if failing else 200
-    body = {"status": "ok" if not failing else "failing", "checks": {k: "ok" if v else "down" for k, v in checks.items()}}
+    body = {
+        "status": "failing" if failing else "ok",
+        "checks": {name: "ok" if ok else "down" for name, ok in checks.items()},
+    }
     return JsonResponse(body, status=status)

@@ -123,8 +123,9 @@ def test_adolescent_is_refused_an_adult_group(group, agreement):
 
 
 def test_closed_group_that_started_is_refused(client_record, therapist):
-    closed = TherapyGroupFactory(facilitator=therapist, enrolment=TherapyGroup.Enrolment.CLOSED,
-                                 start_date=datetime.date(2026, 1, 5))
+    closed = TherapyGroupFactory(
+        facilitator=therapist, enrolment=TherapyGroup.Enrolment.CLOSED, start_date=datetime.date(2026, 1, 5)
+    )
 
     with pytest.raises(ValidationError) as refused:
         enroll_client(client=client_record, group=closed, on=datetime.date(2026, 2, 1))
@@ -133,8 +134,9 @@ def test_closed_group_that_started_is_refused(client_record, therapist):
 
 
 def test_closed_group_accepts_members_before_it_starts(client_record, therapist):
-    closed = TherapyGroupFactory(facilitator=therapist, enrolment=TherapyGroup.Enrolment.CLOSED,
-                                 start_date=datetime.date(2026, 3, 2))
+    closed = TherapyGroupFactory(
+        facilitator=therapist, enrolment=TherapyGroup.Enrolment.CLOSED, start_date=datetime.date(2026, 3, 2)
+    )
 
     membership = enroll_client(client=client_record, group=closed, on=datetime.date(2026, 2, 1))
 

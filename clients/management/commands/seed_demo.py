@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from clients.models import Client, ConfidentialityAgreement, LevelOfCare
+from clients.models import Client, ConfidentialityAgreement
 from clients.services import link_partners, sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
 from groups.services import enroll_client
@@ -82,20 +82,90 @@ PARTNERS = ("IOP-1005", "IOP-1006")
 # name, kind, capacity, facilitator, co-facilitator, modality, room, language, audience, members (chart numbers)
 ADULT_CORE = [c[0] for c in CLIENTS[:28]]
 GROUPS = [
-    ("Understanding Anxiety & Depression", "psychoeducational", 12, "therapist", "mbell", "in_person", "Room 101",
-     "English", "adult_iop", ADULT_CORE[:15]),
-    ("Mindfulness & Grounding Skills", "skills_development", 10, "therapist", None, "in_person", "Room 102",
-     "English", "adult_iop", [DEMO_CLIENT_CHART] + ADULT_CORE[15:24]),
-    ("Open Process Group", "process", 10, "mbell", "therapist", "in_person", "Room 103", "English", "adult_iop",
-     [DEMO_CLIENT_CHART] + ADULT_CORE[2:9]),
-    ("Relapse Prevention & Coping Skills", "skills_development", 12, "praman", None, "in_person", "Room 101",
-     "English", "adult_iop", [DEMO_CLIENT_CHART] + ADULT_CORE[9:19]),
-    ("Weekend Planning Check-in", "support", 12, "praman", "therapist", "virtual", "", "English", "adult_iop",
-     [DEMO_CLIENT_CHART] + ADULT_CORE[19:28]),
-    ("Grupo de Apoyo", "support", 8, "eortiz", None, "in_person", "Room 104", "Spanish", "adult_iop",
-     ["IOP-1002", "IOP-1007", "IOP-1013", "IOP-1018", "IOP-1028", "IOP-1034"]),
-    ("Teen Coping Skills", "skills_development", 8, "eortiz", "mbell", "hybrid", "Room 105", "English",
-     "adolescent_iop", [c[0] for c in CLIENTS if c[5] == "adolescent_iop"]),
+    (
+        "Understanding Anxiety & Depression",
+        "psychoeducational",
+        12,
+        "therapist",
+        "mbell",
+        "in_person",
+        "Room 101",
+        "English",
+        "adult_iop",
+        ADULT_CORE[:15],
+    ),
+    (
+        "Mindfulness & Grounding Skills",
+        "skills_development",
+        10,
+        "therapist",
+        None,
+        "in_person",
+        "Room 102",
+        "English",
+        "adult_iop",
+        [DEMO_CLIENT_CHART] + ADULT_CORE[15:24],
+    ),
+    (
+        "Open Process Group",
+        "process",
+        10,
+        "mbell",
+        "therapist",
+        "in_person",
+        "Room 103",
+        "English",
+        "adult_iop",
+        [DEMO_CLIENT_CHART] + ADULT_CORE[2:9],
+    ),
+    (
+        "Relapse Prevention & Coping Skills",
+        "skills_development",
+        12,
+        "praman",
+        None,
+        "in_person",
+        "Room 101",
+        "English",
+        "adult_iop",
+        [DEMO_CLIENT_CHART] + ADULT_CORE[9:19],
+    ),
+    (
+        "Weekend Planning Check-in",
+        "support",
+        12,
+        "praman",
+        "therapist",
+        "virtual",
+        "",
+        "English",
+        "adult_iop",
+        [DEMO_CLIENT_CHART] + ADULT_CORE[19:28],
+    ),
+    (
+        "Grupo de Apoyo",
+        "support",
+        8,
+        "eortiz",
+        None,
+        "in_person",
+        "Room 104",
+        "Spanish",
+        "adult_iop",
+        ["IOP-1002", "IOP-1007", "IOP-1013", "IOP-1018", "IOP-1028", "IOP-1034"],
+    ),
+    (
+        "Teen Coping Skills",
+        "skills_development",
+        8,
+        "eortiz",
+        "mbell",
+        "hybrid",
+        "Room 105",
+        "English",
+        "adolescent_iop",
+        [c[0] for c in CLIENTS if c[5] == "adolescent_iop"],
+    ),
 ]
 
 
@@ -143,8 +213,10 @@ class Command(BaseCommand):
             )
             if created and signed and status != "discharged":
                 sign_agreement(
-                    client=client, agreement=agreement, witnessed_by=staff, signed_at=timezone.now()
-                    - datetime.timedelta(days=7 + index % 30)
+                    client=client,
+                    agreement=agreement,
+                    witnessed_by=staff,
+                    signed_at=timezone.now() - datetime.timedelta(days=7 + index % 30),
                 )
             clients[chart] = client
 
@@ -180,18 +252,24 @@ class Command(BaseCommand):
                 if client.status == Client.Status.ACTIVE and client.signatures.exists():
                     enroll_client(client=client, group=group, on=client.admission_date)
 
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo clinic ready: {Client.objects.count()} clients, {TherapyGroup.objects.count()} groups, "
-            f"{Membership.objects.active().count()} active memberships, "
-            f"{Membership.objects.waitlisted().count()} waitlisted."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo clinic ready: {Client.objects.count()} clients, {TherapyGroup.objects.count()} groups, "
+                f"{Membership.objects.active().count()} active memberships, "
+                f"{Membership.objects.waitlisted().count()} waitlisted."
+            )
+        )
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}): staff, therapist, client")
 
     def _user(self, username: str, first: str, last: str, *, is_staff: bool = False):
         user, created = get_user_model().objects.get_or_create(
             username=username,
-            defaults={"first_name": first, "last_name": last, "is_staff": is_staff,
-                      "email": f"{username}@clinic.example.org"},
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "is_staff": is_staff,
+                "email": f"{username}@clinic.example.org",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)

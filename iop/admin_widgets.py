@@ -1,0 +1,27 @@
+from django.contrib.admin.widgets import AutocompleteSelect
+
+
+class TolerantAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget queries the submitted value to redraw the form; a value that
+    is not an id (a crafted POST) would turn a form error into a 500. Such values are dropped here
+    and the field reports "Select a valid choice" as usual."""
+
+    def optgroups(self, name, value, attr=None):
+        field = self.field.remote_field.model._meta.get_field(self.field.remote_field.field_name)
+        valid = []
+        for item in value:
+            try:
+                field.to_python(item)
+            except Exception:
+                continue
+            valid.append(item)
+        return super().optgroups(name, valid, attr)
+
+
+class TolerantAutocompleteMixin:
+    """For ModelAdmin and inline classes whose ``autocomplete_fields`` should never 500."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = TolerantAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

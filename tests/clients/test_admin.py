@@ -1,0 +1,213 @@
+import pytest
+from django.urls import reverse
+
+from clients.models import AgreementSignature, Client
+from groups.models import Membership
+from groups.services import enroll_client
+from tests.factories import ClientFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:clients_client_changelist",
+        "admin:clients_client_add",
+        "admin:clients_confidentialityagreement_changelist",
+        "admin:clients_confidentialityagreement_add",
+        "admin:clients_agreementsignature_changelist",
+    ],
+)
+def test_staff_open_client_pages(staff_client, client_record, url_name):
+    assert staff_client.get(reverse(url_name)).status_code == 200
+
+
+def test_staff_user_is_not_a_superuser(staff_user):
+    assert staff_user.is_staff and not staff_user.is_superuser
+
+
+def test_non_staff_user_is_kept_out(client):
+    client.force_login(UserFactory())
+
+    response = client.get(reverse("admin:clients_client_changelist"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
+
+
+def test_client_page_shows_signatures_and_memberships(staff_client, client_record, group):
+    enroll_client(client=client_record, group=group)
+
+    page = staff_client.get(reverse("admin:clients_client_change", args=[client_record.pk])).content.decode()
+
+    assert "Group confidentiality agreement, version 1" in page
+    assert group.name in page
+
+
+def test_search_finds_clients_by_chart_number(staff_client, client_record, other_client):
+    response = staff_client.get(reverse("admin:clients_client_changelist"), {"q": client_record.chart_number})
+
+    assert list(response.context["cl"].result_list) == [client_record]
+
+
+def test_client_changelist_query_count_does_not_grow(staff_client, agreement, django_assert_max_num_queries):
+    ClientFactory.create_batch(2)
+    url = reverse("admin:clients_client_changelist")
+    with django_assert_max_num_queries(12) as small:
+        staff_client.get(url)
+    ClientFactory.create_batch(30)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        staff_client.get(url)
+
+
+def _client_form(**overrides):
+    data = {
+        "chart_number": "IOP-9001",
+        "legal_first_name": "Riley",
+        "legal_last_name": "Moss",
+        "date_of_birth": "1992-04-01",
+        "level_of_care": "adult_iop",
+        "preferred_language": "English",
+        "reminder_channel": "email",
+        "signatures-TOTAL_FORMS": "0",
+        "signatures-INITIAL_FORMS": "0",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_staff_add_a_client(staff_client):
+    response = staff_client.post(reverse("admin:clients_client_add"), _client_form())
+
+    assert response.status_code == 302
+    assert Client.objects.get().status == Client.Status.INTAKE
+
+
+def test_duplicate_chart_number_in_the_admin_is_a_field_error(staff_client, client_record):
+    before = Client.objects.count()
+
+    data = _client_form(chart_number=client_record.chart_number)
+
+    response = staff_client.post(reverse("admin:clients_client_add"), data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["chart_number"] == ["Another client already has this chart number."]
+    assert Client.objects.count() == before
+
+
+def test_bad_date_of_birth_is_a_field_error(staff_client):
+    response = staff_client.post(reverse("admin:clients_client_add"), _client_form(date_of_birth="31/31/1990"))
+
+    assert "date_of_birth" in response.context["adminform"].form.errors
+    assert not Client.objects.exists()
+
+
+def test_signature_added_on_the_client_page_goes_through_the_service(staff_client, agreement, staff_user):
+    unsigned = ClientFactory(signed=False)
+    data = _client_form(
+        chart_number=unsigned.chart_number,
+        legal_first_name=unsigned.legal_first_name,
+        legal_last_name=unsigned.legal_last_name,
+        **{
+            "signatures-TOTAL_FORMS": "1",
+            "signatures-0-agreement": str(agreement.pk),
+            "signatures-0-signed_at_0": "2026-11-20",
+            "signatures-0-signed_at_1": "10:00:00",
+            "signatures-0-method": "paper",
+            "signatures-0-witnessed_by": str(staff_user.pk),
+        },
+    )
+
+    response = staff_client.post(reverse("admin:clients_client_change", args=[unsigned.pk]), data)
+
+    assert response.status_code == 302
+    assert AgreementSignature.objects.current().filter(client=unsigned).count() == 1
+
+
+def test_partner_set_in_the_admin_links_both_sides(staff_client, client_record, other_client):
+    data = _client_form(
+        chart_number=client_record.chart_number,
+        legal_first_name=client_record.legal_first_name,
+        legal_last_name=client_record.legal_last_name,
+        partner=str(other_client.pk),
+        **{
+            "signatures-INITIAL_FORMS": "1",
+            "signatures-TOTAL_FORMS": "1",
+            "signatures-0-id": str(client_record.signatures.get().pk),
+            "signatures-0-client": str(client_record.pk),
+        },
+    )
+
+    response = staff_client.post(reverse("admin:clients_client_change", args=[client_record.pk]), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    other_client.refresh_from_db()
+    assert other_client.partner == client_record
+
+
+def test_enrol_action_enrols_each_selected_client(staff_client, group, client_record, other_client):
+    response = staff_client.post(
+        reverse("admin:clients_client_changelist"),
+        {
+            "action": "enrol_in_group",
+            "_selected_action": [client_record.pk, other_client.pk],
+            "apply": "1",
+            "group": group.pk,
+            "waitlist_if_full": "on",
+        },
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert Membership.objects.active().filter(group=group).count() == 2
+
+
+def test_enrol_action_reports_each_refusal(staff_client, group, client_record, agreement):
+    unsigned = ClientFactory(signed=False)
+
+    response = staff_client.post(
+        reverse("admin:clients_client_changelist"),
+        {
+            "action": "enrol_in_group",
+            "_selected_action": [client_record.pk, unsigned.pk],
+            "apply": "1",
+            "group": group.pk,
+        },
+        follow=True,
+    )
+
+    assert "has not signed the current version" in response.content.decode()
+    assert list(Membership.objects.values_list("client", flat=True)) == [client_record.pk]
+
+
+def test_discharge_action_ends_memberships(staff_client, group, client_record):
+    enroll_client(client=client_record, group=group)
+
+    staff_client.post(
+        reverse("admin:clients_client_changelist"),
+        {"action": "discharge", "_selected_action": [client_record.pk], "apply": "1", "discharged_on": "2026-11-27"},
+    )
+
+    client_record.refresh_from_db()
+    assert client_record.status == Client.Status.DISCHARGED
+    assert not Membership.objects.open().exists()
+
+
+def test_revoke_action_needs_a_reason(staff_client, client_record):
+    signature = client_record.signatures.get()
+    url = reverse("admin:clients_agreementsignature_changelist")
+
+    response = staff_client.post(url, {"action": "revoke", "_selected_action": [signature.pk], "apply": "1"})
+
+    assert "reason" in response.context["form"].errors
+    signature.refresh_from_db()
+    assert signature.revoked_at is None
+
+    staff_client.post(url, {"action": "revoke", "_selected_action": [signature.pk], "apply": "1", "reason": "Asked"})
+
+    signature.refresh_from_db()
+    assert signature.revoked_reason == "Asked"

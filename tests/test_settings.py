@@ -1,0 +1,82 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from iop.env import env_bool, env_int, env_time_zone, env_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("raw, expected", [("1", True), ("on", True), ("No", False), ("", False)])
+def test_booleans_are_read_from_common_words(monkeypatch, raw, expected):
+    monkeypatch.setenv("SOME_FLAG", raw)
+
+    assert env_bool("SOME_FLAG", default=not expected) is expected
+
+
+def test_a_bad_boolean_names_the_variable(monkeypatch):
+    monkeypatch.setenv("DJANGO_DEBUG", "maybe")
+
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG='maybe' is not a boolean"):
+        env_bool("DJANGO_DEBUG", default=True)
+
+
+def test_a_bad_url_names_the_variable(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "mysql://db/iop")
+
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL='mysql://db/iop'"):
+        env_url("DATABASE_URL", default="sqlite://", schemes={"sqlite", "postgres"})
+
+
+def test_a_bad_time_zone_names_the_variable(monkeypatch):
+    monkeypatch.setenv("CLINIC_TIME_ZONE", "Mars/Olympus")
+
+    with pytest.raises(ImproperlyConfigured, match="CLINIC_TIME_ZONE='Mars/Olympus'"):
+        env_time_zone("CLINIC_TIME_ZONE", default="UTC")
+
+
+def test_a_bad_number_names_the_variable(monkeypatch):
+    monkeypatch.setenv("SESSION_GENERATION_WEEKS", "eight")
+
+    with pytest.raises(ImproperlyConfigured, match="SESSION_GENERATION_WEEKS='eight'"):
+        env_int("SESSION_GENERATION_WEEKS", default=8)
+
+
+def _start_django(**env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CLINIC_"))}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "iop.settings"},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"DJANGO_DEBUG": "perhaps"}, "DJANGO_DEBUG"),
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"CELERY_BROKER_URL": "http://x"}, "CELERY_BROKER_URL"),
+        ({"CLINIC_TIME_ZONE": "Nowhere/Else"}, "CLINIC_TIME_ZONE"),
+        ({"DJANGO_DEBUG": "off"}, "DJANGO_SECRET_KEY"),
+    ],
+)
+def test_start_up_stops_on_a_malformed_value(env, named):
+    result = _start_django(**env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr.splitlines()[-1]
+
+
+def test_production_starts_with_a_secret_key():
+    result = _start_django(DJANGO_DEBUG="off", DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="iop.example.org")
+
+    assert result.returncode == 0, result.stderr
