@@ -1,6 +1,12 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+
+
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class LevelOfCare(models.TextChoices):
@@ -62,6 +68,8 @@ class Client(models.Model):
         related_name="client",
         help_text="The login the client uses to see their own schedule.",
     )
+    # The secret in the client's calendar-feed address (scheduling.services.rotate_calendar_token).
+    calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token, editable=False)
     # Couples are treated together; each partner points at the other (see services.link_partners).
     partner = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 

@@ -1,0 +1,162 @@
+import datetime
+
+from django.db import models
+from django.db.models import F, Q
+
+from groups.models import Therapist, TherapyGroup
+
+MIN_MINUTES = 60
+MAX_MINUTES = 90
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WeeklySlot(models.Model):
+    """A group's recurring meeting, in the clinic's local wall-clock time."""
+
+    group = models.ForeignKey(TherapyGroup, on_delete=models.CASCADE, related_name="slots")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField(help_text="Local time in the clinic's time zone.")
+    duration_minutes = models.PositiveSmallIntegerField(default=90, help_text="Between 60 and 90 minutes.")
+    is_virtual = models.BooleanField(default=False, help_text="Meets by video, on the group's video link.")
+    room = models.CharField(max_length=60, blank=True, help_text="Leave empty to use the group's room.")
+    default_objective = models.CharField(max_length=300, help_text="The goal each meeting starts from.")
+    effective_from = models.DateField()
+    effective_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                name="scheduling_slot_duration_60_to_90",
+                condition=Q(duration_minutes__gte=MIN_MINUTES, duration_minutes__lte=MAX_MINUTES),
+                violation_error_message="A session lasts between 60 and 90 minutes.",
+            ),
+            models.CheckConstraint(
+                name="scheduling_slot_has_objective",
+                condition=~Q(default_objective=""),
+                violation_error_message="Every meeting needs a stated objective.",
+            ),
+            models.CheckConstraint(
+                name="scheduling_slot_until_after_from",
+                condition=Q(effective_until__isnull=True) | Q(effective_until__gte=F("effective_from")),
+                violation_error_message="The slot cannot end before it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} — {self.get_weekday_display()} {self.start_time:%H:%M}"
+
+    @property
+    def end_time(self) -> datetime.time:
+        start = datetime.datetime.combine(datetime.date.min, self.start_time)
+        return (start + datetime.timedelta(minutes=self.duration_minutes)).time()
+
+    @property
+    def place(self) -> str:
+        return "" if self.is_virtual else (self.room or self.group.room)
+
+
+class Closure(models.Model):
+    """Days the clinic is closed (holidays, weather): their sessions are cancelled."""
+
+    name = models.CharField(max_length=120, help_text='Shown to clients as the reason, e.g. "Thanksgiving".')
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    class Meta:
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                name="scheduling_closure_ends_after_start",
+                condition=Q(ends_on__gte=F("starts_on")),
+                violation_error_message="The closure cannot end before it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.starts_on == self.ends_on:
+            return f"{self.name} ({self.starts_on:%b %d, %Y})"
+        return f"{self.name} ({self.starts_on:%b %d} – {self.ends_on:%b %d, %Y})"
+
+
+class Session(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        HELD = "held", "Held"
+        CANCELLED = "cancelled", "Cancelled"
+
+    group = models.ForeignKey(TherapyGroup, on_delete=models.PROTECT, related_name="sessions")
+    slot = models.ForeignKey(WeeklySlot, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
+    # The slot occurrence this session was generated for; it stays when one meeting is moved,
+    # so that generating again never makes a second one.
+    slot_date = models.DateField(null=True, blank=True, editable=False)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    objective = models.CharField(max_length=300)
+    facilitator = models.ForeignKey(
+        Therapist, on_delete=models.PROTECT, related_name="led_sessions", help_text="A substitute may be set."
+    )
+    room = models.CharField(max_length=60, blank=True)
+    video_link = models.URLField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    cancellation_reason = models.CharField(max_length=200, blank=True)
+    closure = models.ForeignKey(Closure, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="scheduling_session_length_60_to_90",
+                condition=Q(ends_at__gte=F("starts_at") + datetime.timedelta(minutes=MIN_MINUTES))
+                & Q(ends_at__lte=F("starts_at") + datetime.timedelta(minutes=MAX_MINUTES)),
+                violation_error_message="A session lasts between 60 and 90 minutes.",
+            ),
+            models.CheckConstraint(
+                name="scheduling_session_has_objective",
+                condition=~Q(objective=""),
+                violation_error_message="Every meeting needs a stated objective.",
+            ),
+            models.CheckConstraint(
+                name="scheduling_session_cancellation_has_reason",
+                condition=~Q(status="cancelled") | ~Q(cancellation_reason=""),
+                violation_error_message="A cancelled session needs a reason.",
+            ),
+            models.CheckConstraint(
+                name="scheduling_session_has_a_place",
+                condition=~Q(room="") | ~Q(video_link=""),
+                violation_error_message="A session needs a room or a video link.",
+            ),
+            models.UniqueConstraint(
+                fields=["slot", "slot_date"],
+                name="scheduling_session_one_per_slot_occurrence",
+                violation_error_message="This slot already has a session on that date.",
+            ),
+        ]
+        indexes = [models.Index(fields=["group", "starts_at"], name="scheduling_session_group_start")]
+
+    def __str__(self) -> str:
+        from django.utils import timezone
+
+        return f"{self.group} — {timezone.localtime(self.starts_at):%a %b %d, %H:%M}"
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def is_virtual(self) -> bool:
+        return not self.room and bool(self.video_link)

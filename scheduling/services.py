@@ -1,0 +1,312 @@
+"""Slots, sessions and closures. Every write with a rule is here; views, the admin, tasks and
+tests call these functions."""
+
+import datetime
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from clients.models import Client, new_calendar_token
+from groups.models import Membership, Therapist, TherapyGroup
+from scheduling.models import Closure, Session, WeeklySlot
+
+
+def clinic_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_start(day: datetime.date, at: datetime.time) -> datetime.datetime:
+    """The instant a wall-clock time happens on a day in the clinic's zone.
+
+    On the spring-forward day a time inside the skipped hour (e.g. 02:30) does not exist; it is
+    read with the offset in force before the change, which lands it one hour later on the new
+    clock (03:30). On the fall-back day an ambiguous time (01:30) is its first occurrence.
+    """
+    naive = datetime.datetime.combine(day, at)
+    return naive.replace(tzinfo=clinic_zone()).astimezone(datetime.UTC).astimezone(clinic_zone())
+
+
+def monday_of(day: datetime.date) -> datetime.date:
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def _overlaps(start_a, end_a, start_b, end_b) -> bool:
+    return start_a < end_b and start_b < end_a
+
+
+def _ranges_overlap(from_a, until_a, from_b, until_b) -> bool:
+    return (until_b is None or from_a <= until_b) and (until_a is None or from_b <= until_a)
+
+
+def _leaders(group: TherapyGroup) -> set[int]:
+    return {pk for pk in (group.facilitator_id, group.co_facilitator_id) if pk}
+
+
+# --- Slots --------------------------------------------------------------------------------
+
+
+def _slots_clash(slot: WeeklySlot, other: WeeklySlot) -> bool:
+    return (
+        slot.weekday == other.weekday
+        and _overlaps(slot.start_time, slot.end_time, other.start_time, other.end_time)
+        and _ranges_overlap(slot.effective_from, slot.effective_until, other.effective_from, other.effective_until)
+    )
+
+
+def slot_conflicts(slot: WeeklySlot) -> dict[str, list[str]]:
+    """Why this slot cannot be kept: a room booked twice, a facilitator in two places."""
+    errors: dict[str, list[str]] = {}
+    if slot.start_time and slot.duration_minutes and slot.end_time <= slot.start_time:
+        errors.setdefault("start_time", []).append("A session must end on the day it starts.")
+        return errors
+    group = slot.group
+    if slot.is_virtual and not group.video_link:
+        errors.setdefault("is_virtual", []).append(f"{group.name} has no video link for virtual meetings.")
+    if not slot.is_virtual and not (slot.room or group.room):
+        errors.setdefault("room", []).append("Give a room: the group has none.")
+    others = (
+        WeeklySlot.objects.filter(weekday=slot.weekday)
+        .exclude(pk=slot.pk)
+        .exclude(group__status=TherapyGroup.Status.ENDED)
+        .select_related("group")
+    )
+    leaders = _leaders(group)
+    for other in others:
+        if not _slots_clash(slot, other):
+            continue
+        when = f"{other.get_weekday_display()} {other.start_time:%H:%M}–{other.end_time:%H:%M}"
+        if slot.place and slot.place == other.place:
+            errors.setdefault("room", []).append(f"{slot.place} is already booked by {other.group.name} on {when}.")
+        shared = leaders & _leaders(other.group)
+        if shared and other.group_id != group.pk:
+            names = ", ".join(str(t) for t in Therapist.objects.filter(pk__in=shared).select_related("user"))
+            errors.setdefault("start_time", []).append(f"{names} already leads {other.group.name} on {when}.")
+        elif other.group_id == group.pk:
+            errors.setdefault("start_time", []).append(f"{group.name} already meets on {when}.")
+    return errors
+
+
+def _group_slots_clash(group_a: TherapyGroup, group_b: TherapyGroup) -> list[tuple[WeeklySlot, WeeklySlot]]:
+    slots_b = list(group_b.slots.all())
+    return [(a, b) for a in group_a.slots.all() for b in slots_b if _slots_clash(a, b)]
+
+
+def client_schedule_conflicts(*, client: Client, group: TherapyGroup) -> list[str]:
+    """Meetings of ``group`` that overlap meetings of the client's other groups."""
+    reasons = []
+    others = TherapyGroup.objects.filter(memberships__in=Membership.objects.open().filter(client=client)).exclude(
+        pk=group.pk
+    )
+    for other in others.prefetch_related("slots"):
+        for mine, theirs in _group_slots_clash(group, other):
+            reasons.append(
+                f"{group.name} meets {mine.get_weekday_display()} {mine.start_time:%H:%M}, "
+                f"at the same time as {other.name} ({theirs.start_time:%H:%M}–{theirs.end_time:%H:%M}), "
+                f"which {client.display_name} already attends."
+            )
+    return reasons
+
+
+@transaction.atomic
+def save_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> WeeklySlot:
+    """Create or change a slot; its future sessions follow the change, held ones never move."""
+    # Two slots saved at once could each miss the other's booking: serialise on the group row.
+    TherapyGroup.objects.select_for_update().get(pk=slot.group_id)
+    slot.full_clean()
+    conflicts = slot_conflicts(slot)
+    if conflicts:
+        raise ValidationError(conflicts)
+    is_new = slot.pk is None
+    slot.save()
+    if not is_new:
+        _drop_regenerable_sessions(slot, today=today)
+    generate_sessions(slots=[slot], today=today)
+    return slot
+
+
+def _regenerable(sessions, *, now: datetime.datetime):
+    """Future sessions nobody has met in yet: not held, no attendance taken."""
+    sessions = sessions.filter(starts_at__gt=now, status=Session.Status.SCHEDULED)
+    if hasattr(Session, "attendances"):
+        sessions = sessions.filter(attendances__isnull=True)
+    return sessions
+
+
+def _drop_regenerable_sessions(slot: WeeklySlot, *, today: datetime.date | None) -> int:
+    now = timezone.now() if today is None else local_start(today, datetime.time.min)
+    ids = list(_regenerable(slot.sessions.all(), now=now).values_list("pk", flat=True))
+    deleted, _ = Session.objects.filter(pk__in=ids).delete()
+    return deleted
+
+
+@transaction.atomic
+def end_slot(*, slot: WeeklySlot, last_day: datetime.date) -> WeeklySlot:
+    slot.effective_until = last_day
+    slot.full_clean()
+    slot.save(update_fields=["effective_until"])
+    now = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
+    _regenerable(slot.sessions.all(), now=now).delete()
+    return slot
+
+
+# --- Sessions -----------------------------------------------------------------------------
+
+
+def _closure_on(day: datetime.date, closures: Iterable[Closure]) -> Closure | None:
+    return next((c for c in closures if c.starts_on <= day <= c.ends_on), None)
+
+
+def generate_sessions(
+    *,
+    weeks: int | None = None,
+    today: datetime.date | None = None,
+    start: datetime.date | None = None,
+    slots: Iterable[WeeklySlot] | None = None,
+) -> list[Session]:
+    """Make the sessions of every slot from ``start`` (default: this week's Monday) up to
+    ``weeks`` weeks ahead of today. Idempotent: a slot occurrence that has a session is skipped."""
+    today = today or timezone.localdate()
+    weeks = weeks or settings.SESSION_GENERATION_WEEKS
+    start = start or monday_of(today)
+    horizon = today + datetime.timedelta(weeks=weeks)
+    if slots is None:
+        slots = WeeklySlot.objects.exclude(group__status=TherapyGroup.Status.ENDED).filter(
+            Q(effective_until__isnull=True) | Q(effective_until__gte=start), effective_from__lte=horizon
+        )
+    slots = list(slots)
+    if not slots:
+        return []
+    groups = {g.pk: g for g in TherapyGroup.objects.filter(pk__in={s.group_id for s in slots})}
+    existing = set(
+        Session.objects.filter(slot__in=slots, slot_date__gte=start, slot_date__lte=horizon).values_list(
+            "slot_id", "slot_date"
+        )
+    )
+    closures = list(Closure.objects.filter(ends_on__gte=start, starts_on__lte=horizon))
+    new_sessions = []
+    for slot in slots:
+        group = groups[slot.group_id]
+        first = max(start, slot.effective_from, group.start_date)
+        last = min(d for d in (horizon, slot.effective_until, group.end_date) if d is not None)
+        day = first + datetime.timedelta(days=(slot.weekday - first.weekday()) % 7)
+        while day <= last:
+            if (slot.pk, day) not in existing:
+                starts_at = local_start(day, slot.start_time)
+                closure = _closure_on(day, closures)
+                new_sessions.append(
+                    Session(
+                        group=group,
+                        slot=slot,
+                        slot_date=day,
+                        starts_at=starts_at,
+                        ends_at=starts_at + datetime.timedelta(minutes=slot.duration_minutes),
+                        objective=slot.default_objective,
+                        facilitator_id=group.facilitator_id,
+                        room="" if slot.is_virtual else (slot.room or group.room),
+                        video_link=group.video_link if slot.is_virtual or group.modality != "in_person" else "",
+                        status=Session.Status.CANCELLED if closure else Session.Status.SCHEDULED,
+                        cancellation_reason=f"Clinic closed: {closure.name}" if closure else "",
+                        closure=closure,
+                    )
+                )
+            day += datetime.timedelta(days=7)
+    # ignore_conflicts: a concurrent run that made the same occurrence wins, ours is skipped.
+    Session.objects.bulk_create(new_sessions, ignore_conflicts=True)
+    return new_sessions
+
+
+def session_conflicts(session: Session) -> dict[str, list[str]]:
+    """A room or a facilitator booked twice at the same time."""
+    errors: dict[str, list[str]] = {}
+    if session.is_cancelled:
+        return errors
+    overlapping = (
+        Session.objects.exclude(pk=session.pk)
+        .exclude(status=Session.Status.CANCELLED)
+        .filter(starts_at__lt=session.ends_at, ends_at__gt=session.starts_at)
+        .select_related("group")
+    )
+    if session.room:
+        for other in overlapping.filter(room=session.room):
+            errors.setdefault("room", []).append(f"{session.room} is already booked for {other}.")
+    group = session.group
+    leaders = {session.facilitator_id, group.co_facilitator_id} - {None}
+    clashing = overlapping.filter(Q(facilitator__in=leaders) | Q(group__co_facilitator__in=leaders))
+    for other in clashing:
+        errors.setdefault("facilitator", []).append(f"The facilitator already leads {other} at that time.")
+    return errors
+
+
+@transaction.atomic
+def update_session(*, session: Session, **changes) -> Session:
+    """Change one meeting (time, objective, substitute facilitator, place). Held or cancelled
+    meetings are history and do not change."""
+    session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
+    if session.status != Session.Status.SCHEDULED:
+        raise ValidationError(f"This session is {session.get_status_display().lower()} and can no longer change.")
+    for field, value in changes.items():
+        setattr(session, field, value)
+    session.full_clean()
+    conflicts = session_conflicts(session)
+    if conflicts:
+        raise ValidationError(conflicts)
+    session.save()
+    return session
+
+
+@transaction.atomic
+def cancel_session(*, session: Session, reason: str, closure: Closure | None = None) -> Session:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the session is cancelled; clients see it."})
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    if session.status == Session.Status.HELD:
+        raise ValidationError(f"{session} was held and cannot be cancelled.")
+    if session.status == Session.Status.CANCELLED:
+        raise ValidationError(f"{session} is already cancelled.")
+    session.status = Session.Status.CANCELLED
+    session.cancellation_reason = reason[:200]
+    session.closure = closure
+    session.save(update_fields=["status", "cancellation_reason", "closure", "updated_at"])
+    return session
+
+
+@transaction.atomic
+def mark_session_held(*, session: Session) -> Session:
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    if session.status == Session.Status.CANCELLED:
+        raise ValidationError("A cancelled session cannot be marked held.")
+    if session.starts_at > timezone.now():
+        raise ValidationError("A session can be marked held only once it has started.")
+    session.status = Session.Status.HELD
+    session.save(update_fields=["status", "updated_at"])
+    return session
+
+
+@transaction.atomic
+def save_closure(*, closure: Closure) -> list[Session]:
+    """Record a closure and cancel the scheduled sessions on its days."""
+    closure.full_clean()
+    closure.save()
+    first = local_start(closure.starts_on, datetime.time.min)
+    after = local_start(closure.ends_on + datetime.timedelta(days=1), datetime.time.min)
+    cancelled = []
+    for session in Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gte=first, starts_at__lt=after):
+        cancelled.append(cancel_session(session=session, reason=f"Clinic closed: {closure.name}", closure=closure))
+    return cancelled
+
+
+# --- The client's calendar link -------------------------------------------------------------
+
+
+@transaction.atomic
+def rotate_calendar_token(*, client: Client) -> str:
+    """A new secret link; the old one answers 404 from now on."""
+    client.calendar_token = new_calendar_token()
+    client.save(update_fields=["calendar_token", "updated_at"])
+    return client.calendar_token
