@@ -11,6 +11,8 @@ from groups.forms import EndMembershipForm, EnrolmentForm, TherapyGroupAdminForm
 from groups.models import Membership, Therapist, TherapyGroup
 from iop.admin_actions import action_with_form
 from iop.admin_widgets import TolerantAutocompleteMixin
+from scheduling.admin import WeeklySlotInline, save_slot_formset
+from scheduling.models import WeeklySlot
 
 
 @admin.register(Therapist)
@@ -79,7 +81,7 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     list_select_related = ["facilitator__user"]
     autocomplete_fields = ["facilitator", "co_facilitator"]
     readonly_fields = ["seats", "enrol_link"]
-    inlines = [ActiveMemberInline, WaitlistInline]
+    inlines = [WeeklySlotInline, ActiveMemberInline, WaitlistInline]
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "status", ("start_date", "end_date")]}),
         ("Seats", {"fields": ["capacity", "seats", "enrolment", "enrol_link"]}),
@@ -106,6 +108,12 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
             return "Save the group first."
         url = reverse("admin:groups_membership_add") + f"?group={group.pk}"
         return format_html('<a class="button" href="{}">Enrol a client</a>', url)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is WeeklySlot:
+            save_slot_formset(request, formset)
+        else:
+            super().save_formset(request, form, formset, change)
 
     def save_model(self, request, obj, form, change):
         # A raised cap fills its new seats from the waitlist, through the service.

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, TherapyGroup
+from scheduling.services import client_schedule_conflicts
 
 
 class GroupFull(ValidationError):
@@ -39,6 +40,8 @@ def enrolment_refusals(*, client: Client, group: TherapyGroup, on: datetime.date
         )
     if Membership.objects.open().filter(client=client, group=group).exists():
         client_reasons.append(f"{client.display_name} is already a member of, or waitlisted for, {group.name}.")
+    else:
+        client_reasons.extend(client_schedule_conflicts(client=client, group=group))
     if group.status == TherapyGroup.Status.ENDED or (group.end_date and group.end_date < on):
         group_reasons.append(f"{group.name} has ended.")
     elif group.enrolment == TherapyGroup.Enrolment.CLOSED and group.start_date <= on:

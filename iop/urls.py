@@ -11,5 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("schedule/", include("scheduling.urls")),
+    path("therapist/", include("progress.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -145,6 +145,13 @@ def _drop_regenerable_sessions(slot: WeeklySlot, *, today: datetime.date | None)
 
 
 @transaction.atomic
+def delete_slot(*, slot: WeeklySlot) -> None:
+    """Remove a slot: its future, unmet sessions go; held ones stay as history."""
+    _regenerable(slot.sessions.all(), now=timezone.now()).delete()
+    slot.delete()
+
+
+@transaction.atomic
 def end_slot(*, slot: WeeklySlot, last_day: datetime.date) -> WeeklySlot:
     slot.effective_until = last_day
     slot.full_clean()

@@ -13,6 +13,8 @@ from clients.services import link_partners, sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
 from groups.services import enroll_client
 from iop.permissions import CLINIC_STAFF
+from scheduling.models import Session, WeeklySlot
+from scheduling.services import generate_sessions, monday_of, save_slot
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -168,6 +170,23 @@ GROUPS = [
     ),
 ]
 
+# The clinic's week, after the seed article: group name -> (weekday, start, minutes, objective).
+SLOTS = {
+    "Understanding Anxiety & Depression": [
+        (0, "10:00", 90, "Psychoeducation: how anxiety and depression work, and what helps"),
+    ],
+    "Mindfulness & Grounding Skills": [(1, "10:00", 90, "Practise mindfulness and grounding techniques")],
+    "Open Process Group": [(2, "10:00", 90, "Open sharing of challenges and successes")],
+    "Relapse Prevention & Coping Skills": [(3, "10:00", 90, "Identify triggers and plan coping skills")],
+    "Weekend Planning Check-in": [(4, "10:00", 60, "Support check-in and weekend planning")],
+    "Grupo de Apoyo": [(1, "18:00", 75, "Compartir apoyo y planear la semana")],
+    "Teen Coping Skills": [
+        (0, "16:00", 60, "Coping skills for stress at school and home"),
+        (2, "16:00", 60, "Practise a coping skill and plan the week"),
+    ],
+}
+HISTORY_WEEKS = 4
+
 
 class Command(BaseCommand):
     help = "Create the demo clinic (idempotent) and the demo logins staff, therapist and client."
@@ -252,14 +271,33 @@ class Command(BaseCommand):
                 if client.status == Client.Status.ACTIVE and client.signatures.exists():
                     enroll_client(client=client, group=group, on=client.admission_date)
 
+        self._schedule(today)
+
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo clinic ready: {Client.objects.count()} clients, {TherapyGroup.objects.count()} groups, "
                 f"{Membership.objects.active().count()} active memberships, "
-                f"{Membership.objects.waitlisted().count()} waitlisted."
+                f"{Membership.objects.waitlisted().count()} waitlisted, {Session.objects.count()} sessions."
             )
         )
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}): staff, therapist, client")
+
+    def _schedule(self, today: datetime.date) -> None:
+        for group in TherapyGroup.objects.filter(name__in=SLOTS, slots__isnull=True):
+            for weekday, start, minutes, objective in SLOTS[group.name]:
+                save_slot(
+                    slot=WeeklySlot(
+                        group=group,
+                        weekday=weekday,
+                        start_time=datetime.time.fromisoformat(start),
+                        duration_minutes=minutes,
+                        is_virtual=group.modality == TherapyGroup.Modality.VIRTUAL,
+                        default_objective=objective,
+                        effective_from=group.start_date,
+                    )
+                )
+        # A few weeks of history for the therapists' pages, and the weeks ahead for everyone.
+        generate_sessions(start=monday_of(today) - datetime.timedelta(weeks=HISTORY_WEEKS), today=today)
 
     def _user(self, username: str, first: str, last: str, *, is_staff: bool = False):
         user, created = get_user_model().objects.get_or_create(

@@ -1,0 +1,40 @@
+"""Reads that the portal, the calendar feed and (later) reminders share."""
+
+import datetime
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.http import Http404
+
+from clients.models import Client
+from scheduling.models import Session
+from scheduling.services import local_start
+
+
+def client_for_portal(user) -> Client:
+    """The client record of the signed-in user, or 404: no one else's schedule is reachable."""
+    client = getattr(user, "client", None) if user.is_authenticated else None
+    if client is None:
+        raise Http404("No client record for this login.")
+    return client
+
+
+def sessions_for_client(client: Client) -> QuerySet[Session]:
+    """Rolling admission: the sessions of every group the client was an active member of on the
+    session's date. Joining mid-way brings all future sessions; leaving drops the later ones."""
+    session_day = TruncDate("starts_at")  # in the clinic's zone
+    return (
+        Session.objects.filter(
+            Q(group__memberships__ended_on__isnull=True) | Q(group__memberships__ended_on__gt=session_day),
+            group__memberships__client=client,
+            group__memberships__joined_on__lte=session_day,
+        )
+        .select_related("group")
+        .order_by("starts_at")
+    )
+
+
+def sessions_for_client_between(client: Client, first_day: datetime.date, last_day: datetime.date):
+    start = local_start(first_day, datetime.time.min)
+    end = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
+    return sessions_for_client(client).filter(starts_at__gte=start, starts_at__lt=end)

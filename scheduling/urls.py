@@ -1,0 +1,11 @@
+from django.urls import path
+
+from scheduling import views
+
+app_name = "scheduling"
+
+urlpatterns = [
+    path("", views.week, name="week"),
+    path("feed/rotate/", views.rotate_feed, name="rotate_feed"),
+    path("feed/<str:token>.ics", views.feed, name="feed"),
+]

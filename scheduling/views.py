@@ -1,0 +1,98 @@
+import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from clients.models import Client
+from scheduling import calendar, services
+from scheduling.models import Session
+from scheduling.selectors import client_for_portal, sessions_for_client, sessions_for_client_between
+
+
+def _parse_week(raw: str | None) -> datetime.date | None:
+    """Monday of an ISO week written like 2026-W48, or None when it is not one."""
+    if not raw:
+        return None
+    try:
+        year, week = raw.upper().split("-W")
+        return datetime.date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        return None
+
+
+def _iso_week(day: datetime.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@login_required
+@require_GET
+def week(request: HttpRequest) -> HttpResponse:
+    client = client_for_portal(request.user)
+    this_monday = services.monday_of(timezone.localdate())
+    monday = _parse_week(request.GET.get("week"))
+    if monday is None:
+        if "week" in request.GET:
+            messages.warning(request, "That week could not be read; here is this week.")
+        monday = this_monday
+    sunday = monday + datetime.timedelta(days=6)
+    sessions = list(sessions_for_client_between(client, monday, sunday))
+    days = []
+    for offset in range(7):
+        day = monday + datetime.timedelta(days=offset)
+        todays = [s for s in sessions if timezone.localdate(s.starts_at) == day]
+        days.append({"date": day, "sessions": todays})
+    scheduled_minutes = sum(s.duration_minutes for s in sessions if s.status != Session.Status.CANCELLED)
+    feed_url = request.build_absolute_uri(reverse("scheduling:feed", args=[client.calendar_token]))
+    context = {
+        "client": client,
+        "monday": monday,
+        "sunday": sunday,
+        "days": days,
+        "has_sessions": bool(sessions),
+        "scheduled_hours": scheduled_minutes / 60,
+        "previous_week": _iso_week(monday - datetime.timedelta(days=7)),
+        "next_week": _iso_week(monday + datetime.timedelta(days=7)),
+        "is_this_week": monday == this_monday,
+        "today": timezone.localdate(),
+        "feed_url": feed_url,
+        "webcal_url": feed_url.replace("https://", "webcal://").replace("http://", "webcal://"),
+    }
+    return render(request, "scheduling/week.html", context)
+
+
+@login_required
+@require_POST
+def rotate_feed(request: HttpRequest) -> HttpResponse:
+    client = client_for_portal(request.user)
+    services.rotate_calendar_token(client=client)
+    messages.success(request, "Your calendar link was replaced. Add the new link to your calendar; the old one "
+                              "no longer works.")
+    return redirect("scheduling:week")
+
+
+@require_GET
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The client's calendar subscription. The token is the only key: unknown or rotated → 404."""
+    try:
+        client = Client.objects.get(calendar_token=token)
+    except Client.DoesNotExist:
+        raise Http404("No such calendar.") from None
+    today = timezone.localdate()
+    first = today - datetime.timedelta(weeks=4)
+    sessions = sessions_for_client(client).filter(
+        starts_at__gte=services.local_start(first, datetime.time.min)
+    )
+    body = calendar.client_calendar(
+        sessions, clinic_name=settings.CLINIC_SHORT_NAME, host=request.get_host().split(":")[0]
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="appointments.ics"'
+    response["Cache-Control"] = "private, max-age=900"
+    return response
