@@ -66,3 +66,16 @@ def env_time_zone(name: str, default: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ImproperlyConfigured(f"{name}={raw!r} is not an IANA time zone name such as America/Chicago.") from None
     return raw
+
+
+def env_int_list(name: str, default: list[int], *, minimum: int = 0) -> list[int]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        values = [int(item) for item in raw.split(",") if item.strip()]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a comma-separated list of whole numbers.") from None
+    if not values or min(values) < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} needs at least one number, each at least {minimum}.")
+    return values

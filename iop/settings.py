@@ -8,9 +8,10 @@ from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.bootstrap
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from iop.env import env_bool, env_int, env_list, env_str, env_time_zone, env_url
+from iop.env import env_bool, env_int, env_int_list, env_list, env_str, env_time_zone, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -151,11 +152,75 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
         "store_processed": False,
     }
+else:
+    # Short socket timeouts: a web request that publishes while Redis is down must not hang.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "retry_on_timeout": False,
+        "max_connections": 50,
+        # Longer than any task may run, so an unacknowledged reminder is redelivered only when
+        # its worker really died.
+        "visibility_timeout": 3600,
+    }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Results are never read: the reminder row in the database is the truth.
+CELERY_TASK_IGNORE_RESULT = True
+# A message is acknowledged only after its task finished; a worker that dies mid-task leaves it
+# for another worker (the task is idempotent: the row is claimed before anything is sent).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+# Publishing gives up after about a second; the row stays pending and the next sweep sends it.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The periodic schedule lives in code, reviewed like code (README: "Periodic work").
+CELERY_BEAT_SCHEDULE = {
+    "sweep-reminders": {"task": "scheduling.tasks.sweep_reminders", "schedule": 30.0},
+    "generate-sessions-ahead": {
+        "task": "scheduling.tasks.generate_sessions_ahead",
+        "schedule": crontab(hour=2, minute=15),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Reminders ------------------------------------------------------------------------------
+# How long before a session each reminder goes out; each number of hours is one reminder kind.
+REMINDER_HOURS_BEFORE = env_int_list("REMINDER_HOURS_BEFORE", default=[24, 2], minimum=1)
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", default=5, minimum=1)
+# A reminder left "sending" longer than this by a worker that died is sent again.
+REMINDER_STALE_AFTER_SECONDS = env_int("REMINDER_STALE_AFTER_SECONDS", default=300, minimum=60)
+# A pending reminder published this long ago without being claimed is published again.
+REMINDER_REQUEUE_AFTER_SECONDS = env_int("REMINDER_REQUEUE_AFTER_SECONDS", default=600, minimum=30)
+# Dotted path of the SMS backend (scheduling.channels); a real provider plugs in here.
+SMS_BACKEND = env_str(
+    "SMS_BACKEND",
+    default="scheduling.channels.FileSmsBackend" if DEBUG else "scheduling.channels.ConsoleSmsBackend",
+)
+SMS_FILE_PATH = VAR_DIR / "outbox" / "sms.log"
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.filebased.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", default=str(VAR_DIR / "outbox"))
+EMAIL_HOST = env_str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="reminders@localhost")
 
 # --- Services the test-suite requires --------------------------------------------------------
 IOP_REQUIRE_SERVICES = env_bool("IOP_REQUIRE_SERVICES", default=False)

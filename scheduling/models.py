@@ -160,3 +160,64 @@ class Session(models.Model):
     @property
     def is_virtual(self) -> bool:
         return not self.room and bool(self.video_link)
+
+
+class Reminder(models.Model):
+    """One message to one client about one session, by one channel: the outbox row.
+
+    The row is the truth and the queue only carries its id. A worker claims the row (pending →
+    sending) with a conditional update before sending, so a reminder goes out once however many
+    messages name it. ``session_starts_at`` is the time the reminder announces: when a session
+    moves, its pending rows are cancelled and new ones are planned for the new time.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message (SMS)"
+
+    # The notice sent to clients already reminded of a session that is then cancelled; other
+    # kinds are "<hours>h", one per entry of settings.REMINDER_HOURS_BEFORE.
+    CANCELLATION = "cancellation"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="reminders")
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="reminders")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    kind = models.CharField(max_length=16, help_text='"24h", "2h" … before the session, or "cancellation".')
+    session_starts_at = models.DateTimeField(help_text="The session time this reminder announces.")
+    send_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["send_at", "pk"]
+        constraints = [
+            # Cancelled rows are history: a client who gives consent again is planned afresh.
+            models.UniqueConstraint(
+                fields=["session", "client", "channel", "kind", "session_starts_at"],
+                condition=~Q(status="cancelled"),
+                name="scheduling_reminder_one_per_session_client_channel_kind",
+                violation_error_message="This reminder is already planned.",
+            ),
+            models.CheckConstraint(
+                name="scheduling_reminder_sent_has_time",
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                violation_error_message="A sent reminder needs the time it was sent.",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "send_at"], name="scheduling_reminder_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.kind} reminder #{self.pk} ({self.get_status_display().lower()})"
