@@ -11,6 +11,7 @@ from groups.models import Membership
 from groups.services import enroll_client
 from iop.admin_actions import action_with_form
 from iop.admin_widgets import TolerantAutocompleteMixin
+from scheduling.services import rotate_calendar_token
 
 
 class SignatureInline(TolerantAutocompleteMixin, admin.TabularInline):
@@ -73,7 +74,7 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     readonly_fields = ["status", "admission_date", "discharge_date", "created_at", "updated_at"]
     autocomplete_fields = ["portal_user", "partner"]
     inlines = [SignatureInline, MembershipInline]
-    actions = ["enrol_in_group", "admit", "discharge"]
+    actions = ["enrol_in_group", "admit", "discharge", "replace_calendar_link"]
     fieldsets = [
         (
             None,
@@ -160,6 +161,12 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
         return action_with_form(
             self, request, queryset, form_class=EnrolActionForm, title="Enrol clients in a group", apply=enrol
         )
+
+    @admin.action(description="Replace the calendar link of selected clients", permissions=["change"])
+    def replace_calendar_link(self, request, queryset):
+        for client in queryset:
+            rotate_calendar_token(client=client)
+        self.message_user(request, f"{queryset.count()} calendar links replaced; the old links no longer work.")
 
     @admin.action(description="Admit selected clients (intake → active)", permissions=["change"])
     def admit(self, request, queryset):

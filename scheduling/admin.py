@@ -18,8 +18,16 @@ class WeeklySlotInline(admin.TabularInline):
     model = WeeklySlot
     form = WeeklySlotForm
     extra = 0
-    fields = ["weekday", "start_time", "duration_minutes", "is_virtual", "room", "default_objective",
-              "effective_from", "effective_until"]
+    fields = [
+        "weekday",
+        "start_time",
+        "duration_minutes",
+        "is_virtual",
+        "room",
+        "default_objective",
+        "effective_from",
+        "effective_until",
+    ]
 
 
 @admin.register(Session)
@@ -64,8 +72,14 @@ class SessionAdmin(admin.ModelAdmin):
             services.cancel_session(session=session, reason=data["reason"])
             return f"{session} cancelled."
 
-        return action_with_form(self, request, queryset.select_related("group"), form_class=CancelForm,
-                                title="Cancel sessions", apply=cancel)
+        return action_with_form(
+            self,
+            request,
+            queryset.select_related("group"),
+            form_class=CancelForm,
+            title="Cancel sessions",
+            apply=cancel,
+        )
 
     def get_urls(self):
         generate = self.admin_site.admin_view(self.generate_view)
@@ -80,8 +94,14 @@ class SessionAdmin(admin.ModelAdmin):
             made = services.generate_sessions(weeks=form.cleaned_data["weeks"])
             self.message_user(request, f"{len(made)} new sessions generated.", messages.SUCCESS)
             return redirect("admin:scheduling_session_changelist")
-        context = {**self.admin_site.each_context(request), "title": "Generate sessions now",
-                   "opts": self.model._meta, "form": form, "queryset": [], "action": ""}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Generate sessions now",
+            "opts": self.model._meta,
+            "form": form,
+            "queryset": [],
+            "action": "",
+        }
         return TemplateResponse(request, "admin/action_form.html", context)
 
 

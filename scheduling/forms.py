@@ -10,8 +10,16 @@ class WeeklySlotForm(forms.ModelForm):
 
     class Meta:
         model = WeeklySlot
-        fields = ["weekday", "start_time", "duration_minutes", "is_virtual", "room", "default_objective",
-                  "effective_from", "effective_until"]
+        fields = [
+            "weekday",
+            "start_time",
+            "duration_minutes",
+            "is_virtual",
+            "room",
+            "default_objective",
+            "effective_from",
+            "effective_until",
+        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -47,8 +55,9 @@ class SessionForm(forms.ModelForm):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}),
-                             help_text="Clients see this reason.")
+    reason = forms.CharField(
+        max_length=200, widget=forms.TextInput(attrs={"size": 60}), help_text="Clients see this reason."
+    )
 
 
 class ClosureForm(forms.ModelForm):

@@ -145,9 +145,10 @@ def _drop_regenerable_sessions(slot: WeeklySlot, *, today: datetime.date | None)
 
 
 @transaction.atomic
-def delete_slot(*, slot: WeeklySlot) -> None:
-    """Remove a slot: its future, unmet sessions go; held ones stay as history."""
-    _regenerable(slot.sessions.all(), now=timezone.now()).delete()
+def delete_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> None:
+    """Remove a slot: its future, unmet sessions go; past and held ones stay as history."""
+    now = timezone.now() if today is None else local_start(today, datetime.time.min)
+    _regenerable(slot.sessions.all(), now=now).delete()
     slot.delete()
 
 

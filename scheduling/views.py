@@ -72,8 +72,9 @@ def week(request: HttpRequest) -> HttpResponse:
 def rotate_feed(request: HttpRequest) -> HttpResponse:
     client = client_for_portal(request.user)
     services.rotate_calendar_token(client=client)
-    messages.success(request, "Your calendar link was replaced. Add the new link to your calendar; the old one "
-                              "no longer works.")
+    messages.success(
+        request, "Your calendar link was replaced. Add the new link to your calendar; the old one no longer works."
+    )
     return redirect("scheduling:week")
 
 
@@ -86,9 +87,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("No such calendar.") from None
     today = timezone.localdate()
     first = today - datetime.timedelta(weeks=4)
-    sessions = sessions_for_client(client).filter(
-        starts_at__gte=services.local_start(first, datetime.time.min)
-    )
+    sessions = sessions_for_client(client).filter(starts_at__gte=services.local_start(first, datetime.time.min))
     body = calendar.client_calendar(
         sessions, clinic_name=settings.CLINIC_SHORT_NAME, host=request.get_host().split(":")[0]
     )

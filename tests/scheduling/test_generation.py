@@ -1,0 +1,180 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from scheduling.models import Closure, Session, WeeklySlot
+from scheduling.services import (
+    cancel_session,
+    delete_slot,
+    generate_sessions,
+    local_start,
+    save_closure,
+    save_slot,
+    update_session,
+)
+from tests.scheduling.conftest import MONDAY
+
+pytestmark = pytest.mark.django_db
+
+
+def local(dt):
+    return timezone.localtime(dt)
+
+
+def test_a_slot_generates_its_weeks_ahead(group, make_slot):
+    slot = make_slot(group, weekday=0, start="18:00")
+
+    sessions = list(slot.sessions.order_by("starts_at"))
+
+    assert len(sessions) == 9  # this Monday and 8 weeks ahead
+    assert all(local(s.starts_at).time() == datetime.time(18, 0) for s in sessions)
+    assert all(s.duration_minutes == 90 and s.objective == "Identify triggers" for s in sessions)
+    assert all(s.facilitator == group.facilitator and s.room == group.room for s in sessions)
+
+
+def test_generating_twice_creates_nothing_new(group, make_slot):
+    make_slot(group)
+    before = Session.objects.count()
+
+    assert generate_sessions(today=MONDAY) == []
+    assert Session.objects.count() == before
+
+
+def test_the_horizon_follows_the_setting(group, make_slot, settings):
+    settings.SESSION_GENERATION_WEEKS = 2
+
+    slot = make_slot(group)
+
+    assert slot.sessions.count() == 3
+
+
+@pytest.mark.parametrize("minutes", [59, 91])
+def test_slot_length_outside_60_to_90_is_refused(group, minutes):
+    slot = WeeklySlot(
+        group=group,
+        weekday=0,
+        start_time=datetime.time(18),
+        duration_minutes=minutes,
+        default_objective="x",
+        effective_from=MONDAY,
+    )
+
+    with pytest.raises(ValidationError, match="between 60 and 90 minutes"):
+        save_slot(slot=slot, today=MONDAY)
+
+    assert not WeeklySlot.objects.exists()
+    assert not Session.objects.exists()
+
+
+def test_session_length_is_held_by_the_database(group, make_slot):
+    session = make_slot(group).sessions.first()
+
+    with pytest.raises(IntegrityError, match="scheduling_session_length_60_to_90"), transaction.atomic():
+        Session.objects.filter(pk=session.pk).update(ends_at=session.starts_at + datetime.timedelta(minutes=120))
+
+
+def test_a_session_needs_an_objective(group, make_slot):
+    session = make_slot(group).sessions.first()
+
+    with pytest.raises(ValidationError) as refused:
+        update_session(session=session, objective="")
+
+    assert "objective" in refused.value.message_dict
+
+
+def test_changing_a_slot_moves_future_sessions_and_leaves_held_ones(group, make_slot):
+    slot = make_slot(group, today=datetime.date(2026, 11, 2))
+    held = slot.sessions.get(slot_date=datetime.date(2026, 11, 2))
+    Session.objects.filter(pk=held.pk).update(status=Session.Status.HELD)
+    past = slot.sessions.get(slot_date=datetime.date(2026, 11, 9))
+
+    slot.start_time = datetime.time(17, 0)
+    save_slot(slot=slot, today=datetime.date(2026, 11, 20))
+
+    held.refresh_from_db()
+    past.refresh_from_db()
+    assert local(held.starts_at).time() == datetime.time(18, 0)
+    assert local(past.starts_at).time() == datetime.time(18, 0)  # already in the past: history
+    future = slot.sessions.filter(slot_date__gte=datetime.date(2026, 11, 23))
+    assert future.exists()
+    assert all(local(s.starts_at).time() == datetime.time(17, 0) for s in future)
+
+
+def test_changing_a_slot_keeps_sessions_with_attendance(group, make_slot, client_record):
+    from groups.services import enroll_client
+    from progress.models import Attendance
+
+    enroll_client(client=client_record, group=group, on=datetime.date(2026, 1, 5))
+    slot = make_slot(group, today=datetime.date(2026, 11, 2))
+    taken = slot.sessions.get(slot_date=datetime.date(2026, 11, 30))
+    Attendance.objects.create(
+        session=taken, client=client_record, status="present", minutes_attended=90, recorded_by=group.facilitator.user
+    )
+
+    slot.start_time = datetime.time(17, 0)
+    save_slot(slot=slot, today=datetime.date(2026, 11, 20))
+
+    taken.refresh_from_db()
+    assert local(taken.starts_at).time() == datetime.time(18, 0)
+
+
+def test_deleting_a_slot_keeps_held_history(group, make_slot):
+    slot = make_slot(group, today=datetime.date(2026, 11, 2))
+    held = slot.sessions.earliest("starts_at")
+    Session.objects.filter(pk=held.pk).update(status=Session.Status.HELD)
+
+    delete_slot(slot=slot, today=datetime.date(2026, 11, 3))
+
+    assert list(Session.objects.all()) == [held]
+
+
+def test_a_closure_cancels_the_sessions_it_covers(group, make_slot):
+    make_slot(group, weekday=3, start="10:00")
+
+    cancelled = save_closure(
+        closure=Closure(name="Thanksgiving", starts_on=datetime.date(2026, 11, 26), ends_on=datetime.date(2026, 11, 27))
+    )
+
+    assert len(cancelled) == 1
+    session = Session.objects.get(slot_date=datetime.date(2026, 11, 26))
+    assert session.status == Session.Status.CANCELLED
+    assert session.cancellation_reason == "Clinic closed: Thanksgiving"
+    assert Session.objects.filter(status=Session.Status.CANCELLED).count() == 1
+
+
+def test_sessions_generated_inside_a_closure_are_born_cancelled(group, make_slot):
+    save_closure(
+        closure=Closure(name="Winter break", starts_on=datetime.date(2026, 12, 24), ends_on=datetime.date(2027, 1, 1))
+    )
+
+    make_slot(group, weekday=0)
+
+    assert Session.objects.get(slot_date=datetime.date(2026, 12, 28)).status == Session.Status.CANCELLED
+
+
+def test_closure_ending_before_it_starts_is_refused(db):
+    with pytest.raises(ValidationError, match="cannot end before it starts"):
+        save_closure(
+            closure=Closure(name="Oops", starts_on=datetime.date(2026, 12, 2), ends_on=datetime.date(2026, 12, 1))
+        )
+    assert not Closure.objects.exists()
+
+
+def test_cancelling_needs_a_reason_and_a_held_session_stays_held(group, make_slot):
+    session = make_slot(group).sessions.first()
+
+    with pytest.raises(ValidationError, match="Say why"):
+        cancel_session(session=session, reason=" ")
+    Session.objects.filter(pk=session.pk).update(status=Session.Status.HELD)
+    with pytest.raises(ValidationError, match="was held"):
+        cancel_session(session=session, reason="Snow")
+
+
+def test_local_start_is_wall_clock_time(settings):
+    settings.TIME_ZONE = "America/Chicago"
+    with timezone.override("America/Chicago"):
+        assert local_start(datetime.date(2026, 7, 1), datetime.time(18)).utcoffset() == datetime.timedelta(hours=-5)
+        assert local_start(datetime.date(2026, 12, 1), datetime.time(18)).utcoffset() == datetime.timedelta(hours=-6)
