@@ -26,8 +26,9 @@ class WeeklySlotForm(forms.ModelForm):
         if self.errors or not self.instance.group_id:
             return cleaned
         slot = self.instance
-        for field in self.Meta.fields:
-            setattr(slot, field, cleaned.get(field))
+        for field in WeeklySlotForm.Meta.fields:
+            if field in cleaned:
+                setattr(slot, field, cleaned[field])
         for field, reasons in slot_conflicts(slot).items():
             for reason in reasons:
                 self.add_error(field, reason)
@@ -46,8 +47,9 @@ class SessionForm(forms.ModelForm):
         if self.instance.pk and self.instance.status != Session.Status.SCHEDULED:
             raise ValidationError("Held or cancelled sessions can no longer change.")
         session = self.instance
-        for field in self.Meta.fields:
-            setattr(session, field, cleaned.get(field))
+        for field in SessionForm.Meta.fields:
+            if field in cleaned:
+                setattr(session, field, cleaned[field])
         for field, reasons in session_conflicts(session).items():
             for reason in reasons:
                 self.add_error("starts_at" if field == "room" and "room" not in cleaned else field, reason)
