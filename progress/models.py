@@ -149,15 +149,6 @@ class GroupNote(models.Model):
     def __str__(self) -> str:
         return f"Progress note — {self.session}"
 
-    @property
-    def is_signed(self) -> bool:
-        return self.signed_at is not None
-
-    def _signed_in_database(self) -> bool:
-        # The stored row decides, not this instance: a copy loaded before signing must not
-        # overwrite the signed note.
-        return self.pk is not None and GroupNote.objects.filter(pk=self.pk, signed_at__isnull=False).exists()
-
     def save(self, *args, **kwargs):
         if self._signed_in_database():
             raise SignedNoteLocked()
@@ -167,6 +158,15 @@ class GroupNote(models.Model):
         if self._signed_in_database():
             raise SignedNoteLocked()
         return super().delete(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def _signed_in_database(self) -> bool:
+        # The stored row decides, not this instance: a copy loaded before signing must not
+        # overwrite the signed note.
+        return self.pk is not None and GroupNote.objects.filter(pk=self.pk, signed_at__isnull=False).exists()
 
 
 class IndividualNoteQuerySet(LockedNoteQuerySet):
@@ -198,9 +198,6 @@ class IndividualNote(models.Model):
     def __str__(self) -> str:
         return f"{self.client.display_name} — {self.group_note}"
 
-    def _signed_in_database(self) -> bool:
-        return GroupNote.objects.filter(pk=self.group_note_id, signed_at__isnull=False).exists()
-
     def save(self, *args, **kwargs):
         if self._signed_in_database():
             raise SignedNoteLocked()
@@ -210,6 +207,9 @@ class IndividualNote(models.Model):
         if self._signed_in_database():
             raise SignedNoteLocked()
         return super().delete(*args, **kwargs)
+
+    def _signed_in_database(self) -> bool:
+        return GroupNote.objects.filter(pk=self.group_note_id, signed_at__isnull=False).exists()
 
 
 class Addendum(models.Model):

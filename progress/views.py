@@ -1,7 +1,223 @@
+"""The therapist workspace. Every view gets its session or group from progress.selectors, which
+answers 404 for anything the therapist does not lead, co-lead or substitute in."""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from progress import selectors, services
+from progress.forms import (
+    AddendumForm,
+    AttendanceFormSet,
+    GroupNoteForm,
+    IndividualNoteFormSet,
+    SignNoteForm,
+)
+from progress.models import GroupNote
+from scheduling.models import Session
+
+
+def _add_service_errors(form: Form, error: ValidationError) -> None:
+    """Show a service's refusal on the form: on its field when the form has one, else on top."""
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)
 
 
 @login_required
-def dashboard(request):
-    raise Http404("The therapist workspace is being built.")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    therapist = selectors.therapist_for(request.user)
+    today = timezone.localdate()
+    week = selectors.week_sessions(therapist, today=today)
+    context = {
+        "therapist": therapist,
+        "today": today,
+        "today_sessions": [s for s in week if s.day == today],
+        "later_sessions": [s for s in week if s.day > today],
+        "earlier_sessions": [s for s in week if s.day < today],
+        "overdue_sessions": selectors.overdue_sessions(therapist),
+        "groups": selectors.groups_for_therapist(therapist).order_by("name"),
+    }
+    return render(request, "progress/dashboard.html", context)
+
+
+@login_required
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    session = selectors.get_session_for_therapist(request.user, pk)
+    roster = selectors.session_roster(session)
+    closed = services.attendance_closed_reasons(session)
+    formset = AttendanceFormSet(
+        request.POST if request.method == "POST" and not closed else None, session=session, roster=roster
+    )
+    if request.method == "POST":
+        if closed:
+            messages.error(request, " ".join(closed))
+            return redirect("therapist:session", pk=session.pk)
+        if formset.is_valid():
+            try:
+                services.record_attendance(session=session, entries=formset.entries(), recorded_by=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"Attendance saved for {len(roster)} members.")
+                return redirect("therapist:session", pk=session.pk)
+    context = {
+        "session": session,
+        "roster": roster,
+        "formset": formset,
+        "closed_reasons": closed,
+        "note": GroupNote.objects.filter(session=session).only("pk", "signed_at").first(),
+        "can_mark_held": session.status == Session.Status.SCHEDULED and session.starts_at <= timezone.now(),
+    }
+    return render(request, "progress/session_detail.html", context)
+
+
+@login_required
+@require_POST
+def session_held(request: HttpRequest, pk: int) -> HttpResponse:
+    session = selectors.get_session_for_therapist(request.user, pk)
+    try:
+        services.mark_held(session=session, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The session is marked held.")
+    return redirect("therapist:session", pk=session.pk)
+
+
+def _note_page(
+    request: HttpRequest,
+    session: Session,
+    *,
+    note_form: GroupNoteForm | None = None,
+    individual_formset=None,
+    sign_form: SignNoteForm | None = None,
+    addendum_form: AddendumForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    note = selectors.get_note_for_session(session)
+    roster = selectors.session_roster(session)
+    attending = [m for m in roster if m.attendance is not None and m.attendance.attended]
+    if note is None or not note.is_signed:
+        if note_form is None:
+            initial = {"objective": session.objective}
+            if note is not None:
+                initial = {field: getattr(note, field) for field in services.SHARED_FIELDS}
+            note_form = GroupNoteForm(initial=initial, roster=roster)
+        if individual_formset is None:
+            written = {n.client_id: n for n in note.individual_notes.all()} if note else {}
+            individual_formset = IndividualNoteFormSet(
+                initial=[_birp_initial(member, written.get(member.pk)) for member in attending],
+                attending=attending,
+                roster=roster,
+            )
+    context = {
+        "session": session,
+        "note": note,
+        "roster": roster,
+        "absent": [m for m in roster if m.attendance is not None and not m.attendance.attended],
+        "unrecorded": [m for m in roster if m.attendance is None],
+        "note_form": note_form,
+        "individual_formset": individual_formset,
+        "individual_rows": list(zip(attending, individual_formset.forms, strict=True)) if individual_formset else [],
+        "sign_form": sign_form or SignNoteForm(),
+        "addendum_form": addendum_form or AddendumForm(),
+        "signing_refusals": services.signing_refusals(note) if note is not None and not note.is_signed else [],
+    }
+    return render(request, "progress/note.html", context, status=status)
+
+
+def _birp_initial(member, written) -> dict:
+    if written is not None:
+        return {"client": member.pk, **{field: getattr(written, field) for field in services.BIRP_FIELDS}}
+    return {"client": member.pk, "behaviour": member.attendance.observation}
+
+
+@login_required
+def note(request: HttpRequest, pk: int) -> HttpResponse:
+    session = selectors.get_session_for_therapist(request.user, pk)
+    if request.method != "POST":
+        return _note_page(request, session)
+    if GroupNote.objects.filter(session=session, signed_at__isnull=False).exists():
+        messages.error(request, "This progress note is signed and locked; add an addendum instead.")
+        return redirect("therapist:note", pk=session.pk)
+    roster = selectors.session_roster(session)
+    attending = [m for m in roster if m.attendance is not None and m.attendance.attended]
+    note_form = GroupNoteForm(request.POST, roster=roster)
+    individual_formset = IndividualNoteFormSet(request.POST, attending=attending, roster=roster)
+    if note_form.is_valid() and individual_formset.is_valid():
+        try:
+            services.save_group_note(
+                session=session,
+                author=request.user,
+                individual=individual_formset.by_client(),
+                **note_form.cleaned_data,
+            )
+        except ValidationError as error:
+            _add_service_errors(note_form, error)
+        else:
+            messages.success(request, "The note is saved. Sign it when it is complete.")
+            return redirect("therapist:note", pk=session.pk)
+    return _note_page(request, session, note_form=note_form, individual_formset=individual_formset)
+
+
+def _existing_note(session: Session) -> GroupNote:
+    note = GroupNote.objects.filter(session=session).first()
+    if note is None:
+        raise Http404("This session has no progress note yet.")
+    return note
+
+
+@login_required
+@require_POST
+def note_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    session = selectors.get_session_for_therapist(request.user, pk)
+    note = _existing_note(session)
+    form = SignNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.sign_note(note=note, user=request.user, password=form.cleaned_data["password"])
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, "The note is signed and locked.")
+            return redirect("therapist:note", pk=session.pk)
+    return _note_page(request, session, sign_form=form)
+
+
+@login_required
+@require_POST
+def note_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+    session = selectors.get_session_for_therapist(request.user, pk)
+    note = _existing_note(session)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_addendum(note=note, author=request.user, text=form.cleaned_data["text"])
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, "The addendum is added under the note.")
+            return redirect("therapist:note", pk=session.pk)
+    return _note_page(request, session, addendum_form=form)
+
+
+@login_required
+def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    group = selectors.get_group_for_therapist(request.user, pk)
+    sessions, rows = selectors.participation_balance(group)
+    context = {
+        "group": group,
+        "sessions": sessions,
+        "rows": rows,
+        "dominant": [row for row in rows if row.likely_dominant],
+        "reluctant": [row for row in rows if row.likely_reluctant],
+    }
+    return render(request, "progress/group_detail.html", context)

@@ -1,0 +1,146 @@
+"""Staff read attendance and notes here; they are written only through the therapist pages.
+
+Everything is view-only: a signed note is locked, and an unsigned one belongs to its
+facilitator until signed. The models refuse writes to signed notes as well."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AttendanceInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The session's attendance, on the session page."""
+
+    model = Attendance
+    fields = ["client", "status", "minutes_attended", "mode", "participation", "observation"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["client__legal_last_name", "client__legal_first_name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("client")
+
+
+class IndividualNoteInline(ReadOnlyAdminMixin, admin.StackedInline):
+    model = IndividualNote
+    fields = ["client", "behaviour", "intervention", "response", "plan"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+class AddendumInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Addendum
+    fields = ["created_at", "author", "text"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["session", "client", "status", "minutes_attended", "mode", "participation"]
+    list_filter = ["status", "participation", "mode", "session__group"]
+    search_fields = [
+        "client__chart_number",
+        "client__legal_last_name",
+        "client__legal_first_name",
+        "session__group__name",
+    ]
+    list_select_related = ["session__group", "client"]
+    date_hierarchy = "session__starts_at"
+    fields = [
+        "session",
+        "client",
+        "status",
+        "minutes_attended",
+        "mode",
+        "participation",
+        "observation",
+        "recorded_by",
+        "recorded_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # "Per client" and "per session" links from other admin pages filter by id.
+        return lookup in {"client__id__exact", "session__id__exact"} or super().lookup_allowed(lookup, value, request)
+
+
+class SignedFilter(admin.SimpleListFilter):
+    title = "signature"
+    parameter_name = "signed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Signed"), ("no", "Not signed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(signed_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(signed_at__isnull=True)
+        return queryset
+
+
+@admin.register(GroupNote)
+class GroupNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["session", "topic", "signed", "signed_by", "signed_at"]
+    list_filter = [SignedFilter, "session__group"]
+    search_fields = [
+        "session__group__name",
+        "topic",
+        "individual_notes__client__chart_number",
+        "individual_notes__client__legal_last_name",
+    ]
+    list_select_related = ["session__group", "signed_by"]
+    date_hierarchy = "session__starts_at"
+    fields = [
+        "session",
+        "attendance",
+        "topic",
+        "objective",
+        "interventions",
+        "group_dynamics",
+        "created_by",
+        "created_at",
+        "signed_by",
+        "signed_at",
+    ]
+    readonly_fields = fields
+    inlines = [IndividualNoteInline, AddendumInline]
+
+    @admin.display(boolean=True, description="Signed", ordering="signed_at")
+    def signed(self, note):
+        return note.is_signed
+
+    @admin.display(description="Attendance")
+    def attendance(self, note):
+        url = reverse("admin:progress_attendance_changelist") + f"?session__id__exact={note.session_id}"
+        return format_html('<a href="{}">Attendance at this session</a>', url)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == "individual_notes__client__id__exact" or super().lookup_allowed(lookup, value, request)
+
+
+@admin.register(Addendum)
+class AddendumAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["group_note", "author", "created_at"]
+    list_select_related = ["group_note__session__group", "author"]
+    search_fields = ["group_note__session__group__name", "text"]
+    fields = ["group_note", "author", "created_at", "text"]
+    readonly_fields = fields

@@ -1,0 +1,249 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Field, Layout, Row
+from django import forms
+
+from clients.models import Client
+from progress import services
+from progress.models import Attendance
+from scheduling.models import Session
+
+
+def _inline_helper(layout: Layout) -> FormHelper:
+    """Rows of a larger form: no <form> tag and no CSRF token of their own."""
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    helper.layout = layout
+    return helper
+
+
+class AttendanceForm(forms.Form):
+    """One roster member's row. The member is fixed by the roster, not by what is posted."""
+
+    client = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=Attendance.Status.choices)
+    minutes_attended = forms.IntegerField(label="Minutes", min_value=0)
+    mode = forms.ChoiceField(label="Attended", choices=Attendance.Mode.choices)
+    participation = forms.TypedChoiceField(coerce=int, choices=Attendance.Participation.choices)
+    observation = forms.CharField(
+        label="Observation",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What you noticed (optional)"}),
+    )
+
+    def __init__(self, *args, session: Session, member: Client, **kwargs):
+        self.session = session
+        self.member = member
+        super().__init__(*args, **kwargs)
+        self.fields["minutes_attended"].max_value = session.duration_minutes
+        self.fields["minutes_attended"].widget.attrs.update({"max": session.duration_minutes, "inputmode": "numeric"})
+        self.fields["minutes_attended"].help_text = f"0–{session.duration_minutes}"
+        self.helper = _inline_helper(
+            Layout(
+                "client",
+                Row(
+                    Column("status", css_class="col-6 col-md-3"),
+                    Column("minutes_attended", css_class="col-6 col-md-2"),
+                    Column("mode", css_class="col-6 col-md-3"),
+                    Column("participation", css_class="col-6 col-md-4"),
+                ),
+                Field("observation"),
+            )
+        )
+
+    @classmethod
+    def initial_for(cls, *, session: Session, member: Client) -> dict:
+        attendance = getattr(member, "attendance", None)
+        if attendance is not None:
+            return {
+                "client": member.pk,
+                "status": attendance.status,
+                "minutes_attended": attendance.minutes_attended,
+                "mode": attendance.mode,
+                "participation": attendance.participation,
+                "observation": attendance.observation,
+            }
+        return {
+            "client": member.pk,
+            "status": Attendance.Status.PRESENT if member.agreement_in_force else Attendance.Status.EXCUSED,
+            "minutes_attended": session.duration_minutes,
+            "mode": Attendance.Mode.VIRTUAL if session.is_virtual else Attendance.Mode.IN_PERSON,
+            "participation": Attendance.Participation.TOOK_PART,
+        }
+
+    def clean_minutes_attended(self):
+        minutes = self.cleaned_data["minutes_attended"]
+        if minutes > self.session.duration_minutes:
+            raise forms.ValidationError(
+                f"Minutes attended must be between 0 and {self.session.duration_minutes}, the length of the session."
+            )
+        return minutes
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("client") != self.member.pk:
+            raise forms.ValidationError("The roster changed while you were editing; reload the page.")
+        if self.errors:
+            return cleaned
+        refusals = services.attendance_refusals(
+            session=self.session, entry=self.entry(), agreement_in_force=self.member.agreement_in_force
+        )
+        for field_name, messages in refusals.items():
+            for message in messages:
+                self.add_error(field_name, message)
+        return cleaned
+
+    def entry(self) -> services.AttendanceEntry:
+        data = self.cleaned_data
+        return services.AttendanceEntry(
+            client=self.member,
+            status=data["status"],
+            minutes_attended=data["minutes_attended"],
+            mode=data["mode"],
+            participation=data["participation"],
+            observation=data.get("observation", ""),
+        )
+
+
+class BaseRosterFormSet(forms.BaseFormSet):
+    """One form per roster member, in roster order; the roster decides how many."""
+
+    def __init__(self, *args, session: Session, roster: list[Client], **kwargs):
+        self.session = session
+        self.roster = roster
+        if "initial" not in kwargs:
+            kwargs["initial"] = [AttendanceForm.initial_for(session=session, member=m) for m in roster]
+        super().__init__(*args, **kwargs)
+
+    def total_form_count(self) -> int:
+        return len(self.roster)
+
+    def initial_form_count(self) -> int:
+        # Every row is a roster member that must be validated, never an optional extra.
+        return len(self.roster)
+
+    def get_form_kwargs(self, index):
+        return {"session": self.session, "member": self.roster[index]}
+
+    def clean(self):
+        if self.is_bound and self.management_form.is_valid():
+            posted = self.management_form.cleaned_data["TOTAL_FORMS"]
+            if posted != len(self.roster):
+                raise forms.ValidationError("The roster changed while you were editing; reload the page.")
+
+    def entries(self) -> list[services.AttendanceEntry]:
+        return [form.entry() for form in self.forms]
+
+
+AttendanceFormSet = forms.formset_factory(AttendanceForm, formset=BaseRosterFormSet, extra=0)
+
+
+class GroupNoteForm(forms.Form):
+    """The shared part of the note: about the group, naming no member."""
+
+    topic = forms.CharField(max_length=200)
+    objective = forms.CharField(max_length=300)
+    interventions = forms.CharField(
+        label="Interventions used", widget=forms.Textarea(attrs={"rows": 3}), help_text="No member's name."
+    )
+    group_dynamics = forms.CharField(
+        label="Group dynamics", widget=forms.Textarea(attrs={"rows": 3}), help_text="No member's name."
+    )
+
+    def __init__(self, *args, roster: list[Client], **kwargs):
+        self.roster = roster
+        super().__init__(*args, **kwargs)
+        self.helper = _inline_helper(Layout("topic", "objective", "interventions", "group_dynamics"))
+
+    def clean(self):
+        cleaned = super().clean()
+        for field_name, messages in services.shared_text_refusals(cleaned, self.roster).items():
+            for message in messages:
+                self.add_error(field_name, message)
+        return cleaned
+
+
+class IndividualNoteForm(forms.Form):
+    """One attending member's BIRP note; other members by initials only."""
+
+    client = forms.IntegerField(widget=forms.HiddenInput)
+    behaviour = forms.CharField(label="Behaviour", widget=forms.Textarea(attrs={"rows": 2}))
+    intervention = forms.CharField(label="Intervention", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    response = forms.CharField(label="Response", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    plan = forms.CharField(label="Plan", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, member: Client, roster: list[Client], **kwargs):
+        self.member = member
+        self.roster = roster
+        super().__init__(*args, **kwargs)
+        self.helper = _inline_helper(
+            Layout(
+                "client",
+                Row(
+                    Column("behaviour", css_class="col-12 col-md-6"),
+                    Column("intervention", css_class="col-12 col-md-6"),
+                    Column("response", css_class="col-12 col-md-6"),
+                    Column("plan", css_class="col-12 col-md-6"),
+                ),
+            )
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("client") != self.member.pk:
+            raise forms.ValidationError("The attendance changed while you were editing; reload the page.")
+        refusals = services.individual_text_refusals(cleaned, client=self.member, roster=self.roster)
+        for field_name, messages in refusals.items():
+            for message in messages:
+                self.add_error(field_name, message)
+        return cleaned
+
+    def birp(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name, "") for name in services.BIRP_FIELDS}
+
+
+class BaseIndividualNoteFormSet(forms.BaseFormSet):
+    def __init__(self, *args, attending: list[Client], roster: list[Client], **kwargs):
+        self.attending = attending
+        self.roster = roster
+        super().__init__(*args, **kwargs)
+
+    def total_form_count(self) -> int:
+        return len(self.attending)
+
+    def initial_form_count(self) -> int:
+        return len(self.attending)
+
+    def get_form_kwargs(self, index):
+        return {"member": self.attending[index], "roster": self.roster}
+
+    def clean(self):
+        if (
+            self.is_bound
+            and self.management_form.is_valid()
+            and self.management_form.cleaned_data["TOTAL_FORMS"] != len(self.attending)
+        ):
+            raise forms.ValidationError("The attendance changed while you were editing; reload the page.")
+
+    def by_client(self) -> dict[int, dict[str, str]]:
+        return {form.member.pk: form.birp() for form in self.forms}
+
+
+IndividualNoteFormSet = forms.formset_factory(IndividualNoteForm, formset=BaseIndividualNoteFormSet, extra=0)
+
+
+class SignNoteForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Signing locks the note. Later corrections are addenda.",
+    )
+
+
+class AddendumForm(forms.Form):
+    text = forms.CharField(
+        label="Addendum",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="A correction or late entry; the signed note itself does not change.",
+    )

@@ -1,0 +1,182 @@
+"""Reads of the therapist workspace. Every therapist view gets its session or group through the
+access helpers here: anything the therapist does not lead, co-lead or substitute in is 404."""
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDate
+from django.http import Http404
+from django.utils import timezone
+
+from clients.models import Client
+from groups.models import Membership, Therapist, TherapyGroup
+from progress.models import Attendance, GroupNote
+from progress.services import roster_for_session
+from scheduling.models import Session
+from scheduling.services import local_start, monday_of
+
+BALANCE_SESSIONS = 6
+# A member is flagged when more than half of the sessions they attended (and at least this many)
+# show the pattern.
+BALANCE_MIN_ATTENDED = 2
+NOTE_OVERDUE_AFTER = datetime.timedelta(hours=24)
+
+
+def therapist_for(user) -> Therapist:
+    """The signed-in therapist, or 404 for everyone else (clients, staff, inactive therapists)."""
+    therapist = getattr(user, "therapist", None) if user.is_authenticated else None
+    if therapist is None or not therapist.is_active:
+        raise Http404("No therapist record for this login.")
+    return therapist
+
+
+def _leads(therapist: Therapist) -> Q:
+    return Q(facilitator=therapist) | Q(group__facilitator=therapist) | Q(group__co_facilitator=therapist)
+
+
+def sessions_for_therapist(therapist: Therapist) -> QuerySet[Session]:
+    return Session.objects.filter(_leads(therapist)).select_related("group", "facilitator__user")
+
+
+def groups_for_therapist(therapist: Therapist) -> QuerySet[TherapyGroup]:
+    return TherapyGroup.objects.filter(
+        Q(facilitator=therapist) | Q(co_facilitator=therapist) | Q(sessions__facilitator=therapist)
+    ).distinct()
+
+
+def get_session_for_therapist(user, pk: int) -> Session:
+    """The session if the user leads, co-leads or substitutes in it; otherwise 404, as for a
+    session that does not exist."""
+    therapist = therapist_for(user)
+    session = sessions_for_therapist(therapist).filter(pk=pk).first()
+    if session is None:
+        raise Http404("No such session.")
+    return session
+
+
+def get_group_for_therapist(user, pk: int) -> TherapyGroup:
+    therapist = therapist_for(user)
+    group = groups_for_therapist(therapist).filter(pk=pk).first()
+    if group is None:
+        raise Http404("No such group.")
+    return group
+
+
+def get_note_for_session(session: Session) -> GroupNote | None:
+    return (
+        GroupNote.objects.filter(session=session)
+        .select_related("signed_by", "created_by")
+        .prefetch_related("individual_notes__client", "addenda__author")
+        .first()
+    )
+
+
+# --- The dashboard --------------------------------------------------------------------------
+
+
+def _with_progress(sessions: QuerySet[Session]) -> QuerySet[Session]:
+    """Each session with its roster size on its date, attendance rows and note state."""
+    members = (
+        Membership.objects.filter(group=OuterRef("group"), joined_on__lte=OuterRef("day"))
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=OuterRef("day")))
+        .order_by()
+        .values("group")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return sessions.annotate(
+        day=TruncDate("starts_at"),
+        roster_size=Coalesce(Subquery(members, output_field=IntegerField()), 0),
+        attendance_count=Count("attendances", distinct=True),
+        note_signed=Exists(GroupNote.objects.filter(session=OuterRef("pk"), signed_at__isnull=False)),
+        note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))),
+    )
+
+
+def week_sessions(therapist: Therapist, *, today: datetime.date | None = None) -> list[Session]:
+    today = today or timezone.localdate()
+    monday = monday_of(today)
+    start = local_start(monday, datetime.time.min)
+    end = local_start(monday + datetime.timedelta(days=7), datetime.time.min)
+    sessions = sessions_for_therapist(therapist).filter(starts_at__gte=start, starts_at__lt=end)
+    return list(_with_progress(sessions).order_by("starts_at"))
+
+
+def overdue_sessions(therapist: Therapist, *, now: datetime.datetime | None = None) -> list[Session]:
+    """Met sessions whose note is still unsigned more than 24 hours after they ended."""
+    now = now or timezone.now()
+    sessions = (
+        sessions_for_therapist(therapist)
+        .exclude(status=Session.Status.CANCELLED)
+        .filter(ends_at__lt=now - NOTE_OVERDUE_AFTER)
+        .filter(Q(status=Session.Status.HELD) | Q(attendances__isnull=False) | Q(group_note__isnull=False))
+        .exclude(group_note__signed_at__isnull=False)
+        .distinct()
+    )
+    return list(_with_progress(sessions).order_by("starts_at"))
+
+
+# --- The session page -----------------------------------------------------------------------
+
+
+def session_roster(session: Session) -> list[Client]:
+    """The roster, each client with ``attendance`` (or None) for this session; a fixed number of
+    queries whatever the size of the group."""
+    roster = list(roster_for_session(session))
+    attendances = {a.client_id: a for a in Attendance.objects.filter(session=session)}
+    for client in roster:
+        client.attendance = attendances.get(client.pk)
+    return roster
+
+
+# --- Participation balance ------------------------------------------------------------------
+
+
+@dataclass
+class MemberBalance:
+    client: Client
+    cells: list[Attendance | None] = field(default_factory=list)
+
+    @property
+    def levels(self) -> list[int]:
+        return [cell.participation for cell in self.cells if cell is not None and cell.attended]
+
+    def _mostly(self, levels: set[int]) -> bool:
+        attended = self.levels
+        if len(attended) < BALANCE_MIN_ATTENDED:
+            return False
+        return sum(1 for level in attended if level in levels) * 2 > len(attended)
+
+    @property
+    def likely_dominant(self) -> bool:
+        return self._mostly({Attendance.Participation.DOMINATED})
+
+    @property
+    def likely_reluctant(self) -> bool:
+        return self._mostly({Attendance.Participation.NONE, Attendance.Participation.WHEN_INVITED})
+
+    @property
+    def level_counts(self) -> Counter:
+        return Counter(self.levels)
+
+
+def participation_balance(group: TherapyGroup, *, today: datetime.date | None = None):
+    """The last six met sessions and, for each current member, their attendance at each."""
+    today = today or timezone.localdate()
+    sessions = list(
+        Session.objects.filter(group=group, attendances__isnull=False)
+        .exclude(status=Session.Status.CANCELLED)
+        .distinct()
+        .order_by("-starts_at")[:BALANCE_SESSIONS]
+    )
+    sessions.reverse()
+    members = (
+        Membership.objects.filter(group=group, status=Membership.Status.ACTIVE, joined_on__lte=today)
+        .select_related("client")
+        .order_by("client__legal_last_name", "client__legal_first_name")
+    )
+    cells = {(a.session_id, a.client_id): a for a in Attendance.objects.filter(session__in=sessions)}
+    rows = [MemberBalance(client=m.client, cells=[cells.get((s.pk, m.client_id)) for s in sessions]) for m in members]
+    return sessions, rows

@@ -1,0 +1,357 @@
+"""Attendance and progress notes. Every write with a clinical rule is here; the therapist pages,
+the admin, seed_demo and tests all call these functions."""
+
+import datetime
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from clients.models import AgreementSignature, Client
+from groups.models import Membership
+from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+from scheduling.models import Session
+from scheduling.services import mark_session_held
+
+SHARED_FIELDS = ("topic", "objective", "interventions", "group_dynamics")
+BIRP_FIELDS = ("behaviour", "intervention", "response", "plan")
+
+
+# --- Who is in the room ---------------------------------------------------------------------
+
+
+def session_day(session: Session) -> datetime.date:
+    return timezone.localdate(session.starts_at)
+
+
+def roster_for_session(session: Session) -> QuerySet[Client]:
+    """The group's active members on the session's date (rolling admission): joined on or before
+    that day and not left by it. Each client carries ``agreement_in_force``."""
+    day = session_day(session)
+    members = Membership.objects.filter(group_id=session.group_id, joined_on__lte=day).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gt=day)
+    )
+    return (
+        Client.objects.filter(pk__in=members.values("client_id"))
+        .annotate(
+            agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
+        )
+        .order_by("legal_last_name", "legal_first_name", "pk")
+    )
+
+
+def leads_session(user: AbstractBaseUser, session: Session) -> bool:
+    """The facilitator, the co-facilitator, or the substitute set on this one meeting."""
+    therapist_id = getattr(getattr(user, "therapist", None), "pk", None)
+    if therapist_id is None:
+        return False
+    group = session.group
+    return therapist_id in {session.facilitator_id, group.facilitator_id, group.co_facilitator_id}
+
+
+# --- Attendance -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttendanceEntry:
+    client: Client
+    status: str
+    minutes_attended: int
+    mode: str = Attendance.Mode.IN_PERSON
+    participation: int = Attendance.Participation.NONE
+    observation: str = ""
+
+
+def attendance_refusals(*, session: Session, entry: AttendanceEntry, agreement_in_force: bool) -> dict[str, list[str]]:
+    """Every reason this row of the roster cannot be saved, by form field (empty when it can)."""
+    errors: dict[str, list[str]] = {}
+    name = entry.client.display_name
+    if entry.status not in Attendance.Status.values:
+        errors["status"] = [f"Unknown attendance status {entry.status!r}."]
+    elif entry.status in Attendance.ATTENDED and not agreement_in_force:
+        # Clinic rule: no one sits in a group without a current, unrevoked confidentiality agreement.
+        errors["status"] = [
+            f"{name} has no current signed confidentiality agreement and cannot be marked present; "
+            "mark them absent or excused and ask staff to have the agreement signed."
+        ]
+    if entry.mode not in Attendance.Mode.values:
+        errors["mode"] = [f"Unknown mode {entry.mode!r}."]
+    if entry.participation not in Attendance.Participation.values:
+        errors["participation"] = ["Participation is a level from 0 to 4."]
+    if entry.status in Attendance.ATTENDED and not 0 <= entry.minutes_attended <= session.duration_minutes:
+        errors["minutes_attended"] = [
+            f"Minutes attended must be between 0 and {session.duration_minutes}, the length of the session."
+        ]
+    return errors
+
+
+def _session_refusals(session: Session) -> list[str]:
+    reasons = []
+    if session.status == Session.Status.CANCELLED:
+        reasons.append("This session was cancelled; there is no attendance to take.")
+    if session_day(session) > timezone.localdate():
+        reasons.append("Attendance is taken on the day of the session, not before.")
+    if GroupNote.objects.filter(session=session, signed_at__isnull=False).exists():
+        reasons.append("The progress note of this session is signed; correct attendance with an addendum.")
+    return reasons
+
+
+def attendance_closed_reasons(session: Session) -> list[str]:
+    """Why attendance of this session cannot be taken or changed now (empty when it can)."""
+    return _session_refusals(session)
+
+
+@transaction.atomic
+def record_attendance(
+    *, session: Session, entries: Iterable[AttendanceEntry], recorded_by: AbstractBaseUser
+) -> list[Attendance]:
+    """Save the whole roster's attendance at once; saving again updates, never duplicates.
+
+    Absent and excused members attended 0 minutes and took no part, whatever was typed.
+    Raises ``ValidationError`` naming each member whose row is refused; then nothing is saved.
+    """
+    # Serialise on the session row: two devices saving the roster at once must not both insert.
+    session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
+    refusals = _session_refusals(session)
+    if refusals:
+        raise ValidationError(refusals)
+    roster = {client.pk: client for client in roster_for_session(session)}
+    entries = list(entries)
+    errors = []
+    for entry in entries:
+        client = roster.get(entry.client.pk)
+        if client is None:
+            errors.append(f"{entry.client.display_name} is not a member of this group on the session's date.")
+            continue
+        for messages in attendance_refusals(
+            session=session, entry=entry, agreement_in_force=client.agreement_in_force
+        ).values():
+            errors.extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+    existing = {a.client_id: a for a in Attendance.objects.filter(session=session)}
+    saved = []
+    for entry in entries:
+        attended = entry.status in Attendance.ATTENDED
+        attendance = existing.get(entry.client.pk) or Attendance(
+            session=session, client_id=entry.client.pk, recorded_by=recorded_by
+        )
+        attendance.status = entry.status
+        attendance.minutes_attended = entry.minutes_attended if attended else 0
+        attendance.mode = entry.mode
+        attendance.participation = entry.participation if attended else Attendance.Participation.NONE
+        attendance.observation = entry.observation.strip()
+        attendance.full_clean(exclude=["session", "client", "recorded_by"], validate_unique=False)
+        attendance.save()
+        saved.append(attendance)
+    return saved
+
+
+@transaction.atomic
+def mark_held(*, session: Session, user: AbstractBaseUser) -> Session:
+    if not leads_session(user, session):
+        raise ValidationError("Only a facilitator of this session can mark it held.")
+    return mark_session_held(session=session)
+
+
+# --- Names in notes -------------------------------------------------------------------------
+
+
+def _word_pattern(words: str) -> re.Pattern:
+    parts = [re.escape(part) for part in words.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", re.IGNORECASE)
+
+
+def _first_match(text: str, names: Iterable[str]) -> str | None:
+    for name in sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True):
+        if _word_pattern(name).search(text):
+            return name
+    return None
+
+
+def member_name_in_shared_text(text: str, roster: Iterable[Client]) -> str | None:
+    """The first member's name (first, last or preferred) found in the shared part, if any."""
+    names = []
+    for client in roster:
+        names += [client.legal_first_name, client.legal_last_name, client.preferred_name]
+    return _first_match(text, names)
+
+
+def full_names_of(client: Client) -> list[str]:
+    firsts = {client.legal_first_name, client.preferred_name} - {""}
+    return [f"{first} {client.legal_last_name}" for first in firsts]
+
+
+def other_member_full_name_in(text: str, *, client: Client, roster: Iterable[Client]) -> Client | None:
+    """Another roster member whose full name appears in this member's individualized note."""
+    for other in roster:
+        if other.pk != client.pk and _first_match(text, full_names_of(other)):
+            return other
+    return None
+
+
+def shared_text_refusals(shared: Mapping[str, str], roster: Iterable[Client]) -> dict[str, list[str]]:
+    roster = list(roster)
+    errors = {}
+    for field in SHARED_FIELDS:
+        name = member_name_in_shared_text(shared.get(field, ""), roster)
+        if name:
+            errors[field] = [f'The shared part may not name a member; found "{name}".']
+    return errors
+
+
+def individual_text_refusals(birp: Mapping[str, str], *, client: Client, roster: Iterable[Client]) -> dict[str, list]:
+    roster = list(roster)
+    errors = {}
+    for field in BIRP_FIELDS:
+        other = other_member_full_name_in(birp.get(field, ""), client=client, roster=roster)
+        if other is not None:
+            found = _first_match(birp[field], full_names_of(other))
+            errors[field] = [f'Another member\'s full name was found: "{found}". Refer to them as {other.initials}']
+    return errors
+
+
+# --- Progress notes -------------------------------------------------------------------------
+
+
+def attending_clients(session: Session) -> list[Client]:
+    attended = Attendance.objects.filter(session=session, status__in=Attendance.ATTENDED).values("client_id")
+    return list(roster_for_session(session).filter(pk__in=attended))
+
+
+@transaction.atomic
+def save_group_note(
+    *,
+    session: Session,
+    author: AbstractBaseUser,
+    topic: str,
+    objective: str,
+    interventions: str,
+    group_dynamics: str,
+    individual: Mapping[int, Mapping[str, str]] | None = None,
+) -> GroupNote:
+    """Write or rewrite the unsigned note of a session.
+
+    ``individual`` maps an attending member's client id to their BIRP parts. The shared part
+    may not contain any member's name; an individualized note may not contain another member's
+    full name. Raises ``ValidationError`` saying which name was found; then nothing is saved.
+    """
+    session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
+    if not leads_session(author, session):
+        raise ValidationError("Only a facilitator of this session can write its progress note.")
+    note = GroupNote.objects.filter(session=session).first()
+    if note is not None and note.is_signed:
+        raise ValidationError("This progress note is signed and locked; add an addendum instead.")
+    if session.status == Session.Status.CANCELLED:
+        raise ValidationError("This session was cancelled; it has no progress note.")
+
+    shared = {"topic": topic, "objective": objective, "interventions": interventions, "group_dynamics": group_dynamics}
+    shared = {field: value.strip() for field, value in shared.items()}
+    roster = list(roster_for_session(session))
+    errors: dict[str, list[str]] = {}
+    for field, value in shared.items():
+        if not value:
+            errors.setdefault(field, []).append("This part of the note is required.")
+    for field, messages in shared_text_refusals(shared, roster).items():
+        errors.setdefault(field, []).extend(messages)
+
+    attending = {client.pk: client for client in attending_clients(session)}
+    individual = {
+        int(pk): {field: (parts.get(field) or "").strip() for field in BIRP_FIELDS}
+        for pk, parts in (individual or {}).items()
+    }
+    for client_pk, parts in individual.items():
+        client = attending.get(client_pk)
+        if client is None:
+            errors.setdefault("individual", []).append(
+                "Individualized notes are written only for members who attended this session."
+            )
+            continue
+        for messages in individual_text_refusals(parts, client=client, roster=roster).values():
+            errors.setdefault("individual", []).extend(f"{client.display_name}: {m}" for m in messages)
+    if errors:
+        raise ValidationError(errors)
+
+    if note is None:
+        note = GroupNote(session=session, created_by=author)
+    for field, value in shared.items():
+        setattr(note, field, value)
+    note.save()
+    existing = {n.client_id: n for n in note.individual_notes.all()}
+    for client_pk, parts in individual.items():
+        if not any(parts.values()) and client_pk not in existing:
+            continue
+        individual_note = existing.get(client_pk) or IndividualNote(group_note=note, client_id=client_pk)
+        for field, value in parts.items():
+            setattr(individual_note, field, value)
+        individual_note.save()
+    return note
+
+
+def signing_refusals(note: GroupNote) -> list[str]:
+    """What still has to be done before the note can be signed (empty when it can)."""
+    session = note.session
+    reasons = []
+    roster = list(roster_for_session(session))
+    recorded = set(Attendance.objects.filter(session=session).values_list("client_id", flat=True))
+    missing = [client.display_name for client in roster if client.pk not in recorded]
+    if missing:
+        reasons.append(f"Attendance is not recorded for {', '.join(missing)}.")
+    written = {n.client_id for n in note.individual_notes.all() if n.behaviour.strip()}
+    unwritten = [client.display_name for client in attending_clients(session) if client.pk not in written]
+    if unwritten:
+        reasons.append(f"The individualized note (at least the behaviour) is missing for {', '.join(unwritten)}.")
+    return reasons
+
+
+@transaction.atomic
+def sign_note(*, note: GroupNote, user: AbstractBaseUser, password: str) -> GroupNote:
+    """Sign and lock the note. The signer confirms with their password, as for a signature on paper."""
+    # Lock the note row: a save racing the signature must not slip in after it.
+    note = GroupNote.objects.select_for_update().select_related("session__group").get(pk=note.pk)
+    if note.is_signed:
+        raise ValidationError(f"This note was already signed on {timezone.localtime(note.signed_at):%Y-%m-%d %H:%M}.")
+    if not leads_session(user, note.session):
+        raise ValidationError("Only a facilitator of this session can sign its progress note.")
+    if not password or not user.check_password(password):
+        raise ValidationError({"password": "The password is not correct; the note was not signed."})
+    refusals = signing_refusals(note)
+    if refusals:
+        raise ValidationError(refusals)
+    note.signed_by = user
+    note.signed_at = timezone.now()
+    note.save(update_fields=["signed_by", "signed_at", "updated_at"])
+    return note
+
+
+@transaction.atomic
+def add_addendum(*, note: GroupNote, author: AbstractBaseUser, text: str) -> Addendum:
+    """A correction to a signed note; the note itself never changes."""
+    note = GroupNote.objects.select_related("session__group").get(pk=note.pk)
+    if not note.is_signed:
+        raise ValidationError("The note is not signed yet; change it directly.")
+    if not leads_session(author, note.session):
+        raise ValidationError("Only a facilitator of this session can amend its progress note.")
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "Write the correction or late entry."})
+    roster = list(roster_for_session(note.session))
+    other = None
+    for client in roster:
+        if _first_match(text, full_names_of(client)):
+            other = client
+            break
+    if other is not None:
+        raise ValidationError(
+            {
+                "text": f'An addendum may not contain a member\'s full name; found "{other.display_name}". '
+                f"Use initials ({other.initials})."
+            }
+        )
+    return Addendum.objects.create(group_note=note, author=author, text=text)
