@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from iop.admin_actions import action_with_form
+from progress.admin import AttendanceInline
 from scheduling import services
 from scheduling.forms import CancelForm, ClosureForm, GenerateForm, SessionForm, WeeklySlotForm
 from scheduling.models import Closure, Session, WeeklySlot
@@ -41,6 +42,7 @@ class SessionAdmin(admin.ModelAdmin):
     readonly_fields = ["group", "slot", "status", "cancellation_reason", "closure"]
     actions = ["cancel_sessions"]
     change_list_template = "admin/scheduling/session/change_list.html"
+    inlines = [AttendanceInline]
 
     def has_add_permission(self, request):
         # Sessions come from weekly slots; one meeting is changed here, not invented.
