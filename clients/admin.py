@@ -11,7 +11,10 @@ from groups.models import Membership
 from groups.services import enroll_client
 from iop.admin_actions import action_with_form
 from iop.admin_widgets import TolerantAutocompleteMixin
+from scheduling.reminders import follow_client_preferences
 from scheduling.services import rotate_calendar_token
+
+REMINDER_FIELDS = {"reminder_consent", "reminder_channel", "email", "phone"}
 
 
 class SignatureInline(TolerantAutocompleteMixin, admin.TabularInline):
@@ -139,6 +142,9 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
             services.link_partners(client=obj, partner=partner)
         elif partner is None and previous_partner_id:
             services.unlink_partner(client=obj)
+        if change and REMINDER_FIELDS & set(form.changed_data):
+            # Consent withdrawn or another channel chosen: reminders already planned must not go.
+            follow_client_preferences(client=obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not AgreementSignature:

@@ -110,6 +110,7 @@ def discharge_client(*, client: Client, on: datetime.date | None = None, note: s
     """Discharge a client and end every open membership (each ending promotes the waitlist)."""
     from groups.models import Membership
     from groups.services import end_membership
+    from scheduling import reminders
 
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status == Client.Status.DISCHARGED:
@@ -119,6 +120,7 @@ def discharge_client(*, client: Client, on: datetime.date | None = None, note: s
     client.discharge_date = on
     client.full_clean()
     client.save(update_fields=["status", "discharge_date", "updated_at"])
+    reminders.stop_for_client(client=client, reason="The client was discharged.")
     for membership in Membership.objects.open().filter(client=client):
         end_membership(membership=membership, reason=Membership.EndReason.DISCHARGED, note=note, on=on)
     return client

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, TherapyGroup
+from scheduling import reminders
 from scheduling.services import client_schedule_conflicts
 
 
@@ -111,6 +112,7 @@ def end_membership(
         membership.end_reason = reason
         membership.end_note = note.strip()
         membership.save(update_fields=["status", "ended_on", "end_reason", "end_note"])
+        reminders.stop_for_membership(membership=membership)
         if was_active:
             promoted = fill_free_seats(group=group, on=on)
             return promoted[0] if promoted else None

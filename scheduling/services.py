@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from clients.models import Client, new_calendar_token
 from groups.models import Membership, Therapist, TherapyGroup
+from scheduling import reminders
 from scheduling.models import Closure, Session, WeeklySlot
 
 
@@ -264,6 +265,7 @@ def update_session(*, session: Session, **changes) -> Session:
     if conflicts:
         raise ValidationError(conflicts)
     session.save()
+    reminders.replan_for_session(session=session)
     return session
 
 
@@ -281,6 +283,7 @@ def cancel_session(*, session: Session, reason: str, closure: Closure | None = N
     session.cancellation_reason = reason[:200]
     session.closure = closure
     session.save(update_fields=["status", "cancellation_reason", "closure", "updated_at"])
+    reminders.cancel_for_session(session=session)
     return session
 
 

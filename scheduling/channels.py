@@ -1,0 +1,109 @@
+"""How a rendered reminder leaves the clinic: email through Django's email backend, SMS through a
+small backend chosen by ``settings.SMS_BACKEND`` (a dotted path, so a real provider plugs in
+without touching this module)."""
+
+import datetime
+import smtplib
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+
+class ChannelError(Exception):
+    """Sending failed; ``transient`` says whether trying again later may succeed."""
+
+    def __init__(self, message: str, *, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered reminder: nothing in it but what the client may see."""
+
+    reference: str
+    subject: str
+    text: str
+    html: str
+
+
+class SmsBackend(Protocol):
+    def send(self, *, to: str, body: str, reference: str) -> None:
+        """Deliver one text message; raise ``ChannelError`` when it cannot."""
+
+
+class ConsoleSmsBackend:
+    """Writes each text message to standard output (a development or not-yet-configured default)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def send(self, *, to: str, body: str, reference: str) -> None:
+        self.stream.write(f"SMS to {to} [{reference}]: {body}\n")
+        self.stream.flush()
+
+
+class FileSmsBackend:
+    """Appends each text message to ``settings.SMS_FILE_PATH`` (the demo's SMS outbox)."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path or settings.SMS_FILE_PATH)
+
+    def send(self, *, to: str, body: str, reference: str) -> None:
+        stamp = timezone.now().isoformat(timespec="seconds")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, self.path.open("a", encoding="utf-8") as outbox:
+                outbox.write(f"{stamp} to {to} [{reference}]: {body}\n")
+        except OSError as error:
+            raise ChannelError(f"SMS outbox not writable: {error}", transient=True) from error
+
+
+def sms_backend() -> SmsBackend:
+    return import_string(settings.SMS_BACKEND)()
+
+
+def send_email(*, to: str, message: Message) -> None:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        # One Message-ID per reminder: a mail server that sees it twice can drop the copy.
+        headers={"Message-ID": f"<{message.reference}@{_mail_domain()}>"},
+    )
+    email.attach_alternative(message.html, "text/html")
+    try:
+        email.send()
+    except smtplib.SMTPRecipientsRefused as error:
+        raise ChannelError(f"Address refused: {error}", transient=False) from error
+    except (smtplib.SMTPException, OSError) as error:
+        raise ChannelError(f"Email not sent: {error}", transient=True) from error
+
+
+def send_sms(*, to: str, message: Message) -> None:
+    sms_backend().send(to=to, body=message.text, reference=message.reference)
+
+
+def _mail_domain() -> str:
+    return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+
+
+def send(*, channel: str, to: str, message: Message) -> datetime.datetime:
+    """Send by the named channel and return when it left."""
+    if channel == "email":
+        send_email(to=to, message=message)
+    elif channel == "sms":
+        send_sms(to=to, message=message)
+    else:
+        raise ChannelError(f"Unknown channel {channel!r}.", transient=False)
+    return timezone.now()

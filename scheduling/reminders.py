@@ -1,0 +1,434 @@
+"""Session reminders: planning the outbox, sending each row exactly once, following changes.
+
+The ``Reminder`` row is the truth; Celery only carries its id. Every path — the periodic sweep,
+``send_due_reminders``, the admin, the hooks in the scheduling, groups and clients services —
+goes through these functions.
+"""
+
+import datetime
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.formats import date_format, time_format
+from kombu.exceptions import KombuError
+
+from clients.models import Client
+from groups.models import Membership
+from scheduling import channels
+from scheduling.models import Reminder, Session
+
+log = logging.getLogger(__name__)
+
+# Longest wait between two attempts of a reminder that failed for a passing reason.
+MAX_BACKOFF_SECONDS = 3600
+PUBLISH_ERRORS = (KombuError, OSError)
+
+
+def reminder_kinds() -> dict[str, datetime.timedelta]:
+    """Each kind and how long before the session it goes out, earliest first."""
+    hours = sorted(set(settings.REMINDER_HOURS_BEFORE), reverse=True)
+    return {f"{h}h": datetime.timedelta(hours=h) for h in hours}
+
+
+def _kinds_to_plan(*, starts_at: datetime.datetime, now: datetime.datetime) -> list[tuple[str, datetime.datetime]]:
+    """The kinds still ahead, plus the latest one already due.
+
+    A session first seen 10 hours ahead (planned late, moved, or the client just joined) gets
+    its 24-hour reminder now and its 2-hour one later; one seen 1 hour ahead gets one reminder
+    now, never two at once.
+    """
+    if starts_at <= now:
+        return []
+    planned = [(kind, starts_at - before) for kind, before in reminder_kinds().items()]
+    ahead = [(kind, send_at) for kind, send_at in planned if send_at > now]
+    passed = [(kind, send_at) for kind, send_at in planned if send_at <= now]
+    if passed:
+        ahead.append(max(passed, key=lambda item: item[1]))
+    return ahead
+
+
+def _reachable_clients() -> Q:
+    """Clients who may get reminders: active, consenting, with an address for their channel."""
+    return Q(status=Client.Status.ACTIVE, reminder_consent=True) & (
+        Q(reminder_channel=Client.ReminderChannel.EMAIL, email__gt="")
+        | Q(reminder_channel=Client.ReminderChannel.SMS, phone__gt="")
+    )
+
+
+def _member_on(day: datetime.date, joined_on: datetime.date | None, ended_on: datetime.date | None) -> bool:
+    # The same rolling-admission rule as scheduling.selectors.sessions_for_client.
+    return joined_on is not None and joined_on <= day and (ended_on is None or ended_on > day)
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
+
+
+# --- Planning -------------------------------------------------------------------------------
+
+
+def plan_reminders(*, now: datetime.datetime | None = None, sessions: Iterable[Session] | None = None) -> int:
+    """Add the missing outbox rows for scheduled sessions entering the reminder window.
+
+    Idempotent: a row that exists (in any state but cancelled) is never planned again. Returns
+    how many rows were added.
+    """
+    now = now or timezone.now()
+    horizon = now + max(reminder_kinds().values())
+    if sessions is None:
+        sessions = Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gt=now, starts_at__lte=horizon)
+    sessions = [s for s in sessions if s.status == Session.Status.SCHEDULED and now < s.starts_at <= horizon]
+    if not sessions:
+        return 0
+    members_by_group = defaultdict(list)
+    memberships = (
+        Membership.objects.filter(group_id__in={s.group_id for s in sessions}, joined_on__isnull=False)
+        .filter(client__in=Client.objects.filter(_reachable_clients()))
+        .values_list("group_id", "client_id", "joined_on", "ended_on", "client__reminder_channel")
+    )
+    for group_id, *member in memberships:
+        members_by_group[group_id].append(member)
+    existing = set(
+        Reminder.objects.filter(session__in=sessions)
+        .exclude(status=Reminder.Status.CANCELLED)
+        .values_list("session_id", "client_id", "channel", "kind", "session_starts_at")
+    )
+    new_rows = []
+    for session in sessions:
+        day = timezone.localdate(session.starts_at)
+        kinds = _kinds_to_plan(starts_at=session.starts_at, now=now)
+        for client_id, joined_on, ended_on, channel in members_by_group[session.group_id]:
+            if not _member_on(day, joined_on, ended_on):
+                continue
+            for kind, send_at in kinds:
+                key = (session.pk, client_id, channel, kind, session.starts_at)
+                if key in existing:
+                    continue
+                existing.add(key)
+                new_rows.append(
+                    Reminder(
+                        session_id=session.pk,
+                        client_id=client_id,
+                        channel=channel,
+                        kind=kind,
+                        session_starts_at=session.starts_at,
+                        send_at=send_at,
+                    )
+                )
+    # ignore_conflicts: a concurrent sweep that planned the same row wins, ours is skipped.
+    Reminder.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=1000)
+    return len(new_rows)
+
+
+# --- Dispatching ----------------------------------------------------------------------------
+
+
+def reclaim_stale(*, now: datetime.datetime | None = None) -> int:
+    """Put back rows left in "sending" by a worker that died mid-send, so they go out after all."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.REMINDER_STALE_AFTER_SECONDS)
+    return Reminder.objects.filter(status=Reminder.Status.SENDING, claimed_at__lt=cutoff).update(
+        status=Reminder.Status.PENDING,
+        enqueued_at=None,
+        last_error="The worker sending it stopped; it goes out again.",
+        updated_at=now,
+    )
+
+
+def enqueue_due(
+    *, now: datetime.datetime | None = None, session_ids: Iterable[int] | None = None, limit: int | None = None
+) -> int:
+    """Publish the id of every due pending row that is not already on its way.
+
+    When the broker does not answer, publishing gives up quickly (settings: publish retry
+    policy, socket timeouts); the rows stay pending and the next sweep publishes them. Returns
+    how many ids were published.
+    """
+    from iop.celery import app
+    from scheduling.tasks import send_reminder
+
+    now = now or timezone.now()
+    reclaim_stale(now=now)
+    requeue_before = now - datetime.timedelta(seconds=settings.REMINDER_REQUEUE_AFTER_SECONDS)
+    due = Reminder.objects.filter(status=Reminder.Status.PENDING, send_at__lte=now).filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=requeue_before)
+    )
+    if session_ids is not None:
+        due = due.filter(session_id__in=list(session_ids))
+    ids = list(due.order_by("send_at", "pk").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return 0
+    published: list[int] = []
+    try:
+        if app.conf.task_always_eager:
+            for reminder_id in ids:
+                send_reminder.apply_async(args=[reminder_id])
+                published.append(reminder_id)
+        else:
+            with app.producer_or_acquire() as producer:
+                for reminder_id in ids:
+                    send_reminder.apply_async(args=[reminder_id], producer=producer)
+                    published.append(reminder_id)
+    except PUBLISH_ERRORS as error:
+        log.warning(
+            "Broker unreachable, %d reminders stay pending for the next sweep: %s", len(ids) - len(published), error
+        )
+    finally:
+        for start in range(0, len(published), 1000):
+            Reminder.objects.filter(pk__in=published[start : start + 1000]).update(enqueued_at=now)
+    return len(published)
+
+
+def enqueue_after_commit(*, session_ids: Iterable[int]) -> None:
+    """Publish the due rows of these sessions once the caller's transaction has committed."""
+    session_ids = list(session_ids)
+    transaction.on_commit(lambda: enqueue_due(session_ids=session_ids))
+
+
+def sweep(*, now: datetime.datetime | None = None) -> tuple[int, int]:
+    """One periodic pass: plan the rows of sessions entering the window, publish the due ones."""
+    now = now or timezone.now()
+    planned = plan_reminders(now=now)
+    return planned, enqueue_due(now=now)
+
+
+def send_due_now(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """One pass without Celery (``manage.py send_due_reminders``, for cron-only deployments)."""
+    now = now or timezone.now()
+    plan_reminders(now=now)
+    reclaim_stale(now=now)
+    outcomes: dict[str, int] = defaultdict(int)
+    due = Reminder.objects.filter(status=Reminder.Status.PENDING, send_at__lte=now).order_by("send_at", "pk")
+    for reminder_id in due.values_list("pk", flat=True):
+        outcomes[send_reminder(reminder_id=reminder_id).status] += 1
+    return dict(outcomes)
+
+
+# --- Sending one row ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str
+    retry_in: int | None = None
+
+
+def claim(*, reminder_id: int, now: datetime.datetime | None = None) -> bool:
+    """Pending → sending, for one worker only: the update changes one row or none."""
+    now = now or timezone.now()
+    claimed = Reminder.objects.filter(pk=reminder_id, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+    )
+    return claimed == 1
+
+
+def send_reminder(*, reminder_id: int, now: datetime.datetime | None = None) -> SendOutcome:
+    """Claim the row, check it still should go, send it, record the result.
+
+    Returns "skipped" when another worker has the row (or it is no longer pending), "cancelled"
+    when the session or the client's preferences changed, "sent", "failed", or "retry" with the
+    delay before the next attempt.
+    """
+    now = now or timezone.now()
+    if not claim(reminder_id=reminder_id, now=now):
+        return SendOutcome("skipped")
+    reminder = Reminder.objects.select_related("session", "client").get(pk=reminder_id)
+    reason = why_not_send(reminder, now=now)
+    if reason:
+        _finish(reminder, status=Reminder.Status.CANCELLED, last_error=reason, now=now)
+        return SendOutcome("cancelled")
+    message = render_message(reminder)
+    address = reminder.client.email if reminder.channel == Reminder.Channel.EMAIL else reminder.client.phone
+    try:
+        sent_at = channels.send(channel=reminder.channel, to=address, message=message)
+    except channels.ChannelError as error:
+        return _record_failure(reminder, error=error, now=now)
+    _finish(reminder, status=Reminder.Status.SENT, sent_at=sent_at, last_error="", now=now)
+    return SendOutcome("sent")
+
+
+def why_not_send(reminder: Reminder, *, now: datetime.datetime) -> str:
+    """The reason this row must not go out any more, or "" when it should."""
+    session, client = reminder.session, reminder.client
+    if session.starts_at <= now:
+        return "The session has already started."
+    if reminder.kind == Reminder.CANCELLATION:
+        if session.status != Session.Status.CANCELLED:
+            return "The session is no longer cancelled."
+    elif session.status != Session.Status.SCHEDULED:
+        return f"The session is {session.get_status_display().lower()}."
+    elif session.starts_at != reminder.session_starts_at:
+        return "The session moved; a reminder for the new time is planned."
+    if client.status != Client.Status.ACTIVE:
+        return "The client is not active."
+    if not client.reminder_consent:
+        return "The client has not consented to reminders."
+    if client.reminder_channel != reminder.channel:
+        return "The client now prefers another channel."
+    day = timezone.localdate(session.starts_at)
+    memberships = Membership.objects.filter(client=client, group_id=session.group_id)
+    if not any(_member_on(day, joined, ended) for joined, ended in memberships.values_list("joined_on", "ended_on")):
+        return "The client is not a member of this session's group on that day."
+    return ""
+
+
+def _finish(reminder: Reminder, *, status: str, now: datetime.datetime, **fields) -> None:
+    Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
+        status=status, updated_at=now, **fields
+    )
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Exponential backoff with jitter: about 1, 2, 4 … minutes, never more than an hour."""
+    base = min(60 * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+    return max(1, int(base * random.uniform(0.5, 1.0)))
+
+
+def _record_failure(reminder: Reminder, *, error: channels.ChannelError, now: datetime.datetime) -> SendOutcome:
+    if error.transient and reminder.attempts < settings.REMINDER_MAX_ATTEMPTS:
+        delay = backoff_seconds(reminder.attempts)
+        _finish(
+            reminder,
+            status=Reminder.Status.PENDING,
+            send_at=now + datetime.timedelta(seconds=delay),
+            enqueued_at=now,
+            last_error=str(error),
+            now=now,
+        )
+        return SendOutcome("retry", retry_in=delay)
+    _finish(reminder, status=Reminder.Status.FAILED, last_error=str(error), now=now)
+    log.warning("Reminder %s failed after %d attempts: %s", reminder.pk, reminder.attempts, error)
+    return SendOutcome("failed")
+
+
+def render_message(reminder: Reminder) -> channels.Message:
+    """The discreet text: the clinic's short name, the date and time, and for virtual sessions by
+    email the join link. Nothing else about the session or the people in it."""
+    starts_at = timezone.localtime(reminder.session_starts_at)
+    by_email = reminder.channel == Reminder.Channel.EMAIL
+    context = {
+        "clinic": settings.CLINIC_SHORT_NAME,
+        "date": date_format(starts_at, "l, F j"),
+        "time": time_format(starts_at, "g:i A"),
+        "join_link": reminder.session.video_link if by_email and reminder.kind != Reminder.CANCELLATION else "",
+    }
+    template = "cancellation" if reminder.kind == Reminder.CANCELLATION else "reminder"
+    if not by_email:
+        text = render_to_string(f"reminders/{template}_sms.txt", context).strip()
+        return channels.Message(reference=f"reminder-{reminder.pk}", subject="", text=text, html="")
+    subject = " ".join(render_to_string(f"reminders/{template}_subject.txt", context).split())
+    return channels.Message(
+        reference=f"reminder-{reminder.pk}",
+        subject=subject,
+        text=render_to_string(f"reminders/{template}.txt", context),
+        html=render_to_string(f"reminders/{template}.html", context),
+    )
+
+
+# --- Following changes ----------------------------------------------------------------------
+
+
+def _cancel(rows, *, reason: str) -> int:
+    return rows.filter(status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.CANCELLED, last_error=reason, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def cancel_for_session(*, session: Session) -> int:
+    """The session is cancelled: drop its pending reminders, and tell the clients who were
+    already reminded, once each. Returns how many notices were planned."""
+    now = timezone.now()
+    _cancel(session.reminders.exclude(kind=Reminder.CANCELLATION), reason="The session was cancelled.")
+    if session.starts_at <= now:
+        return 0
+    reminded = (
+        session.reminders.filter(status=Reminder.Status.SENT)
+        .exclude(kind=Reminder.CANCELLATION)
+        .values_list("client_id", "channel")
+        .distinct()
+    )
+    notices = [
+        Reminder(
+            session=session,
+            client_id=client_id,
+            channel=channel,
+            kind=Reminder.CANCELLATION,
+            session_starts_at=session.starts_at,
+            send_at=now,
+        )
+        for client_id, channel in reminded
+    ]
+    Reminder.objects.bulk_create(notices, ignore_conflicts=True)
+    enqueue_after_commit(session_ids=[session.pk])
+    return len(notices)
+
+
+@transaction.atomic
+def replan_for_session(*, session: Session) -> int:
+    """The session changed: reminders announcing another time are dropped and the new time is
+    planned. Returns how many rows were added."""
+    _cancel(
+        session.reminders.exclude(kind=Reminder.CANCELLATION).exclude(session_starts_at=session.starts_at),
+        reason="The session moved; a reminder for the new time is planned.",
+    )
+    planned = plan_reminders(sessions=[session])
+    if planned:
+        enqueue_after_commit(session_ids=[session.pk])
+    return planned
+
+
+@transaction.atomic
+def stop_for_membership(*, membership: Membership) -> int:
+    """The client left the group: no reminders for its sessions from the day the membership ended."""
+    rows = Reminder.objects.filter(client_id=membership.client_id, session__group_id=membership.group_id)
+    if membership.ended_on:
+        rows = rows.filter(session__starts_at__gte=_day_start(membership.ended_on))
+    return _cancel(rows, reason="The client left the group.")
+
+
+@transaction.atomic
+def stop_for_client(*, client: Client, reason: str) -> int:
+    """No more reminders for this client (discharged, consent withdrawn)."""
+    return _cancel(Reminder.objects.filter(client=client), reason=reason)
+
+
+@transaction.atomic
+def follow_client_preferences(*, client: Client) -> int:
+    """After consent, channel, address or status changed: drop the rows that no longer fit.
+
+    New rows for a newly chosen channel are planned by the next sweep. Returns how many rows were
+    cancelled.
+    """
+    client = Client.objects.get(pk=client.pk)
+    if not Client.objects.filter(_reachable_clients(), pk=client.pk).exists():
+        return stop_for_client(client=client, reason="The client's reminder preferences changed.")
+    return _cancel(
+        Reminder.objects.filter(client=client).exclude(channel=client.reminder_channel),
+        reason="The client now prefers another channel.",
+    )
+
+
+@transaction.atomic
+def retry_failed(*, reminder: Reminder) -> bool:
+    """Staff asked to try a failed reminder again: it goes out at once when the broker answers,
+    or with the next sweep."""
+    changed = Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.FAILED).update(
+        status=Reminder.Status.PENDING, attempts=0, enqueued_at=None, send_at=timezone.now(), updated_at=timezone.now()
+    )
+    if changed:
+        enqueue_after_commit(session_ids=[reminder.session_id])
+    return changed == 1
+
+
+@transaction.atomic
+def cancel_reminder(*, reminder: Reminder, reason: str = "Cancelled by staff.") -> bool:
+    return _cancel(Reminder.objects.filter(pk=reminder.pk), reason=reason) == 1
