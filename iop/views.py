@@ -28,10 +28,22 @@ def database_ok() -> bool:
         return False
 
 
+def broker_ok() -> bool:
+    """The Celery broker accepts a connection within two seconds (reminders depend on it)."""
+    from iop.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
+        return True
+    except Exception:
+        return False
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": database_ok()}
+    checks = {"database": database_ok(), "broker": broker_ok()}
     failing = [name for name, ok in checks.items() if not ok]
     status = 503 if failing else 200
     body = {

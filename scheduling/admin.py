@@ -8,9 +8,9 @@ from django.urls import path
 
 from iop.admin_actions import action_with_form
 from progress.admin import AttendanceInline
-from scheduling import services
+from scheduling import reminders, services
 from scheduling.forms import CancelForm, ClosureForm, GenerateForm, SessionForm, WeeklySlotForm
-from scheduling.models import Closure, Session, WeeklySlot
+from scheduling.models import Closure, Reminder, Session, WeeklySlot
 
 
 class WeeklySlotInline(admin.TabularInline):
@@ -135,3 +135,43 @@ def save_slot_formset(request, formset) -> None:
             messages.error(request, f"{slot}: {' '.join(error.messages)}")
     for slot in formset.deleted_objects:
         services.delete_slot(slot=slot)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """The reminder outbox: staff watch it, retry failed rows and cancel pending ones; the rows
+    themselves are written only by scheduling.reminders."""
+
+    list_display = ["send_at", "session", "client", "channel", "kind", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "channel", "kind", ("send_at", admin.DateFieldListFilter)]
+    search_fields = ["client__chart_number", "client__legal_last_name", "last_error"]
+    date_hierarchy = "send_at"
+    list_select_related = ["session__group", "client"]
+    readonly_fields = [field.name for field in Reminder._meta.fields]
+    actions = ["retry", "cancel"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The change page is read-only; the actions below need "change".
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Retry selected failed reminders", permissions=["change"])
+    def retry(self, request, queryset):
+        retried = sum(reminders.retry_failed(reminder=reminder) for reminder in queryset)
+        skipped = queryset.count() - retried
+        self.message_user(request, f"{retried} reminders will be sent again.")
+        if skipped:
+            self.message_user(request, f"{skipped} were not failed and were left alone.", level=messages.WARNING)
+
+    @admin.action(description="Cancel selected pending reminders", permissions=["change"])
+    def cancel(self, request, queryset):
+        cancelled = sum(reminders.cancel_reminder(reminder=reminder) for reminder in queryset)
+        skipped = queryset.count() - cancelled
+        self.message_user(request, f"{cancelled} reminders cancelled.")
+        if skipped:
+            self.message_user(request, f"{skipped} were not pending and were left alone.", level=messages.WARNING)
