@@ -29,8 +29,14 @@ run: demo
 	@echo "    staff      -> http://127.0.0.1:8000/admin/"
 	@echo "    therapist  -> http://127.0.0.1:8000/therapist/"
 	@echo "    client     -> http://127.0.0.1:8000/schedule/"
+	@echo "  Reminders: emails in var/outbox/, text messages in var/outbox/sms.log"
+	@echo "  Ctrl-C stops the web server, the worker and its scheduler."
 	@echo ""
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@mkdir -p var/outbox var/celery-broker/queue var/celery-broker/processed
+	@trap 'kill 0' INT TERM; \
+	$(BIN)/celery -A iop worker -B --loglevel=INFO --concurrency=2 & \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000; \
+	kill 0
 
 test: install
 	$(BIN)/python -m pytest

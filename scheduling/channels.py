@@ -50,6 +50,15 @@ class ConsoleSmsBackend:
         self.stream.flush()
 
 
+class MemorySmsBackend:
+    """Keeps text messages in ``MemorySmsBackend.outbox`` (tests, like Django's locmem email)."""
+
+    outbox: list[dict[str, str]] = []
+
+    def send(self, *, to: str, body: str, reference: str) -> None:
+        self.outbox.append({"to": to, "body": body, "reference": reference})
+
+
 class FileSmsBackend:
     """Appends each text message to ``settings.SMS_FILE_PATH`` (the demo's SMS outbox)."""
 

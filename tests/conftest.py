@@ -93,3 +93,17 @@ def staff_client(client, staff_user):
 def fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def celery_eager(settings):
+    """Tasks run in the test's own thread; the real-worker tests switch this off."""
+    from iop.celery import app
+    from scheduling.channels import MemorySmsBackend
+
+    settings.SMS_BACKEND = "scheduling.channels.MemorySmsBackend"
+    MemorySmsBackend.outbox.clear()
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
