@@ -13,6 +13,7 @@ from clients.services import link_partners, sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
 from groups.services import enroll_client
 from iop.permissions import CLINIC_STAFF
+from progress.demo import seed_progress
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import generate_sessions, monday_of, save_slot
 
@@ -281,6 +282,7 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}): staff, therapist, client")
+        seed_progress(stdout=self.stdout)
 
     def _schedule(self, today: datetime.date) -> None:
         for group in TherapyGroup.objects.filter(name__in=SLOTS, slots__isnull=True):

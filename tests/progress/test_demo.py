@@ -1,0 +1,28 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from groups.models import Therapist
+from progress.models import Attendance, GroupNote
+from progress.selectors import groups_for_therapist, participation_balance, week_sessions
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_gives_the_demo_therapist_history_to_work_with():
+    call_command("seed_demo", stdout=io.StringIO())
+    therapist = Therapist.objects.get(user__username="therapist")
+    counts = (Attendance.objects.count(), GroupNote.objects.count(), GroupNote.objects.signed().count())
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert (Attendance.objects.count(), GroupNote.objects.count(), GroupNote.objects.signed().count()) == counts
+    assert counts[2] >= 3
+    assert GroupNote.objects.unsigned().count() >= 1
+    assert any(s.day == timezone.localdate() and not s.is_cancelled for s in week_sessions(therapist))
+    flagged = [participation_balance(group)[1] for group in groups_for_therapist(therapist)]
+    rows = [row for group_rows in flagged for row in group_rows]
+    assert any(row.likely_dominant for row in rows)
+    assert any(row.likely_reluctant for row in rows)
