@@ -173,7 +173,10 @@ def enqueue_due(
                 send_reminder.apply_async(args=[reminder_id])
                 published.append(reminder_id)
         else:
-            with app.producer_or_acquire() as producer:
+            # A connection of its own, opened now: the broker's address is read afresh and a broker
+            # that went away since the last sweep fails here, quickly, instead of in a stale pool.
+            with app.connection_for_write() as broker:
+                producer = app.amqp.Producer(broker)
                 for reminder_id in ids:
                     send_reminder.apply_async(args=[reminder_id], producer=producer)
                     published.append(reminder_id)

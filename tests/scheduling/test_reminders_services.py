@@ -334,15 +334,11 @@ def test_send_due_reminders_command_sends_without_celery(member, group):
 @pytest.fixture
 def broker_down():
     """Point the Celery app at a closed port for one test (a real, refused connection)."""
-    previous = app.conf.broker_url
+    previous = app.conf.broker_write_url
     app.conf.task_always_eager = False
-    app.conf.broker_url = CLOSED_PORT_BROKER
-    app.pool.force_close_all()
-    app._after_fork()
+    app.conf.broker_write_url = CLOSED_PORT_BROKER
     yield
-    app.conf.broker_url = previous
-    app.pool.force_close_all()
-    app._after_fork()
+    app.conf.broker_write_url = previous
 
 
 def test_broker_down_loses_nothing_and_hangs_nothing(member, group, broker_down, staff_client):
