@@ -4,10 +4,12 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.utils import timezone
 
 from groups.models import Therapist
+from iop.permissions import CLINIC_STAFF
 from progress.models import Attendance, GroupNote
 from progress.selectors import week_sessions
 from progress.services import roster_for_session
@@ -28,7 +30,9 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 def todays_session(transactional_db):
     # All ORM work happens before the browser starts: Playwright's event loop makes ORM calls
-    # in this thread unsafe while it runs.
+    # in this thread unsafe while it runs. An earlier transactional test may have flushed the
+    # permission group the data migrations made; seed_demo expects it.
+    Group.objects.get_or_create(name=CLINIC_STAFF)
     call_command("seed_demo", stdout=StringIO())
     therapist = Therapist.objects.get(user__username="therapist")
     today = timezone.localdate()
