@@ -1,0 +1,181 @@
+"""Benchmark: plan and dispatch 10,000 reminders through Redis with one worker against PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/iop_bench \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/3 \\
+    .venv/bin/python bench/reminders.py [--reminders 10000] [--concurrency 4]
+
+It creates (and afterwards drops) its own database, starts one ``celery worker`` process whose
+email backend writes every message to a temporary folder, publishes the due rows on a queue of its
+own, and counts the Message-IDs that arrived: duplicates are ids seen twice, lost are rows that
+never arrived. Not part of the test suite.
+"""
+
+import argparse
+import datetime
+import email
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iop.settings")
+
+MEMBERS_PER_GROUP = 10
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reminders", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=4, help="processes of the one worker")
+    options = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get(
+        "CELERY_BROKER_URL", ""
+    ).startswith("redis"):
+        sys.exit("Set DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...")
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test.utils import setup_databases, teardown_databases
+
+    outbox = Path(tempfile.mkdtemp(prefix="iop-bench-outbox-"))
+    queue = f"bench-reminders-{uuid.uuid4().hex}"
+    databases = setup_databases(verbosity=0, interactive=False)
+    database_name = settings.DATABASES["default"]["NAME"]
+    worker = None
+    try:
+        from iop.celery import app
+        from scheduling import reminders
+        from scheduling.models import Reminder
+
+        session_count = build_clinic(options.reminders)
+        started = time.monotonic()
+        planned = reminders.plan_reminders()
+        planning_seconds = time.monotonic() - started
+
+        env = os.environ | {
+            "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{database_name}",
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(outbox),
+        }
+        worker = subprocess.Popen(
+            [str(ROOT / ".venv/bin/celery"), "-A", "iop", "worker", "-Q", queue, "-c", str(options.concurrency)]
+            + ["--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(3)  # the worker connects and forks its processes
+
+        app.conf.task_default_queue = queue
+        started = time.monotonic()
+        published = reminders.enqueue_due()
+        # A second publication of every id, as after a lost acknowledgement: the claim must hold.
+        from scheduling.tasks import send_reminder
+
+        for reminder_id in Reminder.objects.values_list("pk", flat=True)[:1000]:
+            send_reminder.delay(reminder_id)
+        while Reminder.objects.filter(status__in=["pending", "sending"]).exists():
+            if time.monotonic() - started > 600:
+                break
+            time.sleep(0.2)
+        seconds = time.monotonic() - started
+
+        delivered = Counter(message_ids(outbox))
+        expected = {f"reminder-{pk}" for pk in Reminder.objects.values_list("pk", flat=True)}
+        sent_rows = Reminder.objects.filter(status="sent").count()
+        print(f"sessions: {session_count}, reminders planned: {planned} in {planning_seconds:.2f} s")
+        print(f"published: {published} (+1000 duplicate messages), one worker with {options.concurrency} processes")
+        print(f"delivered: {sum(delivered.values())} messages, rows sent: {sent_rows}, in {seconds:.2f} s")
+        print(f"reminders/second: {sent_rows / seconds:.0f}")
+        print(f"duplicates: {sum(count - 1 for count in delivered.values())}")
+        print(f"lost: {len(expected - set(delivered))}")
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        from iop.celery import app
+
+        with app.connection_for_write() as broker:
+            broker.default_channel.queue_delete(queue)
+        teardown_databases(databases, verbosity=0)
+        for path in outbox.iterdir():
+            path.unlink()
+        outbox.rmdir()
+
+
+def build_clinic(reminder_count: int) -> int:
+    """Groups of ten consenting members, one session each an hour ahead: one reminder per member
+    (the 2-hour one, due now), so 10,000 reminders are 1,000 groups."""
+    from django.utils import timezone
+
+    from clients.models import Client
+    from groups.models import Membership, Therapist, TherapyGroup
+    from scheduling.models import Session
+    from tests.factories import UserFactory
+
+    group_count = max(1, reminder_count // MEMBERS_PER_GROUP)
+    therapist = Therapist.objects.create(user=UserFactory(username="bench-therapist"), credentials="LCSW")
+    groups = TherapyGroup.objects.bulk_create(
+        TherapyGroup(
+            name=f"Bench {n}",
+            kind=TherapyGroup.Kind.SUPPORT,
+            capacity=MEMBERS_PER_GROUP,
+            facilitator=therapist,
+            room=f"Room {n}",
+            start_date=datetime.date(2026, 1, 5),
+        )
+        for n in range(group_count)
+    )
+    clients = Client.objects.bulk_create(
+        Client(
+            chart_number=f"B-{n:06d}",
+            legal_first_name="Bench",
+            legal_last_name=f"Client {n}",
+            date_of_birth=datetime.date(1990, 1, 1),
+            email=f"bench{n}@example.org",
+            status=Client.Status.ACTIVE,
+            admission_date=datetime.date(2026, 1, 5),
+            reminder_consent=True,
+        )
+        for n in range(group_count * MEMBERS_PER_GROUP)
+    )
+    Membership.objects.bulk_create(
+        Membership(
+            client=client, group=groups[n // MEMBERS_PER_GROUP], status="active", joined_on=datetime.date(2026, 1, 5)
+        )
+        for n, client in enumerate(clients)
+    )
+    starts_at = timezone.now() + datetime.timedelta(hours=1)
+    Session.objects.bulk_create(
+        Session(
+            group=group,
+            starts_at=starts_at,
+            ends_at=starts_at + datetime.timedelta(minutes=90),
+            objective="Bench",
+            facilitator=therapist,
+            room=group.room,
+        )
+        for group in groups
+    )
+    return len(groups)
+
+
+def message_ids(outbox: Path):
+    for path in outbox.iterdir():
+        # The file backend writes each message followed by a line of 79 dashes.
+        for raw in path.read_text().split("-" * 79 + "\n"):
+            if raw.strip():
+                yield email.message_from_string(raw)["Message-ID"].strip("<>").split("@")[0]
+
+
+if __name__ == "__main__":
+    main()
