@@ -233,6 +233,8 @@ def test_raising_the_cap_in_the_admin_promotes_the_waitlist(staff_client, group)
 
 def _empty_inlines():
     return {
+        "slots-TOTAL_FORMS": "0",
+        "slots-INITIAL_FORMS": "0",
         "members-TOTAL_FORMS": "0",
         "members-INITIAL_FORMS": "0",
         "waitlist-TOTAL_FORMS": "0",
@@ -244,6 +246,8 @@ def _inline_management(group):
     active = Membership.objects.active().filter(group=group)
     waiting = Membership.objects.waitlisted().filter(group=group)
     data = {
+        "slots-TOTAL_FORMS": "0",
+        "slots-INITIAL_FORMS": "0",
         "members-TOTAL_FORMS": str(active.count()),
         "members-INITIAL_FORMS": str(active.count()),
         "waitlist-TOTAL_FORMS": str(waiting.count()),
