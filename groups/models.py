@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -107,7 +109,24 @@ class TherapyGroup(models.Model):
         return [t for t in (self.facilitator, self.co_facilitator) if t is not None]
 
 
+def member_on(day, *, prefix: str = "") -> Q:
+    """Rolling admission, the one rule: a member on ``day`` joined on or before it and had not
+    left by then. ``day`` is a date or an expression (e.g. a session's local date); ``prefix``
+    reaches memberships through a relation, e.g. ``"group__memberships__"``."""
+    return Q(**{f"{prefix}joined_on__lte": day}) & (
+        Q(**{f"{prefix}ended_on__isnull": True}) | Q(**{f"{prefix}ended_on__gt": day})
+    )
+
+
+def was_member_on(day: datetime.date, joined_on: datetime.date | None, ended_on: datetime.date | None) -> bool:
+    """``member_on`` for rows already in memory."""
+    return joined_on is not None and joined_on <= day and (ended_on is None or ended_on > day)
+
+
 class MembershipQuerySet(models.QuerySet):
+    def on(self, day):
+        return self.filter(member_on(day))
+
     def open(self):
         return self.exclude(status=Membership.Status.ENDED)
 

@@ -79,8 +79,8 @@ def get_note_for_session(session: Session) -> GroupNote | None:
 def _with_progress(sessions: QuerySet[Session]) -> QuerySet[Session]:
     """Each session with its roster size on its date, attendance rows and note state."""
     members = (
-        Membership.objects.filter(group=OuterRef("group"), joined_on__lte=OuterRef("day"))
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=OuterRef("day")))
+        Membership.objects.on(OuterRef("day"))
+        .filter(group=OuterRef("group"))
         .order_by()
         .values("group")
         .annotate(count=Count("pk"))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from clients.models import AgreementSignature, Client
@@ -33,9 +33,7 @@ def roster_for_session(session: Session) -> QuerySet[Client]:
     """The group's active members on the session's date (rolling admission): joined on or before
     that day and not left by it. Each client carries ``agreement_in_force``."""
     day = session_day(session)
-    members = Membership.objects.filter(group_id=session.group_id, joined_on__lte=day).filter(
-        Q(ended_on__isnull=True) | Q(ended_on__gt=day)
-    )
+    members = Membership.objects.on(day).filter(group_id=session.group_id)
     return (
         Client.objects.filter(pk__in=members.values("client_id"))
         .annotate(

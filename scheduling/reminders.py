@@ -21,7 +21,7 @@ from django.utils.formats import date_format, time_format
 from kombu.exceptions import KombuError
 
 from clients.models import Client
-from groups.models import Membership
+from groups.models import Membership, was_member_on
 from scheduling import channels
 from scheduling.models import Reminder, Session
 
@@ -63,11 +63,6 @@ def _reachable_clients() -> Q:
     )
 
 
-def _member_on(day: datetime.date, joined_on: datetime.date | None, ended_on: datetime.date | None) -> bool:
-    # The same rolling-admission rule as scheduling.selectors.sessions_for_client.
-    return joined_on is not None and joined_on <= day and (ended_on is None or ended_on > day)
-
-
 def _day_start(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
 
@@ -106,7 +101,7 @@ def plan_reminders(*, now: datetime.datetime | None = None, sessions: Iterable[S
         day = timezone.localdate(session.starts_at)
         kinds = _kinds_to_plan(starts_at=session.starts_at, now=now)
         for client_id, joined_on, ended_on, channel in members_by_group[session.group_id]:
-            if not _member_on(day, joined_on, ended_on):
+            if not was_member_on(day, joined_on, ended_on):
                 continue
             for kind, send_at in kinds:
                 key = (session.pk, client_id, channel, kind, session.starts_at)
@@ -277,8 +272,7 @@ def why_not_send(reminder: Reminder, *, now: datetime.datetime) -> str:
     if client.reminder_channel != reminder.channel:
         return "The client now prefers another channel."
     day = timezone.localdate(session.starts_at)
-    memberships = Membership.objects.filter(client=client, group_id=session.group_id)
-    if not any(_member_on(day, joined, ended) for joined, ended in memberships.values_list("joined_on", "ended_on")):
+    if not Membership.objects.on(day).filter(client=client, group_id=session.group_id).exists():
         return "The client is not a member of this session's group on that day."
     return ""
 

@@ -2,11 +2,12 @@
 
 import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import TruncDate
 from django.http import Http404
 
 from clients.models import Client
+from groups.models import member_on
 from scheduling.models import Session
 from scheduling.services import local_start
 
@@ -25,9 +26,8 @@ def sessions_for_client(client: Client) -> QuerySet[Session]:
     session_day = TruncDate("starts_at")  # in the clinic's zone
     return (
         Session.objects.filter(
-            Q(group__memberships__ended_on__isnull=True) | Q(group__memberships__ended_on__gt=session_day),
+            member_on(session_day, prefix="group__memberships__"),
             group__memberships__client=client,
-            group__memberships__joined_on__lte=session_day,
         )
         .select_related("group")
         .order_by("starts_at")
