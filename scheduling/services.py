@@ -115,41 +115,73 @@ def client_schedule_conflicts(*, client: Client, group: TherapyGroup) -> list[st
 
 @transaction.atomic
 def save_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> WeeklySlot:
-    """Create or change a slot; its future sessions follow the change, held ones never move."""
+    """Create or change a slot. Its future, unmet sessions follow the change; past sessions and
+    those with attendance or a note never move."""
     # Two slots saved at once could each miss the other's booking: serialise on the group row.
     TherapyGroup.objects.select_for_update().get(pk=slot.group_id)
     slot.full_clean()
     conflicts = slot_conflicts(slot)
     if conflicts:
         raise ValidationError(conflicts)
-    is_new = slot.pk is None
+    before = WeeklySlot.objects.filter(pk=slot.pk).first() if slot.pk else None
     slot.save()
-    if not is_new:
-        _drop_regenerable_sessions(slot, today=today)
+    if before is not None:
+        unmet = _unmet(slot.sessions.all(), now=_start_of(today))
+        if any(getattr(before, f) != getattr(slot, f) for f in WHEN_FIELDS):
+            when = f"{slot.get_weekday_display()}s at {slot.start_time:%H:%M}"
+            _supersede(unmet, reason=f"Rescheduled: this meeting is now on {when}.")
+        else:
+            _follow_place_and_objective(unmet, slot=slot, old_objective=before.default_objective)
     generate_sessions(slots=[slot], today=today)
     return slot
 
 
-def _regenerable(sessions, *, now: datetime.datetime):
-    """Future sessions nobody has met in yet: not held, no attendance taken."""
-    sessions = sessions.filter(starts_at__gt=now, status=Session.Status.SCHEDULED)
-    if hasattr(Session, "attendances"):
-        sessions = sessions.filter(attendances__isnull=True)
-    return sessions
+# A change to any of these moves the meetings; other slot changes are applied in place.
+WHEN_FIELDS = ("weekday", "start_time", "duration_minutes", "effective_from", "effective_until")
 
 
-def _drop_regenerable_sessions(slot: WeeklySlot, *, today: datetime.date | None) -> int:
-    now = timezone.now() if today is None else local_start(today, datetime.time.min)
-    ids = list(_regenerable(slot.sessions.all(), now=now).values_list("pk", flat=True))
-    deleted, _ = Session.objects.filter(pk__in=ids).delete()
-    return deleted
+def _start_of(today: datetime.date | None) -> datetime.datetime:
+    return timezone.now() if today is None else local_start(today, datetime.time.min)
+
+
+def _unmet(sessions, *, now: datetime.datetime):
+    """Future sessions nobody has met in yet: still scheduled, no attendance, no note."""
+    return sessions.filter(
+        starts_at__gt=now, status=Session.Status.SCHEDULED, attendances__isnull=True, group_note__isnull=True
+    )
+
+
+def is_met(session: Session) -> bool:
+    """A held session, or one with attendance or a note, is clinical history."""
+    return (
+        session.status == Session.Status.HELD
+        or session.attendances.exists()
+        or Session.objects.filter(pk=session.pk, group_note__isnull=False).exists()
+    )
+
+
+def _supersede(sessions, *, reason: str) -> int:
+    """Cancel meetings that no longer happen at their time (clients and calendars see the
+    cancellation, reminders follow) and detach them from the slot so new ones can be made."""
+    superseded = [cancel_session(session=session, reason=reason) for session in sessions]
+    Session.objects.filter(pk__in=[s.pk for s in superseded]).update(slot=None)
+    return len(superseded)
+
+
+def _follow_place_and_objective(sessions, *, slot: WeeklySlot, old_objective: str) -> None:
+    group = slot.group
+    sessions.update(
+        room="" if slot.is_virtual else (slot.room or group.room),
+        video_link=group.video_link if slot.is_virtual or group.modality != "in_person" else "",
+    )
+    # A meeting whose objective was edited on its own keeps it.
+    sessions.filter(objective=old_objective).update(objective=slot.default_objective)
 
 
 @transaction.atomic
 def delete_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> None:
-    """Remove a slot: its future, unmet sessions go; past and held ones stay as history."""
-    now = timezone.now() if today is None else local_start(today, datetime.time.min)
-    _regenerable(slot.sessions.all(), now=now).delete()
+    """Remove a slot: its future, unmet meetings are cancelled; the others stay as history."""
+    _supersede(_unmet(slot.sessions.all(), now=_start_of(today)), reason="This meeting time has been discontinued.")
     slot.delete()
 
 
@@ -158,8 +190,8 @@ def end_slot(*, slot: WeeklySlot, last_day: datetime.date) -> WeeklySlot:
     slot.effective_until = last_day
     slot.full_clean()
     slot.save(update_fields=["effective_until"])
-    now = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
-    _regenerable(slot.sessions.all(), now=now).delete()
+    after = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
+    _supersede(_unmet(slot.sessions.all(), now=after), reason="This meeting time has been discontinued.")
     return slot
 
 
@@ -258,6 +290,8 @@ def update_session(*, session: Session, **changes) -> Session:
     session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
     if session.status != Session.Status.SCHEDULED:
         raise ValidationError(f"This session is {session.get_status_display().lower()} and can no longer change.")
+    if is_met(session):
+        raise ValidationError("Attendance or a note is recorded for this session; it can no longer change.")
     for field, value in changes.items():
         setattr(session, field, value)
     session.full_clean()
@@ -275,8 +309,8 @@ def cancel_session(*, session: Session, reason: str, closure: Closure | None = N
     if not reason:
         raise ValidationError({"reason": "Say why the session is cancelled; clients see it."})
     session = Session.objects.select_for_update().get(pk=session.pk)
-    if session.status == Session.Status.HELD:
-        raise ValidationError(f"{session} was held and cannot be cancelled.")
+    if is_met(session):
+        raise ValidationError(f"{session} was held (attendance or a note is recorded) and cannot be cancelled.")
     if session.status == Session.Status.CANCELLED:
         raise ValidationError(f"{session} is already cancelled.")
     session.status = Session.Status.CANCELLED
@@ -301,13 +335,14 @@ def mark_session_held(*, session: Session) -> Session:
 
 @transaction.atomic
 def save_closure(*, closure: Closure) -> list[Session]:
-    """Record a closure and cancel the scheduled sessions on its days."""
+    """Record a closure and cancel the sessions on its days that nobody has met in."""
     closure.full_clean()
     closure.save()
     first = local_start(closure.starts_on, datetime.time.min)
     after = local_start(closure.ends_on + datetime.timedelta(days=1), datetime.time.min)
+    on_closed_days = Session.objects.filter(starts_at__lt=after)
     cancelled = []
-    for session in Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gte=first, starts_at__lt=after):
+    for session in _unmet(on_closed_days, now=first - datetime.timedelta(microseconds=1)):
         cancelled.append(cancel_session(session=session, reason=f"Clinic closed: {closure.name}", closure=closure))
     return cancelled
 

@@ -128,7 +128,14 @@ def test_deleting_a_slot_keeps_held_history(group, make_slot):
 
     delete_slot(slot=slot, today=datetime.date(2026, 11, 3))
 
-    assert list(Session.objects.all()) == [held]
+    held.refresh_from_db()
+    assert held.status == Session.Status.HELD
+    others = Session.objects.exclude(pk=held.pk)
+    assert others.exists()
+    assert set(others.values_list("status", "cancellation_reason")) == {
+        (Session.Status.CANCELLED, "This meeting time has been discontinued.")
+    }
+    assert not WeeklySlot.objects.exists()
 
 
 def test_a_closure_cancels_the_sessions_it_covers(group, make_slot):
@@ -178,3 +185,71 @@ def test_local_start_is_wall_clock_time(settings):
     with timezone.override("America/Chicago"):
         assert local_start(datetime.date(2026, 7, 1), datetime.time(18)).utcoffset() == datetime.timedelta(hours=-5)
         assert local_start(datetime.date(2026, 12, 1), datetime.time(18)).utcoffset() == datetime.timedelta(hours=-6)
+
+
+def test_moving_a_slot_cancels_the_old_meetings_and_makes_new_ones(group, make_slot):
+    slot = make_slot(group, weekday=0, start="18:00", today=datetime.date(2026, 11, 23))
+    old_ids = set(slot.sessions.values_list("pk", flat=True))
+
+    slot.weekday = 1
+    save_slot(slot=slot, today=datetime.date(2026, 11, 23))
+
+    old = Session.objects.filter(pk__in=old_ids)
+    assert set(old.values_list("status", flat=True)) == {Session.Status.CANCELLED}
+    assert old.first().cancellation_reason == "Rescheduled: this meeting is now on Tuesdays at 18:00."
+    assert not old.filter(slot__isnull=False).exists()
+    new = slot.sessions.all()
+    assert new.count() == 8  # Tuesdays from Nov 24 up to 8 weeks ahead
+    assert {local(s.starts_at).weekday() for s in new} == {1}
+
+
+def test_a_new_objective_reaches_future_meetings_in_place(group, make_slot):
+    slot = make_slot(group, today=datetime.date(2026, 11, 23))
+    ids = set(slot.sessions.values_list("pk", flat=True))
+    edited = slot.sessions.latest("starts_at")
+    Session.objects.filter(pk=edited.pk).update(objective="Guest speaker")
+
+    slot.default_objective = "Practise refusal skills"
+    save_slot(slot=slot, today=datetime.date(2026, 11, 23))
+
+    assert set(slot.sessions.values_list("pk", flat=True)) == ids
+    assert slot.sessions.filter(objective="Practise refusal skills").count() == len(ids) - 1
+    edited.refresh_from_db()
+    assert edited.objective == "Guest speaker"
+
+
+def test_changing_a_slot_keeps_a_future_session_that_has_a_note(group, make_slot, therapist):
+    from progress.models import GroupNote
+
+    slot = make_slot(group, today=datetime.date(2026, 11, 2))
+    noted = slot.sessions.get(slot_date=datetime.date(2026, 11, 30))
+    GroupNote.objects.create(
+        session=noted, topic="Planned", objective="x", interventions="x", group_dynamics="x", created_by=therapist.user
+    )
+
+    slot.start_time = datetime.time(17, 0)
+    save_slot(slot=slot, today=datetime.date(2026, 11, 20))
+
+    noted.refresh_from_db()
+    assert (noted.status, noted.slot_id) == (Session.Status.SCHEDULED, slot.pk)
+
+
+def test_a_session_with_attendance_cannot_be_cancelled_moved_or_closed(group, make_slot, client_record):
+    from groups.services import enroll_client
+    from progress.models import Attendance
+
+    enroll_client(client=client_record, group=group, on=datetime.date(2026, 1, 5))
+    session = make_slot(group).sessions.first()
+    Attendance.objects.create(
+        session=session, client=client_record, status="present", minutes_attended=90, recorded_by=group.facilitator.user
+    )
+
+    with pytest.raises(ValidationError, match="cannot be cancelled"):
+        cancel_session(session=session, reason="Snow")
+    with pytest.raises(ValidationError, match="can no longer change"):
+        update_session(session=session, objective="Something else")
+    day = local(session.starts_at).date()
+    assert save_closure(closure=Closure(name="Snow day", starts_on=day, ends_on=day)) == []
+
+    session.refresh_from_db()
+    assert session.status == Session.Status.SCHEDULED
