@@ -4,7 +4,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from clients import services
-from clients.forms import DischargeForm, ReasonForm, SignatureInlineForm
+from clients.forms import DischargeForm, ReasonForm, SignatureInlineForm, SignatureInlineFormSet
 from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from groups.forms import EnrolActionForm
 from groups.models import Membership
@@ -22,6 +22,7 @@ class SignatureInline(TolerantAutocompleteMixin, admin.TabularInline):
 
     model = AgreementSignature
     form = SignatureInlineForm
+    formset = SignatureInlineFormSet
     fk_name = "client"
     extra = 0
     fields = ["agreement", "signed_at", "method", "witnessed_by", "revoked_at", "revoked_reason"]

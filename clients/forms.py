@@ -15,9 +15,21 @@ class SignatureInlineForm(forms.ModelForm):
         cleaned = super().clean()
         client = self.instance.client if self.instance.client_id else None
         if client is not None and not self.instance.pk:
-            for reason in signing_refusals(client=client):
-                self.add_error(None, reason)
+            for reason in signing_refusals(client=client, agreement=cleaned.get("agreement")):
+                self.add_error("agreement", reason)
         return cleaned
+
+
+class SignatureInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        new_versions = [
+            form.cleaned_data["agreement"]
+            for form in self.extra_forms
+            if form.has_changed() and not form.errors and form.cleaned_data.get("agreement")
+        ]
+        if len(new_versions) != len(set(new_versions)):
+            raise forms.ValidationError("The same agreement version is added twice.")
 
 
 class ReasonForm(forms.Form):

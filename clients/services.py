@@ -19,9 +19,12 @@ def has_current_signature(client: Client) -> bool:
     return AgreementSignature.objects.current().filter(client=client).exists()
 
 
-def signing_refusals(*, client: Client) -> list[str]:
-    if client.status == Client.Status.DISCHARGED:
+def signing_refusals(*, client: Client, agreement: ConfidentialityAgreement | None = None) -> list[str]:
+    """Why the client cannot sign (this version of) the agreement now; empty when they can."""
+    if client.pk and client.status == Client.Status.DISCHARGED:
         return [f"{client.display_name} has been discharged and cannot sign agreements."]
+    if client.pk and agreement and AgreementSignature.objects.unrevoked().filter(client=client, agreement=agreement).exists():
+        return [f"{client.display_name} already has a signature of version {agreement.version} in force."]
     return []
 
 
@@ -37,7 +40,7 @@ def sign_agreement(
     agreement = agreement or latest_agreement()
     if agreement is None:
         raise ValidationError({"agreement": "There is no confidentiality agreement text to sign yet."})
-    refusals = signing_refusals(client=client)
+    refusals = signing_refusals(client=client, agreement=agreement)
     if refusals:
         raise ValidationError(refusals)
     signature = AgreementSignature(

@@ -1,4 +1,7 @@
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
+
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 class TolerantAutocompleteSelect(AutocompleteSelect):
@@ -11,9 +14,11 @@ class TolerantAutocompleteSelect(AutocompleteSelect):
         valid = []
         for item in value:
             try:
-                field.to_python(item)
-            except Exception:
+                parsed = field.to_python(item)
+            except ValidationError:
                 continue
+            if isinstance(parsed, int) and not BIGINT_MIN <= parsed <= BIGINT_MAX:
+                continue  # no such id, and the database driver would overflow on it
             valid.append(item)
         return super().optgroups(name, valid, attr)
 

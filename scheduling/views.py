@@ -15,12 +15,18 @@ from scheduling.models import Session
 from scheduling.selectors import client_for_portal, sessions_for_client, sessions_for_client_between
 
 
+# Weeks a person could mean; outside them the previous/next links would leave the calendar.
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+
+
 def _parse_week(raw: str | None) -> datetime.date | None:
     """Monday of an ISO week written like 2026-W48, or None when it is not one."""
     if not raw:
         return None
     try:
         year, week = raw.upper().split("-W")
+        if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+            return None
         return datetime.date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
         return None

@@ -211,3 +211,67 @@ def test_revoke_action_needs_a_reason(staff_client, client_record):
 
     signature.refresh_from_db()
     assert signature.revoked_reason == "Asked"
+
+
+def test_a_second_signature_of_the_same_version_is_a_field_error(staff_client, client_record, agreement, staff_user):
+    data = _client_form(
+        chart_number=client_record.chart_number,
+        legal_first_name=client_record.legal_first_name,
+        legal_last_name=client_record.legal_last_name,
+        **{
+            "signatures-TOTAL_FORMS": "2",
+            "signatures-INITIAL_FORMS": "1",
+            "signatures-0-id": str(client_record.signatures.get().pk),
+            "signatures-0-client": str(client_record.pk),
+            "signatures-1-agreement": str(agreement.pk),
+            "signatures-1-signed_at_0": "2026-11-20",
+            "signatures-1-signed_at_1": "10:00:00",
+            "signatures-1-method": "paper",
+            "signatures-1-witnessed_by": str(staff_user.pk),
+        },
+    )
+    before = AgreementSignature.objects.count()
+
+    response = staff_client.post(reverse("admin:clients_client_change", args=[client_record.pk]), data)
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors
+    assert "already has a signature of version 1 in force" in str(errors)
+    assert AgreementSignature.objects.count() == before
+
+
+def test_the_same_version_twice_on_a_new_client_is_a_form_error(staff_client, agreement, staff_user):
+    row = {
+        "agreement": str(agreement.pk),
+        "signed_at_0": "2026-11-20",
+        "signed_at_1": "10:00:00",
+        "method": "paper",
+        "witnessed_by": str(staff_user.pk),
+    }
+    data = _client_form(**{"signatures-TOTAL_FORMS": "2"})
+    for index in (0, 1):
+        data.update({f"signatures-{index}-{key}": value for key, value in row.items()})
+
+    response = staff_client.post(reverse("admin:clients_client_add"), data)
+
+    assert response.status_code == 200
+    assert "added twice" in str(response.context["inline_admin_formsets"][0].formset.non_form_errors())
+    assert not Client.objects.exists()
+
+
+def test_staff_replace_a_clients_calendar_link(staff_client, client_record):
+    old_token = client_record.calendar_token
+
+    staff_client.post(
+        reverse("admin:clients_client_changelist"),
+        {"action": "replace_calendar_link", "_selected_action": [client_record.pk]},
+    )
+
+    client_record.refresh_from_db()
+    assert client_record.calendar_token != old_token
+
+
+def test_an_out_of_range_id_in_the_enrol_form_is_not_a_500(staff_client):
+    response = staff_client.get(reverse("admin:groups_membership_add"), {"client": "99999999999999999999"})
+
+    assert response.status_code == 200

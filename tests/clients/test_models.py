@@ -82,7 +82,7 @@ def test_active_client_needs_an_admission_date(agreement):
 def test_a_second_signature_in_force_of_the_same_version_is_refused(client_record):
     before = AgreementSignature.objects.count()
 
-    with pytest.raises(ValidationError, match="already has a signature of this agreement version in force"):
+    with pytest.raises(ValidationError, match="already has a signature of version 1 in force"):
         sign_agreement(client=client_record, witnessed_by=UserFactory())
 
     assert AgreementSignature.objects.count() == before
