@@ -361,3 +361,13 @@ def test_healthz_reports_database_and_broker(client, settings):
     response = client.get("/healthz")
 
     assert response.json()["checks"].keys() == {"database", "broker"}
+
+
+def test_plain_texts_are_not_html_escaped(member, group, settings):
+    settings.CLINIC_SHORT_NAME = "Smith & Lee Health"
+    Client.objects.filter(pk=member.pk).update(reminder_channel=Client.ReminderChannel.SMS, phone="+1-555-0100")
+    make_session(group, hours_ahead=10)
+
+    reminders.sweep()
+
+    assert MemorySmsBackend.outbox[0]["body"].startswith("Smith & Lee Health: reminder")
