@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
@@ -238,7 +239,7 @@ def send_reminder(*, reminder_id: int, now: datetime.datetime | None = None) -> 
     now = now or timezone.now()
     if not claim(reminder_id=reminder_id, now=now):
         return SendOutcome("skipped")
-    reminder = Reminder.objects.select_related("session", "client").get(pk=reminder_id)
+    reminder = _with_membership(Reminder.objects.select_related("session", "client")).get(pk=reminder_id)
     reason = why_not_send(reminder, now=now)
     if reason:
         _finish(reminder, status=Reminder.Status.CANCELLED, last_error=reason, now=now)
@@ -253,8 +254,21 @@ def send_reminder(*, reminder_id: int, now: datetime.datetime | None = None) -> 
     return SendOutcome("sent")
 
 
+def _with_membership(reminders):
+    """Each row knows, in the same query, whether its client was in the session's group that day."""
+    return reminders.annotate(session_day=TruncDate("session__starts_at")).annotate(
+        client_was_member=Exists(
+            Membership.objects.on(OuterRef("session_day")).filter(
+                client=OuterRef("client"), group=OuterRef("session__group")
+            )
+        )
+    )
+
+
 def why_not_send(reminder: Reminder, *, now: datetime.datetime) -> str:
-    """The reason this row must not go out any more, or "" when it should."""
+    """The reason this row must not go out any more, or "" when it should.
+
+    ``reminder`` comes from ``_with_membership``."""
     session, client = reminder.session, reminder.client
     if session.starts_at <= now:
         return "The session has already started."
@@ -271,8 +285,7 @@ def why_not_send(reminder: Reminder, *, now: datetime.datetime) -> str:
         return "The client has not consented to reminders."
     if client.reminder_channel != reminder.channel:
         return "The client now prefers another channel."
-    day = timezone.localdate(session.starts_at)
-    if not Membership.objects.on(day).filter(client=client, group_id=session.group_id).exists():
+    if not reminder.client_was_member:
         return "The client is not a member of this session's group on that day."
     return ""
 
