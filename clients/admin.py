@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from clients import services
 from clients.forms import DischargeForm, ReasonForm, SignatureInlineForm, SignatureInlineFormSet
@@ -75,7 +77,7 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display_links = ["chart_number", "display_name"]
     list_filter = ["status", "level_of_care", "preferred_language", "reminder_channel"]
     search_fields = ["chart_number", "legal_first_name", "legal_last_name", "preferred_name", "email"]
-    readonly_fields = ["status", "admission_date", "discharge_date", "created_at", "updated_at"]
+    readonly_fields = ["status", "admission_date", "discharge_date", "clinical_record", "created_at", "updated_at"]
     autocomplete_fields = ["portal_user", "partner"]
     inlines = [SignatureInline, MembershipInline]
     actions = ["enrol_in_group", "admit", "discharge", "replace_calendar_link"]
@@ -108,6 +110,7 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
             },
         ),
         ("Links", {"fields": ["portal_user", "partner"]}),
+        ("Attendance and notes", {"fields": ["clinical_record"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
@@ -120,6 +123,14 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
                 open_membership_count=Count("memberships", filter=~Q(memberships__status=Membership.Status.ENDED)),
             )
         )
+
+    @admin.display(description="Clinical record")
+    def clinical_record(self, client):
+        if client.pk is None:
+            return "—"
+        attendance = reverse("admin:progress_attendance_changelist") + f"?client__id__exact={client.pk}"
+        notes = reverse("admin:progress_groupnote_changelist") + f"?individual_notes__client__id__exact={client.pk}"
+        return format_html('<a href="{}">Attendance</a> · <a href="{}">Progress notes</a>', attendance, notes)
 
     @admin.display(description="Name", ordering="legal_last_name")
     def display_name(self, client):

@@ -6,13 +6,22 @@ from collections.abc import Iterable
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from iop.privacy import indiscreet_words
 from scheduling.models import Session
 
 VIRTUAL_PLACE = "Online — the join link is in your portal"
+AT_THE_CLINIC = "At the clinic"
 
 
 def event_title(clinic_name: str) -> str:
     return f"Appointment — {clinic_name}"
+
+
+def place(session: Session) -> str:
+    """Where, in words safe on a lock screen: a room whose name gives the care away is not shown."""
+    if not session.room:
+        return VIRTUAL_PLACE
+    return AT_THE_CLINIC if indiscreet_words(session.room) else session.room
 
 
 def client_calendar(sessions: Iterable[Session], *, clinic_name: str, host: str) -> bytes:
@@ -31,7 +40,7 @@ def client_calendar(sessions: Iterable[Session], *, clinic_name: str, host: str)
         event.add("dtstart", session.starts_at)
         event.add("dtend", session.ends_at)
         event.add("summary", event_title(clinic_name))
-        event.add("location", session.room or VIRTUAL_PLACE)
+        event.add("location", place(session))
         if session.is_cancelled:
             # Phones remove a cancelled event when its STATUS says so and its SEQUENCE moves on.
             event.add("status", "CANCELLED")

@@ -275,3 +275,12 @@ def test_an_out_of_range_id_in_the_enrol_form_is_not_a_500(staff_client):
     response = staff_client.get(reverse("admin:groups_membership_add"), {"client": "99999999999999999999"})
 
     assert response.status_code == 200
+
+
+def test_client_page_links_to_their_attendance_and_notes(staff_client, client_record):
+    page = staff_client.get(reverse("admin:clients_client_change", args=[client_record.pk])).content.decode()
+
+    assert f"/admin/progress/attendance/?client__id__exact={client_record.pk}" in page
+    assert f"/admin/progress/groupnote/?individual_notes__client__id__exact={client_record.pk}" in page
+    attendance = staff_client.get(f"/admin/progress/attendance/?client__id__exact={client_record.pk}")
+    assert attendance.status_code == 200

@@ -119,3 +119,15 @@ def test_the_portal_shows_the_feed_link(client, client_record):
 
     assert client_record.calendar_token in page
     assert "Add your schedule to your phone" in page
+
+
+def test_a_room_name_that_gives_the_care_away_is_not_in_the_feed(client, client_record, member_sessions):
+    from scheduling.models import Session
+
+    Session.objects.filter(pk=member_sessions[0].pk).update(room="Recovery Group Room")
+
+    events = Calendar.from_ical(client.get(feed_url(client_record)).content).walk("VEVENT")
+
+    locations = {str(event["location"]) for event in events}
+    assert "At the clinic" in locations
+    assert not any("Recovery" in location for location in locations)
