@@ -23,7 +23,11 @@ def signing_refusals(*, client: Client, agreement: ConfidentialityAgreement | No
     """Why the client cannot sign (this version of) the agreement now; empty when they can."""
     if client.pk and client.status == Client.Status.DISCHARGED:
         return [f"{client.display_name} has been discharged and cannot sign agreements."]
-    if client.pk and agreement and AgreementSignature.objects.unrevoked().filter(client=client, agreement=agreement).exists():
+    if (
+        client.pk
+        and agreement
+        and AgreementSignature.objects.unrevoked().filter(client=client, agreement=agreement).exists()
+    ):
         return [f"{client.display_name} already has a signature of version {agreement.version} in force."]
     return []
 

@@ -14,7 +14,6 @@ from scheduling import calendar, services
 from scheduling.models import Session
 from scheduling.selectors import client_for_portal, sessions_for_client, sessions_for_client_between
 
-
 # Weeks a person could mean; outside them the previous/next links would leave the calendar.
 FIRST_YEAR, LAST_YEAR = 1970, 2200
 

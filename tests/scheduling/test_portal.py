@@ -72,9 +72,7 @@ def test_next_and_previous_weeks_are_reachable(portal, group, make_slot, client_
     assert f"?week={iso_week(next_monday + datetime.timedelta(days=7))}" in response.content.decode()
 
 
-@pytest.mark.parametrize(
-    "week", ["garbage", "2026-W60", "2026-W", "9999999-W01", "2026-W-1", "0001-W01", "9999-W52"]
-)
+@pytest.mark.parametrize("week", ["garbage", "2026-W60", "2026-W", "9999999-W01", "2026-W-1", "0001-W01", "9999-W52"])
 def test_a_malformed_week_shows_this_week_with_a_message(portal, week, today):
     response = portal.get(WEEK, {"week": week})
 
