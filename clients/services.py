@@ -21,7 +21,7 @@ def has_current_signature(client: Client) -> bool:
 
 def signing_refusals(*, client: Client, agreement: ConfidentialityAgreement | None = None) -> list[str]:
     """Why the client cannot sign (this version of) the agreement now; empty when they can."""
-    if client.pk and client.status == Client.Status.DISCHARGED:
+    if client.status == Client.Status.DISCHARGED:
         return [f"{client.display_name} has been discharged and cannot sign agreements."]
     if (
         client.pk
