@@ -11,6 +11,11 @@ from groups.models import Membership, TherapyGroup
 pytestmark = pytest.mark.django_db
 
 DEMO_MODELS = [
+    "scheduling.WeeklySlot",
+    "scheduling.Session",
+    "progress.Attendance",
+    "progress.GroupNote",
+    "progress.IndividualNote",
     "clients.Client",
     "clients.AgreementSignature",
     "groups.Therapist",
