@@ -116,17 +116,30 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
             super().save_formset(request, form, formset, change)
 
     def save_model(self, request, obj, form, change):
-        # A raised cap fills its new seats from the waitlist, through the service.
-        if change and "capacity" in form.changed_data:
-            new_capacity = obj.capacity
-            obj.capacity = form.initial["capacity"]
+        if not change:
             super().save_model(request, obj, form, change)
+            return
+        # Fields with a rule downstream are saved by their service; the rest is a plain save.
+        changed = set(form.changed_data)
+        new_capacity = obj.capacity
+        new_facilitator, new_co_facilitator = obj.facilitator, obj.co_facilitator
+        leaders_changed = bool({"facilitator", "co_facilitator"} & changed)
+        if "capacity" in changed:
+            obj.capacity = form.initial["capacity"]
+        if leaders_changed:
+            obj.facilitator_id = form.initial["facilitator"]
+            obj.co_facilitator_id = form.initial["co_facilitator"]
+        super().save_model(request, obj, form, change)
+        if leaders_changed:
+            # Moves the group's future sessions to the new facilitator along with the group.
+            services.change_facilitators(group=obj, facilitator=new_facilitator, co_facilitator=new_co_facilitator)
+            obj.facilitator, obj.co_facilitator = new_facilitator, new_co_facilitator
+        if "capacity" in changed:
+            # A raised cap fills its new seats from the waitlist.
             promoted = services.change_capacity(group=obj, capacity=new_capacity)
             obj.capacity = new_capacity
             for membership in promoted:
                 self.message_user(request, f"{membership.client} moved from the waitlist into the group.")
-        else:
-            super().save_model(request, obj, form, change)
 
 
 @admin.register(Membership)

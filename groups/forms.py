@@ -3,7 +3,7 @@ from django.contrib import admin
 
 from clients.models import Client
 from groups.models import Membership, TherapyGroup
-from groups.services import check_capacity, enrolment_refusals
+from groups.services import check_capacity, enrolment_refusals, facilitator_conflicts
 from iop.admin_widgets import TolerantAutocompleteSelect
 
 
@@ -73,3 +73,15 @@ class TherapyGroupAdminForm(forms.ModelForm):
         capacity = self.cleaned_data["capacity"]
         check_capacity(group=self.instance, capacity=capacity)
         return capacity
+
+    def clean(self):
+        cleaned = super().clean()
+        leaders_changed = {"facilitator", "co_facilitator"} & set(self.changed_data)
+        if self.instance.pk is not None and leaders_changed and cleaned.get("facilitator"):
+            conflicts = facilitator_conflicts(
+                group=self.instance, facilitator=cleaned["facilitator"], co_facilitator=cleaned.get("co_facilitator")
+            )
+            for field, reasons in conflicts.items():
+                for reason in reasons:
+                    self.add_error(field, reason)
+        return cleaned

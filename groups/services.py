@@ -5,12 +5,14 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clients.models import AgreementSignature, Client
-from groups.models import Membership, TherapyGroup
+from groups.models import Membership, Therapist, TherapyGroup
 from scheduling import reminders
-from scheduling.services import client_schedule_conflicts
+from scheduling.models import Session, WeeklySlot
+from scheduling.services import _slots_clash, client_schedule_conflicts, local_start
 
 
 class GroupFull(ValidationError):
@@ -173,3 +175,79 @@ def seat_count(group: TherapyGroup) -> str:
     if taken is None:
         taken = Membership.objects.active().filter(group=group).count()
     return f"{taken} / {group.capacity}"
+
+
+# --- Facilitators ---------------------------------------------------------------------------
+
+
+def _in_force_from(slot: WeeklySlot, day: datetime.date) -> bool:
+    return slot.effective_until is None or slot.effective_until >= day
+
+
+def facilitator_conflicts(
+    *,
+    group: TherapyGroup,
+    facilitator: Therapist | None,
+    co_facilitator: Therapist | None = None,
+    today: datetime.date | None = None,
+) -> dict[str, list[str]]:
+    """Other running groups the would-be leaders already lead at the same time as this group
+    meets, from ``today`` on; by form field (empty when there is no clash)."""
+    if group.pk is None:
+        return {}
+    today = today or timezone.localdate()
+    slots = [slot for slot in WeeklySlot.objects.filter(group=group) if _in_force_from(slot, today)]
+    errors: dict[str, list[str]] = {}
+    if not slots:
+        return errors
+    for field, therapist in (("facilitator", facilitator), ("co_facilitator", co_facilitator)):
+        if therapist is None:
+            continue
+        theirs = (
+            WeeklySlot.objects.filter(Q(group__facilitator=therapist) | Q(group__co_facilitator=therapist))
+            .exclude(group=group)
+            .exclude(group__status=TherapyGroup.Status.ENDED)
+            .select_related("group")
+        )
+        for other in theirs:
+            if not _in_force_from(other, today):
+                continue
+            for slot in slots:
+                if _slots_clash(slot, other):
+                    errors.setdefault(field, []).append(
+                        f"{therapist} already leads {other.group.name} on {other.get_weekday_display()} "
+                        f"{other.start_time:%H:%M}–{other.end_time:%H:%M}, when {group.name} meets."
+                    )
+                    break
+    return errors
+
+
+@transaction.atomic
+def change_facilitators(
+    *,
+    group: TherapyGroup,
+    facilitator: Therapist,
+    co_facilitator: Therapist | None = None,
+    today: datetime.date | None = None,
+) -> TherapyGroup:
+    """Hand the group to new leaders. Its future scheduled sessions led by the old facilitator
+    move to the new one; sessions with a substitute keep them, and past sessions keep the
+    facilitator who led them (they still have notes to finish)."""
+    # Lock the group, then the incoming leaders (in pk order): two changes at once could each
+    # give the same therapist a group at the same hour, each clash check missing the other.
+    group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
+    leader_ids = sorted({t.pk for t in (facilitator, co_facilitator) if t is not None})
+    list(Therapist.objects.select_for_update().filter(pk__in=leader_ids).order_by("pk"))
+    conflicts = facilitator_conflicts(group=group, facilitator=facilitator, co_facilitator=co_facilitator, today=today)
+    if conflicts:
+        raise ValidationError(conflicts)
+    old_facilitator_id = group.facilitator_id
+    group.facilitator = facilitator
+    group.co_facilitator = co_facilitator
+    group.full_clean(validate_unique=False)
+    group.save(update_fields=["facilitator", "co_facilitator"])
+    now = timezone.now() if today is None else local_start(today, datetime.time.min)
+    Session.objects.filter(
+        group=group, facilitator_id=old_facilitator_id, status=Session.Status.SCHEDULED, starts_at__gt=now
+    ).update(facilitator=facilitator)
+    return group

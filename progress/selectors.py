@@ -1,19 +1,20 @@
 """Reads of the therapist workspace. Every therapist view gets its session or group through the
-access helpers here: anything the therapist does not lead, co-lead or substitute in is 404."""
+access helpers here: anything the therapist does not lead, co-lead or substitute in is 404.
+The services ask ``leads_session`` here too, so the access rule lives in this one file."""
 
 import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
-from clients.models import Client
+from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup
 from progress.models import Attendance, GroupNote
-from progress.services import roster_for_session
 from scheduling.models import Session
 from scheduling.services import local_start, monday_of
 
@@ -22,28 +23,50 @@ BALANCE_SESSIONS = 6
 # show the pattern.
 BALANCE_MIN_ATTENDED = 2
 NOTE_OVERDUE_AFTER = datetime.timedelta(hours=24)
+# A substitute sees the group's page while preparing a meeting they cover and for this long after.
+RECENT_COVER = datetime.timedelta(weeks=6)
 
 
 def therapist_for(user) -> Therapist:
     """The signed-in therapist, or 404 for everyone else (clients, staff, inactive therapists)."""
-    therapist = getattr(user, "therapist", None) if user.is_authenticated else None
-    if therapist is None or not therapist.is_active:
+    therapist = _therapist_of(user)
+    if therapist is None:
         raise Http404("No therapist record for this login.")
     return therapist
 
 
+def _therapist_of(user) -> Therapist | None:
+    therapist = getattr(user, "therapist", None) if user.is_authenticated else None
+    return therapist if therapist is not None and therapist.is_active else None
+
+
 def _leads(therapist: Therapist) -> Q:
+    """Who reaches a session: its facilitator (the lead, or the substitute set on this one
+    meeting) and the group's current facilitator and co-facilitator. A replaced facilitator
+    keeps the past sessions they led (change_facilitators moves the future ones)."""
     return Q(facilitator=therapist) | Q(group__facilitator=therapist) | Q(group__co_facilitator=therapist)
+
+
+def leads_session(user: AbstractBaseUser, session: Session) -> bool:
+    """Whether the user may take attendance in, write, sign or amend the note of this session."""
+    therapist = _therapist_of(user)
+    return therapist is not None and Session.objects.filter(_leads(therapist), pk=session.pk).exists()
 
 
 def sessions_for_therapist(therapist: Therapist) -> QuerySet[Session]:
     return Session.objects.filter(_leads(therapist)).select_related("group", "facilitator__user")
 
 
-def groups_for_therapist(therapist: Therapist) -> QuerySet[TherapyGroup]:
-    return TherapyGroup.objects.filter(
-        Q(facilitator=therapist) | Q(co_facilitator=therapist) | Q(sessions__facilitator=therapist)
-    ).distinct()
+def groups_for_therapist(therapist: Therapist, *, now: datetime.datetime | None = None) -> QuerySet[TherapyGroup]:
+    """Whose group page it is: the group's current facilitator and co-facilitator, and whoever
+    facilitates one of its meetings (a substitute) that is upcoming or began in the last six
+    weeks. A replaced facilitator sees the page only while a meeting they led is that recent;
+    the meetings after the change are no longer theirs."""
+    now = now or timezone.now()
+    covers = Session.objects.filter(
+        group=OuterRef("pk"), facilitator=therapist, starts_at__gte=now - RECENT_COVER
+    ).exclude(status=Session.Status.CANCELLED)
+    return TherapyGroup.objects.filter(Q(facilitator=therapist) | Q(co_facilitator=therapist) | Exists(covers))
 
 
 def get_session_for_therapist(user, pk: int) -> Session:
@@ -70,6 +93,27 @@ def get_note_for_session(session: Session) -> GroupNote | None:
         .select_related("signed_by", "created_by")
         .prefetch_related("individual_notes__client", "addenda__author")
         .first()
+    )
+
+
+# --- Who is in the room ---------------------------------------------------------------------
+
+
+def session_day(session: Session) -> datetime.date:
+    return timezone.localdate(session.starts_at)
+
+
+def roster_for_session(session: Session) -> QuerySet[Client]:
+    """The group's active members on the session's date (rolling admission): joined on or before
+    that day and not left by it. Each client carries ``agreement_in_force``."""
+    day = session_day(session)
+    members = Membership.objects.on(day).filter(group_id=session.group_id)
+    return (
+        Client.objects.filter(pk__in=members.values("client_id"))
+        .annotate(
+            agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
+        )
+        .order_by("legal_last_name", "legal_first_name", "pk")
     )
 
 

@@ -1,7 +1,6 @@
 """Attendance and progress notes. Every write with a clinical rule is here; the therapist pages,
 the admin, seed_demo and tests all call these functions."""
 
-import datetime
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -9,47 +8,16 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from clients.models import AgreementSignature, Client
-from groups.models import Membership
+from clients.models import Client
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+from progress.selectors import leads_session, roster_for_session, session_day
 from scheduling.models import Session
 from scheduling.services import mark_session_held
 
 SHARED_FIELDS = ("topic", "objective", "interventions", "group_dynamics")
 BIRP_FIELDS = ("behaviour", "intervention", "response", "plan")
-
-
-# --- Who is in the room ---------------------------------------------------------------------
-
-
-def session_day(session: Session) -> datetime.date:
-    return timezone.localdate(session.starts_at)
-
-
-def roster_for_session(session: Session) -> QuerySet[Client]:
-    """The group's active members on the session's date (rolling admission): joined on or before
-    that day and not left by it. Each client carries ``agreement_in_force``."""
-    day = session_day(session)
-    members = Membership.objects.on(day).filter(group_id=session.group_id)
-    return (
-        Client.objects.filter(pk__in=members.values("client_id"))
-        .annotate(
-            agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
-        )
-        .order_by("legal_last_name", "legal_first_name", "pk")
-    )
-
-
-def leads_session(user: AbstractBaseUser, session: Session) -> bool:
-    """The facilitator, the co-facilitator, or the substitute set on this one meeting."""
-    therapist_id = getattr(getattr(user, "therapist", None), "pk", None)
-    if therapist_id is None:
-        return False
-    group = session.group
-    return therapist_id in {session.facilitator_id, group.facilitator_id, group.co_facilitator_id}
 
 
 # --- Attendance -----------------------------------------------------------------------------

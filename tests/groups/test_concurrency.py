@@ -1,3 +1,4 @@
+import datetime
 import threading
 
 import pytest
@@ -5,7 +6,7 @@ from django.db import connection
 
 from groups.models import Membership
 from groups.services import end_membership, enroll_client
-from tests.factories import ClientFactory, TherapyGroupFactory
+from tests.factories import ClientFactory, TherapistFactory, TherapyGroupFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -67,3 +68,35 @@ def test_a_seat_freed_while_others_enrol_is_taken_once(agreement, therapist):
 
     assert errors == []
     assert Membership.objects.active().filter(group=group).count() == 8
+
+
+def test_one_therapist_handed_two_groups_at_the_same_hour_at_once_gets_one(therapist, other_therapist):
+    from django.utils import timezone
+
+    from groups.models import TherapyGroup
+    from groups.services import change_facilitators
+    from scheduling.models import WeeklySlot
+    from scheduling.services import save_slot
+
+    newcomer = TherapistFactory(user__username="newcomer")
+    groups = [
+        TherapyGroupFactory(facilitator=therapist, room="Room 1"),
+        TherapyGroupFactory(facilitator=other_therapist, room="Room 2"),
+    ]
+    for group in groups:
+        save_slot(
+            slot=WeeklySlot(
+                group=group,
+                weekday=2,
+                start_time=datetime.time(10),
+                default_objective="Identify triggers",
+                effective_from=group.start_date,
+            ),
+            today=timezone.localdate(),
+        )
+
+    errors = run_at_once([lambda g=g: change_facilitators(group=g, facilitator=newcomer) for g in groups])
+
+    assert len(errors) == 1
+    assert "already leads" in str(errors[0])
+    assert TherapyGroup.objects.filter(facilitator=newcomer).count() == 1
