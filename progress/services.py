@@ -216,6 +216,9 @@ def save_group_note(
         raise ValidationError("This progress note is signed and locked; add an addendum instead.")
     if session.status == Session.Status.CANCELLED:
         raise ValidationError("This session was cancelled; it has no progress note.")
+    if session.starts_at > timezone.now():
+        # A note records what happened; before the meeting there is nothing to record.
+        raise ValidationError("Notes are written once the session has started.")
 
     shared = {"topic": topic, "objective": objective, "interventions": interventions, "group_dynamics": group_dynamics}
     shared = {field: value.strip() for field, value in shared.items()}

@@ -400,3 +400,49 @@ def test_signed_note_is_not_listed_as_overdue(facilitator_client, group, members
     services.sign_note(note=write_note(old, members, by=therapist.user), user=therapist.user, password=PASSWORD)
 
     assert facilitator_client.get(reverse("therapist:dashboard")).context["overdue_sessions"] == []
+
+
+# --- Before the session ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def upcoming(group, members):
+    return make_session(group, starts_at=timezone.now() + datetime.timedelta(days=3))
+
+
+def test_service_refuses_a_note_for_a_session_that_has_not_started(upcoming, members, therapist):
+    before = counts()
+
+    with pytest.raises(ValidationError) as refused:
+        write_note(upcoming, [], by=therapist.user)
+
+    assert refused.value.messages == ["Notes are written once the session has started."]
+    assert counts() == before
+
+
+def test_service_refuses_individual_notes_for_a_session_moved_later_after_attendance(upcoming, members, therapist):
+    # Attendance taken, then the meeting moved to a later day: its rows stay, the note waits.
+    for member in members:
+        Attendance.objects.create(
+            session=upcoming,
+            client=member,
+            status=Attendance.Status.PRESENT,
+            minutes_attended=upcoming.duration_minutes,
+            recorded_by=therapist.user,
+        )
+    before = counts()
+
+    with pytest.raises(ValidationError):
+        write_note(upcoming, members, by=therapist.user)
+
+    assert counts() == before
+
+
+def test_note_page_refuses_a_note_for_a_session_that_has_not_started(facilitator_client, upcoming):
+    before = counts()
+
+    response = facilitator_client.post(reverse("therapist:note", args=[upcoming.pk]), note_post([]))
+
+    assert response.status_code == 200
+    assert "Notes are written once the session has started." in response.content.decode()
+    assert counts() == before
