@@ -60,7 +60,8 @@ def _slots_clash(slot: WeeklySlot, other: WeeklySlot) -> bool:
 
 
 def slot_conflicts(slot: WeeklySlot) -> dict[str, list[str]]:
-    """Why this slot cannot be kept: a room booked twice, a facilitator in two places."""
+    """Why this slot cannot be kept: a room booked twice, a facilitator in two places, or members
+    who would be due in another of their groups at the same time."""
     errors: dict[str, list[str]] = {}
     if slot.start_time and slot.duration_minutes and slot.end_time <= slot.start_time:
         errors.setdefault("start_time", []).append("A session must end on the day it starts.")
@@ -89,7 +90,20 @@ def slot_conflicts(slot: WeeklySlot) -> dict[str, list[str]]:
             errors.setdefault("start_time", []).append(f"{names} already leads {other.group.name} on {when}.")
         elif other.group_id == group.pk:
             errors.setdefault("start_time", []).append(f"{group.name} already meets on {when}.")
+        elif group.pk:
+            shared_members = _shared_members(group, other.group)
+            if shared_members:
+                names = ", ".join(client.display_name for client in shared_members)
+                errors.setdefault("start_time", []).append(
+                    f"{names} also attend{'s' if len(shared_members) == 1 else ''} {other.group.name} on {when}."
+                )
     return errors
+
+
+def _shared_members(group_a: TherapyGroup, group_b: TherapyGroup) -> list[Client]:
+    """Clients with an open membership (active or waitlisted) in both groups."""
+    in_b = Membership.objects.open().filter(group=group_b).values("client")
+    return list(Client.objects.filter(memberships__in=Membership.objects.open().filter(group=group_a, client__in=in_b)))
 
 
 def _group_slots_clash(group_a: TherapyGroup, group_b: TherapyGroup) -> list[tuple[WeeklySlot, WeeklySlot]]:

@@ -125,3 +125,19 @@ def test_a_client_can_join_a_group_on_another_day(group, make_slot, client_recor
     make_slot(tuesday, weekday=1, start="18:00")
 
     assert enroll_client(client=client_record, group=tuesday).status == Membership.Status.ACTIVE
+
+
+def test_moving_a_slot_onto_another_group_of_its_members_is_refused(group, make_slot, client_record, other_therapist):
+    slot = make_slot(group, weekday=0, start="18:00")
+    enroll_client(client=client_record, group=group)
+    tuesday = TherapyGroupFactory(facilitator=other_therapist, room="Room 202")
+    make_slot(tuesday, weekday=1, start="18:00")
+    enroll_client(client=client_record, group=tuesday)
+    sessions_before = list(Session.objects.order_by("pk").values_list("pk", "starts_at", "status"))
+
+    slot.weekday = 1
+    with pytest.raises(ValidationError) as refused:
+        save_slot(slot=slot, today=MONDAY)
+
+    assert f"{client_record.display_name} also attends {tuesday.name}" in str(refused.value)
+    assert list(Session.objects.order_by("pk").values_list("pk", "starts_at", "status")) == sessions_before
