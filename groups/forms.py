@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
 from clients.models import Client
 from groups.models import Membership, TherapyGroup
@@ -46,6 +47,12 @@ class EndMembershipForm(forms.Form):
     reason = forms.ChoiceField(choices=Membership.EndReason.choices)
     ended_on = forms.DateField(help_text="YYYY-MM-DD")
     note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60}))
+
+    def clean_ended_on(self):
+        ended_on = self.cleaned_data["ended_on"]
+        if ended_on > timezone.localdate():
+            raise forms.ValidationError("End a membership on or before today.")
+        return ended_on
 
 
 class TherapyGroupAdminForm(forms.ModelForm):

@@ -188,6 +188,11 @@ class Membership(models.Model):
                 condition=~Q(status="ended") | (Q(ended_on__isnull=False) & ~Q(end_reason="")),
                 violation_error_message="An ended membership needs the end date and reason.",
             ),
+            models.CheckConstraint(
+                name="groups_membership_ends_after_join",
+                condition=Q(ended_on__isnull=True) | Q(joined_on__isnull=True) | Q(ended_on__gte=F("joined_on")),
+                violation_error_message="A membership cannot end before the client joined.",
+            ),
         ]
         indexes = [models.Index(fields=["group", "status"], name="groups_membership_group_status")]
 

@@ -108,6 +108,9 @@ def end_membership(
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.status == Membership.Status.ENDED:
             raise ValidationError(f"{membership.client.display_name}'s membership of {group.name} has already ended.")
+        date_refusal = _end_date_refusal(membership=membership, on=on)
+        if date_refusal:
+            raise ValidationError({"ended_on": date_refusal})
         was_active = membership.status == Membership.Status.ACTIVE
         membership.status = Membership.Status.ENDED
         membership.ended_on = on
@@ -119,6 +122,21 @@ def end_membership(
             promoted = fill_free_seats(group=group, on=on)
             return promoted[0] if promoted else None
         return None
+
+
+def _end_date_refusal(*, membership: Membership, on: datetime.date) -> str:
+    """Why the membership cannot end on ``on`` (empty when it can)."""
+    if on > timezone.localdate():
+        # A future end would free the seat now while the leaver stays on rosters until then.
+        return "End a membership on or before today."
+    name = membership.client.display_name
+    if membership.status == Membership.Status.ACTIVE and membership.joined_on and on < membership.joined_on:
+        return f"{name} joined on {membership.joined_on:%Y-%m-%d}; the membership cannot end before that."
+    if membership.status == Membership.Status.WAITLISTED and membership.waitlisted_at:
+        waitlisted_on = timezone.localdate(membership.waitlisted_at)
+        if on < waitlisted_on:
+            return f"{name} was waitlisted on {waitlisted_on:%Y-%m-%d}; they cannot leave the waitlist before that."
+    return ""
 
 
 def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> list[Membership]:

@@ -220,7 +220,7 @@ def test_discharge_ends_every_membership_and_promotes(group, therapist):
     members = fill(group, 8)
     waiting = enroll_client(client=ClientFactory(), group=group)
 
-    discharge_client(client=members[0].client, on=datetime.date(2026, 3, 1))
+    discharge_client(client=members[0].client, on=members[0].joined_on)
 
     members[0].refresh_from_db()
     waiting.refresh_from_db()
