@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups import services
-from groups.forms import EndMembershipForm, EnrolmentForm, TherapyGroupAdminForm
+from groups.forms import EndGroupForm, EndMembershipForm, EnrolmentForm, TherapyGroupAdminForm
 from groups.models import Membership, Therapist, TherapyGroup
 from iop.admin_actions import action_with_form
 from iop.admin_widgets import TolerantAutocompleteMixin
@@ -82,6 +82,7 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     autocomplete_fields = ["facilitator", "co_facilitator"]
     readonly_fields = ["seats", "enrol_link"]
     inlines = [WeeklySlotInline, ActiveMemberInline, WaitlistInline]
+    actions = ["end_groups"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "status", ("start_date", "end_date")]}),
         ("Seats", {"fields": ["capacity", "seats", "enrolment", "enrol_link"]}),
@@ -124,6 +125,10 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
         new_capacity = obj.capacity
         new_facilitator, new_co_facilitator = obj.facilitator, obj.co_facilitator
         leaders_changed = bool({"facilitator", "co_facilitator"} & changed)
+        ending = form.is_ending()
+        if ending:
+            on = obj.end_date or timezone.localdate()
+            obj.status, obj.end_date = form.initial["status"], form.initial["end_date"]
         if "capacity" in changed:
             obj.capacity = form.initial["capacity"]
         if leaders_changed:
@@ -140,6 +145,30 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
             obj.capacity = new_capacity
             for membership in promoted:
                 self.message_user(request, f"{membership.client} moved from the waitlist into the group.")
+        if ending:
+            # Ends the memberships and cancels the future sessions along with the group.
+            ended = services.end_group(group=obj, on=on)
+            obj.status, obj.end_date = ended.status, ended.end_date
+            self.message_user(request, self._ended_message(ended))
+
+    @staticmethod
+    def _ended_message(group: TherapyGroup) -> str:
+        return f"{group} ended on {group.end_date:%Y-%m-%d}; its members left and its later sessions are cancelled."
+
+    @admin.action(description="End selected groups…", permissions=["change"])
+    def end_groups(self, request, queryset):
+        def end(group, data):
+            return self._ended_message(services.end_group(group=group, on=data["ended_on"]))
+
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=EndGroupForm,
+            title="End groups",
+            apply=end,
+            form_kwargs={"initial": {"ended_on": timezone.localdate()}},
+        )
 
 
 @admin.register(Membership)

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from clients.models import Client
 from groups.models import Membership, TherapyGroup
-from groups.services import check_capacity, enrolment_refusals, facilitator_conflicts
+from groups.services import check_capacity, end_group_refusals, enrolment_refusals, facilitator_conflicts
 from iop.admin_widgets import TolerantAutocompleteSelect
 
 
@@ -55,6 +55,19 @@ class EndMembershipForm(forms.Form):
         return ended_on
 
 
+class EndGroupForm(forms.Form):
+    ended_on = forms.DateField(
+        label="Last day",
+        help_text="YYYY-MM-DD, on or before today. Members leave the group on this day; later sessions are cancelled.",
+    )
+
+    def clean_ended_on(self):
+        ended_on = self.cleaned_data["ended_on"]
+        if ended_on > timezone.localdate():
+            raise forms.ValidationError("End a group on or before today; to stop it on a later day, set its end date.")
+        return ended_on
+
+
 class TherapyGroupAdminForm(forms.ModelForm):
     class Meta:
         model = TherapyGroup
@@ -91,4 +104,17 @@ class TherapyGroupAdminForm(forms.ModelForm):
             for field, reasons in conflicts.items():
                 for reason in reasons:
                     self.add_error(field, reason)
+        if self.is_ending():
+            on = cleaned.get("end_date") or timezone.localdate()
+            for field, reasons in end_group_refusals(group=self.instance, on=on).items():
+                for reason in reasons:
+                    self.add_error(field, reason)
         return cleaned
+
+    def is_ending(self) -> bool:
+        """Staff set a saved group's status to Ended: the admin ends it through end_group."""
+        return (
+            self.instance.pk is not None
+            and "status" in self.changed_data
+            and self.cleaned_data.get("status") == TherapyGroup.Status.ENDED
+        )

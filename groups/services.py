@@ -12,7 +12,7 @@ from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup
 from scheduling import reminders
 from scheduling.models import Session, WeeklySlot
-from scheduling.services import _slots_clash, client_schedule_conflicts, local_start
+from scheduling.services import _slots_clash, cancel_session, client_schedule_conflicts, local_start
 
 
 class GroupFull(ValidationError):
@@ -268,4 +268,53 @@ def change_facilitators(
     Session.objects.filter(
         group=group, facilitator_id=old_facilitator_id, status=Session.Status.SCHEDULED, starts_at__gt=now
     ).update(facilitator=facilitator)
+    return group
+
+
+# --- Ending a group -------------------------------------------------------------------------
+
+GROUP_ENDED = "This group has ended."
+
+
+def end_group_refusals(*, group: TherapyGroup, on: datetime.date) -> dict[str, list[str]]:
+    """Every reason the group cannot end on ``on``, by form field (empty when it can)."""
+    reasons = []
+    if group.status == TherapyGroup.Status.ENDED:
+        reasons.append(f"{group.name} has already ended.")
+    if on > timezone.localdate():
+        reasons.append("End a group on or before today; to stop it on a later day, set its end date.")
+    if on < group.start_date:
+        reasons.append(f"{group.name} starts on {group.start_date:%Y-%m-%d}; it cannot end before that.")
+    for membership in Membership.objects.open().filter(group=group).select_related("client"):
+        refusal = _end_date_refusal(membership=membership, on=on)
+        if refusal:
+            reasons.append(refusal)
+    return {"end_date": reasons} if reasons else {}
+
+
+@transaction.atomic
+def end_group(*, group: TherapyGroup, on: datetime.date | None = None) -> TherapyGroup:
+    """End the group on ``on`` (default today): every open membership ends with it (members
+    completed it, the waitlist is let go) and every future scheduled session is cancelled, so
+    clients stop seeing and being reminded of them. Past sessions stay as they are."""
+    on = on or timezone.localdate()
+    # Lock the group row: an enrolment racing the end either lands first and is ended below, or
+    # sees the group ended and is refused.
+    group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
+    refusals = end_group_refusals(group=group, on=on)
+    if refusals:
+        raise ValidationError(refusals)
+    group.status = TherapyGroup.Status.ENDED
+    group.end_date = on
+    group.full_clean(validate_unique=False)
+    group.save(update_fields=["status", "end_date"])
+    # The waitlist first: a seat freed while anyone still waits would promote them into a group
+    # that has ended.
+    for membership in Membership.objects.waitlisted().filter(group=group):
+        end_membership(membership=membership, reason=Membership.EndReason.LEFT_WAITLIST, on=on)
+    for membership in Membership.objects.active().filter(group=group):
+        end_membership(membership=membership, reason=Membership.EndReason.COMPLETED, on=on)
+    upcoming = Session.objects.filter(group=group, status=Session.Status.SCHEDULED, starts_at__gt=timezone.now())
+    for session in upcoming:
+        cancel_session(session=session, reason=GROUP_ENDED)
     return group
