@@ -8,11 +8,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clients.models import AgreementSignature, Client
+from clients.models import Client
+from clients.services import has_current_signature
 from groups.models import Membership, Therapist, TherapyGroup
 from scheduling import reminders
 from scheduling.models import Session, WeeklySlot
-from scheduling.services import _slots_clash, cancel_session, client_schedule_conflicts, local_start
+from scheduling.services import cancel_session, client_schedule_conflicts, local_start, slots_clash
 
 
 class GroupFull(ValidationError):
@@ -23,7 +24,7 @@ def _client_refusals(*, client: Client) -> list[str]:
     reasons = []
     if client.status != Client.Status.ACTIVE:
         reasons.append(f"{client.display_name} is not an active client (status: {client.get_status_display()}).")
-    if not AgreementSignature.objects.current().filter(client=client).exists():
+    if not has_current_signature(client):
         reasons.append(f"{client.display_name} has not signed the current version of the confidentiality agreement.")
     return reasons
 
@@ -231,7 +232,7 @@ def facilitator_conflicts(
             if not _in_force_from(other, today):
                 continue
             for slot in slots:
-                if _slots_clash(slot, other):
+                if slots_clash(slot, other):
                     errors.setdefault(field, []).append(
                         f"{therapist} already leads {other.group.name} on {other.get_weekday_display()} "
                         f"{other.start_time:%H:%M}–{other.end_time:%H:%M}, when {group.name} meets."

@@ -51,7 +51,8 @@ def _leaders(group: TherapyGroup) -> set[int]:
 # --- Slots --------------------------------------------------------------------------------
 
 
-def _slots_clash(slot: WeeklySlot, other: WeeklySlot) -> bool:
+def slots_clash(slot: WeeklySlot, other: WeeklySlot) -> bool:
+    """Two weekly slots meet on the same weekday at overlapping times while both are in effect."""
     return (
         slot.weekday == other.weekday
         and _overlaps(slot.start_time, slot.end_time, other.start_time, other.end_time)
@@ -79,7 +80,7 @@ def slot_conflicts(slot: WeeklySlot) -> dict[str, list[str]]:
     )
     leaders = _leaders(group)
     for other in others:
-        if not _slots_clash(slot, other):
+        if not slots_clash(slot, other):
             continue
         when = f"{other.get_weekday_display()} {other.start_time:%H:%M}–{other.end_time:%H:%M}"
         if slot.place and slot.place == other.place:
@@ -108,7 +109,7 @@ def _shared_members(group_a: TherapyGroup, group_b: TherapyGroup) -> list[Client
 
 def _group_slots_clash(group_a: TherapyGroup, group_b: TherapyGroup) -> list[tuple[WeeklySlot, WeeklySlot]]:
     slots_b = list(group_b.slots.all())
-    return [(a, b) for a in group_a.slots.all() for b in slots_b if _slots_clash(a, b)]
+    return [(a, b) for a in group_a.slots.all() for b in slots_b if slots_clash(a, b)]
 
 
 def client_schedule_conflicts(*, client: Client, group: TherapyGroup) -> list[str]:
