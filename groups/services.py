@@ -13,7 +13,7 @@ from clients.services import has_current_signature
 from groups.models import Membership, Therapist, TherapyGroup
 from scheduling import reminders
 from scheduling.models import Session, WeeklySlot
-from scheduling.services import cancel_session, client_schedule_conflicts, local_start, slots_clash
+from scheduling.services import cancel_session, client_schedule_conflicts, local_start, slots_clash, unmet
 
 
 class GroupFull(ValidationError):
@@ -297,7 +297,7 @@ def end_group_refusals(*, group: TherapyGroup, on: datetime.date) -> dict[str, l
 def end_group(*, group: TherapyGroup, on: datetime.date | None = None) -> TherapyGroup:
     """End the group on ``on`` (default today): every open membership ends with it (members
     completed it, the waitlist is let go) and every future scheduled session is cancelled, so
-    clients stop seeing and being reminded of them. Past sessions stay as they are."""
+    clients stop seeing and being reminded of them. Sessions that were met in stay as they are."""
     on = on or timezone.localdate()
     # Lock the group row: an enrolment racing the end either lands first and is ended below, or
     # sees the group ended and is refused.
@@ -315,7 +315,7 @@ def end_group(*, group: TherapyGroup, on: datetime.date | None = None) -> Therap
         end_membership(membership=membership, reason=Membership.EndReason.LEFT_WAITLIST, on=on)
     for membership in Membership.objects.active().filter(group=group):
         end_membership(membership=membership, reason=Membership.EndReason.COMPLETED, on=on)
-    upcoming = Session.objects.filter(group=group, status=Session.Status.SCHEDULED, starts_at__gt=timezone.now())
-    for session in upcoming:
+    after_last_day = local_start(on + datetime.timedelta(days=1), datetime.time.min)
+    for session in unmet(group.sessions.all(), now=after_last_day):
         cancel_session(session=session, reason=GROUP_ENDED)
     return group

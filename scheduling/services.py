@@ -141,12 +141,12 @@ def save_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> Weekly
     before = WeeklySlot.objects.filter(pk=slot.pk).first() if slot.pk else None
     slot.save()
     if before is not None:
-        unmet = _unmet(slot.sessions.all(), now=_start_of(today))
+        not_yet_met = unmet(slot.sessions.all(), now=_start_of(today))
         if any(getattr(before, f) != getattr(slot, f) for f in WHEN_FIELDS):
             when = f"{slot.get_weekday_display()}s at {slot.start_time:%H:%M}"
-            _supersede(unmet, reason=f"Rescheduled: this meeting is now on {when}.")
+            _supersede(not_yet_met, reason=f"Rescheduled: this meeting is now on {when}.")
         else:
-            _follow_place_and_objective(unmet, slot=slot, old_objective=before.default_objective)
+            _follow_place_and_objective(not_yet_met, slot=slot, old_objective=before.default_objective)
     generate_sessions(slots=[slot], today=today)
     return slot
 
@@ -159,8 +159,8 @@ def _start_of(today: datetime.date | None) -> datetime.datetime:
     return timezone.now() if today is None else local_start(today, datetime.time.min)
 
 
-def _unmet(sessions, *, now: datetime.datetime):
-    """Future sessions nobody has met in yet: still scheduled, no attendance, no note."""
+def unmet(sessions, *, now: datetime.datetime):
+    """Sessions after ``now`` that nobody has met in: still scheduled, no attendance, no note."""
     return sessions.filter(
         starts_at__gt=now, status=Session.Status.SCHEDULED, attendances__isnull=True, group_note__isnull=True
     )
@@ -196,7 +196,7 @@ def _follow_place_and_objective(sessions, *, slot: WeeklySlot, old_objective: st
 @transaction.atomic
 def delete_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> None:
     """Remove a slot: its future, unmet meetings are cancelled; the others stay as history."""
-    _supersede(_unmet(slot.sessions.all(), now=_start_of(today)), reason="This meeting time has been discontinued.")
+    _supersede(unmet(slot.sessions.all(), now=_start_of(today)), reason="This meeting time has been discontinued.")
     slot.delete()
 
 
@@ -206,7 +206,7 @@ def end_slot(*, slot: WeeklySlot, last_day: datetime.date) -> WeeklySlot:
     slot.full_clean()
     slot.save(update_fields=["effective_until"])
     after = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
-    _supersede(_unmet(slot.sessions.all(), now=after), reason="This meeting time has been discontinued.")
+    _supersede(unmet(slot.sessions.all(), now=after), reason="This meeting time has been discontinued.")
     return slot
 
 
@@ -357,7 +357,7 @@ def save_closure(*, closure: Closure) -> list[Session]:
     after = local_start(closure.ends_on + datetime.timedelta(days=1), datetime.time.min)
     on_closed_days = Session.objects.filter(starts_at__lt=after)
     cancelled = []
-    for session in _unmet(on_closed_days, now=first - datetime.timedelta(microseconds=1)):
+    for session in unmet(on_closed_days, now=first - datetime.timedelta(microseconds=1)):
         cancelled.append(cancel_session(session=session, reason=f"Clinic closed: {closure.name}", closure=closure))
     return cancelled
 

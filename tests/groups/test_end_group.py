@@ -167,3 +167,16 @@ def test_end_groups_action_without_a_date_changes_nothing(staff_client, group, r
     assert set(response.context["form"].errors) == {"ended_on"}
     group.refresh_from_db()
     assert group.status == TherapyGroup.Status.RUNNING
+
+
+def test_ending_a_group_on_a_past_day_cancels_the_unmet_meetings_since(group, client_record):
+    enroll_client(client=client_record, group=group, on=group.start_date)
+    held = make_session(group, starts_at=timezone.now() - 5 * DAY, status=Session.Status.HELD)
+    unmarked = make_session(group, starts_at=timezone.now() - 2 * DAY)
+
+    end_group(group=group, on=timezone.localdate() - 4 * DAY)
+
+    held.refresh_from_db()
+    unmarked.refresh_from_db()
+    assert held.status == Session.Status.HELD
+    assert (unmarked.status, unmarked.cancellation_reason) == (Session.Status.CANCELLED, GROUP_ENDED)
