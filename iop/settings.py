@@ -184,6 +184,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes the database connection around every task unless told to reuse
+# it; reconnecting to PostgreSQL for each reminder cost more than sending it. Connections that
+# broke or aged past CONN_MAX_AGE are still dropped before each task (iop/celery.py).
+CELERY_DB_REUSE_MAX = 500
 # The periodic schedule lives in code, reviewed like code (README: "Periodic work").
 CELERY_BEAT_SCHEDULE = {
     "sweep-reminders": {"task": "scheduling.tasks.sweep_reminders", "schedule": 30.0},

@@ -29,6 +29,13 @@ def real_broker():
     app.conf.task_always_eager, app.conf.task_default_queue = False, queue
     yield queue
     app.conf.task_always_eager, app.conf.task_default_queue = previous
+    # The worker's threads keep their database connections between tasks (CELERY_DB_REUSE_MAX)
+    # and are gone now; end those sessions so the test database can be dropped.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     with app.connection_for_write() as broker:
         broker.default_channel.queue_delete(queue)
 
