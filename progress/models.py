@@ -103,6 +103,27 @@ class LockedNoteQuerySet(models.QuerySet):
         return super().delete()
 
 
+class LockedOnceSigned(models.Model):
+    """A note part that refuses ``save()`` and ``delete()`` once its note is signed in the
+    database; each subclass says, in ``_signed_in_database``, which stored signature locks it."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self._signed_in_database():
+            raise SignedNoteLocked()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._signed_in_database():
+            raise SignedNoteLocked()
+        return super().delete(*args, **kwargs)
+
+    def _signed_in_database(self) -> bool:
+        return False
+
+
 class GroupNoteQuerySet(LockedNoteQuerySet):
     signed_lookup = "signed_at"
 
@@ -113,7 +134,7 @@ class GroupNoteQuerySet(LockedNoteQuerySet):
         return self.filter(signed_at__isnull=True)
 
 
-class GroupNote(models.Model):
+class GroupNote(LockedOnceSigned):
     """The progress note of one session: a shared part that names no member, signed by a leader.
 
     The regulation behind the lock: a signed clinical record is never changed, only amended.
@@ -149,16 +170,6 @@ class GroupNote(models.Model):
     def __str__(self) -> str:
         return f"Progress note — {self.session}"
 
-    def save(self, *args, **kwargs):
-        if self._signed_in_database():
-            raise SignedNoteLocked()
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self._signed_in_database():
-            raise SignedNoteLocked()
-        return super().delete(*args, **kwargs)
-
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
@@ -173,7 +184,7 @@ class IndividualNoteQuerySet(LockedNoteQuerySet):
     signed_lookup = "group_note__signed_at"
 
 
-class IndividualNote(models.Model):
+class IndividualNote(LockedOnceSigned):
     """One attending member's part of a group note, in BIRP form. Locked with its group note."""
 
     group_note = models.ForeignKey(GroupNote, on_delete=models.CASCADE, related_name="individual_notes")
@@ -197,16 +208,6 @@ class IndividualNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client.display_name} — {self.group_note}"
-
-    def save(self, *args, **kwargs):
-        if self._signed_in_database():
-            raise SignedNoteLocked()
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self._signed_in_database():
-            raise SignedNoteLocked()
-        return super().delete(*args, **kwargs)
 
     def _signed_in_database(self) -> bool:
         return GroupNote.objects.filter(pk=self.group_note_id, signed_at__isnull=False).exists()
