@@ -6,12 +6,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from clients import services
-from clients.forms import DischargeForm, ReasonForm, SignatureInlineForm, SignatureInlineFormSet
+from clients.forms import DischargeForm, PortalAccountForm, ReasonForm, SignatureInlineForm, SignatureInlineFormSet
 from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from groups.forms import EnrolActionForm
 from groups.models import Membership
 from groups.services import enroll_client
-from iop.admin_actions import action_with_form
+from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling.reminders import follow_client_preferences
 from scheduling.services import rotate_calendar_token
@@ -77,10 +77,25 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display_links = ["chart_number", "display_name"]
     list_filter = ["status", "level_of_care", "preferred_language", "reminder_channel"]
     search_fields = ["chart_number", "legal_first_name", "legal_last_name", "preferred_name", "email"]
-    readonly_fields = ["status", "admission_date", "discharge_date", "clinical_record", "created_at", "updated_at"]
-    autocomplete_fields = ["portal_user", "partner"]
+    readonly_fields = [
+        "status",
+        "admission_date",
+        "discharge_date",
+        "portal_user",
+        "clinical_record",
+        "created_at",
+        "updated_at",
+    ]
+    autocomplete_fields = ["partner"]
     inlines = [SignatureInline, MembershipInline]
-    actions = ["enrol_in_group", "admit", "discharge", "replace_calendar_link"]
+    actions = [
+        "enrol_in_group",
+        "admit",
+        "discharge",
+        "open_portal_login",
+        "close_portal_login",
+        "replace_calendar_link",
+    ]
     fieldsets = [
         (
             None,
@@ -179,6 +194,37 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
         return action_with_form(
             self, request, queryset, form_class=EnrolActionForm, title="Enrol clients in a group", apply=enrol
         )
+
+    @admin.action(description="Open a portal login for the selected client…", permissions=["change"])
+    def open_portal_login(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one client to open a portal login.", level="error")
+            return None
+        client = queryset.get()
+        form = PortalAccountForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                user = services.open_portal_account(
+                    client=client, username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+                )
+            except ValidationError as error:
+                if "password" in getattr(error, "error_dict", {}):
+                    error.error_dict["password1"] = error.error_dict.pop("password")
+                form.add_error(None, error)
+            else:
+                self.message_user(request, f"{client} can now sign in as {user.get_username()}.")
+                return None
+        return render_action_form(self, request, queryset, form=form, title="Open a portal login")
+
+    @admin.action(description="Close the portal login of selected clients", permissions=["change"])
+    def close_portal_login(self, request, queryset):
+        for client in queryset:
+            try:
+                services.close_portal_account(client=client)
+            except ValidationError as error:
+                self.message_user(request, f"{client}: {' '.join(error.messages)}", level="error")
+            else:
+                self.message_user(request, f"{client}'s portal login no longer works.")
 
     @admin.action(description="Replace the calendar link of selected clients", permissions=["change"])
     def replace_calendar_link(self, request, queryset):

@@ -39,3 +39,15 @@ class ReasonForm(forms.Form):
 class DischargeForm(forms.Form):
     discharged_on = forms.DateField(help_text="YYYY-MM-DD")
     note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60}))
+
+
+class PortalAccountForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="What the client types to sign in.")
+    password1 = forms.CharField(label="First password", widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(label="The same password again", widget=forms.PasswordInput, strip=False)
+
+    def clean_password2(self):
+        first, second = self.cleaned_data.get("password1"), self.cleaned_data.get("password2")
+        if first and second and first != second:
+            raise forms.ValidationError("The two passwords differ.")
+        return second

@@ -2,7 +2,9 @@
 
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -131,3 +133,45 @@ def discharge_client(*, client: Client, on: datetime.date | None = None, note: s
     for membership in Membership.objects.open().filter(client=client):
         end_membership(membership=membership, reason=Membership.EndReason.DISCHARGED, note=note, on=on)
     return client
+
+
+@transaction.atomic
+def open_portal_account(*, client: Client, username: str, password: str) -> AbstractBaseUser:
+    """Give the client a login to their own schedule. The password is the first one staff hand
+    over; the client changes it at /accounts/password_change/."""
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    user_model = get_user_model()
+    username = username.strip()
+    user = user_model(
+        username=username, first_name=client.first_name, last_name=client.legal_last_name, email=client.email
+    )
+    errors: dict[str, list[str]] = {}
+    if client.portal_user_id is not None:
+        errors.setdefault("username", []).append(
+            f"{client.display_name} already has a portal login ({client.portal_user.get_username()})."
+        )
+    if client.status == Client.Status.DISCHARGED:
+        errors.setdefault("username", []).append(f"{client.display_name} has been discharged.")
+    if user_model.objects.filter(username__iexact=username).exists():
+        errors.setdefault("username", []).append("This username is taken.")
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        errors.setdefault("password", []).extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    user.save()
+    client.portal_user = user
+    client.save(update_fields=["portal_user", "updated_at"])
+    return user
+
+
+@transaction.atomic
+def close_portal_account(*, client: Client) -> None:
+    """The login stops working at once; the client record keeps who it was."""
+    client = Client.objects.select_for_update().select_related("portal_user").get(pk=client.pk)
+    if client.portal_user is None:
+        raise ValidationError(f"{client.display_name} has no portal login.")
+    client.portal_user.is_active = False
+    client.portal_user.save(update_fields=["is_active"])

@@ -44,13 +44,20 @@ def action_with_form(
             return None
     else:
         form = form_class(**form_kwargs)
+    return render_action_form(modeladmin, request, queryset, form=form, title=title)
+
+
+def render_action_form(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, *, form: forms.Form, title: str
+) -> TemplateResponse:
+    """The page that asks for the action's few words, with the selected rows carried along."""
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
         "opts": modeladmin.model._meta,
         "form": form,
         "queryset": queryset,
-        "action": request.POST.get("action"),
+        "action": request.POST.get("action", ""),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "select_across": request.POST.get("select_across", "0"),
     }

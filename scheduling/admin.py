@@ -3,10 +3,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path
 
-from iop.admin_actions import action_with_form
+from iop.admin_actions import action_with_form, render_action_form
 from progress.admin import AttendanceInline
 from scheduling import reminders, services
 from scheduling.forms import CancelForm, ClosureForm, GenerateForm, SessionForm, WeeklySlotForm
@@ -96,15 +95,7 @@ class SessionAdmin(admin.ModelAdmin):
             made = services.generate_sessions(weeks=form.cleaned_data["weeks"])
             self.message_user(request, f"{len(made)} new sessions generated.", messages.SUCCESS)
             return redirect("admin:scheduling_session_changelist")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Generate sessions now",
-            "opts": self.model._meta,
-            "form": form,
-            "queryset": [],
-            "action": "",
-        }
-        return TemplateResponse(request, "admin/action_form.html", context)
+        return render_action_form(self, request, Session.objects.none(), form=form, title="Generate sessions now")
 
 
 @admin.register(Closure)
