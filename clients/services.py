@@ -2,14 +2,13 @@
 
 import datetime
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from clients.models import AgreementSignature, Client, ConfidentialityAgreement
+from iop.accounts import login_refusals, new_login, save_login
 
 
 def latest_agreement() -> ConfidentialityAgreement | None:
@@ -140,31 +139,21 @@ def open_portal_account(*, client: Client, username: str, password: str) -> Abst
     """Give the client a login to their own schedule. The password is the first one staff hand
     over; the client changes it at /accounts/password_change/."""
     client = Client.objects.select_for_update().get(pk=client.pk)
-    user_model = get_user_model()
-    username = username.strip()
-    user = user_model(
+    user = new_login(
         username=username, first_name=client.first_name, last_name=client.legal_last_name, email=client.email
     )
-    errors: dict[str, list[str]] = {}
+    errors = login_refusals(user=user, password=password)
     if client.portal_user_id is not None:
-        errors.setdefault("username", []).append(
-            f"{client.display_name} already has a portal login ({client.portal_user.get_username()})."
+        errors.setdefault("username", []).insert(
+            0, f"{client.display_name} already has a portal login ({client.portal_user.get_username()})."
         )
     if client.status == Client.Status.DISCHARGED:
-        errors.setdefault("username", []).append(f"{client.display_name} has been discharged.")
-    if user_model.objects.filter(username__iexact=username).exists():
-        errors.setdefault("username", []).append("This username is taken.")
-    try:
-        validate_password(password, user)
-    except ValidationError as error:
-        errors.setdefault("password", []).extend(error.messages)
+        errors.setdefault("username", []).insert(0, f"{client.display_name} has been discharged.")
     if errors:
         raise ValidationError(errors)
-    user.set_password(password)
-    user.save()
-    client.portal_user = user
+    client.portal_user = save_login(user=user, password=password)
     client.save(update_fields=["portal_user", "updated_at"])
-    return user
+    return client.portal_user
 
 
 @transaction.atomic

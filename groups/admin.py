@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups import services
-from groups.forms import EndGroupForm, EndMembershipForm, EnrolmentForm, TherapyGroupAdminForm
+from groups.forms import EndGroupForm, EndMembershipForm, EnrolmentForm, NewTherapistForm, TherapyGroupAdminForm
 from groups.models import Membership, Therapist, TherapyGroup
 from iop.admin_actions import action_with_form
 from iop.admin_widgets import TolerantAutocompleteMixin
@@ -21,7 +21,42 @@ class TherapistAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     list_filter = ["is_active", "credentials"]
     search_fields = ["user__first_name", "user__last_name", "user__username", "credentials"]
     list_select_related = ["user"]
-    autocomplete_fields = ["user"]
+    readonly_fields = ["user"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """A therapist comes with their own login: made here, through groups.services.add_therapist."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = NewTherapistForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            try:
+                therapist = services.add_therapist(
+                    username=data["username"],
+                    password=data["password1"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    credentials=data["credentials"],
+                    email=data["email"],
+                    license_number=data["license_number"],
+                )
+            except ValidationError as error:
+                if "password" in getattr(error, "error_dict", {}):
+                    error.error_dict["password1"] = error.error_dict.pop("password")
+                form.add_error(None, error)
+            else:
+                self.log_addition(request, therapist, [{"added": {}}])
+                self.message_user(request, f"{therapist} can now sign in as {therapist.user.get_username()}.")
+                return redirect("admin:groups_therapist_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add a therapist",
+            "opts": self.model._meta,
+            "form": form,
+            "media": self.media + form.media,
+            "submit_label": "Add the therapist",
+        }
+        return TemplateResponse(request, "admin/form_page.html", context)
 
 
 class _MembersFormSet(BaseInlineFormSet):
@@ -229,11 +264,12 @@ class MembershipAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": "Enrol a client in a group",
+            "submit_label": "Enrol",
             "opts": self.model._meta,
             "form": form,
             "media": self.media + form.media,
         }
-        return TemplateResponse(request, "admin/groups/membership/enrol.html", context)
+        return TemplateResponse(request, "admin/form_page.html", context)
 
     @admin.action(description="End selected memberships…", permissions=["change"])
     def end_memberships(self, request, queryset):

@@ -118,3 +118,20 @@ class TherapyGroupAdminForm(forms.ModelForm):
             and "status" in self.changed_data
             and self.cleaned_data.get("status") == TherapyGroup.Status.ENDED
         )
+
+
+class NewTherapistForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    credentials = forms.CharField(max_length=60, help_text="E.g. LCSW, LPC, LMFT, PhD.")
+    license_number = forms.CharField(max_length=40, required=False)
+    email = forms.EmailField(required=False)
+    username = forms.CharField(max_length=150, help_text="What the therapist types to sign in.")
+    password1 = forms.CharField(label="First password", widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(label="The same password again", widget=forms.PasswordInput, strip=False)
+
+    def clean_password2(self):
+        first, second = self.cleaned_data.get("password1"), self.cleaned_data.get("password2")
+        if first and second and first != second:
+            raise forms.ValidationError("The two passwords differ.")
+        return second

@@ -11,6 +11,7 @@ from django.utils import timezone
 from clients.models import Client
 from clients.services import has_current_signature
 from groups.models import Membership, Therapist, TherapyGroup
+from iop.accounts import login_refusals, new_login, save_login
 from scheduling import reminders
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import cancel_session, client_schedule_conflicts, local_start, slots_clash, unmet
@@ -319,3 +320,32 @@ def end_group(*, group: TherapyGroup, on: datetime.date | None = None) -> Therap
     for session in unmet(group.sessions.all(), now=after_last_day):
         cancel_session(session=session, reason=GROUP_ENDED)
     return group
+
+
+@transaction.atomic
+def add_therapist(
+    *,
+    username: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    credentials: str,
+    email: str = "",
+    license_number: str = "",
+) -> Therapist:
+    """A new therapist with their own login to /therapist/ (never a staff account)."""
+    user = new_login(username=username, first_name=first_name.strip(), last_name=last_name.strip(), email=email)
+    errors = login_refusals(user=user, password=password)
+    for field, value in (("first_name", first_name), ("last_name", last_name), ("credentials", credentials)):
+        if not value.strip():
+            errors[field] = ["This field is required."]
+    if errors:
+        raise ValidationError(errors)
+    therapist = Therapist(
+        user=save_login(user=user, password=password),
+        credentials=credentials.strip(),
+        license_number=license_number.strip(),
+    )
+    therapist.full_clean()
+    therapist.save()
+    return therapist
