@@ -146,13 +146,18 @@ def save_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> Weekly
             when = f"{slot.get_weekday_display()}s at {slot.start_time:%H:%M}"
             _supersede(not_yet_met, reason=f"Rescheduled: this meeting is now on {when}.")
         else:
-            _follow_place_and_objective(not_yet_met, slot=slot, old_objective=before.default_objective)
+            outside = Q(slot_date__lt=slot.effective_from)
+            if slot.effective_until:
+                outside |= Q(slot_date__gt=slot.effective_until)
+            _supersede(not_yet_met.filter(outside), reason="This meeting time has been discontinued.")
+            _follow_place_and_objective(not_yet_met.exclude(outside), slot=slot, old_objective=before.default_objective)
     generate_sessions(slots=[slot], today=today)
     return slot
 
 
-# A change to any of these moves the meetings; other slot changes are applied in place.
-WHEN_FIELDS = ("weekday", "start_time", "duration_minutes", "effective_from", "effective_until")
+# A change to any of these moves the meetings. A shorter date range drops the meetings outside
+# it; other changes reach the meetings in place.
+WHEN_FIELDS = ("weekday", "start_time", "duration_minutes")
 
 
 def _start_of(today: datetime.date | None) -> datetime.datetime:

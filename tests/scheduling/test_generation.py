@@ -253,3 +253,31 @@ def test_a_session_with_attendance_cannot_be_cancelled_moved_or_closed(group, ma
 
     session.refresh_from_db()
     assert session.status == Session.Status.SCHEDULED
+
+
+def test_extending_a_slot_keeps_its_meetings_and_adds_the_new_ones(group, make_slot):
+    slot = make_slot(group, effective_until=datetime.date(2026, 12, 14), today=datetime.date(2026, 11, 23))
+    kept = set(slot.sessions.values_list("pk", flat=True))
+
+    slot.effective_until = None
+    save_slot(slot=slot, today=datetime.date(2026, 11, 23))
+
+    assert not Session.objects.filter(status=Session.Status.CANCELLED).exists()
+    assert kept < set(slot.sessions.values_list("pk", flat=True))
+
+
+def test_shortening_a_slot_cancels_only_the_meetings_after_its_new_end(group, make_slot):
+    slot = make_slot(group, today=datetime.date(2026, 11, 23))
+
+    slot.effective_until = datetime.date(2026, 12, 7)
+    save_slot(slot=slot, today=datetime.date(2026, 11, 23))
+
+    scheduled = slot.sessions.filter(status=Session.Status.SCHEDULED)
+    assert sorted(scheduled.values_list("slot_date", flat=True)) == [
+        datetime.date(2026, 11, 23),
+        datetime.date(2026, 11, 30),
+        datetime.date(2026, 12, 7),
+    ]
+    cancelled = Session.objects.filter(status=Session.Status.CANCELLED)
+    assert cancelled.count() == 6
+    assert set(cancelled.values_list("cancellation_reason", flat=True)) == {"This meeting time has been discontinued."}
