@@ -158,9 +158,11 @@ def open_portal_account(*, client: Client, username: str, password: str) -> Abst
 
 @transaction.atomic
 def close_portal_account(*, client: Client) -> None:
-    """The login stops working at once; the client record keeps who it was."""
+    """The login stops working at once and is unlinked; staff can open a new one later."""
     client = Client.objects.select_for_update().select_related("portal_user").get(pk=client.pk)
     if client.portal_user is None:
         raise ValidationError(f"{client.display_name} has no portal login.")
     client.portal_user.is_active = False
     client.portal_user.save(update_fields=["is_active"])
+    client.portal_user = None
+    client.save(update_fields=["portal_user", "updated_at"])

@@ -17,8 +17,13 @@ def login_refusals(*, user: AbstractBaseUser, password: str) -> dict[str, list[s
     username = user.get_username()
     if not username:
         errors["username"] = ["Give a username."]
-    elif get_user_model().objects.filter(username__iexact=username).exists():
-        errors["username"] = ["This username is taken."]
+    else:
+        try:
+            user.username_validator(username)
+        except ValidationError as error:
+            errors["username"] = list(error.messages)
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            errors.setdefault("username", []).append("This username is taken.")
     try:
         validate_password(password, user)
     except ValidationError as error:

@@ -26,6 +26,7 @@ def test_a_client_gets_a_login_to_their_own_week(client, client_record):
     [
         ("taken", GOOD_PASSWORD, "username"),
         ("TAKEN", GOOD_PASSWORD, "username"),
+        ("jordan avery/1", GOOD_PASSWORD, "username"),
         ("fresh", "12345678", "password"),
         ("fresh", "password", "password"),
     ],
@@ -53,12 +54,14 @@ def test_a_second_login_and_a_discharged_client_are_refused(client_record, other
         open_portal_account(client=other_client, username="third", password=GOOD_PASSWORD)
 
 
-def test_a_closed_login_no_longer_signs_in(client, client_record):
+def test_a_closed_login_no_longer_signs_in_and_a_new_one_can_be_opened(client, client_record):
     open_portal_account(client=client_record, username="jordan.a", password=GOOD_PASSWORD)
 
     close_portal_account(client=client_record)
 
     assert not client.login(username="jordan.a", password=GOOD_PASSWORD)
+    open_portal_account(client=client_record, username="jordan.b", password=GOOD_PASSWORD)
+    assert client.login(username="jordan.b", password=GOOD_PASSWORD)
 
 
 def _open_login(staff_client, client_record, **data):

@@ -38,6 +38,7 @@ def test_staff_add_a_therapist_with_their_login(staff_client, client):
         ({"password2": "something-else-1"}, "password2"),
         ({"credentials": ""}, "credentials"),
         ({"email": "not-an-address"}, "email"),
+        ({"username": "robin hale/1"}, "username"),
     ],
 )
 def test_bad_input_is_a_field_error_and_writes_nothing(staff_client, changes, field):
