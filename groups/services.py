@@ -159,7 +159,9 @@ def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> 
             if _client_refusals(client=candidate.client):
                 continue
             candidate.status = Membership.Status.ACTIVE
-            candidate.joined_on = on
+            # A seat freed on a past day is taken today: joining on that day would put the client
+            # on the rosters of meetings held while they were still waiting.
+            candidate.joined_on = max(on, timezone.localdate())
             candidate.save(update_fields=["status", "joined_on"])
             promoted.append(candidate)
             free -= 1

@@ -99,3 +99,16 @@ def test_end_membership_action_with_a_future_date_is_a_form_error(staff_client, 
     assert response.status_code == 200
     assert response.context["form"].errors["ended_on"] == ["End a membership on or before today."]
     assert snapshot(membership) == before
+
+
+def test_a_client_promoted_by_an_end_on_a_past_day_joins_today(group):
+    members = [enroll_client(client=ClientFactory(), group=group, on=group.start_date) for _ in range(group.capacity)]
+    waiting = enroll_client(client=ClientFactory(), group=group)
+
+    promoted = end_membership(
+        membership=members[0], reason=Membership.EndReason.COMPLETED, on=timezone.localdate() - 3 * DAY
+    )
+
+    assert promoted == waiting
+    # Joining on the past day would put them on the rosters of meetings held before they got the seat.
+    assert Membership.objects.get(pk=waiting.pk).joined_on == timezone.localdate()
