@@ -166,6 +166,10 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
             obj.status, obj.end_date = form.initial["status"], form.initial["end_date"]
         if "capacity" in changed:
             obj.capacity = form.initial["capacity"]
+        planning_end = "end_date" in changed and not ending
+        new_last_day = obj.end_date
+        if planning_end:
+            obj.end_date = form.initial["end_date"]
         if leaders_changed:
             obj.facilitator_id = form.initial["facilitator"]
             obj.co_facilitator_id = form.initial["co_facilitator"]
@@ -180,6 +184,12 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
             obj.capacity = new_capacity
             for membership in promoted:
                 self.message_user(request, f"{membership.client} moved from the waitlist into the group.")
+        if planning_end:
+            # Cancels (or, when it moves later, makes again) the meetings after the last day.
+            cancelled = services.set_last_day(group=obj, last_day=new_last_day)
+            obj.end_date = new_last_day
+            if cancelled:
+                self.message_user(request, f"{cancelled} meetings after the group's last day were cancelled.")
         if ending:
             # Ends the memberships and cancels the future sessions along with the group.
             ended = services.end_group(group=obj, on=on)

@@ -2,6 +2,7 @@
 (the admin, seed_demo, later the therapist pages and tasks) goes through these functions."""
 
 import datetime
+import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,7 +15,17 @@ from groups.models import Membership, Therapist, TherapyGroup
 from iop.accounts import login_refusals, new_login, save_login
 from scheduling import reminders
 from scheduling.models import Session, WeeklySlot
-from scheduling.services import cancel_session, client_schedule_conflicts, local_start, slots_clash, unmet
+from scheduling.services import (
+    cancel_session,
+    client_schedule_conflicts,
+    generate_sessions,
+    local_start,
+    slots_clash,
+    supersede,
+    unmet,
+)
+
+log = logging.getLogger(__name__)
 
 
 class GroupFull(ValidationError):
@@ -351,3 +362,35 @@ def add_therapist(
     therapist.full_clean()
     therapist.save()
     return therapist
+
+
+@transaction.atomic
+def set_last_day(*, group: TherapyGroup, last_day: datetime.date | None) -> int:
+    """Plan the group's last day (None: no end planned). Meetings after it that nobody has met in
+    are cancelled, and made again if the day moves later; the day after it, the nightly
+    ``end_finished_groups`` ends the group and its memberships. Returns the meetings cancelled."""
+    group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
+    group.end_date = last_day
+    group.full_clean(validate_unique=False)
+    group.save(update_fields=["end_date"])
+    cancelled = 0
+    if last_day is not None:
+        after = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
+        cancelled = supersede(unmet(group.sessions.all(), now=after), reason=f"This group ends on {last_day:%b %d}.")
+    generate_sessions(slots=group.slots.all())
+    return cancelled
+
+
+def end_finished_groups(*, today: datetime.date | None = None) -> list[TherapyGroup]:
+    """End every group whose last day has passed (beat, nightly): on its last day when the
+    memberships allow it, otherwise today."""
+    today = today or timezone.localdate()
+    ended = []
+    for group in TherapyGroup.objects.exclude(status=TherapyGroup.Status.ENDED).filter(end_date__lt=today):
+        for on in (group.end_date, today):
+            try:
+                ended.append(end_group(group=group, on=on))
+                break
+            except ValidationError as error:
+                log.warning("Group %s could not end on %s: %s", group.pk, on, " ".join(error.messages))
+    return ended

@@ -144,12 +144,12 @@ def save_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> Weekly
         not_yet_met = unmet(slot.sessions.all(), now=_start_of(today))
         if any(getattr(before, f) != getattr(slot, f) for f in WHEN_FIELDS):
             when = f"{slot.get_weekday_display()}s at {slot.start_time:%H:%M}"
-            _supersede(not_yet_met, reason=f"Rescheduled: this meeting is now on {when}.")
+            supersede(not_yet_met, reason=f"Rescheduled: this meeting is now on {when}.")
         else:
             outside = Q(slot_date__lt=slot.effective_from)
             if slot.effective_until:
                 outside |= Q(slot_date__gt=slot.effective_until)
-            _supersede(not_yet_met.filter(outside), reason="This meeting time has been discontinued.")
+            supersede(not_yet_met.filter(outside), reason="This meeting time has been discontinued.")
             _follow_place_and_objective(not_yet_met.exclude(outside), slot=slot, old_objective=before.default_objective)
     generate_sessions(slots=[slot], today=today)
     return slot
@@ -180,7 +180,7 @@ def is_met(session: Session) -> bool:
     )
 
 
-def _supersede(sessions, *, reason: str) -> int:
+def supersede(sessions, *, reason: str) -> int:
     """Cancel meetings that no longer happen at their time (clients and calendars see the
     cancellation, reminders follow) and detach them from the slot so new ones can be made."""
     superseded = [cancel_session(session=session, reason=reason) for session in sessions]
@@ -201,7 +201,7 @@ def _follow_place_and_objective(sessions, *, slot: WeeklySlot, old_objective: st
 @transaction.atomic
 def delete_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> None:
     """Remove a slot: its future, unmet meetings are cancelled; the others stay as history."""
-    _supersede(unmet(slot.sessions.all(), now=_start_of(today)), reason="This meeting time has been discontinued.")
+    supersede(unmet(slot.sessions.all(), now=_start_of(today)), reason="This meeting time has been discontinued.")
     slot.delete()
 
 
@@ -211,7 +211,7 @@ def end_slot(*, slot: WeeklySlot, last_day: datetime.date) -> WeeklySlot:
     slot.full_clean()
     slot.save(update_fields=["effective_until"])
     after = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
-    _supersede(unmet(slot.sessions.all(), now=after), reason="This meeting time has been discontinued.")
+    supersede(unmet(slot.sessions.all(), now=after), reason="This meeting time has been discontinued.")
     return slot
 
 
