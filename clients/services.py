@@ -159,7 +159,7 @@ def open_portal_account(*, client: Client, username: str, password: str) -> Abst
 @transaction.atomic
 def close_portal_account(*, client: Client) -> None:
     """The login stops working at once and is unlinked; staff can open a new one later."""
-    client = Client.objects.select_for_update().select_related("portal_user").get(pk=client.pk)
+    client = Client.objects.select_for_update(of=("self",)).select_related("portal_user").get(pk=client.pk)
     if client.portal_user is None:
         raise ValidationError(f"{client.display_name} has no portal login.")
     client.portal_user.is_active = False
