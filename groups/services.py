@@ -145,6 +145,23 @@ def _end_date_refusal(*, membership: Membership, on: datetime.date) -> str:
     name = membership.client.display_name
     if membership.status == Membership.Status.ACTIVE and membership.joined_on and on < membership.joined_on:
         return f"{name} joined on {membership.joined_on:%Y-%m-%d}; the membership cannot end before that."
+    if membership.status == Membership.Status.ACTIVE and membership.joined_on:
+        # Ending before a meeting the member is recorded in would drop them from its roster
+        # while their attendance (and note) stays behind.
+        last_recorded = (
+            membership.client.attendances.filter(
+                session__group_id=membership.group_id,
+                session__starts_at__gte=local_start(on + datetime.timedelta(days=1), datetime.time.min),
+            )
+            .order_by("-session__starts_at")
+            .values_list("session__starts_at", flat=True)
+            .first()
+        )
+        if last_recorded is not None:
+            return (
+                f"{name} has attendance recorded in this group on {timezone.localdate(last_recorded):%Y-%m-%d}; "
+                "end the membership on or after that day."
+            )
     if membership.status == Membership.Status.WAITLISTED and membership.waitlisted_at:
         waitlisted_on = timezone.localdate(membership.waitlisted_at)
         if on < waitlisted_on:

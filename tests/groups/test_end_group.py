@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from groups.models import Membership, TherapyGroup
 from groups.services import GROUP_ENDED, end_group, enroll_client
+from progress.models import Attendance
 from progress.selectors import roster_for_session
 from scheduling.models import Session
 from scheduling.selectors import sessions_for_client
@@ -180,3 +181,26 @@ def test_ending_a_group_on_a_past_day_cancels_the_unmet_meetings_since(group, cl
     unmarked.refresh_from_db()
     assert held.status == Session.Status.HELD
     assert (unmarked.status, unmarked.cancellation_reason) == (Session.Status.CANCELLED, GROUP_ENDED)
+
+
+def test_ending_a_group_before_a_meeting_members_attended_changes_nothing(group, client_record, therapist):
+    enroll_client(client=client_record, group=group, on=group.start_date)
+    met = make_session(group, starts_at=timezone.now() - 2 * DAY)
+    Attendance.objects.create(
+        session=met,
+        client=client_record,
+        status=Attendance.Status.PRESENT,
+        minutes_attended=met.duration_minutes,
+        recorded_by=therapist.user,
+    )
+    before = Membership.objects.open().filter(group=group).count()
+
+    with pytest.raises(ValidationError) as refused:
+        end_group(group=group, on=timezone.localdate() - 4 * DAY)
+
+    assert "has attendance recorded in this group" in " ".join(refused.value.message_dict["end_date"])
+    assert Membership.objects.open().filter(group=group).count() == before
+    group.refresh_from_db()
+    assert group.status == TherapyGroup.Status.RUNNING
+    met.refresh_from_db()
+    assert met.status == Session.Status.SCHEDULED

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from groups.models import Membership
 from groups.services import end_membership, enroll_client
+from progress.models import Attendance
 from tests.factories import ClientFactory
+from tests.groups.conftest import make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +114,38 @@ def test_a_client_promoted_by_an_end_on_a_past_day_joins_today(group):
     assert promoted == waiting
     # Joining on the past day would put them on the rosters of meetings held before they got the seat.
     assert Membership.objects.get(pk=waiting.pk).joined_on == timezone.localdate()
+
+
+def attend(session, client_record, therapist):
+    return Attendance.objects.create(
+        session=session,
+        client=client_record,
+        status=Attendance.Status.PRESENT,
+        minutes_attended=session.duration_minutes,
+        recorded_by=therapist.user,
+    )
+
+
+def test_ending_before_the_members_last_attendance_is_refused(client_record, group, therapist):
+    membership = enroll_client(client=client_record, group=group, on=timezone.localdate() - 10 * DAY)
+    attend(make_session(group, starts_at=timezone.now() - 2 * DAY), client_record, therapist)
+    before = snapshot(membership), Membership.objects.count()
+
+    with pytest.raises(ValidationError) as refused:
+        end_membership(membership=membership, reason=Membership.EndReason.WITHDREW, on=timezone.localdate() - 4 * DAY)
+
+    attended_on = timezone.localdate() - 2 * DAY
+    assert refused.value.message_dict["ended_on"] == [
+        f"{client_record.display_name} has attendance recorded in this group on {attended_on:%Y-%m-%d}; "
+        "end the membership on or after that day."
+    ]
+    assert (snapshot(membership), Membership.objects.count()) == before
+
+
+def test_ending_on_the_day_of_the_members_last_attendance_is_fine(client_record, group, therapist):
+    membership = enroll_client(client=client_record, group=group, on=timezone.localdate() - 10 * DAY)
+    attend(make_session(group, starts_at=timezone.now() - 2 * DAY), client_record, therapist)
+
+    end_membership(membership=membership, reason=Membership.EndReason.WITHDREW, on=timezone.localdate() - 2 * DAY)
+
+    assert snapshot(membership)["status"] == Membership.Status.ENDED
