@@ -311,11 +311,13 @@ GROUP_ENDED = "This group has ended."
 def end_group_refusals(*, group: TherapyGroup, on: datetime.date) -> dict[str, list[str]]:
     """Every reason the group cannot end on ``on``, by form field (empty when it can)."""
     reasons = []
+    today = timezone.localdate()
     if group.status == TherapyGroup.Status.ENDED:
         reasons.append(f"{group.name} has already ended.")
-    if on > timezone.localdate():
+    if on > today:
         reasons.append("End a group on or before today; to stop it on a later day, set its end date.")
-    if on < group.start_date:
+    # A group that has not started yet is called off today, before its start date.
+    if on < group.start_date and on != today:
         reasons.append(f"{group.name} starts on {group.start_date:%Y-%m-%d}; it cannot end before that.")
     for membership in Membership.objects.open().filter(group=group).select_related("client"):
         refusal = _end_date_refusal(membership=membership, on=on)
@@ -337,7 +339,9 @@ def end_group(*, group: TherapyGroup, on: datetime.date | None = None) -> Therap
     if refusals:
         raise ValidationError(refusals)
     group.status = TherapyGroup.Status.ENDED
-    group.end_date = on
+    # A group called off before it starts ends on its start date: no group ends before it
+    # starts. Its members still leave, and its meetings are cancelled, from ``on``.
+    group.end_date = max(on, group.start_date)
     group.full_clean(validate_unique=False)
     group.save(update_fields=["status", "end_date"])
     # The waitlist first: a seat freed while anyone still waits would promote them into a group

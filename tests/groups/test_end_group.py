@@ -13,7 +13,7 @@ from progress.models import Attendance
 from progress.selectors import roster_for_session
 from scheduling.models import Session
 from scheduling.selectors import sessions_for_client
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, TherapyGroupFactory
 from tests.groups.conftest import make_session
 from tests.groups.test_facilitators import _change_form
 
@@ -204,3 +204,42 @@ def test_ending_a_group_before_a_meeting_members_attended_changes_nothing(group,
     assert group.status == TherapyGroup.Status.RUNNING
     met.refresh_from_db()
     assert met.status == Session.Status.SCHEDULED
+
+
+@pytest.fixture
+def forming(therapist, client_record, make_slot):
+    """A group starting in two weeks, one member already in, its first meetings scheduled."""
+    group = TherapyGroupFactory(
+        facilitator=therapist, status=TherapyGroup.Status.FORMING, start_date=timezone.localdate() + 14 * DAY
+    )
+    make_slot(group)
+    enroll_client(client=client_record, group=group)
+    return group
+
+
+def test_a_group_that_has_not_started_can_be_called_off_today(forming):
+    assert Session.objects.filter(group=forming, status=Session.Status.SCHEDULED).exists()
+
+    end_group(group=forming)
+
+    forming.refresh_from_db()
+    assert forming.status == TherapyGroup.Status.ENDED
+    assert set(Membership.objects.filter(group=forming).values_list("status", "ended_on")) == {
+        (Membership.Status.ENDED, timezone.localdate())
+    }
+    assert not Session.objects.filter(group=forming).exclude(status=Session.Status.CANCELLED).exists()
+
+
+def test_a_group_that_has_not_started_cannot_end_on_a_later_day(forming):
+    before = Membership.objects.open().filter(group=forming).count(), Session.objects.filter(group=forming).count()
+
+    with pytest.raises(ValidationError) as refused:
+        end_group(group=forming, on=timezone.localdate() + DAY)
+
+    assert "on or before today" in " ".join(refused.value.message_dict["end_date"])
+    forming.refresh_from_db()
+    assert forming.status == TherapyGroup.Status.FORMING
+    assert (
+        Membership.objects.open().filter(group=forming).count(),
+        Session.objects.filter(group=forming).exclude(status=Session.Status.CANCELLED).count(),
+    ) == before
