@@ -44,28 +44,20 @@ class EnrolActionForm(forms.Form):
 
 
 class EndMembershipForm(forms.Form):
+    """The few words of the end-memberships action; end_membership judges the day, row by row."""
+
     reason = forms.ChoiceField(choices=Membership.EndReason.choices)
     ended_on = forms.DateField(help_text="YYYY-MM-DD")
     note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60}))
 
-    def clean_ended_on(self):
-        ended_on = self.cleaned_data["ended_on"]
-        if ended_on > timezone.localdate():
-            raise forms.ValidationError("End a membership on or before today.")
-        return ended_on
-
 
 class EndGroupForm(forms.Form):
+    """The day of the end-groups action; end_group judges it, group by group."""
+
     ended_on = forms.DateField(
         label="Last day",
         help_text="YYYY-MM-DD, on or before today. Members leave the group on this day; later sessions are cancelled.",
     )
-
-    def clean_ended_on(self):
-        ended_on = self.cleaned_data["ended_on"]
-        if ended_on > timezone.localdate():
-            raise forms.ValidationError("End a group on or before today; to stop it on a later day, set its end date.")
-        return ended_on
 
 
 class TherapyGroupAdminForm(forms.ModelForm):

@@ -321,7 +321,8 @@ def end_group_refusals(*, group: TherapyGroup, on: datetime.date) -> dict[str, l
         reasons.append(f"{group.name} starts on {group.start_date:%Y-%m-%d}; it cannot end before that.")
     for membership in Membership.objects.open().filter(group=group).select_related("client"):
         refusal = _end_date_refusal(membership=membership, on=on)
-        if refusal:
+        # A later day is refused once for the group above, not again for each member.
+        if refusal and on <= today:
             reasons.append(refusal)
     return {"end_date": reasons} if reasons else {}
 

@@ -170,6 +170,32 @@ def test_end_groups_action_without_a_date_changes_nothing(staff_client, group, r
     assert group.status == TherapyGroup.Status.RUNNING
 
 
+def test_end_groups_action_with_a_future_date_reports_the_services_refusal(staff_client, group, running):
+    before = Membership.objects.open().filter(group=group).count(), future(group).exclude(status="cancelled").count()
+
+    response = staff_client.post(
+        reverse("admin:groups_therapygroup_changelist"),
+        {
+            "action": "end_groups",
+            "_selected_action": [group.pk],
+            "apply": "1",
+            "ended_on": (timezone.localdate() + DAY).isoformat(),
+        },
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert [str(message) for message in response.context["messages"]] == [
+        f"{group}: End a group on or before today; to stop it on a later day, set its end date."
+    ]
+    group.refresh_from_db()
+    assert group.status == TherapyGroup.Status.RUNNING
+    assert (
+        Membership.objects.open().filter(group=group).count(),
+        future(group).exclude(status="cancelled").count(),
+    ) == before
+
+
 def test_ending_a_group_on_a_past_day_cancels_the_unmet_meetings_since(group, client_record):
     enroll_client(client=client_record, group=group, on=group.start_date)
     held = make_session(group, starts_at=timezone.now() - 5 * DAY, status=Session.Status.HELD)
