@@ -83,6 +83,8 @@ def record_attendance(
     """
     # Serialise on the session row: two devices saving the roster at once must not both insert.
     session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
+    if not leads_session(recorded_by, session):
+        raise ValidationError("Only a facilitator of this session can take its attendance.")
     refusals = _session_refusals(session)
     if refusals:
         raise ValidationError(refusals)

@@ -13,7 +13,7 @@ from progress import services
 from progress.models import Attendance
 from scheduling.models import Session
 from tests.factories import ClientFactory
-from tests.progress.conftest import attendance_post, make_session
+from tests.progress.conftest import attendance_post, make_session, record_everyone_present
 
 pytestmark = pytest.mark.django_db
 
@@ -262,3 +262,13 @@ def test_other_therapist_cannot_mark_held(client, other_therapist, session):
     assert client.post(reverse("therapist:session_held", args=[session.pk])).status_code == 404
     session.refresh_from_db()
     assert session.status == Session.Status.SCHEDULED
+
+
+def test_service_refuses_attendance_recorded_by_another_therapist(session, members, other_therapist):
+    before = Attendance.objects.count()
+
+    with pytest.raises(ValidationError) as refused:
+        record_everyone_present(session, members, by=other_therapist.user)
+
+    assert refused.value.messages == ["Only a facilitator of this session can take its attendance."]
+    assert Attendance.objects.count() == before
