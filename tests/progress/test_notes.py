@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from progress import services
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote, SignedNoteLocked
+from scheduling.services import update_session
 from tests.factories import PASSWORD
 from tests.progress.conftest import attendance_post, make_session, record_everyone_present, write_note
 
@@ -420,22 +421,16 @@ def test_service_refuses_a_note_for_a_session_that_has_not_started(upcoming, mem
     assert counts() == before
 
 
-def test_service_refuses_individual_notes_for_a_session_moved_later_after_attendance(upcoming, members, therapist):
-    # Attendance taken, then the meeting moved to a later day: its rows stay, the note waits.
-    for member in members:
-        Attendance.objects.create(
-            session=upcoming,
-            client=member,
-            status=Attendance.Status.PRESENT,
-            minutes_attended=upcoming.duration_minutes,
-            recorded_by=therapist.user,
-        )
-    before = counts()
+def test_a_session_with_attendance_cannot_move_later_so_its_note_is_never_held_back(session, attended, therapist):
+    starts_at = session.starts_at
 
-    with pytest.raises(ValidationError):
-        write_note(upcoming, members, by=therapist.user)
+    with pytest.raises(ValidationError) as refused:
+        update_session(session=session, starts_at=starts_at + datetime.timedelta(days=3))
 
-    assert counts() == before
+    assert refused.value.messages == ["Attendance or a note is recorded for this session; it can no longer change."]
+    session.refresh_from_db()
+    assert session.starts_at == starts_at
+    assert write_note(session, attended, by=therapist.user).individual_notes.count() == len(attended)
 
 
 def test_note_page_refuses_a_note_for_a_session_that_has_not_started(facilitator_client, upcoming):

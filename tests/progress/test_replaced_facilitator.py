@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from groups.services import change_facilitators
 from progress import selectors, services
+from scheduling.models import Session
 from tests.factories import TherapistFactory
 from tests.progress.conftest import make_session, record_everyone_present, write_note
 
@@ -58,10 +59,19 @@ def test_the_new_facilitator_opens_the_future_session(client, group, new_lead, u
 
 def test_the_replaced_facilitator_cannot_mark_a_moved_session_held(group, therapist, new_lead, upcoming):
     change_facilitators(group=group, facilitator=new_lead)
+    # Days pass: the meeting handed to the new lead has started.
+    started = timezone.now() - datetime.timedelta(hours=1)
+    Session.objects.filter(pk=upcoming.pk).update(starts_at=started, ends_at=started + datetime.timedelta(minutes=90))
+    upcoming.refresh_from_db()
 
     assert not services.leads_session(therapist.user, upcoming)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         services.mark_held(session=upcoming, user=therapist.user)
+
+    assert refused.value.messages == ["Only a facilitator of this session can mark it held."]
+    upcoming.refresh_from_db()
+    assert upcoming.status == Session.Status.SCHEDULED
+    assert services.mark_held(session=upcoming, user=new_lead.user).status == Session.Status.HELD
 
 
 def test_the_replaced_facilitator_loses_the_group_page_once_their_meetings_are_past(
