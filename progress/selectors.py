@@ -105,11 +105,13 @@ def session_day(session: Session) -> datetime.date:
 
 def roster_for_session(session: Session) -> QuerySet[Client]:
     """The group's active members on the session's date (rolling admission): joined on or before
-    that day and not left by it. Each client carries ``agreement_in_force``."""
+    that day and not left by it, and anyone whose attendance at it was taken (a member who left
+    later that day keeps their record). Each client carries ``agreement_in_force``."""
     day = session_day(session)
     members = Membership.objects.on(day).filter(group_id=session.group_id)
+    recorded = Attendance.objects.filter(session=session)
     return (
-        Client.objects.filter(pk__in=members.values("client_id"))
+        Client.objects.filter(Q(pk__in=members.values("client_id")) | Q(pk__in=recorded.values("client_id")))
         .annotate(
             agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
         )

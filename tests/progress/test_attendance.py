@@ -202,6 +202,18 @@ def test_roster_is_the_members_on_the_sessions_date(group, members):
     assert joined_later.pk not in {c.pk for c in roster_of(earlier)}
 
 
+def test_a_member_who_attended_and_left_that_day_stays_on_that_sessions_roster(group, members, therapist):
+    session = make_session(group)
+    record_everyone_present(session, members, by=therapist.user)
+    day = timezone.localdate(session.starts_at)
+
+    end_membership(membership=Membership.objects.get(client=members[0], group=group), reason="completed", on=day)
+
+    assert members[0].pk in {c.pk for c in roster_of(session)}
+    later = make_session(group, starts_at=session.starts_at + datetime.timedelta(days=7))
+    assert members[0].pk not in {c.pk for c in roster_of(later)}
+
+
 # --- Database rules and session state --------------------------------------------------------
 
 
