@@ -208,9 +208,7 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
                     client=client, username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
                 )
             except ValidationError as error:
-                if "password" in getattr(error, "error_dict", {}):
-                    error.error_dict["password1"] = error.error_dict.pop("password")
-                form.add_error(None, error)
+                form.add_service_error(error)
             else:
                 self.message_user(request, f"{client} can now sign in as {user.get_username()}.")
                 return None

@@ -2,6 +2,7 @@ from django import forms
 
 from clients.models import AgreementSignature
 from clients.services import signing_refusals
+from iop.forms import NewLoginForm
 
 
 class SignatureInlineForm(forms.ModelForm):
@@ -41,13 +42,5 @@ class DischargeForm(forms.Form):
     note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60}))
 
 
-class PortalAccountForm(forms.Form):
-    username = forms.CharField(max_length=150, help_text="What the client types to sign in.")
-    password1 = forms.CharField(label="First password", widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label="The same password again", widget=forms.PasswordInput, strip=False)
-
-    def clean_password2(self):
-        first, second = self.cleaned_data.get("password1"), self.cleaned_data.get("password2")
-        if first and second and first != second:
-            raise forms.ValidationError("The two passwords differ.")
-        return second
+class PortalAccountForm(NewLoginForm):
+    pass

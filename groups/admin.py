@@ -41,9 +41,7 @@ class TherapistAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
                     license_number=data["license_number"],
                 )
             except ValidationError as error:
-                if "password" in getattr(error, "error_dict", {}):
-                    error.error_dict["password1"] = error.error_dict.pop("password")
-                form.add_error(None, error)
+                form.add_service_error(error)
             else:
                 self.log_addition(request, therapist, [{"added": {}}])
                 self.message_user(request, f"{therapist} can now sign in as {therapist.user.get_username()}.")

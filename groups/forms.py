@@ -6,6 +6,7 @@ from clients.models import Client
 from groups.models import Membership, TherapyGroup
 from groups.services import check_capacity, end_group_refusals, enrolment_refusals, facilitator_conflicts
 from iop.admin_widgets import TolerantAutocompleteSelect
+from iop.forms import NewLoginForm
 
 
 class EnrolmentForm(forms.Form):
@@ -112,18 +113,11 @@ class TherapyGroupAdminForm(forms.ModelForm):
         )
 
 
-class NewTherapistForm(forms.Form):
+class NewTherapistForm(NewLoginForm):
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
     credentials = forms.CharField(max_length=60, help_text="E.g. LCSW, LPC, LMFT, PhD.")
     license_number = forms.CharField(max_length=40, required=False)
     email = forms.EmailField(required=False)
-    username = forms.CharField(max_length=150, help_text="What the therapist types to sign in.")
-    password1 = forms.CharField(label="First password", widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label="The same password again", widget=forms.PasswordInput, strip=False)
 
-    def clean_password2(self):
-        first, second = self.cleaned_data.get("password1"), self.cleaned_data.get("password2")
-        if first and second and first != second:
-            raise forms.ValidationError("The two passwords differ.")
-        return second
+    field_order = ["first_name", "last_name", "credentials", "license_number", "email", "username"]
