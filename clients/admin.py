@@ -11,7 +11,7 @@ from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from groups.forms import EnrolActionForm
 from groups.models import Membership
 from groups.services import enroll_client
-from iop.admin_actions import action_with_form, render_action_form
+from iop.admin_actions import action_with_form, apply_to_each, render_action_form
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling.reminders import follow_client_preferences
 from scheduling.services import rotate_calendar_token
@@ -216,13 +216,11 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
 
     @admin.action(description="Close the portal login of selected clients", permissions=["change"])
     def close_portal_login(self, request, queryset):
-        for client in queryset:
-            try:
-                services.close_portal_account(client=client)
-            except ValidationError as error:
-                self.message_user(request, f"{client}: {' '.join(error.messages)}", level="error")
-            else:
-                self.message_user(request, f"{client}'s portal login no longer works.")
+        def close(client):
+            services.close_portal_account(client=client)
+            return f"{client}'s portal login no longer works."
+
+        apply_to_each(self, request, queryset, close)
 
     @admin.action(description="Replace the calendar link of selected clients", permissions=["change"])
     def replace_calendar_link(self, request, queryset):
@@ -232,13 +230,11 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
 
     @admin.action(description="Admit selected clients (intake → active)", permissions=["change"])
     def admit(self, request, queryset):
-        for client in queryset:
-            try:
-                services.admit_client(client=client)
-            except ValidationError as error:
-                self.message_user(request, f"{client}: {' '.join(error.messages)}", level="error")
-            else:
-                self.message_user(request, f"{client} admitted.")
+        def admit(client):
+            services.admit_client(client=client)
+            return f"{client} admitted."
+
+        apply_to_each(self, request, queryset, admit)
 
     @admin.action(description="Discharge selected clients…", permissions=["change"])
     def discharge(self, request, queryset):

@@ -34,17 +34,24 @@ def action_with_form(
     if "apply" in request.POST:
         form = form_class(request.POST, **form_kwargs)
         if form.is_valid():
-            for row in queryset:
-                try:
-                    done = apply(row, form.cleaned_data)
-                except ValidationError as error:
-                    modeladmin.message_user(request, f"{row}: {' '.join(error.messages)}", messages.ERROR)
-                else:
-                    modeladmin.message_user(request, done, messages.SUCCESS)
+            apply_to_each(modeladmin, request, queryset, lambda row: apply(row, form.cleaned_data))
             return None
     else:
         form = form_class(**form_kwargs)
     return render_action_form(modeladmin, request, queryset, form=form, title=title)
+
+
+def apply_to_each(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, apply: Callable[[object], str]
+) -> None:
+    """Call the service for each row; report its success message, or its refusal, row by row."""
+    for row in queryset:
+        try:
+            done = apply(row)
+        except ValidationError as error:
+            modeladmin.message_user(request, f"{row}: {' '.join(error.messages)}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, done, messages.SUCCESS)
 
 
 def render_action_form(

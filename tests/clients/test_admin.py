@@ -284,3 +284,19 @@ def test_client_page_links_to_their_attendance_and_notes(staff_client, client_re
     assert f"/admin/progress/groupnote/?individual_notes__client__id__exact={client_record.pk}" in page
     attendance = staff_client.get(f"/admin/progress/attendance/?client__id__exact={client_record.pk}")
     assert attendance.status_code == 200
+
+
+def test_admit_action_admits_intake_clients_and_reports_the_others(staff_client, client_record, agreement):
+    newcomer = ClientFactory(status=Client.Status.INTAKE, admission_date=None)
+
+    response = staff_client.post(
+        reverse("admin:clients_client_changelist"),
+        {"action": "admit", "_selected_action": [newcomer.pk, client_record.pk]},
+        follow=True,
+    )
+
+    newcomer.refresh_from_db()
+    assert newcomer.status == Client.Status.ACTIVE
+    page = response.content.decode()
+    assert f"{newcomer} admitted." in page
+    assert "is already active" in page

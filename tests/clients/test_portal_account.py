@@ -111,3 +111,18 @@ def test_the_client_changes_their_password(client, client_record):
     assert response.status_code == 302
     client.logout()
     assert client.login(username="jordan.a", password="quiet-meadow-2290")
+
+
+def test_staff_close_a_portal_login_in_the_admin(staff_client, client, client_record, other_client):
+    open_portal_account(client=client_record, username="jordan.a", password=GOOD_PASSWORD)
+
+    response = staff_client.post(
+        reverse("admin:clients_client_changelist"),
+        {"action": "close_portal_login", "_selected_action": [client_record.pk, other_client.pk]},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "portal login no longer works" in page
+    assert "has no portal login" in page
+    assert not client.login(username="jordan.a", password=GOOD_PASSWORD)
