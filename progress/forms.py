@@ -105,22 +105,28 @@ class AttendanceForm(forms.Form):
         )
 
 
-class BaseRosterFormSet(forms.BaseFormSet):
-    """One form per roster member, in roster order; the roster decides how many."""
+class OnePerMemberFormSet(forms.BaseFormSet):
+    """One form per member in ``members``, in that order; the list decides how many."""
+
+    members: list[Client]
+
+    def total_form_count(self) -> int:
+        return len(self.members)
+
+    def initial_form_count(self) -> int:
+        # Every row is a member that must be validated, never an optional extra.
+        return len(self.members)
+
+
+class BaseRosterFormSet(OnePerMemberFormSet):
+    """One attendance row per roster member."""
 
     def __init__(self, *args, session: Session, roster: list[Client], **kwargs):
         self.session = session
-        self.roster = roster
+        self.roster = self.members = roster
         if "initial" not in kwargs:
             kwargs["initial"] = [AttendanceForm.initial_for(session=session, member=m) for m in roster]
         super().__init__(*args, **kwargs)
-
-    def total_form_count(self) -> int:
-        return len(self.roster)
-
-    def initial_form_count(self) -> int:
-        # Every row is a roster member that must be validated, never an optional extra.
-        return len(self.roster)
 
     def get_form_kwargs(self, index):
         return {"session": self.session, "member": self.roster[index]}
@@ -202,17 +208,13 @@ class IndividualNoteForm(forms.Form):
         return {name: self.cleaned_data.get(name, "") for name in services.BIRP_FIELDS}
 
 
-class BaseIndividualNoteFormSet(forms.BaseFormSet):
+class BaseIndividualNoteFormSet(OnePerMemberFormSet):
+    """One BIRP note per attending member."""
+
     def __init__(self, *args, attending: list[Client], roster: list[Client], **kwargs):
-        self.attending = attending
+        self.attending = self.members = attending
         self.roster = roster
         super().__init__(*args, **kwargs)
-
-    def total_form_count(self) -> int:
-        return len(self.attending)
-
-    def initial_form_count(self) -> int:
-        return len(self.attending)
 
     def get_form_kwargs(self, index):
         return {"member": self.attending[index], "roster": self.roster}
