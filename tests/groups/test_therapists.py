@@ -54,3 +54,13 @@ def test_bad_input_is_a_field_error_and_writes_nothing(staff_client, changes, fi
 
 def test_the_add_page_opens_for_staff(staff_client):
     assert staff_client.get(ADD).status_code == 200
+
+
+def test_a_non_staff_user_cannot_reach_the_add_page_or_add(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+
+    assert client.get(ADD).status_code == 302
+    assert client.post(ADD, GOOD).status_code == 302
+    assert not Therapist.objects.exists()

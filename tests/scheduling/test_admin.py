@@ -176,3 +176,15 @@ def test_slot_added_in_the_admin_generates_sessions(staff_client, group):
     assert response.status_code == 302
     assert Session.objects.filter(group=group).count() >= 8
     assert all(s.duration_minutes == 75 for s in Session.objects.filter(group=group))
+
+
+@pytest.mark.parametrize("url_name", ["admin:scheduling_session_generate", "admin:scheduling_session_changelist"])
+def test_non_staff_users_are_sent_to_the_admin_login(client, url_name):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+
+    response = client.get(reverse(url_name))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
