@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from groups.models import Therapist
+from groups.models import Therapist, TherapyGroup
 from progress import services
 from progress.models import Attendance, GroupNote
 from progress.selectors import sessions_for_therapist
@@ -18,7 +18,8 @@ from scheduling.models import Session
 from scheduling.services import local_start, mark_session_held
 
 DEMO_THERAPIST = "therapist"
-TODAY_SESSION_AT = datetime.time(13, 0)
+# The demo client is not in this group (see _today_session).
+TODAY_SESSION_GROUP = "Teen Coping Skills"
 
 OBSERVATIONS = {
     0: "Quiet throughout; listened, declined to share when invited.",
@@ -90,20 +91,26 @@ def _write_note(session: Session, user) -> GroupNote:
 
 
 def _today_session(therapist: Therapist, today: datetime.date) -> Session | None:
-    """Give the demo a session to take attendance in today, when the week has none."""
+    """Give the demo a session to take attendance in today, when the week has none.
+
+    The demo therapist covers, as a substitute, a group the demo client is not in, so that the
+    client's week has the same shape whatever day the demo is made. It began an hour ago (or at
+    midnight), so its attendance and note can be written at once."""
     start = local_start(today, datetime.time.min)
     end = local_start(today + datetime.timedelta(days=1), datetime.time.min)
     mine = sessions_for_therapist(therapist)
     if mine.filter(starts_at__gte=start, starts_at__lt=end).exclude(status=Session.Status.CANCELLED).exists():
         return None
-    group = therapist.facilitated_groups.order_by("name").first()
+    group = TherapyGroup.objects.filter(name=TODAY_SESSION_GROUP).first()
     if group is None:
         return None
-    starts_at = local_start(today, TODAY_SESSION_AT)
+    an_hour_ago = timezone.localtime() - datetime.timedelta(hours=1)
+    hour = an_hour_ago.hour if an_hour_ago.date() == today else 0
+    starts_at = local_start(today, datetime.time(hour))
     return Session.objects.create(
         group=group,
         starts_at=starts_at,
-        ends_at=starts_at + datetime.timedelta(minutes=90),
+        ends_at=starts_at + datetime.timedelta(minutes=60),
         objective="Practise a grounding skill together",
         facilitator=therapist,
         room=group.room,

@@ -1,3 +1,4 @@
+import datetime
 from io import StringIO
 
 import pytest
@@ -6,7 +7,10 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from clients.models import AgreementSignature, Client
-from groups.models import Membership, TherapyGroup
+from groups.models import Membership, Therapist, TherapyGroup
+from progress.selectors import week_sessions
+from scheduling.selectors import sessions_for_client_between
+from scheduling.services import local_start, monday_of
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +74,18 @@ def test_demo_staff_works_with_clinic_staff_permissions():
     assert staff.is_staff
     assert staff.has_perm("groups.add_membership")
     assert not staff.has_perm("groups.delete_membership")
+
+
+@pytest.mark.parametrize("weekday", range(7))
+def test_the_demo_has_the_same_shape_on_every_day_of_the_week(clock, today, weekday):
+    """The demo client sees five meetings this week and the demo therapist one today, whatever the day."""
+    day = monday_of(today) + datetime.timedelta(days=weekday)
+    clock.move_to(local_start(day, datetime.time(12)))
+    call_command("seed_demo", stdout=StringIO())
+
+    demo_client = Client.objects.get(portal_user__username="client")
+    week = sessions_for_client_between(demo_client, monday_of(day), monday_of(day) + datetime.timedelta(days=6))
+    therapist = Therapist.objects.get(user__username="therapist")
+
+    assert len(week) == 5
+    assert [s for s in week_sessions(therapist) if s.day == day and not s.is_cancelled]

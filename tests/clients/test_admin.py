@@ -184,12 +184,17 @@ def test_enrol_action_reports_each_refusal(staff_client, group, client_record, a
     assert list(Membership.objects.values_list("client", flat=True)) == [client_record.pk]
 
 
-def test_discharge_action_ends_memberships(staff_client, group, client_record):
+def test_discharge_action_ends_memberships(staff_client, group, client_record, today):
     enroll_client(client=client_record, group=group)
 
     staff_client.post(
         reverse("admin:clients_client_changelist"),
-        {"action": "discharge", "_selected_action": [client_record.pk], "apply": "1", "discharged_on": "2026-11-27"},
+        {
+            "action": "discharge",
+            "_selected_action": [client_record.pk],
+            "apply": "1",
+            "discharged_on": today.isoformat(),
+        },
     )
 
     client_record.refresh_from_db()

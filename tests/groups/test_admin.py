@@ -142,7 +142,7 @@ def test_membership_change_page_is_read_only(staff_client, group, client_record)
     assert (membership.group, membership.status) == (group, Membership.Status.ACTIVE)
 
 
-def test_end_membership_action_promotes_the_waitlist(staff_client, group):
+def test_end_membership_action_promotes_the_waitlist(staff_client, group, today):
     members = fill(group, 8)
     waiting = enroll_client(client=ClientFactory(), group=group)
 
@@ -153,7 +153,7 @@ def test_end_membership_action_promotes_the_waitlist(staff_client, group):
             "_selected_action": [members[0].pk],
             "apply": "1",
             "reason": Membership.EndReason.COMPLETED,
-            "ended_on": "2026-11-27",
+            "ended_on": today.isoformat(),
             "note": "",
         },
         follow=True,
