@@ -1,6 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Only Python 3.11+ is needed.
 PYTHON ?= python3
 VENV := .venv
+PORT ?= 8000
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
@@ -24,18 +25,18 @@ demo: migrate
 
 run: demo
 	@echo ""
-	@echo "  IOP clinic demo on http://127.0.0.1:8000/"
+	@echo "  IOP clinic demo on http://127.0.0.1:$(PORT)/"
 	@echo "  Logins (password demo-pass-2026):"
-	@echo "    staff      -> http://127.0.0.1:8000/admin/"
-	@echo "    therapist  -> http://127.0.0.1:8000/therapist/"
-	@echo "    client     -> http://127.0.0.1:8000/schedule/"
+	@echo "    staff      -> http://127.0.0.1:$(PORT)/admin/"
+	@echo "    therapist  -> http://127.0.0.1:$(PORT)/therapist/"
+	@echo "    client     -> http://127.0.0.1:$(PORT)/schedule/"
 	@echo "  Reminders: emails in var/outbox/, text messages in var/outbox/sms.log"
 	@echo "  Ctrl-C stops the web server, the worker and its scheduler."
 	@echo ""
 	@mkdir -p var/outbox var/celery-broker/queue var/celery-broker/processed
 	@trap 'kill 0' INT TERM; \
 	$(BIN)/celery -A iop worker -B --loglevel=INFO --concurrency=2 & \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000; \
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	kill 0
 
 test: install
