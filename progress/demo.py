@@ -91,15 +91,14 @@ def _write_note(session: Session, user) -> GroupNote:
 
 
 def _today_session(therapist: Therapist, today: datetime.date) -> Session | None:
-    """Give the demo a session to take attendance in today, when the week has none.
+    """Give the demo a session to take attendance in today, when none has begun yet today.
 
     The demo therapist covers, as a substitute, a group the demo client is not in, so that the
     client's week has the same shape whatever day the demo is made. It began an hour ago (or at
     midnight), so its attendance and note can be written at once."""
     start = local_start(today, datetime.time.min)
-    end = local_start(today + datetime.timedelta(days=1), datetime.time.min)
-    mine = sessions_for_therapist(therapist)
-    if mine.filter(starts_at__gte=start, starts_at__lt=end).exclude(status=Session.Status.CANCELLED).exists():
+    begun = sessions_for_therapist(therapist).filter(starts_at__gte=start, starts_at__lte=timezone.now())
+    if begun.exclude(status=Session.Status.CANCELLED).exists():
         return None
     group = TherapyGroup.objects.filter(name=TODAY_SESSION_GROUP).first()
     if group is None:

@@ -5,6 +5,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.utils import timezone
 
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup
@@ -76,11 +77,12 @@ def test_demo_staff_works_with_clinic_staff_permissions():
     assert not staff.has_perm("groups.delete_membership")
 
 
+@pytest.mark.parametrize("at", ["00:15", "12:00"])
 @pytest.mark.parametrize("weekday", range(7))
-def test_the_demo_has_the_same_shape_on_every_day_of_the_week(clock, today, weekday):
-    """The demo client sees five meetings this week and the demo therapist one today, whatever the day."""
+def test_the_demo_has_the_same_shape_on_every_day_of_the_week(clock, today, weekday, at):
+    """The demo client sees five meetings this week, and the demo therapist one begun today, whatever the day."""
     day = monday_of(today) + datetime.timedelta(days=weekday)
-    clock.move_to(local_start(day, datetime.time(12)))
+    clock.move_to(local_start(day, datetime.time.fromisoformat(at)))
     call_command("seed_demo", stdout=StringIO())
 
     demo_client = Client.objects.get(portal_user__username="client")
@@ -88,4 +90,6 @@ def test_the_demo_has_the_same_shape_on_every_day_of_the_week(clock, today, week
     therapist = Therapist.objects.get(user__username="therapist")
 
     assert len(week) == 5
-    assert [s for s in week_sessions(therapist) if s.day == day and not s.is_cancelled]
+    assert [
+        s for s in week_sessions(therapist) if s.day == day and s.starts_at <= timezone.now() and not s.is_cancelled
+    ]

@@ -35,8 +35,8 @@ def todays_session(transactional_db):
     Group.objects.get_or_create(name=CLINIC_STAFF)
     call_command("seed_demo", stdout=StringIO())
     therapist = Therapist.objects.get(user__username="therapist")
-    today = timezone.localdate()
-    return next(s for s in week_sessions(therapist) if s.day == today and not s.is_cancelled)
+    today, now = timezone.localdate(), timezone.now()
+    return next(s for s in week_sessions(therapist) if s.day == today and s.starts_at <= now and not s.is_cancelled)
 
 
 def test_demo_therapist_takes_attendance_writes_signs_and_sees_the_note_locked(todays_session, live_server):
