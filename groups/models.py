@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from clients.models import Client, LevelOfCare
+from iop.discretion import validate_discreet
 
 MIN_CAPACITY = 8
 MAX_CAPACITY = 12
@@ -64,7 +65,7 @@ class TherapyGroup(models.Model):
         Therapist, on_delete=models.PROTECT, null=True, blank=True, related_name="co_facilitated_groups"
     )
     modality = models.CharField(max_length=10, choices=Modality.choices, default=Modality.IN_PERSON)
-    room = models.CharField(max_length=60, blank=True)
+    room = models.CharField(max_length=60, blank=True, validators=[validate_discreet])
     video_link = models.URLField(blank=True)
     language = models.CharField(max_length=40, default="English")
     audience = models.CharField(max_length=20, choices=LevelOfCare.choices, default=LevelOfCare.ADULT_IOP)

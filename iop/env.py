@@ -5,6 +5,7 @@ an ``ImproperlyConfigured`` that names the variable instead of surfacing later a
 """
 
 import os
+import re
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +13,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
+# A telephone number as people write it: digits with the usual separators, an optional leading +
+# and an optional extension ("(312) 555-0142", "+1 312 555 0142", "312.555.0142 ext. 4").
+PHONE = re.compile(r"(?P<number>\+?[\d\s().-]+?)(?:\s*(?:ext\.?|x)\s*\d{1,6})?", re.IGNORECASE)
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -56,6 +60,20 @@ def env_url(name: str, default: str, *, schemes: set[str]) -> str:
     if parts.scheme not in schemes:
         allowed = ", ".join(sorted(schemes))
         raise ImproperlyConfigured(f"{name}={raw!r} is not a URL with one of the schemes: {allowed}.")
+    return raw
+
+
+def env_phone(name: str, default: str = "") -> str:
+    """A telephone number of 7 to 15 digits, or "" when unset. Letters (vanity numbers) are refused:
+    they could spell anything on a client's lock screen."""
+    raw = os.environ.get(name, default).strip()
+    if not raw:
+        return ""
+    match = PHONE.fullmatch(raw)
+    if match is None or not 7 <= sum(char.isdigit() for char in match["number"]) <= 15:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a telephone number; write 7 to 15 digits, e.g. (312) 555-0142 or +1 312 555 0142."
+        )
     return raw
 
 

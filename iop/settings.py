@@ -11,7 +11,7 @@ import xstatic.pkg.bootstrap
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from iop.env import env_bool, env_int, env_int_list, env_list, env_str, env_time_zone, env_url
+from iop.env import env_bool, env_int, env_int_list, env_list, env_phone, env_str, env_time_zone, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -135,6 +135,9 @@ if not DEBUG:
 # --- The clinic -----------------------------------------------------------------------------
 # The discreet name used wherever the outside world can see it (reminders, calendar entries).
 CLINIC_SHORT_NAME = env_str("CLINIC_SHORT_NAME", default="Riverside Health")
+# The number reminders give where they say "call us" (empty: they say "call us" without one).
+# The demo's is a fictional 555-01xx number.
+CLINIC_PHONE = env_phone("CLINIC_PHONE", default="(312) 555-0142" if DEBUG else "")
 
 # --- Celery ---------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL the broker is kombu's filesystem transport under var/, so the demo

@@ -1,12 +1,18 @@
 import datetime
+import logging
+from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import F, Q
 
 from groups.models import Therapist, TherapyGroup
+from iop.discretion import undiscreet_words, validate_discreet
+
+log = logging.getLogger(__name__)
 
 MIN_MINUTES = 60
 MAX_MINUTES = 90
+JOIN_LINK_IN_PORTAL = "the join link is in your portal"
 
 
 class Weekday(models.IntegerChoices):
@@ -27,7 +33,9 @@ class WeeklySlot(models.Model):
     start_time = models.TimeField(help_text="Local time in the clinic's time zone.")
     duration_minutes = models.PositiveSmallIntegerField(default=90, help_text="Between 60 and 90 minutes.")
     is_virtual = models.BooleanField(default=False, help_text="Meets by video, on the group's video link.")
-    room = models.CharField(max_length=60, blank=True, help_text="Leave empty to use the group's room.")
+    room = models.CharField(
+        max_length=60, blank=True, validators=[validate_discreet], help_text="Leave empty to use the group's room."
+    )
     default_objective = models.CharField(max_length=300, help_text="The goal each meeting starts from.")
     effective_from = models.DateField()
     effective_until = models.DateField(null=True, blank=True)
@@ -88,6 +96,39 @@ class Closure(models.Model):
         return f"{self.name} ({self.starts_on:%b %d} – {self.ends_on:%b %d, %Y})"
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a session is: the one answer the client's schedule, reminders and calendar entries
+    give. A room, a video meeting, or both (a hybrid group's meeting at the clinic, which members
+    may also join by video)."""
+
+    room: str
+    video_link: str
+
+    @property
+    def by_video(self) -> bool:
+        return bool(self.video_link)
+
+    def in_words(self, *, room: str | None = None) -> str:
+        """ "Room 4", "Online" or "Room 4, or online"; ``room`` stands in for the room's name."""
+        if not self.room:
+            return "Online"
+        room = self.room if room is None else room
+        return f"{room}, or online" if self.by_video else room
+
+    def outside(self, *, clinic: str) -> str:
+        """For a message that leaves the clinic. The video link stays behind the portal's login:
+        its path is whatever the meeting's maker typed, often the group's name. A room name that
+        gives the care away (saved before room names were checked, or written around the forms)
+        becomes the clinic's name."""
+        room = self.room
+        if room and undiscreet_words(room):
+            log.warning("Room %r gives the kind of care away; messages leaving the clinic say %r.", room, clinic)
+            room = clinic
+        words = self.in_words(room=room)
+        return f"{words} ({JOIN_LINK_IN_PORTAL})" if self.by_video else words
+
+
 class Session(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -105,7 +146,7 @@ class Session(models.Model):
     facilitator = models.ForeignKey(
         Therapist, on_delete=models.PROTECT, related_name="led_sessions", help_text="A substitute may be set."
     )
-    room = models.CharField(max_length=60, blank=True)
+    room = models.CharField(max_length=60, blank=True, validators=[validate_discreet])
     video_link = models.URLField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     cancellation_reason = models.CharField(max_length=200, blank=True)
@@ -160,6 +201,10 @@ class Session(models.Model):
     @property
     def is_virtual(self) -> bool:
         return not self.room and bool(self.video_link)
+
+    @property
+    def where(self) -> Place:
+        return Place(room=self.room, video_link=self.video_link)
 
 
 class Reminder(models.Model):

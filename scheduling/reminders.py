@@ -320,19 +320,20 @@ def _record_failure(reminder: Reminder, *, error: channels.ChannelError, now: da
 
 
 def render_message(reminder: Reminder) -> channels.Message:
-    """The discreet text: the clinic's short name, the date and time, and for virtual sessions by
-    email the join link. Nothing else about the session or the people in it."""
+    """The discreet text: the clinic's short name, the date, the time and where (for a meeting by
+    video, that the join link is in the portal), and the clinic's phone number. Nothing else about
+    the session or the people in it."""
     starts_at = timezone.localtime(reminder.session_starts_at)
-    by_email = reminder.channel == Reminder.Channel.EMAIL
     context = {
         "clinic": settings.CLINIC_SHORT_NAME,
         "date": date_format(starts_at, "l, F j"),
         "time": time_format(starts_at, "g:i A"),
-        "join_link": reminder.session.video_link if by_email and reminder.kind != Reminder.CANCELLATION else "",
+        "place": reminder.session.where.outside(clinic=settings.CLINIC_SHORT_NAME),
+        "phone": settings.CLINIC_PHONE,
     }
     template = "cancellation" if reminder.kind == Reminder.CANCELLATION else "reminder"
-    if not by_email:
-        text = render_to_string(f"reminders/{template}_sms.txt", context).strip()
+    if reminder.channel != Reminder.Channel.EMAIL:
+        text = " ".join(render_to_string(f"reminders/{template}_sms.txt", context).split())
         return channels.Message(reference=f"reminder-{reminder.pk}", subject="", text=text, html="")
     subject = " ".join(render_to_string(f"reminders/{template}_subject.txt", context).split())
     return channels.Message(

@@ -93,9 +93,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     today = timezone.localdate()
     first = today - datetime.timedelta(weeks=4)
     sessions = sessions_for_client(client).filter(starts_at__gte=services.local_start(first, datetime.time.min))
-    body = calendar.client_calendar(
-        sessions, clinic_name=settings.CLINIC_SHORT_NAME, host=request.get_host().split(":")[0]
-    )
+    body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="appointments.ics"'
     response["Cache-Control"] = "private, max-age=900"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from iop.env import env_bool, env_int, env_time_zone, env_url
+from iop.env import env_bool, env_int, env_phone, env_time_zone, env_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +47,27 @@ def test_a_bad_number_names_the_variable(monkeypatch):
         env_int("SESSION_GENERATION_WEEKS", default=8)
 
 
+@pytest.mark.parametrize("raw", ["(312) 555-0142", "+1 312 555 0142", "312.555.0142 ext. 4", "312-555-0142 x12"])
+def test_a_phone_number_is_read_as_people_write_it(monkeypatch, raw):
+    monkeypatch.setenv("CLINIC_PHONE", raw)
+
+    assert env_phone("CLINIC_PHONE") == raw
+
+
+@pytest.mark.parametrize("raw", ["call us", "1-800-SOBRIETY", "555-01", "555 0142 555 0142 555 0142", "tel:3125550142"])
+def test_a_bad_phone_number_names_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("CLINIC_PHONE", raw)
+
+    with pytest.raises(ImproperlyConfigured, match="CLINIC_PHONE="):
+        env_phone("CLINIC_PHONE")
+
+
+def test_an_unset_phone_number_is_empty(monkeypatch):
+    monkeypatch.delenv("CLINIC_PHONE", raising=False)
+
+    assert env_phone("CLINIC_PHONE") == ""
+
+
 def _start_django(**env):
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CLINIC_"))}
     environment.update(env)
@@ -66,6 +87,7 @@ def _start_django(**env):
         ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
         ({"CELERY_BROKER_URL": "http://x"}, "CELERY_BROKER_URL"),
         ({"CLINIC_TIME_ZONE": "Nowhere/Else"}, "CLINIC_TIME_ZONE"),
+        ({"CLINIC_PHONE": "1-800-RECOVERY"}, "CLINIC_PHONE"),
         ({"DJANGO_DEBUG": "off"}, "DJANGO_SECRET_KEY"),
     ],
 )

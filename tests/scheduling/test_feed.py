@@ -7,12 +7,12 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from groups.services import enroll_client
+from iop.discretion import undiscreet_words
+from scheduling.calendar import event_uid
 from scheduling.services import cancel_session, rotate_calendar_token
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-FORBIDDEN = ["diagnosis", "addiction", "rehab", "recovery", "therapy", "group", "iop"]
 
 
 @pytest.fixture
@@ -49,8 +49,7 @@ def test_the_feed_is_discreet(client, client_record, member_sessions, group, set
     body = client.get(feed_url(client_record)).content.decode()
 
     unfolded = re.sub(r"\r\n[ \t]", "", body).lower()
-    for word in FORBIDDEN:
-        assert not re.search(rf"\b{word}\b", unfolded), word
+    assert undiscreet_words(unfolded) == []
     for secret in [
         group.name,
         group.get_kind_display(),
@@ -67,7 +66,7 @@ def test_cancelled_sessions_are_cancelled_events(client, client_record, member_s
     events = Calendar.from_ical(client.get(feed_url(client_record)).content).walk("VEVENT")
 
     statuses = {str(e["uid"]): str(e["status"]) for e in events}
-    assert statuses[f"session-{member_sessions[0].pk}@testserver"] == "CANCELLED"
+    assert statuses[event_uid(member_sessions[0])] == "CANCELLED"
     assert list(statuses.values()).count("CANCELLED") == 1
 
 
@@ -121,13 +120,15 @@ def test_the_portal_shows_the_feed_link(client, client_record):
     assert "Add your schedule to your phone" in page
 
 
-def test_a_room_name_that_gives_the_care_away_is_not_in_the_feed(client, client_record, member_sessions):
+def test_a_room_name_that_gives_the_care_away_is_not_in_the_feed(client, client_record, member_sessions, settings):
     from scheduling.models import Session
 
+    settings.CLINIC_SHORT_NAME = "Riverside Health"
+    # Written around the forms, which refuse such a name: the feed's own guard still holds.
     Session.objects.filter(pk=member_sessions[0].pk).update(room="Recovery Group Room")
 
     events = Calendar.from_ical(client.get(feed_url(client_record)).content).walk("VEVENT")
 
     locations = {str(event["location"]) for event in events}
-    assert "At the clinic" in locations
+    assert "Riverside Health" in locations
     assert not any("Recovery" in location for location in locations)

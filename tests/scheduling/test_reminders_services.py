@@ -2,7 +2,6 @@
 down. Tasks run eagerly (tests/conftest.py); test_reminders_worker.py uses a real worker."""
 
 import datetime
-import re
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from clients.services import discharge_client
 from groups.models import Membership, TherapyGroup
 from groups.services import end_membership, enroll_client
 from iop.celery import app
+from iop.discretion import undiscreet_words
 from scheduling import reminders
 from scheduling.channels import ChannelError, MemorySmsBackend
 from scheduling.models import Closure, Reminder, Session
@@ -25,7 +25,6 @@ from tests.factories import ClientFactory, TherapistFactory
 
 pytestmark = pytest.mark.django_db
 
-FORBIDDEN = re.compile(r"diagnos|addiction|rehab|recovery|therapy|group|\biop\b", re.IGNORECASE)
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"
 
 
@@ -179,13 +178,13 @@ def test_every_text_is_discreet(
         "Facilitator of the addiction group is ill",
     ]
     for text in texts:
-        assert not FORBIDDEN.search(text), text
+        assert undiscreet_words(text) == [], text
         for name in names:
             assert name.lower() not in text.lower(), (name, text)
         assert "Riverside Health" in text
+    assert all("meet.example.org" not in text for text in texts)
     reminder_email = next(m for m in mail.outbox if "cancelled" not in m.subject)
-    assert group.video_link in reminder_email.body
-    assert all(group.video_link not in sms["body"] for sms in MemorySmsBackend.outbox)
+    assert "the join link is in your portal" in reminder_email.body
 
 
 def test_reminder_gives_local_date_and_time(member, group):
