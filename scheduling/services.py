@@ -171,6 +171,15 @@ def unmet(sessions, *, now: datetime.datetime):
     )
 
 
+def met_sessions(sessions):
+    """The sessions someone has met in (held, or with attendance or a note), earliest first."""
+    return (
+        sessions.filter(Q(status=Session.Status.HELD) | Q(attendances__isnull=False) | Q(group_note__isnull=False))
+        .distinct()
+        .order_by("starts_at")
+    )
+
+
 def is_met(session: Session) -> bool:
     """A held session, or one with attendance or a note, is clinical history."""
     return (
