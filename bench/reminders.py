@@ -148,9 +148,14 @@ def build_clinic(reminder_count: int) -> int:
         )
         for n in range(group_count * MEMBERS_PER_GROUP)
     )
+    joined_at = timezone.make_aware(datetime.datetime(2026, 1, 5))
     Membership.objects.bulk_create(
         Membership(
-            client=client, group=groups[n // MEMBERS_PER_GROUP], status="active", joined_on=datetime.date(2026, 1, 5)
+            client=client,
+            group=groups[n // MEMBERS_PER_GROUP],
+            status="active",
+            joined_on=joined_at.date(),
+            joined_at=joined_at,
         )
         for n, client in enumerate(clients)
     )

@@ -3,6 +3,9 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from iop.constraints import ConstraintErrorsOnFields
 
 
 def new_calendar_token() -> str:
@@ -14,7 +17,9 @@ class LevelOfCare(models.TextChoices):
     ADOLESCENT_IOP = "adolescent_iop", "Adolescent IOP"
 
 
-class Client(models.Model):
+class Client(ConstraintErrorsOnFields, models.Model):
+    constraint_error_fields = {"chart_number_taken": "chart_number"}
+
     class Status(models.TextChoices):
         INTAKE = "intake", "Intake"
         ACTIVE = "active", "Active"
@@ -25,13 +30,8 @@ class Client(models.Model):
         SMS = "sms", "Text message (SMS)"
         NONE = "none", "No reminders"
 
-    chart_number = models.CharField(
-        max_length=20,
-        unique=True,
-        error_messages={
-            "unique": "Another client already has this chart number.",
-        },
-    )
+    # Unique whatever its letter case (the constraint below): "iop-0042" is IOP-0042's chart.
+    chart_number = models.CharField(max_length=20)
     legal_first_name = models.CharField(max_length=100)
     legal_last_name = models.CharField(max_length=100)
     preferred_name = models.CharField(
@@ -79,6 +79,12 @@ class Client(models.Model):
     class Meta:
         ordering = ["legal_last_name", "legal_first_name", "chart_number"]
         constraints = [
+            models.UniqueConstraint(
+                Lower("chart_number"),
+                name="clients_client_chart_number_unique_any_case",
+                violation_error_message="Another client already has this chart number.",
+                violation_error_code="chart_number_taken",
+            ),
             models.CheckConstraint(
                 name="clients_client_discharge_after_admission",
                 condition=Q(discharge_date__isnull=True)

@@ -232,6 +232,7 @@ class MembershipAdmin(admin.ModelAdmin):
         "status",
         "waitlisted_at",
         "joined_on",
+        "joined_at",
         "ended_on",
         "end_reason",
         "end_note",

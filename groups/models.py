@@ -2,7 +2,9 @@ import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from clients.models import Client, LevelOfCare
 from iop.discretion import validate_discreet
@@ -110,23 +112,36 @@ class TherapyGroup(models.Model):
         return [t for t in (self.facilitator, self.co_facilitator) if t is not None]
 
 
-def member_on(day, *, prefix: str = "") -> Q:
-    """Rolling admission, the one rule: a member on ``day`` joined on or before it and had not
-    left by then. ``day`` is a date or an expression (e.g. a session's local date); ``prefix``
-    reaches memberships through a relation, e.g. ``"group__memberships__"``."""
-    return Q(**{f"{prefix}joined_on__lte": day}) & (
+def member_at(starts_at, *, prefix: str = "") -> Q:
+    """Who belongs to a meeting, the one rule behind every roster, schedule and reminder: the
+    members at its start. They joined at or before ``starts_at`` (a session that has started
+    never gains members) and had not left by that day (``ended_on`` is the first day without
+    them). ``starts_at`` is an aware datetime or an expression of one, e.g. ``F("starts_at")``;
+    ``prefix`` reaches memberships through a relation, e.g. ``"group__memberships__"``."""
+    if isinstance(starts_at, datetime.datetime):
+        day = timezone.localdate(starts_at)
+    else:
+        # Typed, so that an OuterRef (which has no type of its own) can be truncated too.
+        day = TruncDate(ExpressionWrapper(starts_at, output_field=models.DateTimeField()))
+    return Q(**{f"{prefix}joined_at__lte": starts_at}) & (
         Q(**{f"{prefix}ended_on__isnull": True}) | Q(**{f"{prefix}ended_on__gt": day})
     )
 
 
-def was_member_on(day: datetime.date, joined_on: datetime.date | None, ended_on: datetime.date | None) -> bool:
-    """``member_on`` for rows already in memory."""
-    return joined_on is not None and joined_on <= day and (ended_on is None or ended_on > day)
+def was_member_at(
+    starts_at: datetime.datetime, joined_at: datetime.datetime | None, ended_on: datetime.date | None
+) -> bool:
+    """``member_at`` for rows already in memory."""
+    return (
+        joined_at is not None
+        and joined_at <= starts_at
+        and (ended_on is None or ended_on > timezone.localdate(starts_at))
+    )
 
 
 class MembershipQuerySet(models.QuerySet):
-    def on(self, day):
-        return self.filter(member_on(day))
+    def at(self, starts_at):
+        return self.filter(member_at(starts_at))
 
     def open(self):
         return self.exclude(status=Membership.Status.ENDED)
@@ -158,6 +173,9 @@ class Membership(models.Model):
     # The waitlist is served first come, first served, in this order.
     waitlisted_at = models.DateTimeField(null=True, blank=True)
     joined_on = models.DateField(null=True, blank=True, help_text="First day as an active member.")
+    # The moment within that day: a member is on the rosters of the meetings that start from then
+    # on, never of one held earlier the day they joined (groups.services sets both together).
+    joined_at = models.DateTimeField(null=True, blank=True, help_text="When the client became an active member.")
     ended_on = models.DateField(null=True, blank=True)
     end_reason = models.CharField(max_length=14, choices=EndReason.choices, blank=True)
     end_note = models.CharField(max_length=300, blank=True)
@@ -178,6 +196,12 @@ class Membership(models.Model):
                 name="groups_membership_active_has_join_date",
                 condition=~Q(status="active") | Q(joined_on__isnull=False),
                 violation_error_message="An active membership needs the date the client joined.",
+            ),
+            models.CheckConstraint(
+                name="groups_membership_join_day_and_moment_together",
+                condition=Q(joined_on__isnull=True, joined_at__isnull=True)
+                | Q(joined_on__isnull=False, joined_at__isnull=False),
+                violation_error_message="A membership records both the day and the moment the client joined.",
             ),
             models.CheckConstraint(
                 name="groups_membership_waitlisted_has_time",

@@ -20,6 +20,7 @@ from scheduling.services import (
     client_schedule_conflicts,
     generate_sessions,
     local_start,
+    met_sessions,
     slots_clash,
     supersede,
     unmet,
@@ -62,7 +63,36 @@ def enrolment_refusals(*, client: Client, group: TherapyGroup, on: datetime.date
         group_reasons.append(f"{group.name} has ended.")
     elif group.enrolment == TherapyGroup.Enrolment.CLOSED and group.start_date <= on:
         group_reasons.append(f"{group.name} is a closed group and has already started.")
+    if on < timezone.localdate():
+        group_reasons.extend(_backdated_join_refusals(client=client, group=group, on=on))
     return {field: reasons for field, reasons in (("client", client_reasons), ("group", group_reasons)) if reasons}
+
+
+def _backdated_join_refusals(*, client: Client, group: TherapyGroup, on: datetime.date) -> list[str]:
+    """A join recorded for a past day would put the client on the rosters of the meetings held
+    since; refused once one of them is clinical history (held, attendance or a note)."""
+    since = Session.objects.filter(group=group, starts_at__gte=joining_moment(on), starts_at__lte=timezone.now())
+    met = met_sessions(since).first()
+    if met is None:
+        return []
+    return [
+        f"{group.name} met on {timezone.localdate(met.starts_at):%Y-%m-%d} and its attendance or note is recorded; "
+        f"{client.display_name} can join from today, not from {on:%Y-%m-%d}."
+    ]
+
+
+def joining_moment(on: datetime.date) -> datetime.datetime:
+    """When a client who joins on ``on`` becomes a member: now when that is today, so that a
+    session which began earlier today never gains them; otherwise the start of that day."""
+    if on == timezone.localdate():
+        return timezone.now()
+    return local_start(on, datetime.time.min)
+
+
+def _join(membership: Membership, *, on: datetime.date) -> None:
+    membership.status = Membership.Status.ACTIVE
+    membership.joined_at = joining_moment(on)
+    membership.joined_on = timezone.localdate(membership.joined_at)
 
 
 def enroll_client(
@@ -89,7 +119,10 @@ def enroll_client(
 
         seats_taken = Membership.objects.active().filter(group=group).count()
         if seats_taken < group.capacity:
-            return Membership.objects.create(client=client, group=group, status=Membership.Status.ACTIVE, joined_on=on)
+            membership = Membership(client=client, group=group)
+            _join(membership, on=on)
+            membership.save()
+            return membership
         if not allow_waitlist:
             raise GroupFull(
                 {"group": f"{group.name} is full ({seats_taken} / {group.capacity}) and the waitlist was declined."},
@@ -186,11 +219,10 @@ def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> 
                 break
             if _client_refusals(client=candidate.client):
                 continue
-            candidate.status = Membership.Status.ACTIVE
-            # A seat freed on a past day is taken today: joining on that day would put the client
-            # on the rosters of meetings held while they were still waiting.
-            candidate.joined_on = max(on, timezone.localdate())
-            candidate.save(update_fields=["status", "joined_on"])
+            # A seat freed on a past day is taken now: joining earlier would put the client on
+            # the rosters of meetings held while they were still waiting.
+            _join(candidate, on=max(on, timezone.localdate()))
+            candidate.save(update_fields=["status", "joined_at", "joined_on"])
             promoted.append(candidate)
             free -= 1
     return promoted

@@ -1,3 +1,5 @@
+import uuid
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
@@ -17,14 +19,20 @@ def _inline_helper(layout: Layout) -> FormHelper:
     return helper
 
 
+NOT_CHOSEN = [("", "— choose —")]
+
+
 class AttendanceForm(forms.Form):
-    """One roster member's row. The member is fixed by the roster, not by what is posted."""
+    """One roster member's row, empty until the therapist chooses. The member is fixed by the
+    roster, not by what is posted; what a row needs is ``services.attendance_refusals``."""
 
     client = forms.IntegerField(widget=forms.HiddenInput)
-    status = forms.ChoiceField(choices=Attendance.Status.choices)
-    minutes_attended = forms.IntegerField(label="Minutes", min_value=0)
+    status = forms.ChoiceField(choices=NOT_CHOSEN + Attendance.Status.choices, required=False)
+    minutes_attended = forms.IntegerField(label="Minutes", min_value=0, required=False)
     mode = forms.ChoiceField(label="Attended", choices=Attendance.Mode.choices)
-    participation = forms.TypedChoiceField(coerce=int, choices=Attendance.Participation.choices)
+    participation = forms.TypedChoiceField(
+        coerce=int, choices=NOT_CHOSEN + Attendance.Participation.choices, required=False, empty_value=None
+    )
     observation = forms.CharField(
         label="Observation",
         required=False,
@@ -53,6 +61,7 @@ class AttendanceForm(forms.Form):
 
     @classmethod
     def initial_for(cls, *, session: Session, member: Client) -> dict:
+        """The recorded row, or an empty one: nothing is chosen for the therapist."""
         attendance = getattr(member, "attendance", None)
         if attendance is not None:
             return {
@@ -63,17 +72,11 @@ class AttendanceForm(forms.Form):
                 "participation": attendance.participation,
                 "observation": attendance.observation,
             }
-        return {
-            "client": member.pk,
-            "status": Attendance.Status.PRESENT if member.agreement_in_force else Attendance.Status.EXCUSED,
-            "minutes_attended": session.duration_minutes,
-            "mode": Attendance.Mode.VIRTUAL if session.is_virtual else Attendance.Mode.IN_PERSON,
-            "participation": Attendance.Participation.TOOK_PART,
-        }
+        return {"client": member.pk, "mode": services.session_mode(session)}
 
     def clean_minutes_attended(self):
         minutes = self.cleaned_data["minutes_attended"]
-        if minutes > self.session.duration_minutes:
+        if minutes is not None and minutes > self.session.duration_minutes:
             raise forms.ValidationError(
                 f"Minutes attended must be between 0 and {self.session.duration_minutes}, the length of the session."
             )
@@ -97,12 +100,32 @@ class AttendanceForm(forms.Form):
         data = self.cleaned_data
         return services.AttendanceEntry(
             client=self.member,
-            status=data["status"],
-            minutes_attended=data["minutes_attended"],
+            status=data.get("status") or "",
+            minutes_attended=data.get("minutes_attended"),
             mode=data["mode"],
-            participation=data["participation"],
+            participation=data.get("participation"),
             observation=data.get("observation", ""),
         )
+
+    def posted(self) -> dict:
+        """The row as typed, for showing it again."""
+        return {name: self[name].value() for name in self.fields}
+
+    def marked_present(self) -> dict:
+        """The row as typed; if its status is still unchosen, present for the whole session
+        where the member may be marked present. Participation stays the therapist's to choose."""
+        row = self.posted()
+        if row.get("status"):
+            return row
+        present = services.AttendanceEntry(
+            client=self.member, status=Attendance.Status.PRESENT, minutes_attended=self.session.duration_minutes
+        )
+        refusals = services.attendance_refusals(
+            session=self.session, entry=present, agreement_in_force=self.member.agreement_in_force
+        )
+        if "status" not in refusals:
+            row.update(status=present.status, minutes_attended=present.minutes_attended)
+        return row
 
 
 class OnePerMemberFormSet(forms.BaseFormSet):
@@ -139,6 +162,18 @@ class BaseRosterFormSet(OnePerMemberFormSet):
 
     def entries(self) -> list[services.AttendanceEntry]:
         return [form.entry() for form in self.forms]
+
+    def everyone_present(self) -> list[dict]:
+        """Initial rows for "Mark everyone present": what was posted, each unchosen row present."""
+        return [form.marked_present() for form in self.forms]
+
+    def missing(self) -> list[tuple[str, list[str]]]:
+        """Each member whose row cannot be saved, with the parts to choose or correct."""
+        return [
+            (form.member.display_name, [form[name].label.lower() for name in form.errors if name in form.fields])
+            for form in self.forms
+            if form.errors
+        ]
 
 
 AttendanceFormSet = forms.formset_factory(AttendanceForm, formset=BaseRosterFormSet, extra=0)
@@ -244,6 +279,8 @@ class SignNoteForm(forms.Form):
 
 
 class AddendumForm(forms.Form):
+    # A new id each time the form is shown; a double click sends the same one twice.
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
     text = forms.CharField(
         label="Addendum",
         widget=forms.Textarea(attrs={"rows": 3}),

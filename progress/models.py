@@ -220,11 +220,18 @@ class Addendum(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     text = models.TextField()
+    # The addendum form's own id: the same form sent twice (a double click, a resend) adds once.
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
         verbose_name_plural = "addenda"
         constraints = [
+            models.UniqueConstraint(
+                fields=["group_note", "submission_key"],
+                name="progress_addendum_one_per_submission",
+                violation_error_message="This addendum was already added.",
+            ),
             models.CheckConstraint(
                 name="progress_addendum_has_text",
                 condition=~Q(text=""),

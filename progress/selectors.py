@@ -7,13 +7,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
 from clients.models import AgreementSignature, Client
-from groups.models import Membership, Therapist, TherapyGroup
+from groups.models import Membership, Therapist, TherapyGroup, member_at
 from progress.models import Attendance, GroupNote
 from scheduling.models import Session
 from scheduling.services import local_start, monday_of
@@ -104,11 +115,10 @@ def session_day(session: Session) -> datetime.date:
 
 
 def roster_for_session(session: Session) -> QuerySet[Client]:
-    """The group's active members on the session's date (rolling admission): joined on or before
-    that day and not left by it, and anyone whose attendance at it was taken (a member who left
+    """The group's members at the session's start (``groups.models.member_at``: someone who joins
+    after it began is not on it), and anyone whose attendance at it was taken (a member who left
     later that day keeps their record). Each client carries ``agreement_in_force``."""
-    day = session_day(session)
-    members = Membership.objects.on(day).filter(group_id=session.group_id)
+    members = Membership.objects.at(session.starts_at).filter(group_id=session.group_id)
     recorded = Attendance.objects.filter(session=session)
     return (
         Client.objects.filter(Q(pk__in=members.values("client_id")) | Q(pk__in=recorded.values("client_id")))
@@ -122,11 +132,13 @@ def roster_for_session(session: Session) -> QuerySet[Client]:
 # --- The dashboard --------------------------------------------------------------------------
 
 
-def _with_progress(sessions: QuerySet[Session]) -> QuerySet[Session]:
-    """Each session with its roster size on its date, attendance rows and note state."""
-    members = (
-        Membership.objects.on(OuterRef("day"))
-        .filter(group=OuterRef("group"))
+def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> QuerySet[Session]:
+    """Each session with its roster (as ``roster_for_session`` counts it), attendance rows, note
+    state, and whether attendance is due: the session has begun, is not cancelled, and someone on
+    its roster has no attendance yet."""
+    unrecorded = (
+        Membership.objects.filter(member_at(OuterRef("starts_at")), group=OuterRef("group"))
+        .exclude(Exists(Attendance.objects.filter(session=OuterRef(OuterRef("pk")), client=OuterRef("client"))))
         .order_by()
         .values("group")
         .annotate(count=Count("pk"))
@@ -134,20 +146,29 @@ def _with_progress(sessions: QuerySet[Session]) -> QuerySet[Session]:
     )
     return sessions.annotate(
         day=TruncDate("starts_at"),
-        roster_size=Coalesce(Subquery(members, output_field=IntegerField()), 0),
+        unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
         attendance_count=Count("attendances", distinct=True),
         note_signed=Exists(GroupNote.objects.filter(session=OuterRef("pk"), signed_at__isnull=False)),
         note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))),
+    ).annotate(
+        roster_size=F("attendance_count") + F("unrecorded_count"),
+        attendance_due=ExpressionWrapper(
+            Q(starts_at__lte=now, unrecorded_count__gt=0) & ~Q(status=Session.Status.CANCELLED),
+            output_field=BooleanField(),
+        ),
     )
 
 
-def week_sessions(therapist: Therapist, *, today: datetime.date | None = None) -> list[Session]:
-    today = today or timezone.localdate()
+def week_sessions(
+    therapist: Therapist, *, today: datetime.date | None = None, now: datetime.datetime | None = None
+) -> list[Session]:
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
     monday = monday_of(today)
     start = local_start(monday, datetime.time.min)
     end = local_start(monday + datetime.timedelta(days=7), datetime.time.min)
     sessions = sessions_for_therapist(therapist).filter(starts_at__gte=start, starts_at__lt=end)
-    return list(_with_progress(sessions).order_by("starts_at"))
+    return list(_with_progress(sessions, now=now).order_by("starts_at"))
 
 
 def overdue_sessions(therapist: Therapist, *, now: datetime.datetime | None = None) -> list[Session]:
@@ -161,7 +182,7 @@ def overdue_sessions(therapist: Therapist, *, now: datetime.datetime | None = No
         .exclude(group_note__signed_at__isnull=False)
         .distinct()
     )
-    return list(_with_progress(sessions).order_by("starts_at"))
+    return list(_with_progress(sessions, now=now).order_by("starts_at"))
 
 
 # --- The session page -----------------------------------------------------------------------

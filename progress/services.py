@@ -2,6 +2,7 @@
 the admin, seed_demo and tests all call these functions."""
 
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -25,31 +26,51 @@ BIRP_FIELDS = ("behaviour", "intervention", "response", "plan")
 
 @dataclass(frozen=True)
 class AttendanceEntry:
+    """One roster row as the therapist chose it: "" or None where nothing was chosen.
+
+    A record that a client attended is a clinical and billing statement, so nothing here has a
+    default that says they came or took part. ``mode`` left out is the session's own (by video
+    for a virtual session, else in person)."""
+
     client: Client
     status: str
-    minutes_attended: int
-    mode: str = Attendance.Mode.IN_PERSON
-    participation: int = Attendance.Participation.NONE
+    minutes_attended: int | None = None
+    mode: str | None = None
+    participation: int | None = None
     observation: str = ""
 
 
+def session_mode(session: Session) -> str:
+    return Attendance.Mode.VIRTUAL if session.is_virtual else Attendance.Mode.IN_PERSON
+
+
 def attendance_refusals(*, session: Session, entry: AttendanceEntry, agreement_in_force: bool) -> dict[str, list[str]]:
-    """Every reason this row of the roster cannot be saved, by form field (empty when it can)."""
+    """Every reason this row of the roster cannot be saved, by form field (empty when it can).
+
+    A row needs a chosen status; a member who attended also needs the minutes and their
+    participation, chosen, not assumed."""
     errors: dict[str, list[str]] = {}
     name = entry.client.display_name
-    if entry.status not in Attendance.Status.values:
+    attended = entry.status in Attendance.ATTENDED
+    if not entry.status:
+        errors["status"] = ["Choose present, late, left early, absent or excused."]
+    elif entry.status not in Attendance.Status.values:
         errors["status"] = [f"Unknown attendance status {entry.status!r}."]
-    elif entry.status in Attendance.ATTENDED and not agreement_in_force:
+    elif attended and not agreement_in_force:
         # Clinic rule: no one sits in a group without a current, unrevoked confidentiality agreement.
         errors["status"] = [
             f"{name} has no current signed confidentiality agreement and cannot be marked present; "
             "mark them absent or excused and ask staff to have the agreement signed."
         ]
-    if entry.mode not in Attendance.Mode.values:
+    if entry.mode is not None and entry.mode not in Attendance.Mode.values:
         errors["mode"] = [f"Unknown mode {entry.mode!r}."]
-    if entry.participation not in Attendance.Participation.values:
+    if entry.participation is not None and entry.participation not in Attendance.Participation.values:
         errors["participation"] = ["Participation is a level from 0 to 4."]
-    if entry.status in Attendance.ATTENDED and not 0 <= entry.minutes_attended <= session.duration_minutes:
+    elif attended and entry.participation is None:
+        errors["participation"] = ["Choose how the member took part, from 0 to 4."]
+    if attended and entry.minutes_attended is None:
+        errors["minutes_attended"] = [f"Enter the minutes attended, from 0 to {session.duration_minutes}."]
+    elif attended and not 0 <= entry.minutes_attended <= session.duration_minutes:
         errors["minutes_attended"] = [
             f"Minutes attended must be between 0 and {session.duration_minutes}, the length of the session."
         ]
@@ -99,7 +120,9 @@ def record_attendance(
         for messages in attendance_refusals(
             session=session, entry=entry, agreement_in_force=client.agreement_in_force
         ).values():
-            errors.extend(messages)
+            # Each refusal names the member it is about, once.
+            name = client.display_name
+            errors.extend(message if name in message else f"{name}: {message}" for message in messages)
     if errors:
         raise ValidationError(errors)
 
@@ -112,7 +135,7 @@ def record_attendance(
         )
         attendance.status = entry.status
         attendance.minutes_attended = entry.minutes_attended if attended else 0
-        attendance.mode = entry.mode
+        attendance.mode = entry.mode or session_mode(session)
         attendance.participation = entry.participation if attended else Attendance.Participation.NONE
         attendance.observation = entry.observation.strip()
         attendance.full_clean(exclude=["session", "client", "recorded_by"], validate_unique=False)
@@ -302,9 +325,19 @@ def sign_note(*, note: GroupNote, user: AbstractBaseUser, password: str) -> Grou
 
 
 @transaction.atomic
-def add_addendum(*, note: GroupNote, author: AbstractBaseUser, text: str) -> Addendum:
-    """A correction to a signed note; the note itself never changes."""
-    note = GroupNote.objects.select_related("session__group").get(pk=note.pk)
+def add_addendum(
+    *, note: GroupNote, author: AbstractBaseUser, text: str, submission_key: uuid.UUID | None = None
+) -> Addendum:
+    """A correction to a signed note; the note itself never changes.
+
+    ``submission_key`` identifies the form it was written in: sent again, the addendum it made
+    is returned and no second one is added."""
+    # Lock the note row: two sends of the same form at once must not both find no addendum yet.
+    note = GroupNote.objects.select_for_update().select_related("session__group").get(pk=note.pk)
+    if submission_key is not None:
+        already = note.addenda.filter(submission_key=submission_key, author=author).first()
+        if already is not None:
+            return already
     if not note.is_signed:
         raise ValidationError("The note is not signed yet; change it directly.")
     if not leads_session(author, note.session):
@@ -325,4 +358,4 @@ def add_addendum(*, note: GroupNote, author: AbstractBaseUser, text: str) -> Add
                 f"Use initials ({other.initials})."
             }
         )
-    return Addendum.objects.create(group_note=note, author=author, text=text)
+    return Addendum.objects.create(group_note=note, author=author, text=text, submission_key=submission_key)

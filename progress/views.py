@@ -34,15 +34,16 @@ def _add_service_errors(form: Form, error: ValidationError) -> None:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     therapist = selectors.therapist_for(request.user)
-    today = timezone.localdate()
-    week = selectors.week_sessions(therapist, today=today)
+    now = timezone.now()
+    today = timezone.localdate(now)
+    week = selectors.week_sessions(therapist, today=today, now=now)
     context = {
         "therapist": therapist,
         "today": today,
         "today_sessions": [s for s in week if s.day == today],
         "later_sessions": [s for s in week if s.day > today],
         "earlier_sessions": [s for s in week if s.day < today],
-        "overdue_sessions": selectors.overdue_sessions(therapist),
+        "overdue_sessions": selectors.overdue_sessions(therapist, now=now),
         "groups": selectors.groups_for_therapist(therapist).order_by("name"),
     }
     return render(request, "progress/dashboard.html", context)
@@ -60,7 +61,10 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if closed:
             messages.error(request, " ".join(closed))
             return redirect("therapist:session", pk=session.pk)
-        if formset.is_valid():
+        if "mark_everyone_present" in request.POST:
+            # Fills the form again, saves nothing: the therapist still reviews and saves.
+            formset = AttendanceFormSet(initial=formset.everyone_present(), session=session, roster=roster)
+        elif formset.is_valid():
             try:
                 services.record_attendance(session=session, entries=formset.entries(), recorded_by=request.user)
             except ValidationError as error:
@@ -72,6 +76,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "session": session,
         "roster": roster,
         "formset": formset,
+        "missing": formset.missing() if formset.is_bound else [],
         "closed_reasons": closed,
         "note": GroupNote.objects.filter(session=session).only("pk", "signed_at").first(),
         "can_mark_held": session.status == Session.Status.SCHEDULED and session.starts_at <= timezone.now(),
@@ -200,7 +205,12 @@ def note_addendum(request: HttpRequest, pk: int) -> HttpResponse:
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
-            services.add_addendum(note=note, author=request.user, text=form.cleaned_data["text"])
+            services.add_addendum(
+                note=note,
+                author=request.user,
+                text=form.cleaned_data["text"],
+                submission_key=form.cleaned_data["submission_key"],
+            )
         except ValidationError as error:
             _add_service_errors(form, error)
         else:

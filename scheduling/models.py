@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from groups.models import Therapist, TherapyGroup
+from iop.constraints import ConstraintErrorsOnFields
 from iop.discretion import undiscreet_words, validate_discreet
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,10 @@ class WeeklySlot(models.Model):
         return "" if self.is_virtual else (self.room or self.group.room)
 
 
-class Closure(models.Model):
+class Closure(ConstraintErrorsOnFields, models.Model):
     """Days the clinic is closed (holidays, weather): their sessions are cancelled."""
+
+    constraint_error_fields = {"closure_days_taken": "starts_on"}
 
     name = models.CharField(max_length=120, help_text='Shown to clients as the reason, e.g. "Thanksgiving".')
     starts_on = models.DateField()
@@ -87,6 +90,13 @@ class Closure(models.Model):
                 name="scheduling_closure_ends_after_start",
                 condition=Q(ends_on__gte=F("starts_on")),
                 violation_error_message="The closure cannot end before it starts.",
+            ),
+            # The same closure saved twice (a double click on Save) is one closure.
+            models.UniqueConstraint(
+                fields=["starts_on", "ends_on"],
+                name="scheduling_closure_one_per_days",
+                violation_error_message="The clinic is already closed on exactly these days.",
+                violation_error_code="closure_days_taken",
             ),
         ]
 

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from kombu.exceptions import KombuError
 
 from clients.models import Client
-from groups.models import Membership, was_member_on
+from groups.models import Membership, member_at, was_member_at
 from scheduling import channels
 from scheduling.models import Reminder, Session
 
@@ -86,9 +85,9 @@ def plan_reminders(*, now: datetime.datetime | None = None, sessions: Iterable[S
         return 0
     members_by_group = defaultdict(list)
     memberships = (
-        Membership.objects.filter(group_id__in={s.group_id for s in sessions}, joined_on__isnull=False)
+        Membership.objects.filter(group_id__in={s.group_id for s in sessions}, joined_at__isnull=False)
         .filter(client__in=Client.objects.filter(_reachable_clients()))
-        .values_list("group_id", "client_id", "joined_on", "ended_on", "client__reminder_channel")
+        .values_list("group_id", "client_id", "joined_at", "ended_on", "client__reminder_channel")
     )
     for group_id, *member in memberships:
         members_by_group[group_id].append(member)
@@ -99,10 +98,9 @@ def plan_reminders(*, now: datetime.datetime | None = None, sessions: Iterable[S
     )
     new_rows = []
     for session in sessions:
-        day = timezone.localdate(session.starts_at)
         kinds = _kinds_to_plan(starts_at=session.starts_at, now=now)
-        for client_id, joined_on, ended_on, channel in members_by_group[session.group_id]:
-            if not was_member_on(day, joined_on, ended_on):
+        for client_id, joined_at, ended_on, channel in members_by_group[session.group_id]:
+            if not was_member_at(session.starts_at, joined_at, ended_on):
                 continue
             for kind, send_at in kinds:
                 key = (session.pk, client_id, channel, kind, session.starts_at)
@@ -255,11 +253,11 @@ def send_reminder(*, reminder_id: int, now: datetime.datetime | None = None) -> 
 
 
 def _with_membership(reminders):
-    """Each row knows, in the same query, whether its client was in the session's group that day."""
-    return reminders.annotate(session_day=TruncDate("session__starts_at")).annotate(
+    """Each row knows, in the same query, whether its client is a member at the session's start."""
+    return reminders.annotate(
         client_was_member=Exists(
-            Membership.objects.on(OuterRef("session_day")).filter(
-                client=OuterRef("client"), group=OuterRef("session__group")
+            Membership.objects.filter(
+                member_at(OuterRef("session__starts_at")), client=OuterRef("client"), group=OuterRef("session__group")
             )
         )
     )
@@ -286,7 +284,7 @@ def why_not_send(reminder: Reminder, *, now: datetime.datetime) -> str:
     if client.reminder_channel != reminder.channel:
         return "The client now prefers another channel."
     if not reminder.client_was_member:
-        return "The client is not a member of this session's group on that day."
+        return "The client is not a member of this session's group at its start."
     return ""
 
 

@@ -2,12 +2,11 @@
 
 import datetime
 
-from django.db.models import QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import F, QuerySet
 from django.http import Http404
 
 from clients.models import Client
-from groups.models import member_on
+from groups.models import member_at
 from scheduling.models import Session
 from scheduling.services import local_start
 
@@ -21,12 +20,11 @@ def client_for_portal(user) -> Client:
 
 
 def sessions_for_client(client: Client) -> QuerySet[Session]:
-    """Rolling admission: the sessions of every group the client was an active member of on the
-    session's date. Joining mid-way brings all future sessions; leaving drops the later ones."""
-    session_day = TruncDate("starts_at")  # in the clinic's zone
+    """Rolling admission: the sessions of every group the client was a member of at the session's
+    start (``member_at``). Joining mid-way brings all later sessions; leaving drops them."""
     return (
         Session.objects.filter(
-            member_on(session_day, prefix="group__memberships__"),
+            member_at(F("starts_at"), prefix="group__memberships__"),
             group__memberships__client=client,
         )
         .select_related("group")

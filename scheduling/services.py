@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -168,6 +168,15 @@ def unmet(sessions, *, now: datetime.datetime):
     """Sessions after ``now`` that nobody has met in: still scheduled, no attendance, no note."""
     return sessions.filter(
         starts_at__gt=now, status=Session.Status.SCHEDULED, attendances__isnull=True, group_note__isnull=True
+    )
+
+
+def met_sessions(sessions):
+    """The sessions someone has met in (held, or with attendance or a note), earliest first."""
+    return (
+        sessions.filter(Q(status=Session.Status.HELD) | Q(attendances__isnull=False) | Q(group_note__isnull=False))
+        .distinct()
+        .order_by("starts_at")
     )
 
 
@@ -357,7 +366,13 @@ def mark_session_held(*, session: Session) -> Session:
 def save_closure(*, closure: Closure) -> list[Session]:
     """Record a closure and cancel the sessions on its days that nobody has met in."""
     closure.full_clean()
-    closure.save()
+    try:
+        with transaction.atomic():
+            closure.save()
+    except IntegrityError:
+        # The same closure saved at the same moment (a double click): the constraint let one in.
+        closure.validate_constraints()
+        raise
     first = local_start(closure.starts_on, datetime.time.min)
     after = local_start(closure.ends_on + datetime.timedelta(days=1), datetime.time.min)
     on_closed_days = Session.objects.filter(starts_at__lt=after)

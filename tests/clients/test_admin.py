@@ -99,6 +99,19 @@ def test_duplicate_chart_number_in_the_admin_is_a_field_error(staff_client, clie
     assert Client.objects.count() == before
 
 
+def test_a_chart_number_taken_in_another_letter_case_is_a_field_error(staff_client, client_record):
+    before = Client.objects.count()
+
+    response = staff_client.post(
+        reverse("admin:clients_client_add"), _client_form(chart_number=client_record.chart_number.swapcase())
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["chart_number"] == ["Another client already has this chart number."]
+    assert Client.objects.count() == before
+
+
 def test_bad_date_of_birth_is_a_field_error(staff_client):
     response = staff_client.post(reverse("admin:clients_client_add"), _client_form(date_of_birth="31/31/1990"))
 

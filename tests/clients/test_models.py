@@ -134,3 +134,22 @@ def test_initials_use_the_preferred_name(agreement):
     client = ClientFactory.build(legal_first_name="Rebecca", preferred_name="Becca", legal_last_name="Stein")
 
     assert client.initials == "B.S."
+
+
+@pytest.mark.parametrize("spelling", ["lower", "upper", "swapcase"])
+def test_a_chart_number_differing_only_in_letter_case_is_taken(agreement, spelling):
+    ClientFactory(chart_number="Iop-0042")
+    duplicate = Client(
+        chart_number=getattr("Iop-0042", spelling)(),
+        legal_first_name="Alex",
+        legal_last_name="Doe",
+        date_of_birth=datetime.date(1990, 1, 1),
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        duplicate.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        duplicate.save()
+
+    assert refused.value.message_dict["chart_number"] == ["Another client already has this chart number."]
+    assert Client.objects.count() == 1

@@ -47,7 +47,8 @@ def make_session(group, *, starts_at=None, minutes=90, facilitator=None, objecti
 
 
 def attendance_post(session, roster, **overrides) -> dict:
-    """The POST of the roster form: everyone present for the whole session, unless overridden.
+    """The POST of the roster form, every value chosen: everyone present for the whole session and
+    taking part, unless overridden.
 
     ``overrides`` maps "<row>-<field>" to a value, e.g. ``{"0-status": "absent"}``."""
     data = {"form-TOTAL_FORMS": str(len(roster)), "form-INITIAL_FORMS": str(len(roster))}
@@ -67,11 +68,15 @@ def attendance_post(session, roster, **overrides) -> dict:
 
 
 def record_everyone_present(session, members, *, by):
+    """Everyone present for the whole session, taking part: each value chosen, as the page asks."""
     return services.record_attendance(
         session=session,
         entries=[
             services.AttendanceEntry(
-                client=member, status=Attendance.Status.PRESENT, minutes_attended=session.duration_minutes
+                client=member,
+                status=Attendance.Status.PRESENT,
+                minutes_attended=session.duration_minutes,
+                participation=Attendance.Participation.TOOK_PART,
             )
             for member in members
         ],

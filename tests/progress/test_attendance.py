@@ -46,12 +46,12 @@ def test_saving_again_updates_and_never_duplicates(facilitator_client, session, 
     assert Attendance.objects.get(session=session, client=members[0]).observation == "Quiet today."
 
 
-def test_page_defaults_minutes_to_the_session_length(facilitator_client, group, members):
+def test_page_offers_every_choice_and_the_session_length(facilitator_client, group, members):
     session = make_session(group, minutes=75)
 
     page = facilitator_client.get(reverse("therapist:session", args=[session.pk])).content.decode()
 
-    assert 'value="75"' in page
+    assert 'max="75"' in page
     assert "Dominated the discussion" in page
     assert "Did not take part" in page
 
@@ -176,7 +176,9 @@ def test_service_names_the_client_refused_by_the_gate(session, members, unsigned
     with pytest.raises(ValidationError) as refusal:
         services.record_attendance(
             session=session,
-            entries=[services.AttendanceEntry(client=unsigned_member, status=status, minutes_attended=30)],
+            entries=[
+                services.AttendanceEntry(client=unsigned_member, status=status, minutes_attended=30, participation=2)
+            ],
             recorded_by=therapist.user,
         )
 

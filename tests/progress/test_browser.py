@@ -44,6 +44,7 @@ def test_demo_therapist_takes_attendance_writes_signs_and_sees_the_note_locked(t
 
     session = todays_session
     roster_size = roster_for_session(session).count()
+    started = session.starts_at <= timezone.now()
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
@@ -55,14 +56,26 @@ def test_demo_therapist_takes_attendance_writes_signs_and_sees_the_note_locked(t
             page.fill("#id_password", "demo-pass-2026")
             page.click("button[type=submit]")
             page.wait_for_url("**/therapist/")
-            assert "Attendance to take" in page.inner_text(f"[data-session='{session.pk}']")
+            card = page.inner_text(f"[data-session='{session.pk}']")
+            assert ("Attendance to take" in card) == started
             page.screenshot(path=SCREENSHOTS / "therapist-dashboard.png", full_page=True)
 
             page.click(f"[data-session='{session.pk}']")
-            assert page.locator(".attendance-row").count() == roster_size
-            first_row = page.locator(".attendance-row").first
-            first_row.locator("select[name$='-participation']").select_option("4")
-            first_row.locator("textarea[name$='-observation']").fill("Spoke at length; redirected twice.")
+            rows = page.locator(".attendance-row")
+            assert rows.count() == roster_size
+            # Nothing is chosen for the therapist: saving the empty form is refused and says why.
+            page.click("text=Save attendance for all")
+            page.wait_for_selector("#attendance-missing")
+            page.click("button[name=mark_everyone_present]")
+            page.wait_for_selector("#attendance-missing", state="detached")
+            for index in range(rows.count()):
+                row = rows.nth(index)
+                if not row.locator("select[name$='-status']").input_value():
+                    # No current agreement: not marked present, so the therapist chooses.
+                    row.locator("select[name$='-status']").select_option("excused")
+                else:
+                    row.locator("select[name$='-participation']").select_option("4" if index == 0 else "2")
+            rows.first.locator("textarea[name$='-observation']").fill("Spoke at length; redirected twice.")
             page.click("text=Save attendance for all")
             page.wait_for_selector(".alert-success")
             page.screenshot(path=SCREENSHOTS / "therapist-attendance.png", full_page=True)
