@@ -299,7 +299,9 @@ class Command(BaseCommand):
                     )
                 )
         # A few weeks of history for the therapists' pages, and the weeks ahead for everyone.
-        generate_sessions(start=monday_of(today) - datetime.timedelta(weeks=HISTORY_WEEKS), today=today)
+        generation = generate_sessions(start=monday_of(today) - datetime.timedelta(weeks=HISTORY_WEEKS), today=today)
+        for refusal in generation.refused:
+            self.stderr.write(f"Session not generated: {refusal}")
 
     def _user(self, username: str, first: str, last: str, *, is_staff: bool = False):
         user, created = get_user_model().objects.get_or_create(
