@@ -4,16 +4,23 @@ import datetime
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import transaction
 
+from iop.permissions import CLINIC_STAFF
 from scheduling.models import Session
 from tests.groups.test_concurrency import run_at_once
 from tests.test_seed_demo import counts
 
-# serialized_rollback: the clinic-staff group that seed_demo joins its staff login to is made by a
-# migration, and a transactional test empties the tables after it.
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def clinic_staff_group():
+    """seed_demo joins its staff login to the group a migration makes; an earlier transactional
+    test may have emptied the tables since."""
+    Group.objects.get_or_create(name=CLINIC_STAFF)
 
 
 class Discard(Exception):
