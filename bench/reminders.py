@@ -7,13 +7,17 @@
 It creates (and afterwards drops) its own database, starts one ``celery worker`` process whose
 email backend writes every message to a temporary folder, publishes the due rows on a queue of its
 own, and counts the Message-IDs that arrived: duplicates are ids seen twice, lost are rows that
-never arrived. Not part of the test suite.
+never arrived. When it ends, the worker is asked to finish its tasks (TERM, a warm shutdown); if it
+has not stopped after ``--grace`` seconds it is killed with its processes, so the bench never leaves
+a worker behind or a database it cannot drop. Not part of the test suite.
 """
 
 import argparse
+import contextlib
 import datetime
 import email
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reminders", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4, help="processes of the one worker")
+    parser.add_argument("--grace", type=float, default=30, help="seconds the worker has to stop before it is killed")
     options = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get(
         "CELERY_BROKER_URL", ""
@@ -72,6 +77,8 @@ def main() -> None:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own process group, so that a kill reaches the pool's processes too.
+            start_new_session=True,
         )
         time.sleep(3)  # the worker connects and forks its processes
 
@@ -100,8 +107,7 @@ def main() -> None:
         print(f"lost: {len(expected - set(delivered))}")
     finally:
         if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+            stop_worker(worker, grace=options.grace)
         from iop.celery import app
 
         with app.connection_for_write() as broker:
@@ -110,6 +116,20 @@ def main() -> None:
         for path in outbox.iterdir():
             path.unlink()
         outbox.rmdir()
+
+
+def stop_worker(worker: subprocess.Popen, *, grace: float) -> None:
+    """TERM (a warm shutdown: running tasks finish), then KILL the worker's process group if it
+    is still there after ``grace`` seconds, as when a task hangs and the warm shutdown with it."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        print(f"worker still running {grace:g} s after TERM: killed")
+    # The pool's processes outlive a main process that died or hung; none may keep the database.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 def build_clinic(reminder_count: int) -> int:

@@ -431,7 +431,9 @@ def set_last_day(*, group: TherapyGroup, last_day: datetime.date | None) -> int:
     if last_day is not None:
         after = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
         cancelled = supersede(unmet(group.sessions.all(), now=after), reason=f"This group ends on {last_day:%b %d}.")
-    generate_sessions(slots=group.slots.all())
+    refused = generate_sessions(slots=group.slots.all()).refused
+    if refused:
+        raise ValidationError([str(refusal) for refusal in refused])
     return cancelled
 
 

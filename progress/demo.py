@@ -15,7 +15,7 @@ from progress import services
 from progress.models import Attendance, GroupNote
 from progress.selectors import sessions_for_therapist
 from scheduling.models import Session
-from scheduling.services import local_start, mark_session_held
+from scheduling.services import local_start, mark_session_held, minutes_after
 
 DEMO_THERAPIST = "therapist"
 # The demo client is not in this group (see _today_session).
@@ -103,13 +103,17 @@ def _today_session(therapist: Therapist, today: datetime.date) -> Session | None
     group = TherapyGroup.objects.filter(name=TODAY_SESSION_GROUP).first()
     if group is None:
         return None
-    an_hour_ago = timezone.localtime() - datetime.timedelta(hours=1)
-    hour = an_hour_ago.hour if an_hour_ago.date() == today else 0
-    starts_at = local_start(today, datetime.time(hour))
+    # An hour of elapsed time ago, then back to the top of that hour; ``replace`` keeps the fold,
+    # so on the morning the clocks go back 01:00 stays the 01:00 that began then.
+    an_hour_ago = timezone.localtime(timezone.now() - datetime.timedelta(hours=1))
+    if an_hour_ago.date() == today:
+        starts_at = an_hour_ago.replace(minute=0, second=0, microsecond=0)
+    else:
+        starts_at = local_start(today, datetime.time.min)
     return Session.objects.create(
         group=group,
         starts_at=starts_at,
-        ends_at=starts_at + datetime.timedelta(minutes=60),
+        ends_at=minutes_after(starts_at, 60),
         objective="Practise a grounding skill together",
         facilitator=therapist,
         room=group.room,

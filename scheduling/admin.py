@@ -92,8 +92,10 @@ class SessionAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = GenerateForm(request.POST or None, initial={"weeks": settings.SESSION_GENERATION_WEEKS})
         if request.method == "POST" and form.is_valid():
-            made = services.generate_sessions(weeks=form.cleaned_data["weeks"])
-            self.message_user(request, f"{len(made)} new sessions generated.", messages.SUCCESS)
+            generation = services.generate_sessions(weeks=form.cleaned_data["weeks"])
+            self.message_user(request, f"{len(generation.made)} new sessions generated.", messages.SUCCESS)
+            for refusal in generation.refused:
+                self.message_user(request, f"Not generated: {refusal}", messages.ERROR)
             return redirect("admin:scheduling_session_changelist")
         return render_action_form(self, request, Session.objects.none(), form=form, title="Generate sessions now")
 

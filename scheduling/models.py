@@ -192,6 +192,15 @@ class Session(models.Model):
                 name="scheduling_session_one_per_slot_occurrence",
                 violation_error_message="This slot already has a session on that date.",
             ),
+            # A group is in one room with one facilitator at a time. This is also what keeps two
+            # seed_demo runs, or two hands, from making the same meeting twice. Cancelled meetings
+            # are history: a meeting cancelled and then made again at its old time is allowed.
+            models.UniqueConstraint(
+                fields=["group", "starts_at"],
+                condition=~Q(status="cancelled"),
+                name="scheduling_session_one_per_group_moment",
+                violation_error_message="The group already meets at that moment.",
+            ),
         ]
         indexes = [models.Index(fields=["group", "starts_at"], name="scheduling_session_group_start")]
 
@@ -202,7 +211,10 @@ class Session(models.Model):
 
     @property
     def duration_minutes(self) -> int:
-        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+        # Elapsed minutes: Python subtracts two times of one zone on the wall clock, which is an
+        # hour off across a daylight-saving change.
+        elapsed = self.ends_at.astimezone(datetime.UTC) - self.starts_at.astimezone(datetime.UTC)
+        return int(elapsed.total_seconds() // 60)
 
     @property
     def is_cancelled(self) -> bool:

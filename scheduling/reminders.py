@@ -47,6 +47,8 @@ def _kinds_to_plan(*, starts_at: datetime.datetime, now: datetime.datetime) -> l
     """
     if starts_at <= now:
         return []
+    # Hours before are elapsed hours: in UTC, not on a wall clock that may change overnight.
+    starts_at = starts_at.astimezone(datetime.UTC)
     planned = [(kind, starts_at - before) for kind, before in reminder_kinds().items()]
     ahead = [(kind, send_at) for kind, send_at in planned if send_at > now]
     passed = [(kind, send_at) for kind, send_at in planned if send_at <= now]

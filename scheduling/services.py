@@ -1,8 +1,10 @@
 """Slots, sessions and closures. Every write with a rule is here; views, the admin, tasks and
 tests call these functions."""
 
+import dataclasses
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -24,12 +26,25 @@ def clinic_zone() -> ZoneInfo:
 def local_start(day: datetime.date, at: datetime.time) -> datetime.datetime:
     """The instant a wall-clock time happens on a day in the clinic's zone.
 
-    On the spring-forward day a time inside the skipped hour (e.g. 02:30) does not exist; it is
-    read with the offset in force before the change, which lands it one hour later on the new
-    clock (03:30). On the fall-back day an ambiguous time (01:30) is its first occurrence.
+    On the day the clocks go forward a time inside the skipped stretch (e.g. 02:30 where 02:00
+    becomes 03:00) does not exist; it is read with the offset in force before the change, which
+    lands it as much later as the clocks jumped (03:30). On the day they go back a time shown
+    twice (01:30) is its first occurrence. The README states this rule for staff.
+
+    The result is aware in the clinic's zone, for showing. Add a length to it with
+    ``minutes_after``, never with ``+``: see there.
     """
     naive = datetime.datetime.combine(day, at)
     return naive.replace(tzinfo=clinic_zone()).astimezone(datetime.UTC).astimezone(clinic_zone())
+
+
+def minutes_after(moment: datetime.datetime, minutes: int) -> datetime.datetime:
+    """The instant ``minutes`` of elapsed time after ``moment``.
+
+    Python adds a timedelta to an aware datetime on its wall clock: 01:30 EDT + 60 minutes is
+    02:30 EST on the fall-back day, two hours later, and a meeting so made is refused by the
+    length check. In UTC the wall clock and elapsed time agree."""
+    return moment.astimezone(datetime.UTC) + datetime.timedelta(minutes=minutes)
 
 
 def monday_of(day: datetime.date) -> datetime.date:
@@ -151,7 +166,9 @@ def save_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> Weekly
                 outside |= Q(slot_date__gt=slot.effective_until)
             supersede(not_yet_met.filter(outside), reason="This meeting time has been discontinued.")
             _follow_place_and_objective(not_yet_met.exclude(outside), slot=slot, old_objective=before.default_objective)
-    generate_sessions(slots=[slot], today=today)
+    refused = generate_sessions(slots=[slot], today=today).refused
+    if refused:
+        raise ValidationError([str(refusal) for refusal in refused])
     return slot
 
 
@@ -231,15 +248,37 @@ def _closure_on(day: datetime.date, closures: Iterable[Closure]) -> Closure | No
     return next((c for c in closures if c.starts_on <= day <= c.ends_on), None)
 
 
+@dataclass
+class Generation:
+    """What ``generate_sessions`` made, and the occurrences the database refused, with why."""
+
+    made: list[Session] = dataclasses.field(default_factory=list)
+    refused: list["Refusal"] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    slot: WeeklySlot
+    day: datetime.date
+    reasons: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.slot}, {self.day:%b %d, %Y}: {' '.join(self.reasons)}"
+
+
 def generate_sessions(
     *,
     weeks: int | None = None,
     today: datetime.date | None = None,
     start: datetime.date | None = None,
     slots: Iterable[WeeklySlot] | None = None,
-) -> list[Session]:
+) -> Generation:
     """Make the sessions of every slot from ``start`` (default: this week's Monday) up to
-    ``weeks`` weeks ahead of today. Idempotent: a slot occurrence that has a session is skipped."""
+    ``weeks`` weeks ahead of today. Idempotent: a slot occurrence that has a session is skipped.
+
+    A meeting the database refuses (say a virtual slot of a group that no longer has a video
+    link) is reported in ``refused`` and every other meeting is still made: one group's problem
+    never leaves the others without sessions."""
     today = today or timezone.localdate()
     weeks = weeks or settings.SESSION_GENERATION_WEEKS
     start = start or monday_of(today)
@@ -250,7 +289,7 @@ def generate_sessions(
         )
     slots = list(slots)
     if not slots:
-        return []
+        return Generation()
     groups = {g.pk: g for g in TherapyGroup.objects.filter(pk__in={s.group_id for s in slots})}
     existing = set(
         Session.objects.filter(slot__in=slots, slot_date__gte=start, slot_date__lte=horizon).values_list(
@@ -258,36 +297,87 @@ def generate_sessions(
         )
     )
     closures = list(Closure.objects.filter(ends_on__gte=start, starts_on__lte=horizon))
-    new_sessions = []
+    occurrences: list[list[tuple[WeeklySlot, datetime.date]]] = []
     for slot in slots:
         group = groups[slot.group_id]
+        slot.group = group
         first = max(start, slot.effective_from, group.start_date)
         last = min(d for d in (horizon, slot.effective_until, group.end_date) if d is not None)
         day = first + datetime.timedelta(days=(slot.weekday - first.weekday()) % 7)
+        days = []
         while day <= last:
             if (slot.pk, day) not in existing:
-                starts_at = local_start(day, slot.start_time)
-                closure = _closure_on(day, closures)
-                new_sessions.append(
-                    Session(
-                        group=group,
-                        slot=slot,
-                        slot_date=day,
-                        starts_at=starts_at,
-                        ends_at=starts_at + datetime.timedelta(minutes=slot.duration_minutes),
-                        objective=slot.default_objective,
-                        facilitator_id=group.facilitator_id,
-                        room="" if slot.is_virtual else (slot.room or group.room),
-                        video_link=group.video_link if slot.is_virtual or group.modality != "in_person" else "",
-                        status=Session.Status.CANCELLED if closure else Session.Status.SCHEDULED,
-                        cancellation_reason=f"Clinic closed: {closure.name}" if closure else "",
-                        closure=closure,
-                    )
-                )
+                days.append((slot, day))
             day += datetime.timedelta(days=7)
-    # ignore_conflicts: a concurrent run that made the same occurrence wins, ours is skipped.
-    Session.objects.bulk_create(new_sessions, ignore_conflicts=True)
-    return new_sessions
+        if days:
+            occurrences.append(days)
+    return _insert_sessions(occurrences, closures)
+
+
+def _session_for(slot: WeeklySlot, day: datetime.date, closures: list[Closure]) -> Session:
+    group = slot.group
+    starts_at = local_start(day, slot.start_time)
+    closure = _closure_on(day, closures)
+    return Session(
+        group=group,
+        slot=slot,
+        slot_date=day,
+        starts_at=starts_at,
+        ends_at=minutes_after(starts_at, slot.duration_minutes),
+        objective=slot.default_objective,
+        facilitator_id=group.facilitator_id,
+        room="" if slot.is_virtual else (slot.room or group.room),
+        video_link=group.video_link if slot.is_virtual or group.modality != "in_person" else "",
+        status=Session.Status.CANCELLED if closure else Session.Status.SCHEDULED,
+        cancellation_reason=f"Clinic closed: {closure.name}" if closure else "",
+        closure=closure,
+    )
+
+
+def _insert_sessions(occurrences: list[list[tuple[WeeklySlot, datetime.date]]], closures: list[Closure]) -> Generation:
+    """Insert every slot's meetings in one statement; if the database refuses it, insert slot by
+    slot, and a slot refused, meeting by meeting, so that only the refused meetings are missing.
+
+    The fallback costs nothing on a normal night and a few statements per slot on a bad one."""
+    generation = Generation()
+
+    def insert(batch: list[tuple[WeeklySlot, datetime.date]]) -> list[Session]:
+        sessions = [_session_for(slot, day, closures) for slot, day in batch]
+        # The one conflict to pass over is an occurrence a concurrent run made after we looked;
+        # every other refusal (a check, a second meeting of the group at that moment) is reported.
+        # (ignore_conflicts would also let SQLite drop rows that fail a check, silently.)
+        with transaction.atomic():
+            Session.objects.bulk_create(
+                sessions, update_conflicts=True, unique_fields=["slot", "slot_date"], update_fields=["slot_date"]
+            )
+        return sessions
+
+    try:
+        generation.made = insert([occurrence for days in occurrences for occurrence in days])
+        return generation
+    except IntegrityError:
+        pass
+    for days in occurrences:
+        try:
+            generation.made += insert(days)
+            continue
+        except IntegrityError:
+            pass
+        for slot, day in days:
+            try:
+                generation.made += insert([(slot, day)])
+            except IntegrityError as error:
+                generation.refused.append(Refusal(slot, day, _why_refused(_session_for(slot, day, closures), error)))
+    return generation
+
+
+def _why_refused(session: Session, error: IntegrityError) -> tuple[str, ...]:
+    """The message of the constraint the meeting breaks, as the model states it."""
+    try:
+        session.validate_constraints()
+    except ValidationError as refusal:
+        return tuple(refusal.messages)
+    return (f"The database refused it: {error}",)
 
 
 def session_conflicts(session: Session) -> dict[str, list[str]]:
@@ -377,7 +467,7 @@ def save_closure(*, closure: Closure) -> list[Session]:
     after = local_start(closure.ends_on + datetime.timedelta(days=1), datetime.time.min)
     on_closed_days = Session.objects.filter(starts_at__lt=after)
     cancelled = []
-    for session in unmet(on_closed_days, now=first - datetime.timedelta(microseconds=1)):
+    for session in unmet(on_closed_days, now=first.astimezone(datetime.UTC) - datetime.timedelta(microseconds=1)):
         cancelled.append(cancel_session(session=session, reason=f"Clinic closed: {closure.name}", closure=closure))
     return cancelled
 

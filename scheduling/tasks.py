@@ -1,12 +1,20 @@
+import logging
+
 from celery import shared_task
 
 from scheduling import reminders, services
 
+log = logging.getLogger(__name__)
+
 
 @shared_task(name="scheduling.tasks.generate_sessions_ahead", acks_late=True)
 def generate_sessions_ahead() -> int:
-    """Keep every group's sessions generated SESSION_GENERATION_WEEKS ahead (idempotent)."""
-    return len(services.generate_sessions())
+    """Keep every group's sessions generated SESSION_GENERATION_WEEKS ahead (idempotent). A
+    meeting that cannot be made is logged for staff; the others are made all the same."""
+    generation = services.generate_sessions()
+    for refusal in generation.refused:
+        log.error("Session not generated: %s", refusal)
+    return len(generation.made)
 
 
 # --- Reminders: the task carries the row's id only; the row is the truth ---------------------

@@ -10,6 +10,7 @@ from django.utils import timezone
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup
 from progress.selectors import week_sessions
+from scheduling.models import Session
 from scheduling.selectors import sessions_for_client_between
 from scheduling.services import local_start, monday_of
 
@@ -93,3 +94,25 @@ def test_the_demo_has_the_same_shape_on_every_day_of_the_week(clock, today, week
     assert [
         s for s in week_sessions(therapist) if s.day == day and s.starts_at <= timezone.now() and not s.is_cancelled
     ]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime.datetime(2027, 11, 7, 7, 30, tzinfo=datetime.UTC),  # 02:30 EST, an hour after the clocks went back
+        datetime.datetime(2027, 3, 14, 7, 30, tzinfo=datetime.UTC),  # 03:30 EDT, just after they went forward
+    ],
+    ids=["fall-back", "spring-forward"],
+)
+def test_the_demo_session_today_lasts_an_hour_on_the_mornings_the_clocks_change(clock, settings, moment):
+    """The demo's session today began "an hour ago": an hour of elapsed time, and it lasts 60 minutes
+    of elapsed time, whatever the wall clock did in between."""
+    settings.TIME_ZONE = "America/New_York"
+    clock.move_to(moment)
+
+    call_command("seed_demo", stdout=StringIO())
+
+    therapist = Therapist.objects.get(user__username="therapist")
+    today = Session.objects.get(facilitator=therapist, slot__isnull=True)
+    assert today.ends_at - today.starts_at == datetime.timedelta(minutes=60)
+    assert moment - datetime.timedelta(hours=2) < today.starts_at <= moment - datetime.timedelta(hours=1)

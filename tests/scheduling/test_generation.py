@@ -39,7 +39,7 @@ def test_generating_twice_creates_nothing_new(group, make_slot):
     make_slot(group)
     before = Session.objects.count()
 
-    assert generate_sessions(today=MONDAY) == []
+    assert generate_sessions(today=MONDAY).made == []
     assert Session.objects.count() == before
 
 

@@ -12,6 +12,7 @@ from clients.models import Client, ConfidentialityAgreement
 from clients.services import link_partners, sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
 from groups.services import enroll_client
+from iop.locks import hold_until_commit
 from iop.permissions import CLINIC_STAFF
 from progress.demo import seed_progress
 from scheduling.models import Session, WeeklySlot
@@ -194,6 +195,10 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        # Two runs at once (two terminals, a deploy that seeds while make run does) would both see
+        # no session today, no attendance on last week's meetings, and make them twice: the
+        # second run waits here for the first and then finds the demo made.
+        hold_until_commit("seed_demo")
         today = timezone.localdate()
         staff = self._user("staff", "Sam", "Rivera", is_staff=True)
         staff.groups.add(Group.objects.get(name=CLINIC_STAFF))
@@ -299,7 +304,9 @@ class Command(BaseCommand):
                     )
                 )
         # A few weeks of history for the therapists' pages, and the weeks ahead for everyone.
-        generate_sessions(start=monday_of(today) - datetime.timedelta(weeks=HISTORY_WEEKS), today=today)
+        generation = generate_sessions(start=monday_of(today) - datetime.timedelta(weeks=HISTORY_WEEKS), today=today)
+        for refusal in generation.refused:
+            self.stderr.write(f"Session not generated: {refusal}")
 
     def _user(self, username: str, first: str, last: str, *, is_staff: bool = False):
         user, created = get_user_model().objects.get_or_create(
