@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from clients.models import Client, LevelOfCare
+from iop.dates import validate_clinic_date
 
 MIN_CAPACITY = 8
 MAX_CAPACITY = 12
@@ -70,8 +71,8 @@ class TherapyGroup(models.Model):
     audience = models.CharField(max_length=20, choices=LevelOfCare.choices, default=LevelOfCare.ADULT_IOP)
     enrolment = models.CharField(max_length=8, choices=Enrolment.choices, default=Enrolment.OPEN)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
-    start_date = models.DateField()
-    end_date = models.DateField(null=True, blank=True)
+    start_date = models.DateField(validators=[validate_clinic_date])
+    end_date = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
 
     objects = TherapyGroupQuerySet.as_manager()
 
@@ -156,8 +157,10 @@ class Membership(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     # The waitlist is served first come, first served, in this order.
     waitlisted_at = models.DateTimeField(null=True, blank=True)
-    joined_on = models.DateField(null=True, blank=True, help_text="First day as an active member.")
-    ended_on = models.DateField(null=True, blank=True)
+    joined_on = models.DateField(
+        null=True, blank=True, help_text="First day as an active member.", validators=[validate_clinic_date]
+    )
+    ended_on = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
     end_reason = models.CharField(max_length=14, choices=EndReason.choices, blank=True)
     end_note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

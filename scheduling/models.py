@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from groups.models import Therapist, TherapyGroup
+from iop.dates import validate_clinic_date
 
 MIN_MINUTES = 60
 MAX_MINUTES = 90
@@ -29,8 +30,8 @@ class WeeklySlot(models.Model):
     is_virtual = models.BooleanField(default=False, help_text="Meets by video, on the group's video link.")
     room = models.CharField(max_length=60, blank=True, help_text="Leave empty to use the group's room.")
     default_objective = models.CharField(max_length=300, help_text="The goal each meeting starts from.")
-    effective_from = models.DateField()
-    effective_until = models.DateField(null=True, blank=True)
+    effective_from = models.DateField(validators=[validate_clinic_date])
+    effective_until = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
 
     class Meta:
         ordering = ["weekday", "start_time"]
@@ -69,8 +70,8 @@ class Closure(models.Model):
     """Days the clinic is closed (holidays, weather): their sessions are cancelled."""
 
     name = models.CharField(max_length=120, help_text='Shown to clients as the reason, e.g. "Thanksgiving".')
-    starts_on = models.DateField()
-    ends_on = models.DateField()
+    starts_on = models.DateField(validators=[validate_clinic_date])
+    ends_on = models.DateField(validators=[validate_clinic_date])
 
     class Meta:
         ordering = ["-starts_on"]
@@ -99,8 +100,8 @@ class Session(models.Model):
     # The slot occurrence this session was generated for; it stays when one meeting is moved,
     # so that generating again never makes a second one.
     slot_date = models.DateField(null=True, blank=True, editable=False)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    starts_at = models.DateTimeField(validators=[validate_clinic_date])
+    ends_at = models.DateTimeField(validators=[validate_clinic_date])
     objective = models.CharField(max_length=300)
     facilitator = models.ForeignKey(
         Therapist, on_delete=models.PROTECT, related_name="led_sessions", help_text="A substitute may be set."
