@@ -46,6 +46,7 @@ class ModelValidatorsFirst:
                 model_field = self._meta.model._meta.get_field(name)
             except FieldDoesNotExist:
                 continue
-            # Only the validators the model declares (its own rules), not the database's int range.
-            declared = getattr(model_field, "_validators", [])
-            field.validators = [*field.validators, *(v for v in declared if v not in field.validators)]
+            # A number field also takes the database's range (2**66 minutes is a field error, not an
+            # OverflowError); a choice field compares strings, so it takes only the declared rules.
+            own = model_field.validators if isinstance(field, forms.IntegerField) else model_field._validators
+            field.validators = [*field.validators, *(v for v in own if v not in field.validators)]

@@ -59,7 +59,9 @@ class WeeklySlot(models.Model):
     @property
     def end_time(self) -> datetime.time:
         start = datetime.datetime.combine(datetime.date.min, self.start_time)
-        return (start + datetime.timedelta(minutes=self.duration_minutes)).time()
+        # A length past a day is refused elsewhere (60–90 minutes); here it must not overflow first.
+        minutes = min(self.duration_minutes, 24 * 60)
+        return (start + datetime.timedelta(minutes=minutes)).time()
 
     @property
     def place(self) -> str:

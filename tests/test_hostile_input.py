@@ -470,3 +470,139 @@ def _each(params, real):
     if not params:
         return [()]
     return list(itertools.product(*[real.get(p, ["1"]) for p in params]))
+
+
+# --- The 500s found by hand, each named ------------------------------------------------------
+
+
+def untouched_form(browser: TestClient, url: str) -> dict:
+    """The first form of a page as the browser would post it without a change."""
+    form = post_forms(browser.get(url).content.decode(), url)[0]
+    return {name: value for name, value, _ in form["fields"]}
+
+
+def refused_without_change(browser: TestClient, url: str, data: dict):
+    before = snapshot()
+    response = browser.post(url, data)
+    assert response.status_code in {200, 400}
+    assert snapshot() == before
+    return response
+
+
+def test_saving_a_met_session_unchanged_shows_why_it_cannot_change(clinic, browsers):
+    staff, session = browsers["staff"], clinic["sessions"][0]
+    url = reverse("admin:scheduling_session_change", args=[session.pk])
+
+    response = refused_without_change(staff, url, untouched_form(staff, url))
+
+    assert "Attendance or a note is recorded for this session" in str(response.context["adminform"].form.errors)
+
+
+def test_lowering_capacity_below_the_active_members_is_a_field_error(clinic, browsers):
+    staff, group = browsers["staff"], clinic["group"]
+    group.capacity = 9
+    group.save(update_fields=["capacity"])
+    enroll_client(client=ClientFactory(), group=group)
+    url = reverse("admin:groups_therapygroup_change", args=[group.pk])
+
+    response = refused_without_change(staff, url, {**untouched_form(staff, url), "capacity": "8"})
+
+    assert "9 members are active" in response.context["adminform"].form.errors["capacity"][0]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+@pytest.mark.parametrize(
+    ("page", "fields"),
+    [
+        ("group", ["end_date"]),
+        ("group", ["start_date"]),
+        ("group", ["slots-0-effective_from"]),
+        ("group", ["slots-0-effective_until"]),
+        ("closure", ["starts_on", "ends_on"]),
+        ("closure", ["ends_on"]),
+    ],
+)
+def test_a_date_far_from_today_is_a_field_error(clinic, browsers, day, page, fields):
+    staff = browsers["staff"]
+    if page == "group":
+        url = reverse("admin:groups_therapygroup_change", args=[clinic["group"].pk])
+    else:
+        url = reverse("admin:scheduling_closure_change", args=[Closure.objects.get().pk])
+
+    response = refused_without_change(staff, url, {**untouched_form(staff, url), **dict.fromkeys(fields, day)})
+
+    assert "Give a date between" in response.content.decode()
+
+
+@pytest.mark.parametrize("born", ["1899-12-31", "9999-12-31"])
+def test_a_date_of_birth_lies_between_1900_and_today(clinic, browsers, born):
+    staff = browsers["staff"]
+    url = reverse("admin:clients_client_change", args=[clinic["portal_client"].pk])
+
+    response = refused_without_change(staff, url, {**untouched_form(staff, url), "date_of_birth": born})
+
+    assert "date_of_birth" in response.context["adminform"].form.errors
+
+
+def test_a_slot_lasting_2_to_the_66_minutes_is_a_field_error(clinic, browsers):
+    staff = browsers["staff"]
+    url = reverse("admin:groups_therapygroup_change", args=[clinic["group"].pk])
+
+    response = refused_without_change(staff, url, {**untouched_form(staff, url), "slots-0-duration_minutes": HUGE})
+
+    assert response.context["inline_admin_formsets"][0].formset.errors[0]["duration_minutes"]
+
+
+@pytest.mark.parametrize(
+    ("who", "path"),
+    [
+        ("anonymous", "/schedule/feed/%00.ics"),
+        ("staff", "/admin/scheduling/session/?q=%00"),
+        ("staff", "/admin/scheduling/session/?status__exact=%00"),
+        ("client", "/schedule/?week=%00"),
+    ],
+)
+def test_a_nul_byte_in_the_url_answers_400(browsers, who, path):
+    assert browsers[who].get(path).status_code == 400
+
+
+def test_a_nul_byte_in_a_posted_field_answers_400_and_changes_nothing(clinic, browsers):
+    staff = browsers["staff"]
+    url = reverse("admin:scheduling_closure_change", args=[Closure.objects.get().pk])
+
+    response = refused_without_change(staff, url, {**untouched_form(staff, url), "name": "Staff\x00day"})
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("selected", ["abc", HUGE, "1.5"])
+def test_an_action_on_rows_that_are_not_ids_answers_400(clinic, browsers, selected):
+    url = reverse("admin:scheduling_session_changelist")
+
+    response = refused_without_change(
+        browsers["staff"], url, {"action": "cancel_sessions", "_selected_action": selected, "reason": "Ill"}
+    )
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ({"starts_at__year": "99999999"}, 400),
+        ({"starts_at__year": "9999"}, 400),
+        ({"starts_at__year": HUGE}, 400),
+        ({"starts_at__year": "9998", "starts_at__month": "12", "starts_at__day": "31"}, 200),
+        ({"starts_at__year": "2026", "starts_at__month": "13"}, 400),
+    ],
+)
+def test_the_date_hierarchy_answers_400_for_a_day_no_calendar_has(clinic, browsers, query, status):
+    url = reverse("admin:scheduling_session_changelist")
+
+    assert browsers["staff"].get(url, query).status_code == status
+
+
+def test_a_search_of_hundreds_of_words_answers_400(clinic, browsers):
+    url = reverse("admin:scheduling_session_changelist")
+
+    assert browsers["staff"].get(url, {"q": "word " * 500}).status_code == 400
