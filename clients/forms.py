@@ -2,10 +2,11 @@ from django import forms
 
 from clients.models import AgreementSignature
 from clients.services import signing_refusals
-from iop.forms import NewLoginForm
+from iop.dates import validate_clinic_date
+from iop.forms import ModelValidatorsFirst, NewLoginForm
 
 
-class SignatureInlineForm(forms.ModelForm):
+class SignatureInlineForm(ModelValidatorsFirst, forms.ModelForm):
     """A new signature recorded from the client's page; the service's rules are checked first."""
 
     class Meta:
@@ -38,7 +39,7 @@ class ReasonForm(forms.Form):
 
 
 class DischargeForm(forms.Form):
-    discharged_on = forms.DateField(help_text="YYYY-MM-DD")
+    discharged_on = forms.DateField(help_text="YYYY-MM-DD", validators=[validate_clinic_date])
     note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60}))
 
 

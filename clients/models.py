@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from iop.constraints import ConstraintErrorsOnFields
+from iop.dates import validate_clinic_date, validate_date_of_birth
 
 
 def new_calendar_token() -> str:
@@ -40,13 +41,13 @@ class Client(ConstraintErrorsOnFields, models.Model):
         help_text="What the client likes to be called; shown instead of the legal first name.",
     )
     pronouns = models.CharField(max_length=30, blank=True)
-    date_of_birth = models.DateField()
+    date_of_birth = models.DateField(validators=[validate_date_of_birth])
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=30, blank=True)
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.INTAKE)
     admission_date = models.DateField(null=True, blank=True)
-    discharge_date = models.DateField(null=True, blank=True)
+    discharge_date = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
     level_of_care = models.CharField(max_length=20, choices=LevelOfCare.choices, default=LevelOfCare.ADULT_IOP)
 
     preferred_language = models.CharField(max_length=40, default="English")
@@ -140,7 +141,7 @@ class ConfidentialityAgreement(models.Model):
     )
     title = models.CharField(max_length=200, default="Group confidentiality agreement")
     text = models.TextField()
-    effective_on = models.DateField()
+    effective_on = models.DateField(validators=[validate_clinic_date])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -176,7 +177,7 @@ class AgreementSignature(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="signatures")
     agreement = models.ForeignKey(ConfidentialityAgreement, on_delete=models.PROTECT, related_name="signatures")
-    signed_at = models.DateTimeField()
+    signed_at = models.DateTimeField(validators=[validate_clinic_date])
     method = models.CharField(max_length=12, choices=Method.choices, default=Method.PAPER)
     witnessed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="witnessed_signatures"

@@ -4,9 +4,10 @@ from django.utils import timezone
 
 from clients.models import Client
 from groups.models import Membership, TherapyGroup
-from groups.services import check_capacity, end_group_refusals, enrolment_refusals, facilitator_conflicts
+from groups.services import capacity_refusals, end_group_refusals, enrolment_refusals, facilitator_conflicts
 from iop.admin_widgets import TolerantAutocompleteSelect
-from iop.forms import NewLoginForm
+from iop.dates import validate_clinic_date
+from iop.forms import ModelValidatorsFirst, NewLoginForm, add_refusals
 
 
 class EnrolmentForm(forms.Form):
@@ -33,9 +34,7 @@ class EnrolmentForm(forms.Form):
         cleaned = super().clean()
         client, group = cleaned.get("client"), cleaned.get("group")
         if client and group:
-            for field, reasons in enrolment_refusals(client=client, group=group).items():
-                for reason in reasons:
-                    self.add_error(field, reason)
+            add_refusals(self, enrolment_refusals(client=client, group=group))
         return cleaned
 
 
@@ -48,7 +47,7 @@ class EndMembershipForm(forms.Form):
     """The few words of the end-memberships action; end_membership judges the day, row by row."""
 
     reason = forms.ChoiceField(choices=Membership.EndReason.choices)
-    ended_on = forms.DateField(help_text="YYYY-MM-DD")
+    ended_on = forms.DateField(help_text="YYYY-MM-DD", validators=[validate_clinic_date])
     note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60}))
 
 
@@ -57,11 +56,12 @@ class EndGroupForm(forms.Form):
 
     ended_on = forms.DateField(
         label="Last day",
+        validators=[validate_clinic_date],
         help_text="YYYY-MM-DD, on or before today. Members leave the group on this day; later sessions are cancelled.",
     )
 
 
-class TherapyGroupAdminForm(forms.ModelForm):
+class TherapyGroupAdminForm(ModelValidatorsFirst, forms.ModelForm):
     class Meta:
         model = TherapyGroup
         fields = [
@@ -82,26 +82,23 @@ class TherapyGroupAdminForm(forms.ModelForm):
             "video_link",
         ]
 
-    def clean_capacity(self):
-        capacity = self.cleaned_data["capacity"]
-        check_capacity(group=self.instance, capacity=capacity)
-        return capacity
-
     def clean(self):
         cleaned = super().clean()
+        if "capacity" in self.changed_data and cleaned.get("capacity") is not None:
+            add_refusals(self, capacity_refusals(group=self.instance, capacity=cleaned["capacity"]))
         leaders_changed = {"facilitator", "co_facilitator"} & set(self.changed_data)
         if self.instance.pk is not None and leaders_changed and cleaned.get("facilitator"):
-            conflicts = facilitator_conflicts(
-                group=self.instance, facilitator=cleaned["facilitator"], co_facilitator=cleaned.get("co_facilitator")
+            add_refusals(
+                self,
+                facilitator_conflicts(
+                    group=self.instance,
+                    facilitator=cleaned["facilitator"],
+                    co_facilitator=cleaned.get("co_facilitator"),
+                ),
             )
-            for field, reasons in conflicts.items():
-                for reason in reasons:
-                    self.add_error(field, reason)
-        if self.is_ending():
+        if self.is_ending() and "end_date" not in self.errors:
             on = cleaned.get("end_date") or timezone.localdate()
-            for field, reasons in end_group_refusals(group=self.instance, on=on).items():
-                for reason in reasons:
-                    self.add_error(field, reason)
+            add_refusals(self, end_group_refusals(group=self.instance, on=on))
         return cleaned
 
     def is_ending(self) -> bool:

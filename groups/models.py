@@ -7,6 +7,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from clients.models import Client, LevelOfCare
+from iop.dates import validate_clinic_date
 from iop.discretion import validate_discreet
 
 MIN_CAPACITY = 8
@@ -73,8 +74,8 @@ class TherapyGroup(models.Model):
     audience = models.CharField(max_length=20, choices=LevelOfCare.choices, default=LevelOfCare.ADULT_IOP)
     enrolment = models.CharField(max_length=8, choices=Enrolment.choices, default=Enrolment.OPEN)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
-    start_date = models.DateField()
-    end_date = models.DateField(null=True, blank=True)
+    start_date = models.DateField(validators=[validate_clinic_date])
+    end_date = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
 
     objects = TherapyGroupQuerySet.as_manager()
 
@@ -172,11 +173,13 @@ class Membership(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     # The waitlist is served first come, first served, in this order.
     waitlisted_at = models.DateTimeField(null=True, blank=True)
-    joined_on = models.DateField(null=True, blank=True, help_text="First day as an active member.")
+    joined_on = models.DateField(
+        null=True, blank=True, help_text="First day as an active member.", validators=[validate_clinic_date]
+    )
     # The moment within that day: a member is on the rosters of the meetings that start from then
     # on, never of one held earlier the day they joined (groups.services sets both together).
     joined_at = models.DateTimeField(null=True, blank=True, help_text="When the client became an active member.")
-    ended_on = models.DateField(null=True, blank=True)
+    ended_on = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
     end_reason = models.CharField(max_length=14, choices=EndReason.choices, blank=True)
     end_note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -13,6 +13,7 @@ from clients.models import Client
 from clients.services import has_current_signature
 from groups.models import Membership, Therapist, TherapyGroup
 from iop.accounts import login_refusals, new_login, save_login
+from iop.dates import clinic_date_refusals
 from scheduling import reminders
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import (
@@ -172,6 +173,9 @@ def end_membership(
 
 def _end_date_refusal(*, membership: Membership, on: datetime.date) -> str:
     """Why the membership cannot end on ``on`` (empty when it can)."""
+    out_of_range = clinic_date_refusals(on)
+    if out_of_range:
+        return out_of_range[0]
     if on > timezone.localdate():
         # A future end would free the seat now while the leaver stays on rosters until then.
         return "End a membership on or before today."
@@ -232,21 +236,23 @@ def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> 
 def change_capacity(*, group: TherapyGroup, capacity: int) -> list[Membership]:
     """Set a new cap; raising it fills the new seats from the waitlist."""
     group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
-    check_capacity(group=group, capacity=capacity)
+    refusals = capacity_refusals(group=group, capacity=capacity)
+    if refusals:
+        raise ValidationError(refusals)
     group.capacity = capacity
     group.full_clean(validate_unique=False)
     group.save(update_fields=["capacity"])
     return fill_free_seats(group=group)
 
 
-def check_capacity(*, group: TherapyGroup, capacity: int) -> None:
+def capacity_refusals(*, group: TherapyGroup, capacity: int) -> dict[str, list[str]]:
+    """Why the group cannot take this cap (empty when it can): fewer seats than active members."""
     if group.pk is None:
-        return
+        return {}
     active = Membership.objects.active().filter(group=group).count()
     if capacity < active:
-        raise ValidationError(
-            {"capacity": f"{active} members are active; end memberships before lowering the cap below {active}."}
-        )
+        return {"capacity": [f"{active} members are active; end memberships before lowering the cap below {active}."]}
+    return {}
 
 
 def seat_count(group: TherapyGroup) -> str:
@@ -342,6 +348,9 @@ GROUP_ENDED = "This group has ended."
 
 def end_group_refusals(*, group: TherapyGroup, on: datetime.date) -> dict[str, list[str]]:
     """Every reason the group cannot end on ``on``, by form field (empty when it can)."""
+    out_of_range = clinic_date_refusals(on)
+    if out_of_range:
+        return {"end_date": out_of_range}
     reasons = []
     today = timezone.localdate()
     if group.status == TherapyGroup.Status.ENDED:

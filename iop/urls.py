@@ -3,10 +3,6 @@ from django.urls import include, path
 
 from iop import views
 
-admin.site.site_header = "Clinic administration"
-admin.site.site_title = "Clinic administration"
-admin.site.index_title = "Run the clinic"
-
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ from django.db.models import F, Q
 
 from groups.models import Therapist, TherapyGroup
 from iop.constraints import ConstraintErrorsOnFields
+from iop.dates import validate_clinic_date
 from iop.discretion import undiscreet_words, validate_discreet
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ class WeeklySlot(models.Model):
         max_length=60, blank=True, validators=[validate_discreet], help_text="Leave empty to use the group's room."
     )
     default_objective = models.CharField(max_length=300, help_text="The goal each meeting starts from.")
-    effective_from = models.DateField()
-    effective_until = models.DateField(null=True, blank=True)
+    effective_from = models.DateField(validators=[validate_clinic_date])
+    effective_until = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
 
     class Meta:
         ordering = ["weekday", "start_time"]
@@ -67,7 +68,9 @@ class WeeklySlot(models.Model):
     @property
     def end_time(self) -> datetime.time:
         start = datetime.datetime.combine(datetime.date.min, self.start_time)
-        return (start + datetime.timedelta(minutes=self.duration_minutes)).time()
+        # A length past a day is refused elsewhere (60–90 minutes); here it must not overflow first.
+        minutes = min(self.duration_minutes, 24 * 60)
+        return (start + datetime.timedelta(minutes=minutes)).time()
 
     @property
     def place(self) -> str:
@@ -80,8 +83,8 @@ class Closure(ConstraintErrorsOnFields, models.Model):
     constraint_error_fields = {"closure_days_taken": "starts_on"}
 
     name = models.CharField(max_length=120, help_text='Shown to clients as the reason, e.g. "Thanksgiving".')
-    starts_on = models.DateField()
-    ends_on = models.DateField()
+    starts_on = models.DateField(validators=[validate_clinic_date])
+    ends_on = models.DateField(validators=[validate_clinic_date])
 
     class Meta:
         ordering = ["-starts_on"]
@@ -150,8 +153,8 @@ class Session(models.Model):
     # The slot occurrence this session was generated for; it stays when one meeting is moved,
     # so that generating again never makes a second one.
     slot_date = models.DateField(null=True, blank=True, editable=False)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    starts_at = models.DateTimeField(validators=[validate_clinic_date])
+    ends_at = models.DateTimeField(validators=[validate_clinic_date])
     objective = models.CharField(max_length=300)
     facilitator = models.ForeignKey(
         Therapist, on_delete=models.PROTECT, related_name="led_sessions", help_text="A substitute may be set."

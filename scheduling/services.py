@@ -402,15 +402,23 @@ def session_conflicts(session: Session) -> dict[str, list[str]]:
     return errors
 
 
+def session_change_refusals(session: Session) -> list[str]:
+    """Why this meeting can no longer change (empty when it can): held, cancelled, or met in."""
+    if session.status != Session.Status.SCHEDULED:
+        return [f"This session is {session.get_status_display().lower()} and can no longer change."]
+    if is_met(session):
+        return ["Attendance or a note is recorded for this session; it can no longer change."]
+    return []
+
+
 @transaction.atomic
 def update_session(*, session: Session, **changes) -> Session:
     """Change one meeting (time, objective, substitute facilitator, place). Held or cancelled
     meetings are history and do not change."""
     session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
-    if session.status != Session.Status.SCHEDULED:
-        raise ValidationError(f"This session is {session.get_status_display().lower()} and can no longer change.")
-    if is_met(session):
-        raise ValidationError("Attendance or a note is recorded for this session; it can no longer change.")
+    refusals = session_change_refusals(session)
+    if refusals:
+        raise ValidationError(refusals)
     for field, value in changes.items():
         setattr(session, field, value)
     session.full_clean()
