@@ -22,6 +22,7 @@ EARLIEST_BIRTH = datetime.date(1900, 1, 1)
 def clinic_date_range(today: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:
     """The first and last day a clinic date may be, around ``today`` (default: the clinic's today)."""
     today = today or timezone.localdate()
+
     def years(count: int) -> datetime.timedelta:
         return datetime.timedelta(days=round(365.25 * count))
 
