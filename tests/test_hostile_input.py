@@ -21,7 +21,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin, messages
 from django.db import connection, transaction
-from django.test import Client as TestClient
+from django.test import Client as WebClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from groups.services import enroll_client
@@ -93,7 +93,7 @@ def clinic(today, now, staff_user):
         progress.record_attendance(
             session=session,
             entries=[
-                progress.AttendanceEntry(client=m, status="present", minutes_attended=90)
+                progress.AttendanceEntry(client=m, status="present", minutes_attended=90, participation=2)
                 for m in progress_roster(session)
             ],
             recorded_by=therapist.user,
@@ -255,7 +255,7 @@ class Trial:
         self.failures: list[str] = []
         self.requests = 0
 
-    def send(self, browser: TestClient, method: str, url: str, data=None, *, expect_change_free=False) -> object:
+    def send(self, browser: WebClient, method: str, url: str, data=None, *, expect_change_free=False) -> object:
         self.requests += 1
         label = f"{method.upper()} {url[:160]!r} {_short(data)}"
         before = snapshot() if method == "post" else None
@@ -287,7 +287,7 @@ def _short(data) -> str:
     return str({k: (v[:20] + "…" if isinstance(v, str) and len(v) > 20 else v) for k, v in dict(data).items()})[:300]
 
 
-def send_hostile(trial: Trial, browser: TestClient, form: dict, baseline: dict, *, keep=()) -> None:
+def send_hostile(trial: Trial, browser: WebClient, form: dict, baseline: dict, *, keep=()) -> None:
     """The form as the browser sends it untouched, then once per hostile value of each kind of
     field, that value in every field of the kind."""
     trial.send(browser, "post", form["action"], baseline)
@@ -300,7 +300,7 @@ def send_hostile(trial: Trial, browser: TestClient, form: dict, baseline: dict, 
             trial.send(browser, "post", form["action"], {**baseline, **dict.fromkeys(names, value)})
 
 
-def drive_forms(trial: Trial, browser: TestClient, page_url: str, *, extra: dict | None = None) -> int:
+def drive_forms(trial: Trial, browser: WebClient, page_url: str, *, extra: dict | None = None) -> int:
     """Open the page, then post each of its forms untouched and with each hostile value."""
     response = trial.send(browser, "get", page_url)
     if response is None or response.status_code != 200 or "html" not in response.get("Content-Type", ""):
@@ -343,7 +343,7 @@ def route_params(route: str) -> list[str]:
 @pytest.fixture
 def browsers(clinic, client):
     def logged_in(user):
-        browser = TestClient()
+        browser = WebClient()
         if user is not None:
             browser.force_login(user)
         return browser
@@ -475,13 +475,13 @@ def _each(params, real):
 # --- The 500s found by hand, each named ------------------------------------------------------
 
 
-def untouched_form(browser: TestClient, url: str) -> dict:
+def untouched_form(browser: WebClient, url: str) -> dict:
     """The first form of a page as the browser would post it without a change."""
     form = post_forms(browser.get(url).content.decode(), url)[0]
     return {name: value for name, value, _ in form["fields"]}
 
 
-def refused_without_change(browser: TestClient, url: str, data: dict):
+def refused_without_change(browser: WebClient, url: str, data: dict):
     before = snapshot()
     response = browser.post(url, data)
     assert response.status_code in {200, 400}
