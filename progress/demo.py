@@ -17,6 +17,8 @@ from progress.selectors import sessions_for_therapist
 from scheduling.models import Session
 from scheduling.services import local_start, mark_session_held, minutes_after
 
+# The one password of every demo login (README); seed_demo sets it, the demo notes are signed with it.
+DEMO_PASSWORD = "demo-pass-2026"
 DEMO_THERAPIST = "therapist"
 # The demo client is not in this group (see _today_session).
 TODAY_SESSION_GROUP = "Teen Coping Skills"
@@ -123,8 +125,6 @@ def _today_session(therapist: Therapist, today: datetime.date) -> Session | None
 
 @transaction.atomic
 def seed_progress(*, stdout) -> None:
-    from clients.management.commands.seed_demo import DEMO_PASSWORD
-
     user = get_user_model().objects.filter(username=DEMO_THERAPIST).select_related("therapist").first()
     therapist = getattr(user, "therapist", None)
     if therapist is None:
