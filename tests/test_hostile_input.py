@@ -24,8 +24,8 @@ from django.db import connection, transaction
 from django.test import Client as TestClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from groups.services import enroll_client
 from progress import services as progress
+from scheduling.enrolment import enroll_client
 from scheduling.models import Closure, Reminder, Session, WeeklySlot
 from scheduling.reminders import plan_reminders
 from scheduling.services import save_closure, save_slot

@@ -3,9 +3,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from groups.services import enroll_client
 from progress import services
 from progress.models import Attendance
+from scheduling.enrolment import enroll_client
 from scheduling.models import Session
 from tests.factories import PASSWORD, ClientFactory, TherapistFactory, UserFactory
 

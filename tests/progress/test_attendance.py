@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from clients.services import revoke_signature
 from groups.models import Membership
-from groups.services import end_membership, enroll_client
 from progress import services
 from progress.models import Attendance
+from scheduling.enrolment import end_membership, enroll_client
 from scheduling.models import Session
 from tests.factories import ClientFactory
 from tests.progress.conftest import attendance_post, make_session, record_everyone_present

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from clients.services import revoke_signature
 from groups.models import Membership
-from groups.services import end_membership, enroll_client
 from progress import selectors, services
 from progress.models import Addendum, Attendance
+from scheduling.enrolment import end_membership, enroll_client
 from scheduling.models import Reminder
 from scheduling.reminders import plan_reminders
 from scheduling.selectors import sessions_for_client

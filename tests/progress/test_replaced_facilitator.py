@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from groups.services import change_facilitators
 from progress import selectors, services
+from scheduling.group_changes import change_facilitators
 from scheduling.models import Session
 from tests.factories import TherapistFactory
 from tests.progress.conftest import make_session, record_everyone_present, write_note

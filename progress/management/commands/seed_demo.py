@@ -12,10 +12,10 @@ from django.utils import timezone
 from clients.models import Client, ConfidentialityAgreement
 from clients.services import link_partners, sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
-from groups.services import enroll_client
 from iop.locks import hold_until_commit
 from iop.permissions import CLINIC_STAFF
 from progress.demo import DEMO_PASSWORD, seed_progress
+from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import generate_sessions, monday_of, save_slot
 
