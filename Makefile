@@ -40,6 +40,7 @@ run: demo
 	kill 0
 
 test: install
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

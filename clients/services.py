@@ -114,27 +114,6 @@ def admit_client(*, client: Client, on: datetime.date | None = None) -> Client:
 
 
 @transaction.atomic
-def discharge_client(*, client: Client, on: datetime.date | None = None, note: str = "") -> Client:
-    """Discharge a client and end every open membership (each ending promotes the waitlist)."""
-    from groups.models import Membership
-    from groups.services import end_membership
-    from scheduling import reminders
-
-    client = Client.objects.select_for_update().get(pk=client.pk)
-    if client.status == Client.Status.DISCHARGED:
-        raise ValidationError(f"{client} was already discharged.")
-    on = on or timezone.localdate()
-    client.status = Client.Status.DISCHARGED
-    client.discharge_date = on
-    client.full_clean()
-    client.save(update_fields=["status", "discharge_date", "updated_at"])
-    reminders.stop_for_client(client=client, reason="The client was discharged.")
-    for membership in Membership.objects.open().filter(client=client):
-        end_membership(membership=membership, reason=Membership.EndReason.DISCHARGED, note=note, on=on)
-    return client
-
-
-@transaction.atomic
 def open_portal_account(*, client: Client, username: str, password: str) -> AbstractBaseUser:
     """Give the client a login to their own schedule. The password is the first one staff hand
     over; the client changes it at /accounts/password_change/."""

@@ -177,7 +177,7 @@ class Membership(models.Model):
         null=True, blank=True, help_text="First day as an active member.", validators=[validate_clinic_date]
     )
     # The moment within that day: a member is on the rosters of the meetings that start from then
-    # on, never of one held earlier the day they joined (groups.services sets both together).
+    # on, never of one held earlier the day they joined (scheduling.enrolment sets both together).
     joined_at = models.DateTimeField(null=True, blank=True, help_text="When the client became an active member.")
     ended_on = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
     end_reason = models.CharField(max_length=14, choices=EndReason.choices, blank=True)

@@ -195,7 +195,7 @@ CELERY_DB_REUSE_MAX = 500
 # The periodic schedule lives in code, reviewed like code (README: "Periodic work").
 CELERY_BEAT_SCHEDULE = {
     "sweep-reminders": {"task": "scheduling.tasks.sweep_reminders", "schedule": 30.0},
-    "end-finished-groups": {"task": "groups.tasks.end_finished_groups", "schedule": crontab(hour=0, minute=30)},
+    "end-finished-groups": {"task": "scheduling.tasks.end_finished_groups", "schedule": crontab(hour=0, minute=30)},
     "generate-sessions-ahead": {
         "task": "scheduling.tasks.generate_sessions_ahead",
         "schedule": crontab(hour=2, minute=15),

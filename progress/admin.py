@@ -3,11 +3,18 @@
 Everything is view-only: a signed note is locked, and an unsigned one belongs to its
 facilitator until signed. The models refuse writes to signed notes as well."""
 
-from django.contrib import admin
-from django.urls import reverse
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
+from iop.admin_actions import action_with_form, render_action_form
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+from scheduling import services
+from scheduling.forms import CancelForm, GenerateForm, SessionForm
+from scheduling.models import Session
 
 
 class ReadOnlyAdminMixin:
@@ -144,3 +151,74 @@ class AddendumAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["group_note__session__group__name", "text"]
     fields = ["group_note", "author", "created_at", "text"]
     readonly_fields = fields
+
+
+# Registered here, not in scheduling: its page shows the meeting's attendance (progress).
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    form = SessionForm
+    list_display = ["starts_at", "group", "kind", "objective", "facilitator", "place", "status"]
+    list_filter = ["status", "group__kind", "group", "facilitator"]
+    search_fields = ["group__name", "objective", "room", "cancellation_reason"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["group", "facilitator__user"]
+    readonly_fields = ["group", "slot", "status", "cancellation_reason", "closure"]
+    actions = ["cancel_sessions"]
+    change_list_template = "admin/scheduling/session/change_list.html"
+    inlines = [AttendanceInline]
+
+    def has_add_permission(self, request):
+        # Sessions come from weekly slots; one meeting is changed here, not invented.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != Session.Status.SCHEDULED:
+            return [*self.readonly_fields, *SessionForm.Meta.fields]
+        return self.readonly_fields
+
+    @admin.display(description="Kind", ordering="group__kind")
+    def kind(self, session):
+        return session.group.get_kind_display()
+
+    @admin.display(description="Where")
+    def place(self, session):
+        return session.room or "Video"
+
+    def save_model(self, request, obj, form, change):
+        changes = {field: form.cleaned_data[field] for field in form.changed_data if field in SessionForm.Meta.fields}
+        services.update_session(session=obj, **changes)
+
+    @admin.action(description="Cancel selected sessions with a reason…", permissions=["change"])
+    def cancel_sessions(self, request, queryset):
+        def cancel(session, data):
+            services.cancel_session(session=session, reason=data["reason"])
+            return f"{session} cancelled."
+
+        return action_with_form(
+            self,
+            request,
+            queryset.select_related("group"),
+            form_class=CancelForm,
+            title="Cancel sessions",
+            apply=cancel,
+        )
+
+    def get_urls(self):
+        generate = self.admin_site.admin_view(self.generate_view)
+        return [path("generate/", generate, name="scheduling_session_generate"), *super().get_urls()]
+
+    def generate_view(self, request):
+        """Generate sessions now for every group, as far ahead as staff ask."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = GenerateForm(request.POST or None, initial={"weeks": settings.SESSION_GENERATION_WEEKS})
+        if request.method == "POST" and form.is_valid():
+            generation = services.generate_sessions(weeks=form.cleaned_data["weeks"])
+            self.message_user(request, f"{len(generation.made)} new sessions generated.", messages.SUCCESS)
+            for refusal in generation.refused:
+                self.message_user(request, f"Not generated: {refusal}", messages.ERROR)
+            return redirect("admin:scheduling_session_changelist")
+        return render_action_form(self, request, Session.objects.none(), form=form, title="Generate sessions now")

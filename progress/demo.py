@@ -11,12 +11,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from groups.models import Therapist, TherapyGroup
-from progress import services
+from progress.attendance import AttendanceEntry, record_attendance
 from progress.models import Attendance, GroupNote
-from progress.selectors import sessions_for_therapist
+from progress.notes import attending_clients, save_group_note, sign_note
+from progress.selectors import roster_for_session, sessions_for_therapist
 from scheduling.models import Session
 from scheduling.services import local_start, mark_session_held, minutes_after
 
+# The one password of every demo login (README); seed_demo sets it, the demo notes are signed with it.
+DEMO_PASSWORD = "demo-pass-2026"
 DEMO_THERAPIST = "therapist"
 # The demo client is not in this group (see _today_session).
 TODAY_SESSION_GROUP = "Teen Coping Skills"
@@ -46,7 +49,7 @@ def _level(index: int, turn: int, *, dominant: int, reluctant: int) -> int:
 
 
 def _record(session: Session, user, turn: int) -> None:
-    roster = list(services.roster_for_session(session).order_by("chart_number"))
+    roster = list(roster_for_session(session).order_by("chart_number"))
     dominant, reluctant = 1, 3
     mode = Attendance.Mode.VIRTUAL if session.is_virtual else Attendance.Mode.IN_PERSON
     entries = []
@@ -54,12 +57,12 @@ def _record(session: Session, user, turn: int) -> None:
         missed = (index + turn) % 7 == 6 and index not in (dominant, reluctant)
         if not client.agreement_in_force or missed:
             status = Attendance.Status.EXCUSED if client.agreement_in_force else Attendance.Status.ABSENT
-            entries.append(services.AttendanceEntry(client=client, status=status, minutes_attended=0, mode=mode))
+            entries.append(AttendanceEntry(client=client, status=status, minutes_attended=0, mode=mode))
             continue
         level = _level(index, turn, dominant=dominant, reluctant=reluctant)
         late = (index + turn) % 5 == 4
         entries.append(
-            services.AttendanceEntry(
+            AttendanceEntry(
                 client=client,
                 status=Attendance.Status.LATE if late else Attendance.Status.PRESENT,
                 minutes_attended=session.duration_minutes - (15 if late else 0),
@@ -68,11 +71,11 @@ def _record(session: Session, user, turn: int) -> None:
                 observation=OBSERVATIONS[level],
             )
         )
-    services.record_attendance(session=session, entries=entries, recorded_by=user)
+    record_attendance(session=session, entries=entries, recorded_by=user)
 
 
 def _write_note(session: Session, user) -> GroupNote:
-    attending = services.attending_clients(session)
+    attending = attending_clients(session)
     levels = dict(
         Attendance.objects.filter(session=session, client__in=attending).values_list("client_id", "participation")
     )
@@ -85,9 +88,7 @@ def _write_note(session: Session, user) -> GroupNote:
         }
         for client in attending
     }
-    return services.save_group_note(
-        session=session, author=user, objective=session.objective, individual=individual, **SHARED
-    )
+    return save_group_note(session=session, author=user, objective=session.objective, individual=individual, **SHARED)
 
 
 def _today_session(therapist: Therapist, today: datetime.date) -> Session | None:
@@ -123,8 +124,6 @@ def _today_session(therapist: Therapist, today: datetime.date) -> Session | None
 
 @transaction.atomic
 def seed_progress(*, stdout) -> None:
-    from clients.management.commands.seed_demo import DEMO_PASSWORD
-
     user = get_user_model().objects.filter(username=DEMO_THERAPIST).select_related("therapist").first()
     therapist = getattr(user, "therapist", None)
     if therapist is None:
@@ -140,7 +139,7 @@ def seed_progress(*, stdout) -> None:
     )
     recorded = notes = signed = 0
     # Members joined on their admission dates; the oldest sessions may have had no one yet.
-    past = [session for session in past if services.roster_for_session(session).exists()]
+    past = [session for session in past if roster_for_session(session).exists()]
     for turn, session in enumerate(past):
         if not session.attendances.exists():
             _record(session, user, turn)
@@ -154,7 +153,7 @@ def seed_progress(*, stdout) -> None:
         # The latest note is left unsigned, so the demo shows the reminder to sign it.
         if not note.is_signed and session is not past[-1]:
             try:
-                services.sign_note(note=note, user=user, password=DEMO_PASSWORD)
+                sign_note(note=note, user=user, password=DEMO_PASSWORD)
             except ValidationError as refusal:
                 # E.g. the demo therapist changed their password: leave the note to sign by hand.
                 stdout.write(f"Note of {session} left unsigned: {' '.join(refusal.messages)}")

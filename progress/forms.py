@@ -5,8 +5,9 @@ from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
 
 from clients.models import Client
-from progress import services
+from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
 from progress.models import Attendance
+from progress.notes import BIRP_FIELDS, individual_text_refusals, shared_text_refusals
 from scheduling.models import Session
 
 
@@ -24,7 +25,7 @@ NOT_CHOSEN = [("", "— choose —")]
 
 class AttendanceForm(forms.Form):
     """One roster member's row, empty until the therapist chooses. The member is fixed by the
-    roster, not by what is posted; what a row needs is ``services.attendance_refusals``."""
+    roster, not by what is posted; what a row needs is ``attendance_refusals``."""
 
     client = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=NOT_CHOSEN + Attendance.Status.choices, required=False)
@@ -72,7 +73,7 @@ class AttendanceForm(forms.Form):
                 "participation": attendance.participation,
                 "observation": attendance.observation,
             }
-        return {"client": member.pk, "mode": services.session_mode(session)}
+        return {"client": member.pk, "mode": session_mode(session)}
 
     def clean_minutes_attended(self):
         minutes = self.cleaned_data["minutes_attended"]
@@ -88,7 +89,7 @@ class AttendanceForm(forms.Form):
             raise forms.ValidationError("The roster changed while you were editing; reload the page.")
         if self.errors:
             return cleaned
-        refusals = services.attendance_refusals(
+        refusals = attendance_refusals(
             session=self.session, entry=self.entry(), agreement_in_force=self.member.agreement_in_force
         )
         for field_name, messages in refusals.items():
@@ -96,9 +97,9 @@ class AttendanceForm(forms.Form):
                 self.add_error(field_name, message)
         return cleaned
 
-    def entry(self) -> services.AttendanceEntry:
+    def entry(self) -> AttendanceEntry:
         data = self.cleaned_data
-        return services.AttendanceEntry(
+        return AttendanceEntry(
             client=self.member,
             status=data.get("status") or "",
             minutes_attended=data.get("minutes_attended"),
@@ -117,10 +118,10 @@ class AttendanceForm(forms.Form):
         row = self.posted()
         if row.get("status"):
             return row
-        present = services.AttendanceEntry(
+        present = AttendanceEntry(
             client=self.member, status=Attendance.Status.PRESENT, minutes_attended=self.session.duration_minutes
         )
-        refusals = services.attendance_refusals(
+        refusals = attendance_refusals(
             session=self.session, entry=present, agreement_in_force=self.member.agreement_in_force
         )
         if "status" not in refusals:
@@ -160,7 +161,7 @@ class BaseRosterFormSet(OnePerMemberFormSet):
             if posted != len(self.roster):
                 raise forms.ValidationError("The roster changed while you were editing; reload the page.")
 
-    def entries(self) -> list[services.AttendanceEntry]:
+    def entries(self) -> list[AttendanceEntry]:
         return [form.entry() for form in self.forms]
 
     def everyone_present(self) -> list[dict]:
@@ -198,7 +199,7 @@ class GroupNoteForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        for field_name, messages in services.shared_text_refusals(cleaned, self.roster).items():
+        for field_name, messages in shared_text_refusals(cleaned, self.roster).items():
             for message in messages:
                 self.add_error(field_name, message)
         return cleaned
@@ -233,14 +234,14 @@ class IndividualNoteForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("client") != self.member.pk:
             raise forms.ValidationError("The attendance changed while you were editing; reload the page.")
-        refusals = services.individual_text_refusals(cleaned, client=self.member, roster=self.roster)
+        refusals = individual_text_refusals(cleaned, client=self.member, roster=self.roster)
         for field_name, messages in refusals.items():
             for message in messages:
                 self.add_error(field_name, message)
         return cleaned
 
     def birp(self) -> dict[str, str]:
-        return {name: self.cleaned_data.get(name, "") for name in services.BIRP_FIELDS}
+        return {name: self.cleaned_data.get(name, "") for name in BIRP_FIELDS}
 
 
 class BaseIndividualNoteFormSet(OnePerMemberFormSet):

@@ -138,7 +138,7 @@ class GroupNote(LockedOnceSigned):
     """The progress note of one session: a shared part that names no member, signed by a leader.
 
     The regulation behind the lock: a signed clinical record is never changed, only amended.
-    The model and its QuerySet refuse every write to a signed note (see ``progress.services``
+    The model and its QuerySet refuse every write to a signed note (see ``progress.notes``
     for the rules of writing and signing)."""
 
     session = models.OneToOneField(Session, on_delete=models.PROTECT, related_name="group_note")

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from progress import selectors, services
+from progress import attendance, notes, selectors
 from progress.forms import (
     AddendumForm,
     AttendanceFormSet,
@@ -53,7 +53,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = selectors.get_session_for_therapist(request.user, pk)
     roster = selectors.session_roster(session)
-    closed = services.attendance_closed_reasons(session)
+    closed = attendance.attendance_closed_reasons(session)
     formset = AttendanceFormSet(
         request.POST if request.method == "POST" and not closed else None, session=session, roster=roster
     )
@@ -66,7 +66,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             formset = AttendanceFormSet(initial=formset.everyone_present(), session=session, roster=roster)
         elif formset.is_valid():
             try:
-                services.record_attendance(session=session, entries=formset.entries(), recorded_by=request.user)
+                attendance.record_attendance(session=session, entries=formset.entries(), recorded_by=request.user)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
@@ -89,7 +89,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def session_held(request: HttpRequest, pk: int) -> HttpResponse:
     session = selectors.get_session_for_therapist(request.user, pk)
     try:
-        services.mark_held(session=session, user=request.user)
+        attendance.mark_held(session=session, user=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -114,7 +114,7 @@ def _note_page(
         if note_form is None:
             initial = {"objective": session.objective}
             if note is not None:
-                initial = {field: getattr(note, field) for field in services.SHARED_FIELDS}
+                initial = {field: getattr(note, field) for field in notes.SHARED_FIELDS}
             note_form = GroupNoteForm(initial=initial, roster=roster)
         if individual_formset is None:
             written = {n.client_id: n for n in note.individual_notes.all()} if note else {}
@@ -134,14 +134,14 @@ def _note_page(
         "individual_rows": list(zip(attending, individual_formset.forms, strict=True)) if individual_formset else [],
         "sign_form": sign_form or SignNoteForm(),
         "addendum_form": addendum_form or AddendumForm(),
-        "signing_refusals": services.signing_refusals(note) if note is not None and not note.is_signed else [],
+        "signing_refusals": notes.signing_refusals(note) if note is not None and not note.is_signed else [],
     }
     return render(request, "progress/note.html", context, status=status)
 
 
 def _birp_initial(member, written) -> dict:
     if written is not None:
-        return {"client": member.pk, **{field: getattr(written, field) for field in services.BIRP_FIELDS}}
+        return {"client": member.pk, **{field: getattr(written, field) for field in notes.BIRP_FIELDS}}
     return {"client": member.pk, "behaviour": member.attendance.observation}
 
 
@@ -159,7 +159,7 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
     individual_formset = IndividualNoteFormSet(request.POST, attending=attending, roster=roster)
     if note_form.is_valid() and individual_formset.is_valid():
         try:
-            services.save_group_note(
+            notes.save_group_note(
                 session=session,
                 author=request.user,
                 individual=individual_formset.by_client(),
@@ -188,7 +188,7 @@ def note_sign(request: HttpRequest, pk: int) -> HttpResponse:
     form = SignNoteForm(request.POST)
     if form.is_valid():
         try:
-            services.sign_note(note=note, user=request.user, password=form.cleaned_data["password"])
+            notes.sign_note(note=note, user=request.user, password=form.cleaned_data["password"])
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -205,7 +205,7 @@ def note_addendum(request: HttpRequest, pk: int) -> HttpResponse:
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
-            services.add_addendum(
+            notes.add_addendum(
                 note=note,
                 author=request.user,
                 text=form.cleaned_data["text"],

@@ -1,15 +1,30 @@
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import redirect
-from django.urls import path
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
-from iop.admin_actions import action_with_form, render_action_form
-from progress.admin import AttendanceInline
-from scheduling import reminders, services
-from scheduling.forms import CancelForm, ClosureForm, GenerateForm, SessionForm, WeeklySlotForm
-from scheduling.models import Closure, Reminder, Session, WeeklySlot
+from clients import services as client_services
+from clients.admin import SignatureInline
+from clients.forms import DischargeForm, PortalAccountForm
+from clients.models import AgreementSignature, Client
+from groups import services as group_services
+from groups.admin import ActiveMemberInline, WaitlistInline
+from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
+from groups.models import Membership, TherapyGroup
+from iop.admin_actions import action_with_form, apply_to_each, render_action_form
+from iop.admin_widgets import TolerantAutocompleteMixin
+from scheduling import enrolment, group_changes, reminders, services
+from scheduling.forms import (
+    ClosureForm,
+    EnrolmentForm,
+    TherapyGroupAdminForm,
+    WeeklySlotForm,
+)
+from scheduling.models import Closure, Reminder, WeeklySlot
 
 
 class WeeklySlotInline(admin.TabularInline):
@@ -30,76 +45,6 @@ class WeeklySlotInline(admin.TabularInline):
     ]
 
 
-@admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
-    form = SessionForm
-    list_display = ["starts_at", "group", "kind", "objective", "facilitator", "place", "status"]
-    list_filter = ["status", "group__kind", "group", "facilitator"]
-    search_fields = ["group__name", "objective", "room", "cancellation_reason"]
-    date_hierarchy = "starts_at"
-    list_select_related = ["group", "facilitator__user"]
-    readonly_fields = ["group", "slot", "status", "cancellation_reason", "closure"]
-    actions = ["cancel_sessions"]
-    change_list_template = "admin/scheduling/session/change_list.html"
-    inlines = [AttendanceInline]
-
-    def has_add_permission(self, request):
-        # Sessions come from weekly slots; one meeting is changed here, not invented.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status != Session.Status.SCHEDULED:
-            return [*self.readonly_fields, *SessionForm.Meta.fields]
-        return self.readonly_fields
-
-    @admin.display(description="Kind", ordering="group__kind")
-    def kind(self, session):
-        return session.group.get_kind_display()
-
-    @admin.display(description="Where")
-    def place(self, session):
-        return session.room or "Video"
-
-    def save_model(self, request, obj, form, change):
-        changes = {field: form.cleaned_data[field] for field in form.changed_data if field in SessionForm.Meta.fields}
-        services.update_session(session=obj, **changes)
-
-    @admin.action(description="Cancel selected sessions with a reason…", permissions=["change"])
-    def cancel_sessions(self, request, queryset):
-        def cancel(session, data):
-            services.cancel_session(session=session, reason=data["reason"])
-            return f"{session} cancelled."
-
-        return action_with_form(
-            self,
-            request,
-            queryset.select_related("group"),
-            form_class=CancelForm,
-            title="Cancel sessions",
-            apply=cancel,
-        )
-
-    def get_urls(self):
-        generate = self.admin_site.admin_view(self.generate_view)
-        return [path("generate/", generate, name="scheduling_session_generate"), *super().get_urls()]
-
-    def generate_view(self, request):
-        """Generate sessions now for every group, as far ahead as staff ask."""
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        form = GenerateForm(request.POST or None, initial={"weeks": settings.SESSION_GENERATION_WEEKS})
-        if request.method == "POST" and form.is_valid():
-            generation = services.generate_sessions(weeks=form.cleaned_data["weeks"])
-            self.message_user(request, f"{len(generation.made)} new sessions generated.", messages.SUCCESS)
-            for refusal in generation.refused:
-                self.message_user(request, f"Not generated: {refusal}", messages.ERROR)
-            return redirect("admin:scheduling_session_changelist")
-        return render_action_form(self, request, Session.objects.none(), form=form, title="Generate sessions now")
-
-
 @admin.register(Closure)
 class ClosureAdmin(admin.ModelAdmin):
     form = ClosureForm
@@ -117,17 +62,6 @@ class ClosureAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         cancelled = services.save_closure(closure=obj)
         self.message_user(request, f"{len(cancelled)} sessions cancelled for {obj.name}.")
-
-
-def save_slot_formset(request, formset) -> None:
-    """Used by the group admin: each slot goes through the service, which regenerates sessions."""
-    for slot in formset.save(commit=False):
-        try:
-            services.save_slot(slot=slot)
-        except ValidationError as error:
-            messages.error(request, f"{slot}: {' '.join(error.messages)}")
-    for slot in formset.deleted_objects:
-        services.delete_slot(slot=slot)
 
 
 @admin.register(Reminder)
@@ -168,3 +102,366 @@ class ReminderAdmin(admin.ModelAdmin):
         self.message_user(request, f"{cancelled} reminders cancelled.")
         if skipped:
             self.message_user(request, f"{skipped} were not pending and were left alone.", level=messages.WARNING)
+
+
+# --- Clients, groups and memberships: their workflows reach the schedule ----------------------
+
+
+class MembershipInline(admin.TabularInline):
+    """The client's groups; enrolment and ending go through the membership pages."""
+
+    model = Membership
+    extra = 0
+    fields = ["group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group")
+
+
+# Registered here, not in clients: its actions enrol and discharge, workflows that reach the schedule.
+@admin.register(Client)
+class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
+    list_display = [
+        "chart_number",
+        "display_name",
+        "status",
+        "level_of_care",
+        "preferred_language",
+        "agreement_signed",
+        "open_memberships",
+    ]
+    list_display_links = ["chart_number", "display_name"]
+    list_filter = ["status", "level_of_care", "preferred_language", "reminder_channel"]
+    search_fields = ["chart_number", "legal_first_name", "legal_last_name", "preferred_name", "email"]
+    readonly_fields = [
+        "status",
+        "admission_date",
+        "discharge_date",
+        "portal_user",
+        "clinical_record",
+        "created_at",
+        "updated_at",
+    ]
+    autocomplete_fields = ["partner"]
+    inlines = [SignatureInline, MembershipInline]
+    actions = [
+        "enrol_in_group",
+        "admit",
+        "discharge",
+        "open_portal_login",
+        "close_portal_login",
+        "replace_calendar_link",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "chart_number",
+                    ("legal_first_name", "legal_last_name"),
+                    "preferred_name",
+                    "pronouns",
+                    "date_of_birth",
+                ]
+            },
+        ),
+        ("Treatment", {"fields": ["status", "admission_date", "discharge_date", "level_of_care"]}),
+        (
+            "Contact and preferences",
+            {
+                "fields": [
+                    "email",
+                    "phone",
+                    "preferred_language",
+                    "communication_preferences",
+                    "cultural_considerations",
+                    "reminder_channel",
+                    "reminder_consent",
+                ]
+            },
+        ),
+        ("Links", {"fields": ["portal_user", "partner"]}),
+        ("Attendance and notes", {"fields": ["clinical_record"]}),
+        ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                has_current_signature=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
+                open_membership_count=Count("memberships", filter=~Q(memberships__status=Membership.Status.ENDED)),
+            )
+        )
+
+    @admin.display(description="Clinical record")
+    def clinical_record(self, client):
+        if client.pk is None:
+            return "—"
+        attendance = reverse("admin:progress_attendance_changelist") + f"?client__id__exact={client.pk}"
+        notes = reverse("admin:progress_groupnote_changelist") + f"?individual_notes__client__id__exact={client.pk}"
+        return format_html('<a href="{}">Attendance</a> · <a href="{}">Progress notes</a>', attendance, notes)
+
+    @admin.display(description="Name", ordering="legal_last_name")
+    def display_name(self, client):
+        return client.display_name
+
+    @admin.display(description="Agreement", boolean=True, ordering="has_current_signature")
+    def agreement_signed(self, client):
+        return client.has_current_signature
+
+    @admin.display(description="Groups", ordering="open_membership_count")
+    def open_memberships(self, client):
+        return client.open_membership_count
+
+    def save_model(self, request, obj, form, change):
+        enrolment.update_client(client=obj, partner=form.cleaned_data.get("partner"), changed=form.changed_data)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not AgreementSignature:
+            return super().save_formset(request, form, formset, change)
+        for signature in formset.save(commit=False):
+            client_services.sign_agreement(
+                client=form.instance,
+                agreement=signature.agreement,
+                witnessed_by=signature.witnessed_by,
+                signed_at=signature.signed_at,
+                method=signature.method,
+            )
+
+    @admin.action(description="Enrol selected clients in a group…", permissions=["change"])
+    def enrol_in_group(self, request, queryset):
+        def enrol(client, data):
+            membership = enrolment.enroll_client(
+                client=client, group=data["group"], allow_waitlist=data["waitlist_if_full"]
+            )
+            return f"{client}: {membership.get_status_display().lower()} in {membership.group}."
+
+        return action_with_form(
+            self, request, queryset, form_class=EnrolActionForm, title="Enrol clients in a group", apply=enrol
+        )
+
+    @admin.action(description="Open a portal login for the selected client…", permissions=["change"])
+    def open_portal_login(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one client to open a portal login.", level="error")
+            return None
+        client = queryset.get()
+        form = PortalAccountForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                user = client_services.open_portal_account(
+                    client=client, username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+                )
+            except ValidationError as error:
+                form.add_service_error(error)
+            else:
+                self.message_user(request, f"{client} can now sign in as {user.get_username()}.")
+                return None
+        return render_action_form(self, request, queryset, form=form, title="Open a portal login")
+
+    @admin.action(description="Close the portal login of selected clients", permissions=["change"])
+    def close_portal_login(self, request, queryset):
+        def close(client):
+            client_services.close_portal_account(client=client)
+            return f"{client}'s portal login no longer works."
+
+        apply_to_each(self, request, queryset, close)
+
+    @admin.action(description="Replace the calendar link of selected clients", permissions=["change"])
+    def replace_calendar_link(self, request, queryset):
+        for client in queryset:
+            services.rotate_calendar_token(client=client)
+        self.message_user(request, f"{queryset.count()} calendar links replaced; the old links no longer work.")
+
+    @admin.action(description="Admit selected clients (intake → active)", permissions=["change"])
+    def admit(self, request, queryset):
+        def admit(client):
+            client_services.admit_client(client=client)
+            return f"{client} admitted."
+
+        apply_to_each(self, request, queryset, admit)
+
+    @admin.action(description="Discharge selected clients…", permissions=["change"])
+    def discharge(self, request, queryset):
+        def discharge(client, data):
+            enrolment.discharge_client(client=client, on=data["discharged_on"], note=data["note"])
+            return f"{client} discharged; their group memberships have ended."
+
+        return action_with_form(
+            self, request, queryset, form_class=DischargeForm, title="Discharge clients", apply=discharge
+        )
+
+
+# Registered here, not in groups: a group's edits reach its slots and meetings (scheduling).
+@admin.register(TherapyGroup)
+class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
+    form = TherapyGroupAdminForm
+    list_display = ["name", "kind", "seats", "waitlist", "facilitator", "modality", "language", "audience", "status"]
+    list_filter = ["kind", "status", "modality", "audience", "enrolment", "language", "facilitator"]
+    search_fields = ["name", "description", "room"]
+    list_select_related = ["facilitator__user"]
+    autocomplete_fields = ["facilitator", "co_facilitator"]
+    readonly_fields = ["seats", "enrol_link"]
+    inlines = [WeeklySlotInline, ActiveMemberInline, WaitlistInline]
+    actions = ["end_groups"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "description", "status", ("start_date", "end_date")]}),
+        ("Seats", {"fields": ["capacity", "seats", "enrolment", "enrol_link"]}),
+        ("Facilitation", {"fields": ["facilitator", "co_facilitator", "language", "audience"]}),
+        ("Where", {"fields": ["modality", "room", "video_link"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_seat_counts()
+
+    @admin.display(description="Seats", ordering="active_count")
+    def seats(self, group):
+        return group_services.seat_count(group)
+
+    @admin.display(description="Waitlist", ordering="waitlist_count")
+    def waitlist(self, group):
+        return group.waitlist_count
+
+    @admin.display(description="Enrol")
+    def enrol_link(self, group):
+        if group.pk is None:
+            return "Save the group first."
+        url = reverse("admin:groups_membership_add") + f"?group={group.pk}"
+        return format_html('<a class="button" href="{}">Enrol a client</a>', url)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not WeeklySlot:
+            return super().save_formset(request, form, formset, change)
+        # Each slot goes through the service, which regenerates the group's sessions.
+        for slot in formset.save(commit=False):
+            try:
+                services.save_slot(slot=slot)
+            except ValidationError as error:
+                messages.error(request, f"{slot}: {' '.join(error.messages)}")
+        for slot in formset.deleted_objects:
+            services.delete_slot(slot=slot)
+
+    def save_model(self, request, obj, form, change):
+        update = group_changes.update_group(group=obj, changed=form.changed_data if change else ())
+        for membership in update.promoted:
+            self.message_user(request, f"{membership.client} moved from the waitlist into the group.")
+        if update.cancelled:
+            self.message_user(request, f"{update.cancelled} meetings after the group's last day were cancelled.")
+        if update.ended:
+            self.message_user(request, self._ended_message(update.ended))
+
+    @staticmethod
+    def _ended_message(group: TherapyGroup) -> str:
+        return f"{group} ended on {group.end_date:%Y-%m-%d}; its members left and its later sessions are cancelled."
+
+    @admin.action(description="End selected groups…", permissions=["change"])
+    def end_groups(self, request, queryset):
+        def end(group, data):
+            return self._ended_message(group_changes.end_group(group=group, on=data["ended_on"]))
+
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=EndGroupForm,
+            title="End groups",
+            apply=end,
+            form_kwargs={"initial": {"ended_on": timezone.localdate()}},
+        )
+
+
+# Registered here, not in groups: enrolling and ending check and change the schedule.
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
+    list_filter = ["status", "group__kind", "group", "end_reason"]
+    search_fields = [
+        "client__chart_number",
+        "client__legal_first_name",
+        "client__legal_last_name",
+        "client__preferred_name",
+        "group__name",
+    ]
+    list_select_related = ["client", "group"]
+    readonly_fields = [
+        "client",
+        "group",
+        "status",
+        "waitlisted_at",
+        "joined_on",
+        "joined_at",
+        "ended_on",
+        "end_reason",
+        "end_note",
+        "created_at",
+    ]
+    actions = ["end_memberships"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Memberships are clinical history: they end, they are not deleted.
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Enrolment is a service call, not a bare insert: a small form, then enroll_client."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        data = request.POST if request.method == "POST" else None
+        initial = {key: request.GET[key] for key in ("client", "group") if key in request.GET}
+        form = EnrolmentForm(data, initial=initial, admin_site=self.admin_site)
+        if data is not None and form.is_valid():
+            try:
+                membership = enrolment.enroll_client(
+                    client=form.cleaned_data["client"],
+                    group=form.cleaned_data["group"],
+                    allow_waitlist=form.cleaned_data["waitlist_if_full"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.log_addition(request, membership, [{"added": {}}])
+                group = membership.group
+                self.message_user(
+                    request,
+                    f"{membership.client} is now {membership.get_status_display().lower()} in {group} "
+                    f"(seats {group_services.seat_count(group)}).",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:groups_therapygroup_change", group.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Enrol a client in a group",
+            "submit_label": "Enrol",
+            "opts": self.model._meta,
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/form_page.html", context)
+
+    @admin.action(description="End selected memberships…", permissions=["change"])
+    def end_memberships(self, request, queryset):
+        def end(membership, data):
+            promoted = enrolment.end_membership(
+                membership=membership, reason=data["reason"], note=data["note"], on=data["ended_on"]
+            )
+            done = f"{membership.client} left {membership.group}."
+            if promoted:
+                done += f" {promoted.client} moved from the waitlist into the group."
+            return done
+
+        return action_with_form(
+            self,
+            request,
+            queryset.select_related("client", "group"),
+            form_class=EndMembershipForm,
+            title="End memberships",
+            apply=end,
+            form_kwargs={"initial": {"ended_on": timezone.localdate()}},
+        )

@@ -6,4 +6,5 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling"
 
     def ready(self) -> None:
-        from scheduling import checks  # noqa: F401 (registers the system checks)
+        # The system checks register themselves; the tasks too, since reminders publish by name.
+        from scheduling import checks, tasks  # noqa: F401

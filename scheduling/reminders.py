@@ -139,6 +139,10 @@ def reclaim_stale(*, now: datetime.datetime | None = None) -> int:
     )
 
 
+# Published by name: scheduling.tasks imports this module, so this one never imports it back.
+SEND_REMINDER_TASK = "scheduling.tasks.send_reminder"
+
+
 def enqueue_due(
     *, now: datetime.datetime | None = None, session_ids: Iterable[int] | None = None, limit: int | None = None
 ) -> int:
@@ -149,7 +153,6 @@ def enqueue_due(
     how many ids were published.
     """
     from iop.celery import app
-    from scheduling.tasks import send_reminder
 
     now = now or timezone.now()
     reclaim_stale(now=now)
@@ -166,7 +169,7 @@ def enqueue_due(
     try:
         if app.conf.task_always_eager:
             for reminder_id in ids:
-                send_reminder.apply_async(args=[reminder_id])
+                app.signature(SEND_REMINDER_TASK, args=[reminder_id]).apply_async()
                 published.append(reminder_id)
         else:
             # A connection of its own, opened now: the broker's address is read afresh and a broker
@@ -174,7 +177,7 @@ def enqueue_due(
             with app.connection_for_write() as broker:
                 producer = app.amqp.Producer(broker)
                 for reminder_id in ids:
-                    send_reminder.apply_async(args=[reminder_id], producer=producer)
+                    app.signature(SEND_REMINDER_TASK, args=[reminder_id]).apply_async(producer=producer)
                     published.append(reminder_id)
     except PUBLISH_ERRORS as error:
         log.warning(

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from scheduling import reminders, services
+from scheduling import group_changes, reminders, services
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +15,12 @@ def generate_sessions_ahead() -> int:
     for refusal in generation.refused:
         log.error("Session not generated: %s", refusal)
     return len(generation.made)
+
+
+@shared_task(name="scheduling.tasks.end_finished_groups", acks_late=True)
+def end_finished_groups() -> int:
+    """Groups whose last day has passed end, with their memberships (beat, nightly)."""
+    return len(group_changes.end_finished_groups())
 
 
 # --- Reminders: the task carries the row's id only; the row is the truth ---------------------

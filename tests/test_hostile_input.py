@@ -24,8 +24,8 @@ from django.db import connection, transaction
 from django.test import Client as WebClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from groups.services import enroll_client
-from progress import services as progress
+from progress import attendance, notes
+from scheduling.enrolment import enroll_client
 from scheduling.models import Closure, Reminder, Session, WeeklySlot
 from scheduling.reminders import plan_reminders
 from scheduling.services import save_closure, save_slot
@@ -90,26 +90,26 @@ def clinic(today, now, staff_user):
         session.starts_at = now - datetime.timedelta(hours=2) if not sign else session.starts_at
         session.ends_at = session.starts_at + datetime.timedelta(minutes=90)
         session.save(update_fields=["starts_at", "ends_at"])
-        progress.record_attendance(
+        attendance.record_attendance(
             session=session,
             entries=[
-                progress.AttendanceEntry(client=m, status="present", minutes_attended=90, participation=2)
+                attendance.AttendanceEntry(client=m, status="present", minutes_attended=90, participation=2)
                 for m in progress_roster(session)
             ],
             recorded_by=therapist.user,
         )
-        note = progress.save_group_note(
+        note = notes.save_group_note(
             session=session,
             author=therapist.user,
             topic="Triggers",
             objective=session.objective,
             interventions="Psychoeducation.",
             group_dynamics="Members listened well.",
-            individual={m.pk: {"behaviour": "Shared one trigger."} for m in progress.attending_clients(session)},
+            individual={m.pk: {"behaviour": "Shared one trigger."} for m in notes.attending_clients(session)},
         )
         if sign:
-            note = progress.sign_note(note=note, user=therapist.user, password=PASSWORD)
-            progress.add_addendum(note=note, author=therapist.user, text="Late entry.")
+            note = notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
+            notes.add_addendum(note=note, author=therapist.user, text="Late entry.")
         return session
 
     sessions = list(slot.sessions.order_by("starts_at"))

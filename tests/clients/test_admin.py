@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from clients.models import AgreementSignature, Client
 from groups.models import Membership
-from groups.services import enroll_client
+from scheduling.enrolment import enroll_client
 from tests.factories import ClientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from clients.services import close_portal_account, discharge_client, open_portal_account
+from clients.services import close_portal_account, open_portal_account
+from scheduling.enrolment import discharge_client
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from groups.models import Membership, TherapyGroup
-from groups.services import enroll_client
+from scheduling.enrolment import enroll_client
 from tests.factories import ClientFactory, TherapyGroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

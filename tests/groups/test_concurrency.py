@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from groups.models import Membership
-from groups.services import end_membership, enroll_client
+from scheduling.enrolment import end_membership, enroll_client
 from tests.factories import ClientFactory, TherapistFactory, TherapyGroupFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -74,7 +74,7 @@ def test_one_therapist_handed_two_groups_at_the_same_hour_at_once_gets_one(thera
     from django.utils import timezone
 
     from groups.models import TherapyGroup
-    from groups.services import change_facilitators
+    from scheduling.group_changes import change_facilitators
     from scheduling.models import WeeklySlot
     from scheduling.services import save_slot
 

@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import Membership, TherapyGroup
-from groups.services import GROUP_ENDED, end_group, enroll_client
 from progress.models import Attendance
 from progress.selectors import roster_for_session
+from scheduling.enrolment import enroll_client
+from scheduling.group_changes import GROUP_ENDED, end_group
 from scheduling.models import Session
 from scheduling.selectors import sessions_for_client
 from tests.factories import ClientFactory, TherapyGroupFactory

@@ -4,9 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from clients.models import Client
-from clients.services import discharge_client, revoke_signature, sign_agreement
+from clients.services import revoke_signature, sign_agreement
 from groups.models import Membership, TherapyGroup
-from groups.services import GroupFull, change_capacity, end_membership, enroll_client, seat_count
+from groups.services import GroupFull, seat_count
+from scheduling.enrolment import change_capacity, discharge_client, end_membership, enroll_client
 from tests.factories import AgreementFactory, ClientFactory, TherapyGroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import TherapyGroup
-from groups.services import change_facilitators
+from scheduling.group_changes import change_facilitators
 from scheduling.models import Session
 from tests.factories import TherapistFactory, TherapyGroupFactory
 from tests.groups.conftest import make_session

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import Membership, TherapyGroup
-from groups.services import end_finished_groups, enroll_client, set_last_day
+from scheduling.enrolment import enroll_client
+from scheduling.group_changes import end_finished_groups, set_last_day
 from scheduling.models import Session
 from tests.groups.test_facilitators import _change_form
 

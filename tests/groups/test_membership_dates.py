@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import Membership
-from groups.services import end_membership, enroll_client
 from progress.models import Attendance
+from scheduling.enrolment import end_membership, enroll_client
 from tests.factories import ClientFactory
 from tests.groups.conftest import make_session
 

@@ -3,9 +3,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from groups.services import enroll_client
-from progress import services
+from progress import attendance, notes
 from progress.models import Attendance
+from scheduling.enrolment import enroll_client
 from scheduling.models import Session
 from tests.factories import PASSWORD, ClientFactory, TherapistFactory, UserFactory
 
@@ -69,10 +69,10 @@ def attendance_post(session, roster, **overrides) -> dict:
 
 def record_everyone_present(session, members, *, by):
     """Everyone present for the whole session, taking part: each value chosen, as the page asks."""
-    return services.record_attendance(
+    return attendance.record_attendance(
         session=session,
         entries=[
-            services.AttendanceEntry(
+            attendance.AttendanceEntry(
                 client=member,
                 status=Attendance.Status.PRESENT,
                 minutes_attended=session.duration_minutes,
@@ -95,7 +95,7 @@ def write_note(session, members, *, by, **shared):
     individual = {
         member.pk: {"behaviour": "Engaged and shared one trigger.", "plan": "Practise daily."} for member in members
     }
-    return services.save_group_note(session=session, author=by, individual=individual, **fields)
+    return notes.save_group_note(session=session, author=by, individual=individual, **fields)
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def facilitator_client(client, therapist):
 def signed_note(session, members, therapist):
     record_everyone_present(session, members, by=therapist.user)
     note = write_note(session, members, by=therapist.user)
-    return services.sign_note(note=note, user=therapist.user, password=PASSWORD)
+    return notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from clients.services import revoke_signature
 from groups.models import Membership
-from groups.services import end_membership, enroll_client
-from progress import services
+from progress import attendance, selectors
 from progress.models import Attendance
+from scheduling.enrolment import end_membership, enroll_client
 from scheduling.models import Session
 from tests.factories import ClientFactory
 from tests.progress.conftest import attendance_post, make_session, record_everyone_present
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def roster_of(session):
-    return list(services.roster_for_session(session))
+    return list(selectors.roster_for_session(session))
 
 
 def test_one_save_records_the_whole_roster(facilitator_client, session, members):
@@ -174,10 +174,10 @@ def test_page_says_who_has_no_current_agreement(facilitator_client, session, uns
 @pytest.mark.parametrize("status", ["present", "late", "left_early"])
 def test_service_names_the_client_refused_by_the_gate(session, members, unsigned_member, therapist, status):
     with pytest.raises(ValidationError) as refusal:
-        services.record_attendance(
+        attendance.record_attendance(
             session=session,
             entries=[
-                services.AttendanceEntry(client=unsigned_member, status=status, minutes_attended=30, participation=2)
+                attendance.AttendanceEntry(client=unsigned_member, status=status, minutes_attended=30, participation=2)
             ],
             recorded_by=therapist.user,
         )

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from progress import services
+from progress import attendance
 from progress.models import Attendance
 from tests.progress.conftest import make_session
 
@@ -14,10 +14,10 @@ pytestmark = pytest.mark.django_db
 def meet(group, members, therapist, *, days_ago, levels, statuses=None):
     session = make_session(group, starts_at=timezone.now() - datetime.timedelta(days=days_ago, hours=2))
     statuses = statuses or ["present"] * len(members)
-    services.record_attendance(
+    attendance.record_attendance(
         session=session,
         entries=[
-            services.AttendanceEntry(
+            attendance.AttendanceEntry(
                 client=m, status=s, minutes_attended=90 if s == "present" else 0, participation=lvl
             )
             for m, lvl, s in zip(members, levels, statuses, strict=True)

@@ -11,8 +11,7 @@ from django.utils import timezone
 from groups.models import Therapist
 from iop.permissions import CLINIC_STAFF
 from progress.models import Attendance, GroupNote
-from progress.selectors import week_sessions
-from progress.services import roster_for_session
+from progress.selectors import roster_for_session, week_sessions
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from progress import services
+from progress import notes
 from progress.models import Addendum, GroupNote
 from tests.factories import PASSWORD
 from tests.groups.test_concurrency import run_at_once
@@ -17,13 +17,11 @@ def test_the_same_addendum_submitted_twice_at_once_is_added_once(group, therapis
     members = add_members(group, 3)
     session = make_session(group)
     record_everyone_present(session, members, by=therapist.user)
-    note = services.sign_note(
-        note=write_note(session, members, by=therapist.user), user=therapist.user, password=PASSWORD
-    )
+    note = notes.sign_note(note=write_note(session, members, by=therapist.user), user=therapist.user, password=PASSWORD)
     key = uuid.uuid4()
 
     def submit():
-        services.add_addendum(
+        notes.add_addendum(
             note=GroupNote.objects.get(pk=note.pk), author=therapist.user, text="Late entry.", submission_key=key
         )
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from clients.services import revoke_signature
 from groups.models import Membership
-from groups.services import end_membership, enroll_client
-from progress import selectors, services
+from progress import attendance, notes, selectors
 from progress.models import Addendum, Attendance
+from scheduling.enrolment import end_membership, enroll_client
 from scheduling.models import Reminder
 from scheduling.reminders import plan_reminders
 from scheduling.selectors import sessions_for_client
@@ -45,7 +45,7 @@ def signed_session(full_group, therapist, now):
     for member in members:
         member.refresh_from_db()
     record_everyone_present(session, members, by=therapist.user)
-    services.sign_note(note=write_note(session, members, by=therapist.user), user=therapist.user, password=PASSWORD)
+    notes.sign_note(note=write_note(session, members, by=therapist.user), user=therapist.user, password=PASSWORD)
     return session
 
 
@@ -74,12 +74,12 @@ def test_a_member_who_joins_after_a_session_began_is_not_on_its_roster(full_grou
 
     newcomer = join_today(how, group, members)
 
-    roster = ids(services.roster_for_session(signed_session))
+    roster = ids(selectors.roster_for_session(signed_session))
     assert newcomer.pk not in roster
     # The leaver's attendance was taken: they stay on the roster of the session they attended.
     assert roster == ids(members)
-    assert services.signing_refusals(signed_session.group_note) == []
-    assert newcomer.pk not in ids(services.attending_clients(signed_session))
+    assert notes.signing_refusals(signed_session.group_note) == []
+    assert newcomer.pk not in ids(notes.attending_clients(signed_session))
 
 
 @pytest.mark.parametrize("how", ["promoted", "enrolled"])
@@ -101,7 +101,7 @@ def test_a_member_who_joins_today_has_the_sessions_still_to_come(full_group, sig
     newcomer = join_today("promoted", group, members)
     later = make_session(group, starts_at=now + datetime.timedelta(hours=1))
 
-    assert newcomer.pk in ids(services.roster_for_session(later))
+    assert newcomer.pk in ids(selectors.roster_for_session(later))
     schedule = set(sessions_for_client(newcomer).values_list("pk", flat=True))
     assert later.pk in schedule
     assert signed_session.pk not in schedule
@@ -209,15 +209,15 @@ def test_mark_everyone_present_leaves_a_member_without_an_agreement_unchosen(
 
 def test_the_service_refuses_an_entry_without_a_chosen_status_or_participation(session, members, therapist):
     entries = [
-        services.AttendanceEntry(client=members[0], status="", minutes_attended=None),
-        services.AttendanceEntry(client=members[1], status=Attendance.Status.PRESENT, minutes_attended=90),
-        services.AttendanceEntry(
+        attendance.AttendanceEntry(client=members[0], status="", minutes_attended=None),
+        attendance.AttendanceEntry(client=members[1], status=Attendance.Status.PRESENT, minutes_attended=90),
+        attendance.AttendanceEntry(
             client=members[2], status=Attendance.Status.LATE, minutes_attended=None, participation=2
         ),
     ]
 
     with pytest.raises(ValidationError) as refusal:
-        services.record_attendance(session=session, entries=entries, recorded_by=therapist.user)
+        attendance.record_attendance(session=session, entries=entries, recorded_by=therapist.user)
 
     text = " ".join(refusal.value.messages)
     assert members[0].display_name in text

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from progress import services
+from progress import notes
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote, SignedNoteLocked
 from scheduling.services import update_session
 from tests.factories import PASSWORD
@@ -84,7 +84,7 @@ def test_absent_members_get_attendance_only(facilitator_client, session, members
     assert [m.pk for m, _ in response.context["individual_rows"]] == [members[1].pk, members[2].pk]
     assert "Attendance only" in response.content.decode()
     with pytest.raises(ValidationError):
-        services.save_group_note(
+        notes.save_group_note(
             session=session,
             author=therapist.user,
             topic="Triggers",
@@ -198,7 +198,7 @@ def test_wrong_password_does_not_sign(facilitator_client, session, note):
 
 def test_other_therapist_cannot_sign_even_with_their_password(session, note, other_therapist):
     with pytest.raises(ValidationError):
-        services.sign_note(note=note, user=other_therapist.user, password=PASSWORD)
+        notes.sign_note(note=note, user=other_therapist.user, password=PASSWORD)
     note.refresh_from_db()
     assert not note.is_signed
 
@@ -208,7 +208,7 @@ def test_note_cannot_be_signed_before_attendance_is_complete(group, session, mem
     note = write_note(session, members[:2], by=therapist.user)
 
     with pytest.raises(ValidationError) as refusal:
-        services.sign_note(note=note, user=therapist.user, password=PASSWORD)
+        notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
 
     assert members[2].display_name in " ".join(refusal.value.messages)
 
@@ -217,7 +217,7 @@ def test_note_cannot_be_signed_without_each_attending_members_behaviour(session,
     note = write_note(session, attended[:1], by=therapist.user)
 
     with pytest.raises(ValidationError) as refusal:
-        services.sign_note(note=note, user=therapist.user, password=PASSWORD)
+        notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
 
     assert attended[2].display_name in " ".join(refusal.value.messages)
 
@@ -245,7 +245,7 @@ def test_service_refuses_to_change_a_signed_note(session, signed_note, members, 
 
 def test_signing_twice_is_refused(signed_note, therapist):
     with pytest.raises(ValidationError):
-        services.sign_note(note=signed_note, user=therapist.user, password=PASSWORD)
+        notes.sign_note(note=signed_note, user=therapist.user, password=PASSWORD)
 
 
 def test_attendance_is_locked_with_the_signed_note(facilitator_client, session, signed_note, members):
@@ -267,7 +267,7 @@ def test_model_save_of_a_signed_note_is_refused(signed_note):
 
 def test_a_copy_loaded_before_signing_cannot_overwrite_the_signature(note, therapist):
     stale = GroupNote.objects.get(pk=note.pk)
-    services.sign_note(note=note, user=therapist.user, password=PASSWORD)
+    notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
     stale.topic = "Rewritten topic"
 
     with pytest.raises(SignedNoteLocked):
@@ -374,7 +374,7 @@ def test_unsigned_note_takes_no_addendum(facilitator_client, session, note):
 
 def test_other_therapist_cannot_add_an_addendum(session, signed_note, other_therapist):
     with pytest.raises(ValidationError):
-        services.add_addendum(note=signed_note, author=other_therapist.user, text="Correction.")
+        notes.add_addendum(note=signed_note, author=other_therapist.user, text="Correction.")
     assert Addendum.objects.count() == 0
 
 
@@ -398,7 +398,7 @@ def test_unsigned_note_older_than_24_hours_is_listed(facilitator_client, group, 
 def test_signed_note_is_not_listed_as_overdue(facilitator_client, group, members, therapist):
     old = make_session(group, starts_at=timezone.now() - datetime.timedelta(days=2))
     record_everyone_present(old, members, by=therapist.user)
-    services.sign_note(note=write_note(old, members, by=therapist.user), user=therapist.user, password=PASSWORD)
+    notes.sign_note(note=write_note(old, members, by=therapist.user), user=therapist.user, password=PASSWORD)
 
     assert facilitator_client.get(reverse("therapist:dashboard")).context["overdue_sessions"] == []
 

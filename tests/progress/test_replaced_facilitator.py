@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from groups.services import change_facilitators
-from progress import selectors, services
+from progress import attendance, selectors
+from scheduling.group_changes import change_facilitators
 from scheduling.models import Session
 from tests.factories import TherapistFactory
 from tests.progress.conftest import make_session, record_everyone_present, write_note
@@ -64,14 +64,14 @@ def test_the_replaced_facilitator_cannot_mark_a_moved_session_held(group, therap
     Session.objects.filter(pk=upcoming.pk).update(starts_at=started, ends_at=started + datetime.timedelta(minutes=90))
     upcoming.refresh_from_db()
 
-    assert not services.leads_session(therapist.user, upcoming)
+    assert not selectors.leads_session(therapist.user, upcoming)
     with pytest.raises(ValidationError) as refused:
-        services.mark_held(session=upcoming, user=therapist.user)
+        attendance.mark_held(session=upcoming, user=therapist.user)
 
     assert refused.value.messages == ["Only a facilitator of this session can mark it held."]
     upcoming.refresh_from_db()
     assert upcoming.status == Session.Status.SCHEDULED
-    assert services.mark_held(session=upcoming, user=new_lead.user).status == Session.Status.HELD
+    assert attendance.mark_held(session=upcoming, user=new_lead.user).status == Session.Status.HELD
 
 
 def test_the_replaced_facilitator_loses_the_group_page_once_their_meetings_are_past(
@@ -105,4 +105,4 @@ def test_an_inactive_therapist_leads_no_session(group, therapist, session):
     therapist.is_active = False
     therapist.save(update_fields=["is_active"])
 
-    assert not services.leads_session(therapist.user, session)
+    assert not selectors.leads_session(therapist.user, session)

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from groups.models import Membership
-from groups.services import enroll_client
+from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import save_slot, update_session
 from tests.factories import TherapyGroupFactory

@@ -18,13 +18,12 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from clients.models import Client
-from groups.forms import TherapyGroupAdminForm
 from groups.models import TherapyGroup
-from groups.services import enroll_client
 from iop.discretion import undiscreet_words
 from scheduling import calendar, reminders
 from scheduling.channels import MemorySmsBackend
-from scheduling.forms import WeeklySlotForm
+from scheduling.enrolment import enroll_client
+from scheduling.forms import TherapyGroupAdminForm, WeeklySlotForm
 from scheduling.models import Reminder, Session, WeeklySlot
 from scheduling.services import cancel_session, save_slot
 from tests.factories import TherapistFactory, UserFactory

@@ -6,9 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from groups.services import enroll_client
 from iop.discretion import undiscreet_words
 from scheduling.calendar import event_uid
+from scheduling.enrolment import enroll_client
 from scheduling.services import cancel_session, rotate_calendar_token
 from tests.factories import UserFactory
 

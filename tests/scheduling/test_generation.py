@@ -104,8 +104,8 @@ def test_changing_a_slot_moves_future_sessions_and_leaves_held_ones(group, make_
 
 
 def test_changing_a_slot_keeps_sessions_with_attendance(group, make_slot, client_record):
-    from groups.services import enroll_client
     from progress.models import Attendance
+    from scheduling.enrolment import enroll_client
 
     enroll_client(client=client_record, group=group, on=datetime.date(2026, 1, 5))
     slot = make_slot(group, today=datetime.date(2026, 11, 2))
@@ -235,8 +235,8 @@ def test_changing_a_slot_keeps_a_future_session_that_has_a_note(group, make_slot
 
 
 def test_a_session_with_attendance_cannot_be_cancelled_moved_or_closed(group, make_slot, client_record):
-    from groups.services import enroll_client
     from progress.models import Attendance
+    from scheduling.enrolment import enroll_client
 
     enroll_client(client=client_record, group=group, on=datetime.date(2026, 1, 5))
     session = make_slot(group).sessions.first()

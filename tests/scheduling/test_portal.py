@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import Membership
-from groups.services import end_membership, enroll_client
+from scheduling.enrolment import end_membership, enroll_client
 from scheduling.services import cancel_session, monday_of
 from tests.factories import ClientFactory, TherapistFactory, TherapyGroupFactory, UserFactory
 

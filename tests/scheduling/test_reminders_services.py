@@ -11,13 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients.models import Client
-from clients.services import discharge_client
 from groups.models import Membership, TherapyGroup
-from groups.services import end_membership, enroll_client
 from iop.celery import app
 from iop.discretion import undiscreet_words
 from scheduling import reminders
 from scheduling.channels import ChannelError, MemorySmsBackend
+from scheduling.enrolment import discharge_client, end_membership, enroll_client
 from scheduling.models import Closure, Reminder, Session
 from scheduling.reminders import follow_client_preferences
 from scheduling.services import cancel_session, save_closure, update_session

@@ -11,9 +11,9 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from groups.services import enroll_client
 from iop.celery import app
 from scheduling import reminders
+from scheduling.enrolment import enroll_client
 from scheduling.models import Reminder
 from scheduling.tasks import send_reminder
 from tests.scheduling.test_reminders_services import CLOSED_PORT_BROKER, make_session

@@ -1,4 +1,5 @@
-"""A believable demo clinic. Idempotent: running it again finds what it made and adds nothing."""
+"""A believable demo clinic. Idempotent: running it again finds what it made and adds nothing. It
+lives in progress, the highest app it fills (clients, groups, sessions, then the notes)."""
 
 import datetime
 
@@ -11,14 +12,12 @@ from django.utils import timezone
 from clients.models import Client, ConfidentialityAgreement
 from clients.services import link_partners, sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
-from groups.services import enroll_client
 from iop.locks import hold_until_commit
 from iop.permissions import CLINIC_STAFF
-from progress.demo import seed_progress
+from progress.demo import DEMO_PASSWORD, seed_progress
+from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import generate_sessions, monday_of, save_slot
-
-DEMO_PASSWORD = "demo-pass-2026"
 
 AGREEMENT_TEXT = """\
 What is said in group stays in group. I will not share the names of other members, or anything
