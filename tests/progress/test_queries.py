@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import TherapyGroupFactory
-from tests.progress.conftest import add_members, make_session, record_everyone_present, write_note
+from tests.helpers import add_members, make_session, record_everyone_present, write_note
 
 pytestmark = pytest.mark.django_db
 

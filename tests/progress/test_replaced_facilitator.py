@@ -11,7 +11,7 @@ from groups.services import change_facilitators
 from progress import selectors, services
 from scheduling.models import Session
 from tests.factories import TherapistFactory
-from tests.progress.conftest import make_session, record_everyone_present, write_note
+from tests.helpers import make_session, record_everyone_present, write_note
 
 pytestmark = pytest.mark.django_db
 
