@@ -9,9 +9,9 @@ from django.contrib.auth.models import Group
 
 from iop.permissions import CLINIC_STAFF
 from tests.factories import AgreementFactory, ClientFactory, TherapistFactory, TherapyGroupFactory, UserFactory
+from tests.helpers import CHROMIUM, SCREENSHOTS, chromium_page
 
 REQUIRE_SERVICES = os.environ.get("IOP_REQUIRE_SERVICES", "").strip().lower() in {"1", "true", "yes", "on"}
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _on_postgresql() -> bool:
@@ -87,6 +87,19 @@ def staff_user(db):
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def browser_page():
+    """A phone-sized page in Debian's Chromium; make the test's data before asking for it."""
+    with chromium_page() as page:
+        yield page
+
+
+@pytest.fixture
+def screenshot_dir():
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS
 
 
 @pytest.fixture(autouse=True)

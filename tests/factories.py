@@ -1,13 +1,33 @@
+"""A factory for every model; dates follow the test clock (``tests/clock.py``), never literals that age.
+
+Groups start, clients are admitted and slots take effect on ``start_monday()``: the Monday a year
+before the clock's today, so every weekday of the past year falls inside a group's life.
+"""
+
 import datetime
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from clients.models import Client, ConfidentialityAgreement
+from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from clients.services import sign_agreement
-from groups.models import Therapist, TherapyGroup
+from groups.models import Membership, Therapist, TherapyGroup
+from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+from scheduling.models import Closure, Reminder, Session, WeeklySlot
 
 PASSWORD = "a-long-test-password-2026"
+WEEKS_BACK = 52
+# Set (by a conftest, with monkeypatch) where a suite is written against a fixed calendar.
+FIXED_START: datetime.date | None = None
+
+
+def start_monday(weeks_back: int = WEEKS_BACK) -> datetime.date:
+    """The Monday ``weeks_back`` weeks before the week of the clinic's today (or ``FIXED_START``)."""
+    if FIXED_START is not None:
+        return FIXED_START
+    today = timezone.localdate()
+    return today - datetime.timedelta(weeks=weeks_back, days=today.weekday())
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -34,7 +54,7 @@ class AgreementFactory(factory.django.DjangoModelFactory):
 
     version = 1
     text = "What is said in group stays in group."
-    effective_on = datetime.date(2026, 1, 1)
+    effective_on = factory.LazyFunction(lambda: start_monday() - datetime.timedelta(days=4))
 
 
 class ClientFactory(factory.django.DjangoModelFactory):
@@ -50,7 +70,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
     date_of_birth = datetime.date(1990, 5, 17)
     email = factory.LazyAttribute(lambda c: f"{c.chart_number.lower()}@example.org")
     status = Client.Status.ACTIVE
-    admission_date = datetime.date(2026, 1, 5)
+    admission_date = factory.LazyFunction(start_monday)
     reminder_consent = True
 
     @factory.post_generation
@@ -58,6 +78,21 @@ class ClientFactory(factory.django.DjangoModelFactory):
         if create and extracted is not False:
             agreement = ConfidentialityAgreement.objects.order_by("-version").first() or AgreementFactory()
             sign_agreement(client=client, agreement=agreement, witnessed_by=UserFactory())
+
+
+class SignatureFactory(factory.django.DjangoModelFactory):
+    """A signature of the agreement in force, witnessed now (for a client made with ``signed=False``)."""
+
+    class Meta:
+        model = AgreementSignature
+
+    client = factory.SubFactory(ClientFactory, signed=False)
+    agreement = factory.LazyFunction(
+        lambda: ConfidentialityAgreement.objects.order_by("-version").first() or AgreementFactory()
+    )
+    signed_at = factory.LazyFunction(timezone.now)
+    method = AgreementSignature.Method.PAPER
+    witnessed_by = factory.SubFactory(UserFactory)
 
 
 class TherapistFactory(factory.django.DjangoModelFactory):
@@ -78,4 +113,127 @@ class TherapyGroupFactory(factory.django.DjangoModelFactory):
     facilitator = factory.SubFactory(TherapistFactory)
     modality = TherapyGroup.Modality.IN_PERSON
     room = "Room 101"
-    start_date = datetime.date(2026, 1, 5)
+    start_date = factory.LazyFunction(start_monday)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """An active member since the group's first day (``groups.services.enroll_client`` checks the rules)."""
+
+    class Meta:
+        model = Membership
+
+    client = factory.SubFactory(ClientFactory)
+    group = factory.SubFactory(TherapyGroupFactory)
+    status = Membership.Status.ACTIVE
+    joined_on = factory.LazyAttribute(lambda m: m.group.start_date)
+    joined_at = factory.LazyAttribute(
+        lambda m: timezone.make_aware(datetime.datetime.combine(m.joined_on, datetime.time.min))
+    )
+
+
+class WeeklySlotFactory(factory.django.DjangoModelFactory):
+    """A Monday-evening slot from the group's first day; saved as is, without generating sessions
+    (``tests.helpers.make_slot`` saves through the service)."""
+
+    class Meta:
+        model = WeeklySlot
+
+    group = factory.SubFactory(TherapyGroupFactory)
+    weekday = 0
+    start_time = datetime.time(18, 0)
+    duration_minutes = 90
+    default_objective = "Identify triggers"
+    effective_from = factory.LazyAttribute(lambda s: s.group.start_date)
+
+
+class ClosureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Closure
+
+    name = "Staff training"
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=7))
+    ends_on = factory.LazyAttribute(lambda c: c.starts_on)
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    """A scheduled meeting that started two hours ago and lasted 90 minutes, led by the group's facilitator."""
+
+    class Meta:
+        model = Session
+
+    class Params:
+        minutes = 90
+
+    group = factory.SubFactory(TherapyGroupFactory)
+    starts_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=2))
+    ends_at = factory.LazyAttribute(lambda s: s.starts_at + datetime.timedelta(minutes=s.minutes))
+    objective = "Identify triggers"
+    facilitator = factory.LazyAttribute(lambda s: s.group.facilitator)
+    room = factory.LazyAttribute(lambda s: s.group.room)
+    status = Session.Status.SCHEDULED
+    cancellation_reason = factory.LazyAttribute(
+        lambda s: "Clinic closed" if s.status == Session.Status.CANCELLED else ""
+    )
+
+
+class ReminderFactory(factory.django.DjangoModelFactory):
+    """A pending email, due a day before its session."""
+
+    class Meta:
+        model = Reminder
+
+    session = factory.SubFactory(
+        SessionFactory, starts_at=factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=2))
+    )
+    client = factory.SubFactory(ClientFactory)
+    channel = Reminder.Channel.EMAIL
+    kind = "24h"
+    session_starts_at = factory.LazyAttribute(lambda r: r.session.starts_at)
+    send_at = factory.LazyAttribute(lambda r: r.session.starts_at - datetime.timedelta(hours=24))
+
+
+class AttendanceFactory(factory.django.DjangoModelFactory):
+    """Present for the whole session and taking part (``progress.attendance.record_attendance`` checks the rules)."""
+
+    class Meta:
+        model = Attendance
+
+    session = factory.SubFactory(SessionFactory)
+    client = factory.SubFactory(ClientFactory)
+    status = Attendance.Status.PRESENT
+    minutes_attended = factory.LazyAttribute(lambda a: a.session.duration_minutes)
+    participation = Attendance.Participation.TOOK_PART
+    recorded_by = factory.LazyAttribute(lambda a: a.session.facilitator.user)
+
+
+class GroupNoteFactory(factory.django.DjangoModelFactory):
+    """An unsigned note by the session's facilitator (``progress.notes.save_group_note`` checks the rules)."""
+
+    class Meta:
+        model = GroupNote
+
+    session = factory.SubFactory(SessionFactory)
+    topic = "Triggers and cravings"
+    objective = factory.LazyAttribute(lambda n: n.session.objective)
+    interventions = "Psychoeducation on triggers; paired practice of urge surfing."
+    group_dynamics = "Members listened well and gave each other feedback."
+    created_by = factory.LazyAttribute(lambda n: n.session.facilitator.user)
+
+
+class IndividualNoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IndividualNote
+
+    group_note = factory.SubFactory(GroupNoteFactory)
+    client = factory.SubFactory(ClientFactory)
+    behaviour = "Engaged and shared one trigger."
+    plan = "Practise daily."
+
+
+class AddendumFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Addendum
+
+    group_note = factory.SubFactory(GroupNoteFactory)
+    author = factory.LazyAttribute(lambda a: a.group_note.created_by)
+    text = "Late entry: the member called after the session to say the exercise helped."

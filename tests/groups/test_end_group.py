@@ -15,8 +15,8 @@ from scheduling.group_changes import GROUP_ENDED, end_group
 from scheduling.models import Session
 from scheduling.selectors import sessions_for_client
 from tests.factories import ClientFactory, TherapyGroupFactory
-from tests.groups.conftest import make_session
 from tests.groups.test_facilitators import _change_form
+from tests.helpers import make_session
 
 pytestmark = pytest.mark.django_db
 

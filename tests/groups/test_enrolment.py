@@ -8,7 +8,7 @@ from clients.services import revoke_signature, sign_agreement
 from groups.models import Membership, TherapyGroup
 from groups.services import GroupFull, seat_count
 from scheduling.enrolment import change_capacity, discharge_client, end_membership, enroll_client
-from tests.factories import AgreementFactory, ClientFactory, TherapyGroupFactory, UserFactory
+from tests.factories import AgreementFactory, ClientFactory, TherapyGroupFactory, UserFactory, start_monday
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_client_still_in_intake_is_refused(group, agreement):
 
 
 def test_discharged_client_is_refused(group, client_record):
-    discharge_client(client=client_record, on=datetime.date(2026, 2, 1))
+    discharge_client(client=client_record, on=start_monday() + datetime.timedelta(days=27))
 
     with pytest.raises(ValidationError) as refused:
         enroll_client(client=client_record, group=group)
@@ -125,21 +125,23 @@ def test_adolescent_is_refused_an_adult_group(group, agreement):
 
 def test_closed_group_that_started_is_refused(client_record, therapist):
     closed = TherapyGroupFactory(
-        facilitator=therapist, enrolment=TherapyGroup.Enrolment.CLOSED, start_date=datetime.date(2026, 1, 5)
+        facilitator=therapist, enrolment=TherapyGroup.Enrolment.CLOSED, start_date=start_monday()
     )
 
     with pytest.raises(ValidationError) as refused:
-        enroll_client(client=client_record, group=closed, on=datetime.date(2026, 2, 1))
+        enroll_client(client=client_record, group=closed, on=start_monday() + datetime.timedelta(days=27))
 
     assert "closed group and has already started" in refused.value.message_dict["group"][0]
 
 
 def test_closed_group_accepts_members_before_it_starts(client_record, therapist):
     closed = TherapyGroupFactory(
-        facilitator=therapist, enrolment=TherapyGroup.Enrolment.CLOSED, start_date=datetime.date(2026, 3, 2)
+        facilitator=therapist,
+        enrolment=TherapyGroup.Enrolment.CLOSED,
+        start_date=start_monday() + datetime.timedelta(weeks=8),
     )
 
-    membership = enroll_client(client=client_record, group=closed, on=datetime.date(2026, 2, 1))
+    membership = enroll_client(client=client_record, group=closed, on=start_monday() + datetime.timedelta(days=27))
 
     assert membership.status == Membership.Status.ACTIVE
 

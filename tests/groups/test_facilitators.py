@@ -10,9 +10,9 @@ from django.utils import timezone
 from groups.models import TherapyGroup
 from scheduling.group_changes import change_facilitators
 from scheduling.models import Session
-from tests.factories import TherapistFactory, TherapyGroupFactory
-from tests.groups.conftest import make_session
+from tests.factories import TherapistFactory, TherapyGroupFactory, start_monday
 from tests.groups.test_admin import _inline_management
+from tests.helpers import make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def test_a_group_at_another_hour_or_already_ended_is_no_clash(group, new_lead, m
     make_slot(
         TherapyGroupFactory(facilitator=new_lead, room="Room 303"),
         start="10:00",
-        effective_from=datetime.date(2026, 1, 5),
+        effective_from=start_monday(),
         effective_until=timezone.localdate() - datetime.timedelta(days=14),
     )
 

@@ -12,7 +12,7 @@ from groups.models import Membership
 from progress.models import Attendance
 from scheduling.enrolment import end_membership, enroll_client
 from tests.factories import ClientFactory
-from tests.groups.conftest import make_session
+from tests.helpers import make_session
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from tests.progress.conftest import make_session, record_everyone_present, write_note
+from tests.helpers import make_session, record_everyone_present, write_note
 
 pytestmark = pytest.mark.django_db
 

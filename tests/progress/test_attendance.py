@@ -13,7 +13,7 @@ from progress.models import Attendance
 from scheduling.enrolment import end_membership, enroll_client
 from scheduling.models import Session
 from tests.factories import ClientFactory
-from tests.progress.conftest import attendance_post, make_session, record_everyone_present
+from tests.helpers import attendance_post, make_session, record_everyone_present
 
 pytestmark = pytest.mark.django_db
 

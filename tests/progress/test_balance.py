@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from progress import attendance
 from progress.models import Attendance
-from tests.progress.conftest import make_session
+from tests.helpers import make_session
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from progress import notes
 from progress.models import Addendum, GroupNote
 from tests.factories import PASSWORD
 from tests.groups.test_concurrency import run_at_once
-from tests.progress.conftest import add_members, make_session, record_everyone_present, write_note
+from tests.helpers import add_members, make_session, record_everyone_present, write_note
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -18,7 +18,7 @@ from scheduling.reminders import plan_reminders
 from scheduling.selectors import sessions_for_client
 from scheduling.services import local_start
 from tests.factories import PASSWORD, ClientFactory
-from tests.progress.conftest import add_members, attendance_post, make_session, record_everyone_present, write_note
+from tests.helpers import add_members, attendance_post, make_session, record_everyone_present, write_note
 
 pytestmark = pytest.mark.django_db
 

@@ -10,32 +10,9 @@ from progress import notes
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote, SignedNoteLocked
 from scheduling.services import update_session
 from tests.factories import PASSWORD
-from tests.progress.conftest import attendance_post, make_session, record_everyone_present, write_note
+from tests.helpers import attendance_post, make_session, note_post, record_everyone_present, write_note
 
 pytestmark = pytest.mark.django_db
-
-
-def note_post(members, **overrides) -> dict:
-    data = {
-        "topic": "Triggers and cravings",
-        "objective": "Identify triggers",
-        "interventions": "Psychoeducation; urge surfing practice.",
-        "group_dynamics": "Cohesive; members gave each other feedback.",
-        "form-TOTAL_FORMS": str(len(members)),
-        "form-INITIAL_FORMS": str(len(members)),
-    }
-    for index, member in enumerate(members):
-        data.update(
-            {
-                f"form-{index}-client": str(member.pk),
-                f"form-{index}-behaviour": "Shared a recent trigger.",
-                f"form-{index}-intervention": "Reflective listening.",
-                f"form-{index}-response": "Named two coping skills.",
-                f"form-{index}-plan": "Practise urge surfing daily.",
-            }
-        )
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from progress import attendance, selectors
 from scheduling.group_changes import change_facilitators
 from scheduling.models import Session
 from tests.factories import TherapistFactory
-from tests.progress.conftest import make_session, record_everyone_present, write_note
+from tests.helpers import make_session, record_everyone_present, write_note
 
 pytestmark = pytest.mark.django_db
 

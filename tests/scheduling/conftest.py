@@ -2,24 +2,20 @@ import datetime
 
 import pytest
 
-from scheduling.models import WeeklySlot
-from scheduling.services import save_slot
+from tests import factories, helpers
+from tests.helpers import MONDAY
 
-MONDAY = datetime.date(2026, 11, 23)
+
+@pytest.fixture(autouse=True)
+def scheduling_calendar(monkeypatch):
+    """This suite is written against the 2026 calendar (its daylight-saving days, ``MONDAY``): its
+    groups start, and its clients are admitted, on the first Monday of 2026."""
+    monkeypatch.setattr(factories, "FIXED_START", datetime.date(2026, 1, 5))
 
 
 @pytest.fixture
 def make_slot():
     def make(group, *, weekday=0, start="18:00", minutes=90, today=MONDAY, **extra):
-        slot = WeeklySlot(
-            group=group,
-            weekday=weekday,
-            start_time=datetime.time.fromisoformat(start),
-            duration_minutes=minutes,
-            default_objective=extra.pop("default_objective", "Identify triggers"),
-            effective_from=extra.pop("effective_from", datetime.date(2026, 1, 5)),
-            **extra,
-        )
-        return save_slot(slot=slot, today=today)
+        return helpers.make_slot(group, weekday=weekday, start=start, minutes=minutes, today=today, **extra)
 
     return make

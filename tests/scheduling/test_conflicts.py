@@ -8,7 +8,7 @@ from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import save_slot, update_session
 from tests.factories import TherapyGroupFactory
-from tests.scheduling.conftest import MONDAY
+from tests.helpers import MONDAY
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from scheduling.services import (
     save_slot,
     update_session,
 )
-from tests.scheduling.conftest import MONDAY
+from tests.helpers import MONDAY
 
 pytestmark = pytest.mark.django_db
 
