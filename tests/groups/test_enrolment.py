@@ -135,7 +135,9 @@ def test_closed_group_that_started_is_refused(client_record, therapist):
 
 def test_closed_group_accepts_members_before_it_starts(client_record, therapist):
     closed = TherapyGroupFactory(
-        facilitator=therapist, enrolment=TherapyGroup.Enrolment.CLOSED, start_date=datetime.date(2026, 3, 2)
+        facilitator=therapist,
+        enrolment=TherapyGroup.Enrolment.CLOSED,
+        start_date=start_monday() + datetime.timedelta(weeks=8),
     )
 
     membership = enroll_client(client=client_record, group=closed, on=start_monday() + datetime.timedelta(days=27))
