@@ -19,9 +19,11 @@ class NewLoginForm(forms.Form):
         return second
 
     def add_service_error(self, error: ValidationError) -> None:
-        if "password" in getattr(error, "error_dict", {}):
-            error.error_dict["password1"] = error.error_dict.pop("password")
-        self.add_error(None, error)
+        refusals = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        # The service names the password "password"; this form asks for it in "password1".
+        if "password" in refusals:
+            refusals["password1"] = refusals.pop("password")
+        add_refusals(self, refusals)
 
 
 def add_refusals(form: forms.BaseForm, refusals: dict[str, list[str]] | ValidationError) -> None:

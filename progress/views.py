@@ -4,12 +4,12 @@ answers 404 for anything the therapist does not lead, co-lead or substitute in."
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from iop.forms import add_refusals
 from progress import attendance, notes, selectors
 from progress.forms import (
     AddendumForm,
@@ -20,15 +20,6 @@ from progress.forms import (
 )
 from progress.models import GroupNote
 from scheduling.models import Session
-
-
-def _add_service_errors(form: Form, error: ValidationError) -> None:
-    """Show a service's refusal on the form: on its field when the form has one, else on top."""
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 @login_required
@@ -166,7 +157,7 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
                 **note_form.cleaned_data,
             )
         except ValidationError as error:
-            _add_service_errors(note_form, error)
+            add_refusals(note_form, error)
         else:
             messages.success(request, "The note is saved. Sign it when it is complete.")
             return redirect("therapist:note", pk=session.pk)
@@ -190,7 +181,7 @@ def note_sign(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             notes.sign_note(note=note, user=request.user, password=form.cleaned_data["password"])
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_refusals(form, error)
         else:
             messages.success(request, "The note is signed and locked.")
             return redirect("therapist:note", pk=session.pk)
@@ -212,7 +203,7 @@ def note_addendum(request: HttpRequest, pk: int) -> HttpResponse:
                 submission_key=form.cleaned_data["submission_key"],
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_refusals(form, error)
         else:
             messages.success(request, "The addendum is added under the note.")
             return redirect("therapist:note", pk=session.pk)
