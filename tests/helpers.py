@@ -187,3 +187,19 @@ def chromium_page(viewport=PHONE):
         finally:
             context.close()
             browser.close()
+
+
+def session_change_post(session, **changes) -> dict:
+    """The admin's session change form as it opens (times on the clinic's clock), with ``changes``."""
+    local_start, local_end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+    return {
+        "starts_at_0": local_start.date().isoformat(),
+        "starts_at_1": local_start.strftime("%H:%M:%S"),
+        "ends_at_0": local_end.date().isoformat(),
+        "ends_at_1": local_end.strftime("%H:%M:%S"),
+        "objective": session.objective,
+        "facilitator": session.facilitator_id,
+        "room": session.room,
+        "video_link": session.video_link,
+        **changes,
+    }

@@ -39,9 +39,7 @@ def queries_for(client, url) -> int:
 def test_session_page_query_count_does_not_grow_with_the_roster(
     facilitator_client, therapist, size, django_assert_num_queries
 ):
-    group, members = group_of(size, therapist)
-    session = make_session(group)
-    record_everyone_present(session, members, by=therapist.user)
+    session, members = attended_session(size, therapist)
 
     with django_assert_num_queries(SESSION_PAGE_QUERIES):
         response = facilitator_client.get(reverse("therapist:session", args=[session.pk]))
@@ -53,9 +51,7 @@ def test_session_page_query_count_does_not_grow_with_the_roster(
 def test_note_page_query_count_does_not_grow_with_the_roster(
     facilitator_client, therapist, size, django_assert_num_queries
 ):
-    group, members = group_of(size, therapist)
-    session = make_session(group)
-    record_everyone_present(session, members, by=therapist.user)
+    session, members = attended_session(size, therapist)
     write_note(session, members, by=therapist.user)
 
     with django_assert_num_queries(NOTE_PAGE_QUERIES):
@@ -101,6 +97,14 @@ SIGN_POST_QUERIES = 15
 ADDENDUM_POST_QUERIES = 11
 
 
+def attended_session(size: int, therapist):
+    """A session that has begun, its ``size`` members recorded present."""
+    group, members = group_of(size, therapist)
+    session = make_session(group)
+    record_everyone_present(session, members, by=therapist.user)
+    return session, members
+
+
 @pytest.mark.parametrize("size", [3, 12])
 def test_attendance_post_query_count_is_bounded_per_member(
     facilitator_client, therapist, size, django_assert_max_num_queries
@@ -121,9 +125,7 @@ def test_attendance_post_query_count_is_bounded_per_member(
 def test_note_save_post_query_count_is_bounded_per_member(
     facilitator_client, therapist, size, django_assert_max_num_queries
 ):
-    group, members = group_of(size, therapist)
-    session = make_session(group)
-    record_everyone_present(session, members, by=therapist.user)
+    session, members = attended_session(size, therapist)
     url = reverse("therapist:note", args=[session.pk])
     facilitator_client.post(url, note_post(members))
 
@@ -139,9 +141,7 @@ def test_note_save_post_query_count_is_bounded_per_member(
 def test_sign_post_query_count_does_not_grow_with_the_roster(
     facilitator_client, therapist, size, django_assert_max_num_queries
 ):
-    group, members = group_of(size, therapist)
-    session = make_session(group)
-    record_everyone_present(session, members, by=therapist.user)
+    session, members = attended_session(size, therapist)
     write_note(session, members, by=therapist.user)
 
     with django_assert_max_num_queries(SIGN_POST_QUERIES):
@@ -155,9 +155,7 @@ def test_sign_post_query_count_does_not_grow_with_the_roster(
 def test_addendum_post_query_count_does_not_grow_with_the_roster(
     facilitator_client, therapist, size, django_assert_max_num_queries
 ):
-    group, members = group_of(size, therapist)
-    session = make_session(group)
-    record_everyone_present(session, members, by=therapist.user)
+    session, members = attended_session(size, therapist)
     note = write_note(session, members, by=therapist.user)
     notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
 

@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scheduling.models import Closure, Session, WeeklySlot
+from tests.helpers import session_change_post
 
 pytestmark = pytest.mark.django_db
 
@@ -85,21 +86,9 @@ def test_editing_a_session_with_a_busy_substitute_is_a_field_error(staff_client,
     busy = TherapyGroupFactory(facilitator=other_therapist, room="Room 808")
     make_slot(busy, weekday=0, today=timezone.localdate())
     session = sessions[0]
-    local_start = timezone.localtime(session.starts_at)
-    local_end = timezone.localtime(session.ends_at)
-
     response = staff_client.post(
         reverse("admin:scheduling_session_change", args=[session.pk]),
-        {
-            "starts_at_0": local_start.date().isoformat(),
-            "starts_at_1": local_start.strftime("%H:%M:%S"),
-            "ends_at_0": local_end.date().isoformat(),
-            "ends_at_1": local_end.strftime("%H:%M:%S"),
-            "objective": session.objective,
-            "facilitator": other_therapist.pk,
-            "room": session.room,
-            "video_link": "",
-        },
+        session_change_post(session, facilitator=other_therapist.pk),
     )
 
     assert response.status_code == 200

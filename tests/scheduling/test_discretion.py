@@ -27,6 +27,7 @@ from scheduling.forms import TherapyGroupAdminForm, WeeklySlotForm
 from scheduling.models import Reminder, Session, WeeklySlot
 from scheduling.services import cancel_session, save_slot
 from tests.factories import TherapistFactory, UserFactory
+from tests.helpers import session_change_post
 
 pytestmark = pytest.mark.django_db
 
@@ -311,20 +312,9 @@ def test_a_slot_room_that_gives_the_care_away_is_refused_and_saves_nothing(group
 
 def test_a_session_room_that_gives_the_care_away_is_a_field_error_in_the_admin(staff_client, group, make_slot, today):
     session = make_slot(group, weekday=today.weekday(), today=today).sessions.latest("starts_at")
-    local_start, local_end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
-
     response = staff_client.post(
         reverse("admin:scheduling_session_change", args=[session.pk]),
-        {
-            "starts_at_0": local_start.date().isoformat(),
-            "starts_at_1": local_start.strftime("%H:%M:%S"),
-            "ends_at_0": local_end.date().isoformat(),
-            "ends_at_1": local_end.strftime("%H:%M:%S"),
-            "objective": session.objective,
-            "facilitator": session.facilitator_id,
-            "room": "Behavioral Health Room",
-            "video_link": "",
-        },
+        session_change_post(session, room="Behavioral Health Room"),
     )
 
     assert response.status_code == 200
