@@ -98,9 +98,9 @@ class SignedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(signed_at__isnull=False)
+            return queryset.signed()
         if self.value() == "no":
-            return queryset.filter(signed_at__isnull=True)
+            return queryset.unsigned()
         return queryset
 
 

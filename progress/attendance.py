@@ -14,7 +14,7 @@ from clients.models import Client
 from progress.models import Attendance, GroupNote
 from progress.selectors import leads_session, roster_for_session, session_day
 from scheduling.models import Session
-from scheduling.services import mark_session_held
+from scheduling.services import mark_session_held, record_meeting
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ def attendance_refusals(*, session: Session, entry: AttendanceEntry, agreement_i
     return errors
 
 
-def _session_refusals(session: Session) -> list[str]:
+def attendance_closed_reasons(session: Session) -> list[str]:
+    """Why attendance of this session cannot be taken or changed now (empty when it can)."""
     reasons = []
     if session.status == Session.Status.CANCELLED:
         reasons.append("This session was cancelled; there is no attendance to take.")
@@ -79,11 +80,6 @@ def _session_refusals(session: Session) -> list[str]:
     if GroupNote.objects.filter(session=session, signed_at__isnull=False).exists():
         reasons.append("The progress note of this session is signed; correct attendance with an addendum.")
     return reasons
-
-
-def attendance_closed_reasons(session: Session) -> list[str]:
-    """Why attendance of this session cannot be taken or changed now (empty when it can)."""
-    return _session_refusals(session)
 
 
 @transaction.atomic
@@ -99,7 +95,7 @@ def record_attendance(
     session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
     if not leads_session(recorded_by, session):
         raise ValidationError("Only a facilitator of this session can take its attendance.")
-    refusals = _session_refusals(session)
+    refusals = attendance_closed_reasons(session)
     if refusals:
         raise ValidationError(refusals)
     roster = {client.pk: client for client in roster_for_session(session)}
@@ -119,6 +115,8 @@ def record_attendance(
     if errors:
         raise ValidationError(errors)
 
+    if entries:
+        record_meeting(session=session)
     existing = {a.client_id: a for a in Attendance.objects.filter(session=session)}
     saved = []
     for entry in entries:

@@ -11,12 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from groups.models import Therapist, TherapyGroup
-from progress.attendance import AttendanceEntry, record_attendance
+from iop.clock import minutes_after, start_of_day
+from progress.attendance import AttendanceEntry, record_attendance, session_mode
 from progress.models import Attendance, GroupNote
 from progress.notes import attending_clients, save_group_note, sign_note
 from progress.selectors import roster_for_session, sessions_for_therapist
 from scheduling.models import Session
-from scheduling.services import local_start, mark_session_held, minutes_after
+from scheduling.services import mark_session_held
 
 # The one password of every demo login (README); seed_demo sets it, the demo notes are signed with it.
 DEMO_PASSWORD = "demo-pass-2026"
@@ -51,7 +52,7 @@ def _level(index: int, turn: int, *, dominant: int, reluctant: int) -> int:
 def _record(session: Session, user, turn: int) -> None:
     roster = list(roster_for_session(session).order_by("chart_number"))
     dominant, reluctant = 1, 3
-    mode = Attendance.Mode.VIRTUAL if session.is_virtual else Attendance.Mode.IN_PERSON
+    mode = session_mode(session)
     entries = []
     for index, client in enumerate(roster):
         missed = (index + turn) % 7 == 6 and index not in (dominant, reluctant)
@@ -97,7 +98,7 @@ def _today_session(therapist: Therapist, today: datetime.date) -> Session | None
     The demo therapist covers, as a substitute, a group the demo client is not in, so that the
     client's week has the same shape whatever day the demo is made. It began an hour ago (or at
     midnight), so its attendance and note can be written at once."""
-    start = local_start(today, datetime.time.min)
+    start = start_of_day(today)
     begun = sessions_for_therapist(therapist).filter(starts_at__gte=start, starts_at__lte=timezone.now())
     if begun.exclude(status=Session.Status.CANCELLED).exists():
         return None
@@ -110,7 +111,7 @@ def _today_session(therapist: Therapist, today: datetime.date) -> Session | None
     if an_hour_ago.date() == today:
         starts_at = an_hour_ago.replace(minute=0, second=0, microsecond=0)
     else:
-        starts_at = local_start(today, datetime.time.min)
+        starts_at = start_of_day(today)
     return Session.objects.create(
         group=group,
         starts_at=starts_at,
@@ -134,7 +135,7 @@ def seed_progress(*, stdout) -> None:
     past = list(
         sessions_for_therapist(therapist)
         .exclude(status=Session.Status.CANCELLED)
-        .filter(ends_at__lt=local_start(today, datetime.time.min))
+        .filter(ends_at__lt=start_of_day(today))
         .order_by("starts_at")
     )
     recorded = notes = signed = 0

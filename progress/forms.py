@@ -5,6 +5,7 @@ from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
 
 from clients.models import Client
+from iop.forms import add_refusals
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
 from progress.models import Attendance
 from progress.notes import BIRP_FIELDS, individual_text_refusals, shared_text_refusals
@@ -75,26 +76,18 @@ class AttendanceForm(forms.Form):
             }
         return {"client": member.pk, "mode": session_mode(session)}
 
-    def clean_minutes_attended(self):
-        minutes = self.cleaned_data["minutes_attended"]
-        if minutes is not None and minutes > self.session.duration_minutes:
-            raise forms.ValidationError(
-                f"Minutes attended must be between 0 and {self.session.duration_minutes}, the length of the session."
-            )
-        return minutes
-
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("client") != self.member.pk:
             raise forms.ValidationError("The roster changed while you were editing; reload the page.")
         if self.errors:
             return cleaned
-        refusals = attendance_refusals(
-            session=self.session, entry=self.entry(), agreement_in_force=self.member.agreement_in_force
+        add_refusals(
+            self,
+            attendance_refusals(
+                session=self.session, entry=self.entry(), agreement_in_force=self.member.agreement_in_force
+            ),
         )
-        for field_name, messages in refusals.items():
-            for message in messages:
-                self.add_error(field_name, message)
         return cleaned
 
     def entry(self) -> AttendanceEntry:

@@ -74,10 +74,13 @@ class Attendance(models.Model):
         return self.status in self.ATTENDED
 
 
+NOTE_IS_LOCKED = "This progress note is signed and locked; add an addendum instead."
+
+
 class SignedNoteLocked(Exception):
     """A write was attempted on a signed progress note; corrections are addenda."""
 
-    def __init__(self, message: str = "This progress note is signed and locked; add an addendum instead."):
+    def __init__(self, message: str = NOTE_IS_LOCKED):
         super().__init__(message)
 
 

@@ -12,9 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from clients.models import Client
-from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+from progress.models import NOTE_IS_LOCKED, Addendum, Attendance, GroupNote, IndividualNote
 from progress.selectors import leads_session, roster_for_session
 from scheduling.models import Session
+from scheduling.services import record_meeting
 
 SHARED_FIELDS = ("topic", "objective", "interventions", "group_dynamics")
 BIRP_FIELDS = ("behaviour", "intervention", "response", "plan")
@@ -107,7 +108,7 @@ def save_group_note(
         raise ValidationError("Only a facilitator of this session can write its progress note.")
     note = GroupNote.objects.filter(session=session).first()
     if note is not None and note.is_signed:
-        raise ValidationError("This progress note is signed and locked; add an addendum instead.")
+        raise ValidationError(NOTE_IS_LOCKED)
     if session.status == Session.Status.CANCELLED:
         raise ValidationError("This session was cancelled; it has no progress note.")
     if session.starts_at > timezone.now():
@@ -141,6 +142,7 @@ def save_group_note(
     if errors:
         raise ValidationError(errors)
 
+    record_meeting(session=session)
     if note is None:
         note = GroupNote(session=session, created_by=author)
     for field, value in shared.items():

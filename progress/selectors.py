@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup, member_at
+from iop.clock import monday_of, start_of_day
 from progress.models import Attendance, GroupNote
 from scheduling.models import Session
-from scheduling.services import local_start, monday_of
 
 BALANCE_SESSIONS = 6
 # A member is flagged when more than half of the sessions they attended (and at least this many)
@@ -165,8 +165,8 @@ def week_sessions(
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     monday = monday_of(today)
-    start = local_start(monday, datetime.time.min)
-    end = local_start(monday + datetime.timedelta(days=7), datetime.time.min)
+    start = start_of_day(monday)
+    end = start_of_day(monday + datetime.timedelta(days=7))
     sessions = sessions_for_therapist(therapist).filter(starts_at__gte=start, starts_at__lt=end)
     return list(_with_progress(sessions, now=now).order_by("starts_at"))
 
@@ -176,11 +176,9 @@ def overdue_sessions(therapist: Therapist, *, now: datetime.datetime | None = No
     now = now or timezone.now()
     sessions = (
         sessions_for_therapist(therapist)
-        .exclude(status=Session.Status.CANCELLED)
+        .met()
         .filter(ends_at__lt=now - NOTE_OVERDUE_AFTER)
-        .filter(Q(status=Session.Status.HELD) | Q(attendances__isnull=False) | Q(group_note__isnull=False))
         .exclude(group_note__signed_at__isnull=False)
-        .distinct()
     )
     return list(_with_progress(sessions, now=now).order_by("starts_at"))
 

@@ -18,8 +18,9 @@ from progress.forms import (
     IndividualNoteFormSet,
     SignNoteForm,
 )
-from progress.models import GroupNote
+from progress.models import NOTE_IS_LOCKED, GroupNote
 from scheduling.models import Session
+from scheduling.services import held_refusals
 
 
 @login_required
@@ -70,7 +71,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "missing": formset.missing() if formset.is_bound else [],
         "closed_reasons": closed,
         "note": GroupNote.objects.filter(session=session).only("pk", "signed_at").first(),
-        "can_mark_held": session.status == Session.Status.SCHEDULED and session.starts_at <= timezone.now(),
+        "can_mark_held": not held_refusals(session),
     }
     return render(request, "progress/session_detail.html", context)
 
@@ -142,7 +143,7 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return _note_page(request, session)
     if GroupNote.objects.filter(session=session, signed_at__isnull=False).exists():
-        messages.error(request, "This progress note is signed and locked; add an addendum instead.")
+        messages.error(request, NOTE_IS_LOCKED)
         return redirect("therapist:note", pk=session.pk)
     roster = selectors.session_roster(session)
     attending = [m for m in roster if m.attendance is not None and m.attendance.attended]

@@ -33,16 +33,7 @@ class WeeklySlotInline(admin.TabularInline):
     model = WeeklySlot
     form = WeeklySlotForm
     extra = 0
-    fields = [
-        "weekday",
-        "start_time",
-        "duration_minutes",
-        "is_virtual",
-        "room",
-        "default_objective",
-        "effective_from",
-        "effective_until",
-    ]
+    fields = WeeklySlotForm.Meta.fields
 
 
 @admin.register(Closure)

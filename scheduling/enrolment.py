@@ -14,10 +14,11 @@ from clients import services as client_services
 from clients.models import Client
 from groups.models import Membership, TherapyGroup
 from groups.services import GroupFull, capacity_refusals, client_refusals
+from iop.clock import start_of_day, start_of_day_after
 from iop.dates import clinic_date_refusals
 from scheduling import reminders
 from scheduling.models import Session
-from scheduling.services import client_schedule_conflicts, local_start, met_sessions
+from scheduling.services import client_schedule_conflicts
 
 
 def enrolment_refusals(*, client: Client, group: TherapyGroup, on: datetime.date | None = None) -> dict[str, list[str]]:
@@ -50,7 +51,7 @@ def _backdated_join_refusals(*, client: Client, group: TherapyGroup, on: datetim
     """A join recorded for a past day would put the client on the rosters of the meetings held
     since; refused once one of them is clinical history (held, attendance or a note)."""
     since = Session.objects.filter(group=group, starts_at__gte=joining_moment(on), starts_at__lte=timezone.now())
-    met = met_sessions(since).first()
+    met = since.met().order_by("starts_at").first()
     if met is None:
         return []
     return [
@@ -64,7 +65,7 @@ def joining_moment(on: datetime.date) -> datetime.datetime:
     session which began earlier today never gains them; otherwise the start of that day."""
     if on == timezone.localdate():
         return timezone.now()
-    return local_start(on, datetime.time.min)
+    return start_of_day(on)
 
 
 def _join(membership: Membership, *, on: datetime.date) -> None:
@@ -165,7 +166,7 @@ def end_date_refusal(*, membership: Membership, on: datetime.date) -> str:
         last_recorded = (
             membership.client.attendances.filter(
                 session__group_id=membership.group_id,
-                session__starts_at__gte=local_start(on + datetime.timedelta(days=1), datetime.time.min),
+                session__starts_at__gte=start_of_day_after(on),
             )
             .order_by("-session__starts_at")
             .values_list("session__starts_at", flat=True)

@@ -13,6 +13,15 @@ from scheduling.models import Closure, Session, WeeklySlot
 from scheduling.services import session_change_refusals, session_conflicts, slot_conflicts
 
 
+def _as_typed(form: forms.ModelForm):
+    """The form's instance holding the values typed so far, for a service to check before it is
+    asked to save them."""
+    for field in form._meta.fields:
+        if field in form.cleaned_data:
+            setattr(form.instance, field, form.cleaned_data[field])
+    return form.instance
+
+
 class WeeklySlotForm(ModelValidatorsFirst, forms.ModelForm):
     """The slot inline on a group: conflicts are field errors before anything is saved."""
 
@@ -33,13 +42,7 @@ class WeeklySlotForm(ModelValidatorsFirst, forms.ModelForm):
         cleaned = super().clean()
         if self.errors or not self.instance.group_id:
             return cleaned
-        slot = self.instance
-        for field in WeeklySlotForm.Meta.fields:
-            if field in cleaned:
-                setattr(slot, field, cleaned[field])
-        for field, reasons in slot_conflicts(slot).items():
-            for reason in reasons:
-                self.add_error(field, reason)
+        add_refusals(self, slot_conflicts(_as_typed(self)))
         return cleaned
 
 
@@ -55,13 +58,7 @@ class SessionForm(ModelValidatorsFirst, forms.ModelForm):
             add_refusals(self, {None: session_change_refusals(self.instance)})
         if self.errors:
             return cleaned
-        session = self.instance
-        for field in SessionForm.Meta.fields:
-            if field in cleaned:
-                setattr(session, field, cleaned[field])
-        for field, reasons in session_conflicts(session).items():
-            for reason in reasons:
-                self.add_error("starts_at" if field == "room" and "room" not in cleaned else field, reason)
+        add_refusals(self, session_conflicts(_as_typed(self)))
         return cleaned
 
 

@@ -13,10 +13,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from groups.models import Membership, Therapist, TherapyGroup
+from iop.clock import start_of, start_of_day_after
 from iop.dates import clinic_date_refusals
 from scheduling.enrolment import change_capacity, end_date_refusal, end_membership
 from scheduling.models import Session, WeeklySlot
-from scheduling.services import cancel_session, generate_sessions, local_start, slots_clash, supersede, unmet
+from scheduling.services import cancel_session, generate_sessions, slots_clash, supersede
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def change_facilitators(
     group.co_facilitator = co_facilitator
     group.full_clean(validate_unique=False)
     group.save(update_fields=["facilitator", "co_facilitator"])
-    now = timezone.now() if today is None else local_start(today, datetime.time.min)
+    now = start_of(today)
     Session.objects.filter(
         group=group, facilitator_id=old_facilitator_id, status=Session.Status.SCHEDULED, starts_at__gt=now
     ).update(facilitator=facilitator)
@@ -143,8 +144,8 @@ def end_group(*, group: TherapyGroup, on: datetime.date | None = None) -> Therap
         end_membership(membership=membership, reason=Membership.EndReason.LEFT_WAITLIST, on=on)
     for membership in Membership.objects.active().filter(group=group):
         end_membership(membership=membership, reason=Membership.EndReason.COMPLETED, on=on)
-    after_last_day = local_start(on + datetime.timedelta(days=1), datetime.time.min)
-    for session in unmet(group.sessions.all(), now=after_last_day):
+    after_last_day = start_of_day_after(on)
+    for session in group.sessions.unmet(after=after_last_day):
         cancel_session(session=session, reason=GROUP_ENDED)
     return group
 
@@ -160,8 +161,8 @@ def set_last_day(*, group: TherapyGroup, last_day: datetime.date | None) -> int:
     group.save(update_fields=["end_date"])
     cancelled = 0
     if last_day is not None:
-        after = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
-        cancelled = supersede(unmet(group.sessions.all(), now=after), reason=f"This group ends on {last_day:%b %d}.")
+        after = start_of_day_after(last_day)
+        cancelled = supersede(group.sessions.unmet(after=after), reason=f"This group ends on {last_day:%b %d}.")
     refused = generate_sessions(slots=group.slots.all()).refused
     if refused:
         raise ValidationError([str(refusal) for refusal in refused])

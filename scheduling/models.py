@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 
 MIN_MINUTES = 60
 MAX_MINUTES = 90
+# Said once for slots and the meetings they make.
+LENGTH_RULE = f"A session lasts between {MIN_MINUTES} and {MAX_MINUTES} minutes."
+OBJECTIVE_RULE = "Every meeting needs a stated objective."
 JOIN_LINK_IN_PORTAL = "the join link is in your portal"
 
 
@@ -48,12 +51,12 @@ class WeeklySlot(models.Model):
             models.CheckConstraint(
                 name="scheduling_slot_duration_60_to_90",
                 condition=Q(duration_minutes__gte=MIN_MINUTES, duration_minutes__lte=MAX_MINUTES),
-                violation_error_message="A session lasts between 60 and 90 minutes.",
+                violation_error_message=LENGTH_RULE,
             ),
             models.CheckConstraint(
                 name="scheduling_slot_has_objective",
                 condition=~Q(default_objective=""),
-                violation_error_message="Every meeting needs a stated objective.",
+                violation_error_message=OBJECTIVE_RULE,
             ),
             models.CheckConstraint(
                 name="scheduling_slot_until_after_from",
@@ -74,7 +77,15 @@ class WeeklySlot(models.Model):
 
     @property
     def place(self) -> str:
+        """The room its meetings are in: its own, else the group's; none when online."""
         return "" if self.is_virtual else (self.room or self.group.room)
+
+    @property
+    def video_link(self) -> str:
+        """The link its meetings are joined by: the group's, for an online slot or a group that
+        also meets by video."""
+        group = self.group
+        return group.video_link if self.is_virtual or group.modality != "in_person" else ""
 
 
 class Closure(ConstraintErrorsOnFields, models.Model):
@@ -142,6 +153,17 @@ class Place:
         return f"{words} ({JOIN_LINK_IN_PORTAL})" if self.by_video else words
 
 
+class SessionQuerySet(models.QuerySet):
+    def met(self):
+        """Meetings someone has met in: marked held, or with attendance or a note recorded.
+        They are clinical history: they no longer move, and they are never cancelled."""
+        return self.filter(Q(status=Session.Status.HELD) | Q(first_recorded_at__isnull=False))
+
+    def unmet(self, *, after: datetime.datetime):
+        """Meetings after ``after`` that still take place and that nobody has met in yet."""
+        return self.filter(starts_at__gt=after, status=Session.Status.SCHEDULED, first_recorded_at__isnull=True)
+
+
 class Session(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -164,7 +186,12 @@ class Session(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     cancellation_reason = models.CharField(max_length=200, blank=True)
     closure = models.ForeignKey(Closure, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
+    # Set by the progress app, under the session's row lock, when it first records attendance or
+    # a note; from then on the meeting is history (see SessionQuerySet.met).
+    first_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
@@ -173,17 +200,22 @@ class Session(models.Model):
                 name="scheduling_session_length_60_to_90",
                 condition=Q(ends_at__gte=F("starts_at") + datetime.timedelta(minutes=MIN_MINUTES))
                 & Q(ends_at__lte=F("starts_at") + datetime.timedelta(minutes=MAX_MINUTES)),
-                violation_error_message="A session lasts between 60 and 90 minutes.",
+                violation_error_message=LENGTH_RULE,
             ),
             models.CheckConstraint(
                 name="scheduling_session_has_objective",
                 condition=~Q(objective=""),
-                violation_error_message="Every meeting needs a stated objective.",
+                violation_error_message=OBJECTIVE_RULE,
             ),
             models.CheckConstraint(
                 name="scheduling_session_cancellation_has_reason",
                 condition=~Q(status="cancelled") | ~Q(cancellation_reason=""),
                 violation_error_message="A cancelled session needs a reason.",
+            ),
+            models.CheckConstraint(
+                name="scheduling_session_met_is_never_cancelled",
+                condition=~Q(status="cancelled") | Q(first_recorded_at__isnull=True),
+                violation_error_message="Attendance or a note is recorded for this session; it cannot be cancelled.",
             ),
             models.CheckConstraint(
                 name="scheduling_session_has_a_place",
@@ -218,6 +250,11 @@ class Session(models.Model):
         # hour off across a daylight-saving change.
         elapsed = self.ends_at.astimezone(datetime.UTC) - self.starts_at.astimezone(datetime.UTC)
         return int(elapsed.total_seconds() // 60)
+
+    @property
+    def is_met(self) -> bool:
+        """Held, or with attendance or a note recorded: the row-level ``SessionQuerySet.met``."""
+        return self.status == self.Status.HELD or self.first_recorded_at is not None
 
     @property
     def is_cancelled(self) -> bool:

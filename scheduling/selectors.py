@@ -7,8 +7,8 @@ from django.http import Http404
 
 from clients.models import Client
 from groups.models import member_at
+from iop.clock import start_of_day, start_of_day_after
 from scheduling.models import Session
-from scheduling.services import local_start
 
 
 def client_for_portal(user) -> Client:
@@ -33,6 +33,6 @@ def sessions_for_client(client: Client) -> QuerySet[Session]:
 
 
 def sessions_for_client_between(client: Client, first_day: datetime.date, last_day: datetime.date):
-    start = local_start(first_day, datetime.time.min)
-    end = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
+    start = start_of_day(first_day)
+    end = start_of_day_after(last_day)
     return sessions_for_client(client).filter(starts_at__gte=start, starts_at__lt=end)

@@ -5,7 +5,6 @@ import dataclasses
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,40 +14,9 @@ from django.utils import timezone
 
 from clients.models import Client, new_calendar_token
 from groups.models import Membership, Therapist, TherapyGroup
+from iop.clock import local_start, minutes_after, monday_of, start_of, start_of_day, start_of_day_after
 from scheduling import reminders
 from scheduling.models import Closure, Session, WeeklySlot
-
-
-def clinic_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def local_start(day: datetime.date, at: datetime.time) -> datetime.datetime:
-    """The instant a wall-clock time happens on a day in the clinic's zone.
-
-    On the day the clocks go forward a time inside the skipped stretch (e.g. 02:30 where 02:00
-    becomes 03:00) does not exist; it is read with the offset in force before the change, which
-    lands it as much later as the clocks jumped (03:30). On the day they go back a time shown
-    twice (01:30) is its first occurrence. The README states this rule for staff.
-
-    The result is aware in the clinic's zone, for showing. Add a length to it with
-    ``minutes_after``, never with ``+``: see there.
-    """
-    naive = datetime.datetime.combine(day, at)
-    return naive.replace(tzinfo=clinic_zone()).astimezone(datetime.UTC).astimezone(clinic_zone())
-
-
-def minutes_after(moment: datetime.datetime, minutes: int) -> datetime.datetime:
-    """The instant ``minutes`` of elapsed time after ``moment``.
-
-    Python adds a timedelta to an aware datetime on its wall clock: 01:30 EDT + 60 minutes is
-    02:30 EST on the fall-back day, two hours later, and a meeting so made is refused by the
-    length check. In UTC the wall clock and elapsed time agree."""
-    return moment.astimezone(datetime.UTC) + datetime.timedelta(minutes=minutes)
-
-
-def monday_of(day: datetime.date) -> datetime.date:
-    return day - datetime.timedelta(days=day.weekday())
 
 
 def _overlaps(start_a, end_a, start_b, end_b) -> bool:
@@ -156,7 +124,7 @@ def save_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> Weekly
     before = WeeklySlot.objects.filter(pk=slot.pk).first() if slot.pk else None
     slot.save()
     if before is not None:
-        not_yet_met = unmet(slot.sessions.all(), now=_start_of(today))
+        not_yet_met = slot.sessions.unmet(after=start_of(today))
         if any(getattr(before, f) != getattr(slot, f) for f in WHEN_FIELDS):
             when = f"{slot.get_weekday_display()}s at {slot.start_time:%H:%M}"
             supersede(not_yet_met, reason=f"Rescheduled: this meeting is now on {when}.")
@@ -177,35 +145,6 @@ def save_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> Weekly
 WHEN_FIELDS = ("weekday", "start_time", "duration_minutes")
 
 
-def _start_of(today: datetime.date | None) -> datetime.datetime:
-    return timezone.now() if today is None else local_start(today, datetime.time.min)
-
-
-def unmet(sessions, *, now: datetime.datetime):
-    """Sessions after ``now`` that nobody has met in: still scheduled, no attendance, no note."""
-    return sessions.filter(
-        starts_at__gt=now, status=Session.Status.SCHEDULED, attendances__isnull=True, group_note__isnull=True
-    )
-
-
-def met_sessions(sessions):
-    """The sessions someone has met in (held, or with attendance or a note), earliest first."""
-    return (
-        sessions.filter(Q(status=Session.Status.HELD) | Q(attendances__isnull=False) | Q(group_note__isnull=False))
-        .distinct()
-        .order_by("starts_at")
-    )
-
-
-def is_met(session: Session) -> bool:
-    """A held session, or one with attendance or a note, is clinical history."""
-    return (
-        session.status == Session.Status.HELD
-        or session.attendances.exists()
-        or Session.objects.filter(pk=session.pk, group_note__isnull=False).exists()
-    )
-
-
 def supersede(sessions, *, reason: str) -> int:
     """Cancel meetings that no longer happen at their time (clients and calendars see the
     cancellation, reminders follow) and detach them from the slot so new ones can be made."""
@@ -215,11 +154,7 @@ def supersede(sessions, *, reason: str) -> int:
 
 
 def _follow_place_and_objective(sessions, *, slot: WeeklySlot, old_objective: str) -> None:
-    group = slot.group
-    sessions.update(
-        room="" if slot.is_virtual else (slot.room or group.room),
-        video_link=group.video_link if slot.is_virtual or group.modality != "in_person" else "",
-    )
+    sessions.update(room=slot.place, video_link=slot.video_link)
     # A meeting whose objective was edited on its own keeps it.
     sessions.filter(objective=old_objective).update(objective=slot.default_objective)
 
@@ -227,7 +162,7 @@ def _follow_place_and_objective(sessions, *, slot: WeeklySlot, old_objective: st
 @transaction.atomic
 def delete_slot(*, slot: WeeklySlot, today: datetime.date | None = None) -> None:
     """Remove a slot: its future, unmet meetings are cancelled; the others stay as history."""
-    supersede(unmet(slot.sessions.all(), now=_start_of(today)), reason="This meeting time has been discontinued.")
+    supersede(slot.sessions.unmet(after=start_of(today)), reason="This meeting time has been discontinued.")
     slot.delete()
 
 
@@ -236,8 +171,8 @@ def end_slot(*, slot: WeeklySlot, last_day: datetime.date) -> WeeklySlot:
     slot.effective_until = last_day
     slot.full_clean()
     slot.save(update_fields=["effective_until"])
-    after = local_start(last_day + datetime.timedelta(days=1), datetime.time.min)
-    supersede(unmet(slot.sessions.all(), now=after), reason="This meeting time has been discontinued.")
+    after = start_of_day_after(last_day)
+    supersede(slot.sessions.unmet(after=after), reason="This meeting time has been discontinued.")
     return slot
 
 
@@ -326,8 +261,8 @@ def _session_for(slot: WeeklySlot, day: datetime.date, closures: list[Closure]) 
         ends_at=minutes_after(starts_at, slot.duration_minutes),
         objective=slot.default_objective,
         facilitator_id=group.facilitator_id,
-        room="" if slot.is_virtual else (slot.room or group.room),
-        video_link=group.video_link if slot.is_virtual or group.modality != "in_person" else "",
+        room=slot.place,
+        video_link=slot.video_link,
         status=Session.Status.CANCELLED if closure else Session.Status.SCHEDULED,
         cancellation_reason=f"Clinic closed: {closure.name}" if closure else "",
         closure=closure,
@@ -406,7 +341,7 @@ def session_change_refusals(session: Session) -> list[str]:
     """Why this meeting can no longer change (empty when it can): held, cancelled, or met in."""
     if session.status != Session.Status.SCHEDULED:
         return [f"This session is {session.get_status_display().lower()} and can no longer change."]
-    if is_met(session):
+    if session.is_met:
         return ["Attendance or a note is recorded for this session; it can no longer change."]
     return []
 
@@ -436,7 +371,7 @@ def cancel_session(*, session: Session, reason: str, closure: Closure | None = N
     if not reason:
         raise ValidationError({"reason": "Say why the session is cancelled; clients see it."})
     session = Session.objects.select_for_update().get(pk=session.pk)
-    if is_met(session):
+    if session.is_met:
         raise ValidationError(f"{session} was held (attendance or a note is recorded) and cannot be cancelled.")
     if session.status == Session.Status.CANCELLED:
         raise ValidationError(f"{session} is already cancelled.")
@@ -448,16 +383,37 @@ def cancel_session(*, session: Session, reason: str, closure: Closure | None = N
     return session
 
 
+def held_refusals(session: Session) -> list[str]:
+    """Why this meeting cannot be marked held now (empty when it can)."""
+    if session.status == Session.Status.CANCELLED:
+        return ["A cancelled session cannot be marked held."]
+    if session.status == Session.Status.HELD:
+        return ["This session is already marked held."]
+    if session.starts_at > timezone.now():
+        return ["A session can be marked held only once it has started."]
+    return []
+
+
 @transaction.atomic
 def mark_session_held(*, session: Session) -> Session:
     session = Session.objects.select_for_update().get(pk=session.pk)
-    if session.status == Session.Status.CANCELLED:
-        raise ValidationError("A cancelled session cannot be marked held.")
-    if session.starts_at > timezone.now():
-        raise ValidationError("A session can be marked held only once it has started.")
+    if session.status == Session.Status.HELD:
+        return session  # marked twice (a double click): nothing more to do
+    refusals = held_refusals(session)
+    if refusals:
+        raise ValidationError(refusals)
     session.status = Session.Status.HELD
     session.save(update_fields=["status", "updated_at"])
     return session
+
+
+def record_meeting(*, session: Session) -> None:
+    """Attendance or a note is being recorded for this meeting: from now on it is history and
+    no longer moves or is cancelled. The caller holds the session's row lock (taken with
+    ``select_for_update``), so a cancellation cannot slip in between."""
+    if session.first_recorded_at is None:
+        session.first_recorded_at = timezone.now()
+        session.save(update_fields=["first_recorded_at", "updated_at"])
 
 
 @transaction.atomic
@@ -471,11 +427,11 @@ def save_closure(*, closure: Closure) -> list[Session]:
         # The same closure saved at the same moment (a double click): the constraint let one in.
         closure.validate_constraints()
         raise
-    first = local_start(closure.starts_on, datetime.time.min)
-    after = local_start(closure.ends_on + datetime.timedelta(days=1), datetime.time.min)
+    first = start_of_day(closure.starts_on)
+    after = start_of_day_after(closure.ends_on)
     on_closed_days = Session.objects.filter(starts_at__lt=after)
     cancelled = []
-    for session in unmet(on_closed_days, now=first.astimezone(datetime.UTC) - datetime.timedelta(microseconds=1)):
+    for session in on_closed_days.unmet(after=first.astimezone(datetime.UTC) - datetime.timedelta(microseconds=1)):
         cancelled.append(cancel_session(session=session, reason=f"Clinic closed: {closure.name}", closure=closure))
     return cancelled
 

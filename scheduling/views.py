@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from clients.models import Client
+from iop.clock import monday_of, start_of_day
 from scheduling import calendar, services
 from scheduling.models import Session
 from scheduling.selectors import client_for_portal, sessions_for_client, sessions_for_client_between
@@ -40,7 +41,7 @@ def _iso_week(day: datetime.date) -> str:
 @require_GET
 def week(request: HttpRequest) -> HttpResponse:
     client = client_for_portal(request.user)
-    this_monday = services.monday_of(timezone.localdate())
+    this_monday = monday_of(timezone.localdate())
     monday = _parse_week(request.GET.get("week"))
     if monday is None:
         if "week" in request.GET:
@@ -92,7 +93,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("No such calendar.") from None
     today = timezone.localdate()
     first = today - datetime.timedelta(weeks=4)
-    sessions = sessions_for_client(client).filter(starts_at__gte=services.local_start(first, datetime.time.min))
+    sessions = sessions_for_client(client).filter(starts_at__gte=start_of_day(first))
     body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="appointments.ics"'

@@ -15,6 +15,7 @@ from clients.services import sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
 from scheduling.models import Closure, Reminder, Session, WeeklySlot
+from scheduling.services import record_meeting
 
 PASSWORD = "a-long-test-password-2026"
 WEEKS_BACK = 52
@@ -197,6 +198,7 @@ class AttendanceFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Attendance
+        skip_postgeneration_save = True
 
     session = factory.SubFactory(SessionFactory)
     client = factory.SubFactory(ClientFactory)
@@ -205,12 +207,19 @@ class AttendanceFactory(factory.django.DjangoModelFactory):
     participation = Attendance.Participation.TOOK_PART
     recorded_by = factory.LazyAttribute(lambda a: a.session.facilitator.user)
 
+    @factory.post_generation
+    def meeting_recorded(attendance, create, extracted, **kwargs):
+        # As record_attendance does: the meeting is history from its first record.
+        if create:
+            record_meeting(session=attendance.session)
+
 
 class GroupNoteFactory(factory.django.DjangoModelFactory):
     """An unsigned note by the session's facilitator (``progress.notes.save_group_note`` checks the rules)."""
 
     class Meta:
         model = GroupNote
+        skip_postgeneration_save = True
 
     session = factory.SubFactory(SessionFactory)
     topic = "Triggers and cravings"
@@ -218,6 +227,12 @@ class GroupNoteFactory(factory.django.DjangoModelFactory):
     interventions = "Psychoeducation on triggers; paired practice of urge surfing."
     group_dynamics = "Members listened well and gave each other feedback."
     created_by = factory.LazyAttribute(lambda n: n.session.facilitator.user)
+
+    @factory.post_generation
+    def meeting_recorded(note, create, extracted, **kwargs):
+        # As save_group_note does: the meeting is history from its first record.
+        if create:
+            record_meeting(session=note.session)
 
 
 class IndividualNoteFactory(factory.django.DjangoModelFactory):

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup
+from iop.clock import local_start, monday_of
 from progress.selectors import week_sessions
 from scheduling.models import Session
 from scheduling.selectors import sessions_for_client_between
-from scheduling.services import local_start, monday_of
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ def joined_at_the_start_of_the_join_day(apps, schema_editor):
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     for membership in Membership.objects.filter(joined_on__isnull=False, joined_at__isnull=True).only("joined_on"):
         start = datetime.datetime.combine(membership.joined_on, datetime.time.min).replace(tzinfo=zone)
-        # Normalised through UTC, as scheduling.services.local_start does for a skipped midnight.
+        # Normalised through UTC, as iop.clock.local_start does for a skipped midnight.
         membership.joined_at = start.astimezone(datetime.UTC)
         membership.save(update_fields=["joined_at"])
 

@@ -8,13 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import Membership, TherapyGroup
-from progress.models import Attendance
 from progress.selectors import roster_for_session
 from scheduling.enrolment import enroll_client
 from scheduling.group_changes import GROUP_ENDED, end_group
 from scheduling.models import Session
 from scheduling.selectors import sessions_for_client
-from tests.factories import ClientFactory, TherapyGroupFactory
+from tests.factories import AttendanceFactory, ClientFactory, TherapyGroupFactory
 from tests.groups.test_facilitators import _change_form
 from tests.helpers import make_session
 
@@ -213,13 +212,7 @@ def test_ending_a_group_on_a_past_day_cancels_the_unmet_meetings_since(group, cl
 def test_ending_a_group_before_a_meeting_members_attended_changes_nothing(group, client_record, therapist):
     enroll_client(client=client_record, group=group, on=group.start_date)
     met = make_session(group, starts_at=timezone.now() - 2 * DAY)
-    Attendance.objects.create(
-        session=met,
-        client=client_record,
-        status=Attendance.Status.PRESENT,
-        minutes_attended=met.duration_minutes,
-        recorded_by=therapist.user,
-    )
+    AttendanceFactory(session=met, client=client_record, recorded_by=therapist.user)
     before = Membership.objects.open().filter(group=group).count()
 
     with pytest.raises(ValidationError) as refused:

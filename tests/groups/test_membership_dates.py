@@ -9,9 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import Membership
-from progress.models import Attendance
 from scheduling.enrolment import end_membership, enroll_client
-from tests.factories import ClientFactory
+from tests.factories import AttendanceFactory, ClientFactory
 from tests.helpers import make_session
 
 pytestmark = pytest.mark.django_db
@@ -120,13 +119,7 @@ def test_a_client_promoted_by_an_end_on_a_past_day_joins_today(group):
 
 
 def attend(session, client_record, therapist):
-    return Attendance.objects.create(
-        session=session,
-        client=client_record,
-        status=Attendance.Status.PRESENT,
-        minutes_attended=session.duration_minutes,
-        recorded_by=therapist.user,
-    )
+    return AttendanceFactory(session=session, client=client_record, recorded_by=therapist.user)
 
 
 def test_ending_before_the_members_last_attendance_is_refused(client_record, group, therapist):

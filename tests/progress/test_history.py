@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from clients.services import revoke_signature
 from groups.models import Membership
+from iop.clock import local_start
 from progress import attendance, notes, selectors
 from progress.models import Addendum, Attendance
 from scheduling.enrolment import end_membership, enroll_client
 from scheduling.models import Reminder
 from scheduling.reminders import plan_reminders
 from scheduling.selectors import sessions_for_client
-from scheduling.services import local_start
 from tests.factories import PASSWORD, ClientFactory
 from tests.helpers import add_members, attendance_post, make_session, record_everyone_present, write_note
 

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from scheduling.services import local_start
+from iop.clock import local_start
 
 pytestmark = pytest.mark.django_db
 

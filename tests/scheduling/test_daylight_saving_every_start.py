@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import TherapyGroup
+from iop.clock import local_start, minutes_after, monday_of
 from scheduling.models import Session, WeeklySlot
-from scheduling.services import generate_sessions, local_start, minutes_after, monday_of, save_slot
+from scheduling.services import generate_sessions, save_slot
 from scheduling.tasks import generate_sessions_ahead
 from tests.factories import TherapyGroupFactory
 

@@ -5,16 +5,17 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from iop.clock import local_start
 from scheduling.models import Closure, Session, WeeklySlot
 from scheduling.services import (
     cancel_session,
     delete_slot,
     generate_sessions,
-    local_start,
     save_closure,
     save_slot,
     update_session,
 )
+from tests.factories import AttendanceFactory, GroupNoteFactory
 from tests.helpers import MONDAY
 
 pytestmark = pytest.mark.django_db
@@ -104,15 +105,12 @@ def test_changing_a_slot_moves_future_sessions_and_leaves_held_ones(group, make_
 
 
 def test_changing_a_slot_keeps_sessions_with_attendance(group, make_slot, client_record):
-    from progress.models import Attendance
     from scheduling.enrolment import enroll_client
 
     enroll_client(client=client_record, group=group, on=datetime.date(2026, 1, 5))
     slot = make_slot(group, today=datetime.date(2026, 11, 2))
     taken = slot.sessions.get(slot_date=datetime.date(2026, 11, 30))
-    Attendance.objects.create(
-        session=taken, client=client_record, status="present", minutes_attended=90, recorded_by=group.facilitator.user
-    )
+    AttendanceFactory(session=taken, client=client_record)
 
     slot.start_time = datetime.time(17, 0)
     save_slot(slot=slot, today=datetime.date(2026, 11, 20))
@@ -219,13 +217,9 @@ def test_a_new_objective_reaches_future_meetings_in_place(group, make_slot):
 
 
 def test_changing_a_slot_keeps_a_future_session_that_has_a_note(group, make_slot, therapist):
-    from progress.models import GroupNote
-
     slot = make_slot(group, today=datetime.date(2026, 11, 2))
     noted = slot.sessions.get(slot_date=datetime.date(2026, 11, 30))
-    GroupNote.objects.create(
-        session=noted, topic="Planned", objective="x", interventions="x", group_dynamics="x", created_by=therapist.user
-    )
+    GroupNoteFactory(session=noted, created_by=therapist.user)
 
     slot.start_time = datetime.time(17, 0)
     save_slot(slot=slot, today=datetime.date(2026, 11, 20))
@@ -235,14 +229,11 @@ def test_changing_a_slot_keeps_a_future_session_that_has_a_note(group, make_slot
 
 
 def test_a_session_with_attendance_cannot_be_cancelled_moved_or_closed(group, make_slot, client_record):
-    from progress.models import Attendance
     from scheduling.enrolment import enroll_client
 
     enroll_client(client=client_record, group=group, on=datetime.date(2026, 1, 5))
     session = make_slot(group).sessions.first()
-    Attendance.objects.create(
-        session=session, client=client_record, status="present", minutes_attended=90, recorded_by=group.facilitator.user
-    )
+    AttendanceFactory(session=session, client=client_record)
 
     with pytest.raises(ValidationError, match="cannot be cancelled"):
         cancel_session(session=session, reason="Snow")

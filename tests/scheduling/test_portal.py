@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import Membership
+from iop.clock import monday_of
 from scheduling.enrolment import end_membership, enroll_client
-from scheduling.services import cancel_session, monday_of
+from scheduling.services import cancel_session
 from tests.factories import ClientFactory, TherapistFactory, TherapyGroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,12 +12,13 @@ from django.utils import timezone
 from clients.models import Client, ConfidentialityAgreement
 from clients.services import link_partners, sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
+from iop.clock import monday_of
 from iop.locks import hold_until_commit
 from iop.permissions import CLINIC_STAFF
 from progress.demo import DEMO_PASSWORD, seed_progress
 from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
-from scheduling.services import generate_sessions, monday_of, save_slot
+from scheduling.services import generate_sessions, save_slot
 
 AGREEMENT_TEXT = """\
 What is said in group stays in group. I will not share the names of other members, or anything
