@@ -4,6 +4,7 @@ Every value that differs between a laptop demo and a clinic's server comes from 
 environment, read strictly through ``iop.env``; ``.env.example`` lists the variables.
 """
 
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "audit",
     "clients",
     "groups",
     "scheduling",
@@ -50,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -132,6 +135,13 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- The audit trail (audit/) ----------------------------------------------------------------
+# The key of the trail's hash chain. Set it once and keep it: verify_audit checks every row with
+# it. Unset, it is derived from DJANGO_SECRET_KEY, and changing that key breaks the old links.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY") or hashlib.sha256(f"audit-chain:{SECRET_KEY}".encode()).hexdigest()
+# How many proxies in front of the app append to X-Forwarded-For (0: the address is the peer's).
+AUDIT_TRUSTED_PROXIES = env_int("AUDIT_TRUSTED_PROXIES", default=0)
 
 # --- The clinic -----------------------------------------------------------------------------
 # The discreet name used wherever the outside world can see it (reminders, calendar entries).
