@@ -181,7 +181,8 @@ def test_the_privacy_officer_reads_the_trail_filtered_by_client_and_cannot_chang
     assert shown == {e.pk for e in events if e.client_id == events[0].client_id}
     change = client.post(reverse("admin:audit_auditevent_change", args=[events[0].pk]), {"username": "x"})
     assert change.status_code == 403
-    assert client.post(reverse("admin:audit_auditevent_delete", args=[events[0].pk]), {"post": "yes"}).status_code == 403
+    delete = client.post(reverse("admin:audit_auditevent_delete", args=[events[0].pk]), {"post": "yes"})
+    assert delete.status_code == 403
     assert AuditEvent.objects.filter(pk=events[0].pk, username="").exists()
 
 
