@@ -87,19 +87,13 @@ class IdleLogoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated:
-            expired = self._check(request)
-            if expired is not None:
-                return expired
-        return self.get_response(request)
-
-    def _check(self, request: HttpRequest) -> HttpResponse | None:
+        if not request.user.is_authenticated:
+            return self.get_response(request)
         session = request.session
         role = session.get(IDLE_ROLE)
         if role is None:
             # A session that began before this middleware: choose the limit once.
-            role = idle_role(request.user)
-            session[IDLE_ROLE] = role
+            role = session[IDLE_ROLE] = idle_role(request.user)
         minutes = idle_minutes(role)
         limit = minutes * 60
         now = time.time()
@@ -108,11 +102,14 @@ class IdleLogoutMiddleware:
             logout(request)
             messages.info(request, f"You were signed out after {minutes:g} minutes without activity.")
             return redirect_to_login(request.get_full_path())
-        if last is None or not 0 <= now - last < ACTIVITY_RESOLUTION_SECONDS:
-            session[LAST_ACTIVITY] = last = now
+        stale = last is None or not 0 <= now - last < ACTIVITY_RESOLUTION_SECONDS
         request.idle_limit_seconds = int(limit)
-        request.idle_seconds_left = max(0, int(limit - (now - last)))
-        return None
+        request.idle_seconds_left = int(limit) if stale else max(0, int(limit - (now - last)))
+        response = self.get_response(request)
+        # A refused request (a POST without its CSRF token) is nobody's activity.
+        if stale and response.status_code != 403 and request.user.is_authenticated:
+            session[LAST_ACTIVITY] = now
+        return response
 
 
 class NoStoreWhenSignedInMiddleware:

@@ -96,5 +96,8 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="appointments.ics"'
-    response["Cache-Control"] = "private, max-age=900"
+    # Fetched by phone calendars with the token alone, so no login marks it as private: no cache on
+    # the way (a proxy, a shared computer's browser) keeps a copy of when and where a client goes.
+    # Calendar apps keep their own entries and fetch again on their own schedule.
+    response["Cache-Control"] = "no-store"
     return response
