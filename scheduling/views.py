@@ -85,9 +85,10 @@ def rotate_feed(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def feed(request: HttpRequest, token: str) -> HttpResponse:
-    """The client's calendar subscription. The token is the only key: unknown or rotated → 404."""
+    """The client's calendar subscription. The token is the only key: unknown, rotated, or a
+    discharged client's → 404."""
     try:
-        client = Client.objects.get(calendar_token=token)
+        client = Client.objects.exclude(status=Client.Status.DISCHARGED).get(calendar_token=token)
     except Client.DoesNotExist:
         raise Http404("No such calendar.") from None
     today = timezone.localdate()
