@@ -47,9 +47,10 @@ class RejectNulBytesMiddleware:
 # applies to them ("staff" for staff and therapists, "client" for a client's portal login).
 LAST_ACTIVITY = "iop_last_activity"
 IDLE_ROLE = "iop_idle_role"
-# A request within this many seconds of the recorded activity does not write the session again:
-# a page of clicks costs one session UPDATE a minute, not one per request. The page's countdown
-# starts from the recorded moment (``request.idle_seconds_left``), so the two never disagree.
+# A request within this many seconds (or a tenth of the limit, if that is less) of the recorded
+# activity does not write the session again: a page of clicks costs one session UPDATE a minute,
+# not one per request. The page's countdown starts from the recorded moment
+# (``request.idle_seconds_left``), so the two never disagree.
 ACTIVITY_RESOLUTION_SECONDS = 60
 
 
@@ -102,7 +103,8 @@ class IdleLogoutMiddleware:
             logout(request)
             messages.info(request, f"You were signed out after {minutes:g} minutes without activity.")
             return redirect_to_login(request.get_full_path())
-        stale = last is None or not 0 <= now - last < ACTIVITY_RESOLUTION_SECONDS
+        resolution = min(ACTIVITY_RESOLUTION_SECONDS, limit / 10)
+        stale = last is None or not 0 <= now - last < resolution
         request.idle_limit_seconds = int(limit)
         request.idle_seconds_left = int(limit) if stale else max(0, int(limit - (now - last)))
         response = self.get_response(request)
