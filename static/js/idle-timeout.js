@@ -97,7 +97,7 @@
   function signOutNow() {
     window.clearInterval(ticking);
     // A fresh request: the server ends the login and sends the page to sign-in, which says why.
-    window.location.assign(window.location.href);
+    window.location.assign(window.location.href.split("#")[0]);
   }
 
   function tick() {
