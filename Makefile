@@ -7,6 +7,10 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test install lint migrate demo
 
+# The demo runs in debug (a development key, local hosts); DJANGO_DEBUG defaults to off for
+# servers. The tests turn it on themselves (tests/settings.py).
+migrate demo run: export DJANGO_DEBUG ?= on
+
 $(INSTALLED): requirements.txt requirements-dev.txt build-constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "pip==26.3"

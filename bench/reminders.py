@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iop.settings")
+# A benchmark on a development machine, like `make run`: debug settings (and the worker it starts).
+os.environ.setdefault("DJANGO_DEBUG", "on")
 
 MEMBERS_PER_GROUP = 10
 

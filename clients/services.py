@@ -137,11 +137,16 @@ def open_portal_account(*, client: Client, username: str, password: str) -> Abst
 
 @transaction.atomic
 def close_portal_account(*, client: Client) -> None:
-    """The login stops working at once and is unlinked; staff can open a new one later."""
+    """The login stops working at once and is unlinked; staff can open a new one later.
+
+    Its open sessions end with it: an inactive user is nobody to Django's authentication, and the
+    unusable password changes the session hash that every session of the login carries, so not
+    even a reactivated account would bring them back."""
     client = Client.objects.select_for_update(of=("self",)).select_related("portal_user").get(pk=client.pk)
     if client.portal_user is None:
         raise ValidationError(f"{client.display_name} has no portal login.")
     client.portal_user.is_active = False
-    client.portal_user.save(update_fields=["is_active"])
+    client.portal_user.set_unusable_password()
+    client.portal_user.save(update_fields=["is_active", "password"])
     client.portal_user = None
     client.save(update_fields=["portal_user", "updated_at"])

@@ -1,6 +1,14 @@
-"""Guards that answer a request the application could not read before any view sees it."""
+"""Guards around every request: input no view could read, automatic logoff, no caching of
+pages with client information."""
 
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils.cache import add_never_cache_headers
 
 NUL = "\x00"
 
@@ -31,3 +39,92 @@ class RejectNulBytesMiddleware:
         }:
             return any(NUL in key or any(NUL in value for value in values) for key, values in request.POST.lists())
         return False
+
+
+# --- Automatic logoff ------------------------------------------------------------------------
+
+# Session keys: when the person last did something (seconds since the epoch), and which limit
+# applies to them ("staff" for staff and therapists, "client" for a client's portal login).
+LAST_ACTIVITY = "iop_last_activity"
+IDLE_ROLE = "iop_idle_role"
+# A request within this many seconds (or a tenth of the limit, if that is less) of the recorded
+# activity does not write the session again: a page of clicks costs one session UPDATE a minute,
+# not one per request. The page's countdown starts from the recorded moment
+# (``request.idle_seconds_left``), so the two never disagree.
+ACTIVITY_RESOLUTION_SECONDS = 60
+
+
+def idle_role(user) -> str:
+    # A client's portal login has a client record; everyone else reads other people's records.
+    return "client" if hasattr(user, "client") else "staff"
+
+
+def idle_minutes(role: str) -> float:
+    return settings.IOP_IDLE_MINUTES_CLIENT if role == "client" else settings.IOP_IDLE_MINUTES_STAFF
+
+
+def record_activity(request: HttpRequest, *, role: str | None = None) -> None:
+    """Now is the person's last activity (at sign-in, on a keep-alive, on a request)."""
+    request.session[LAST_ACTIVITY] = time.time()
+    if role is not None:
+        request.session[IDLE_ROLE] = role
+
+
+def start_idle_clock(sender, request, user, **kwargs) -> None:
+    """At sign-in (``user_logged_in``): the clock starts, and the person's limit is chosen once,
+    so that no later request needs a query to know whether they are a client."""
+    if request is not None and hasattr(request, "session"):
+        record_activity(request, role=idle_role(user))
+
+
+class IdleLogoutMiddleware:
+    """Signs a person out after a stretch without any request (staff and therapists 15 minutes,
+    clients 30 by default), and says so on the sign-in page.
+
+    The server decides; the page's warning (static/js/idle-timeout.js) only announces it and
+    offers the keep-alive (``iop.views.keep_alive``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.get_response(request)
+        session = request.session
+        role = session.get(IDLE_ROLE)
+        if role is None:
+            # A session that began before this middleware: choose the limit once.
+            role = session[IDLE_ROLE] = idle_role(request.user)
+        minutes = idle_minutes(role)
+        limit = minutes * 60
+        now = time.time()
+        last = session.get(LAST_ACTIVITY)
+        if last is not None and now - last > limit:
+            logout(request)
+            messages.info(request, f"You were signed out after {minutes:g} minutes without activity.")
+            return redirect_to_login(request.get_full_path())
+        resolution = min(ACTIVITY_RESOLUTION_SECONDS, limit / 10)
+        stale = last is None or not 0 <= now - last < resolution
+        request.idle_limit_seconds = int(limit)
+        request.idle_seconds_left = int(limit) if stale else max(0, int(limit - (now - last)))
+        response = self.get_response(request)
+        # A refused request (a POST without its CSRF token) is nobody's activity.
+        if stale and response.status_code != 403 and request.user.is_authenticated:
+            session[LAST_ACTIVITY] = now
+        return response
+
+
+class NoStoreWhenSignedInMiddleware:
+    """Every answer to a signed-in person may carry client information: no browser or proxy keeps
+    a copy (the back button on a shared computer shows nothing after sign-out). Static files are
+    answered by whitenoise before this runs and stay cacheable."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

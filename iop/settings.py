@@ -10,6 +10,7 @@ from pathlib import Path
 import dj_database_url
 import xstatic.pkg.bootstrap
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from iop.env import env_bool, env_int, env_int_list, env_list, env_phone, env_str, env_time_zone, env_url
@@ -17,7 +18,9 @@ from iop.env import env_bool, env_int, env_int_list, env_list, env_phone, env_st
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-DEBUG = env_bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: a server that forgets the variable must not run in debug with the
+# development key. `make run` and the test settings (tests/settings.py) turn it on.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
@@ -28,6 +31,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
 INSTALLED_APPS = [
+    "iop.apps.IopConfig",
     "iop.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -46,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "iop.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -54,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "iop.middleware.IdleLogoutMiddleware",
+    "iop.middleware.NoStoreWhenSignedInMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -71,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "iop.context_processors.clinic",
+                "iop.context_processors.idle_timeout",
             ],
         },
     },
@@ -101,6 +109,16 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sessions: automatic logoff (HIPAA 45 CFR 164.312(a)(2)(iii)) ---------------------------
+# Minutes without a request after which a login ends (iop.middleware.IdleLogoutMiddleware).
+# Staff and therapists see many clients' records; a client sees only their own week.
+IOP_IDLE_MINUTES_STAFF = env_int("IOP_IDLE_MINUTES_STAFF", default=15, minimum=2)
+IOP_IDLE_MINUTES_CLIENT = env_int("IOP_IDLE_MINUTES_CLIENT", default=30, minimum=2)
+# The page warns this long before the logoff, with a "Stay signed in" button.
+IOP_IDLE_WARNING_SECONDS = 60
+# A login ends when the browser closes: the session cookie has no expiry date.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- Time and language ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -134,7 +152,34 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # The TLS-terminating proxy in front says which scheme the browser used (README: Production).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Plain http is redirected to https, except the load balancer's health check.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Browsers remember to use https only (a year by default); never while debugging on a laptop.
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Joining the browsers' preload list is hard to undo and binds every subdomain of the clinic's
+# domain: the clinic decides. While it is off, `check --deploy`'s reminder about it is silenced.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Content-Security-Policy (django-csp): the pages load scripts, styles and images from the app's
+# own origin only; no inline script or style anywhere (the admin's included), no framing.
+# img-src allows data: for images the server renders into the page (a QR code).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 # --- The audit trail (audit/) ----------------------------------------------------------------
 # The key of the trail's hash chain. Set it once and keep it: verify_audit checks every row with

@@ -3,7 +3,9 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+
+from iop.middleware import record_activity
 
 
 @login_required
@@ -17,6 +19,15 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.is_staff:
         return redirect("admin:index")
     return redirect("scheduling:week")
+
+
+@login_required
+@require_POST
+def keep_alive(request: HttpRequest) -> HttpResponse:
+    """The "Stay signed in" button of the idle warning: the person is here, the clock starts again.
+    A POST with the CSRF token, so that another site cannot keep a forgotten login open."""
+    record_activity(request)
+    return HttpResponse(status=204)
 
 
 def database_ok() -> bool:

@@ -284,7 +284,10 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
     def discharge(self, request, queryset):
         def discharge(client, data):
             enrolment.discharge_client(client=client, on=data["discharged_on"], note=data["note"])
-            return f"{client} discharged; their group memberships have ended."
+            return (
+                f"{client} discharged; their group memberships have ended, their portal login is closed "
+                "and their calendar link no longer works."
+            )
 
         return action_with_form(
             self, request, queryset, form_class=DischargeForm, title="Discharge clients", apply=discharge

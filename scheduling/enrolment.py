@@ -18,7 +18,7 @@ from iop.clock import start_of_day, start_of_day_after
 from iop.dates import clinic_date_refusals
 from scheduling import reminders
 from scheduling.models import Session
-from scheduling.services import client_schedule_conflicts
+from scheduling.services import client_schedule_conflicts, rotate_calendar_token
 
 
 def enrolment_refusals(*, client: Client, group: TherapyGroup, on: datetime.date | None = None) -> dict[str, list[str]]:
@@ -249,7 +249,11 @@ def update_client(*, client: Client, partner: Client | None, changed: Collection
 
 @transaction.atomic
 def discharge_client(*, client: Client, on: datetime.date | None = None, note: str = "") -> Client:
-    """Discharge a client and end every open membership (each ending promotes the waitlist)."""
+    """Discharge a client and end every open membership (each ending promotes the waitlist).
+
+    Discharge ends access (42 CFR Part 2: a former client's records are not left reachable): the
+    portal login is closed, which ends its open sessions, and the calendar link is replaced, so
+    the old address answers 404 for good, and the new one too until readmission."""
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status == Client.Status.DISCHARGED:
         raise ValidationError(f"{client} was already discharged.")
@@ -258,6 +262,10 @@ def discharge_client(*, client: Client, on: datetime.date | None = None, note: s
     client.discharge_date = on
     client.full_clean()
     client.save(update_fields=["status", "discharge_date", "updated_at"])
+    if client.portal_user_id is not None:
+        client_services.close_portal_account(client=client)
+        client.portal_user = None
+    rotate_calendar_token(client=client)
     reminders.stop_for_client(client=client, reason="The client was discharged.")
     for membership in Membership.objects.open().filter(client=client):
         end_membership(membership=membership, reason=Membership.EndReason.DISCHARGED, note=note, on=on)

@@ -86,9 +86,10 @@ def rotate_feed(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def feed(request: HttpRequest, token: str) -> HttpResponse:
-    """The client's calendar subscription. The token is the only key: unknown or rotated → 404."""
+    """The client's calendar subscription. The token is the only key: unknown, rotated, or a
+    discharged client's → 404."""
     try:
-        client = Client.objects.get(calendar_token=token)
+        client = Client.objects.exclude(status=Client.Status.DISCHARGED).get(calendar_token=token)
     except Client.DoesNotExist:
         raise Http404("No such calendar.") from None
     today = timezone.localdate()
@@ -97,5 +98,8 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="appointments.ics"'
-    response["Cache-Control"] = "private, max-age=900"
+    # Fetched by phone calendars with the token alone, so no login marks it as private: no cache on
+    # the way (a proxy, a shared computer's browser) keeps a copy of when and where a client goes.
+    # Calendar apps keep their own entries and fetch again on their own schedule.
+    response["Cache-Control"] = "no-store"
     return response

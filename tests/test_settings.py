@@ -70,7 +70,8 @@ def test_an_unset_phone_number_is_empty(monkeypatch):
 
 def _start_django(**env):
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CLINIC_"))}
-    environment.update(env)
+    # Debug on unless the case says otherwise, so that each case meets only its own bad value.
+    environment.update({"DJANGO_DEBUG": "on", **env})
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=ROOT,
@@ -89,6 +90,10 @@ def _start_django(**env):
         ({"CLINIC_TIME_ZONE": "Nowhere/Else"}, "CLINIC_TIME_ZONE"),
         ({"CLINIC_PHONE": "1-800-RECOVERY"}, "CLINIC_PHONE"),
         ({"DJANGO_DEBUG": "off"}, "DJANGO_SECRET_KEY"),
+        ({"IOP_IDLE_MINUTES_STAFF": "a quarter hour"}, "IOP_IDLE_MINUTES_STAFF"),
+        ({"IOP_IDLE_MINUTES_CLIENT": "1"}, "IOP_IDLE_MINUTES_CLIENT"),
+        ({"DJANGO_SECURE_HSTS_SECONDS": "a year"}, "DJANGO_SECURE_HSTS_SECONDS"),
+        ({"DJANGO_SECURE_SSL_REDIRECT": "sometimes"}, "DJANGO_SECURE_SSL_REDIRECT"),
     ],
 )
 def test_start_up_stops_on_a_malformed_value(env, named):
@@ -97,6 +102,21 @@ def test_start_up_stops_on_a_malformed_value(env, named):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert named in result.stderr.splitlines()[-1]
+
+
+def test_debug_is_off_unless_asked_for():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CLINIC_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "iop.settings"},
+        capture_output=True,
+        text=True,
+    )
+
+    # Without DJANGO_DEBUG the settings are production's, which have no default secret key.
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
 
 
 def test_production_starts_with_a_secret_key():

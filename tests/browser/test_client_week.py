@@ -1,7 +1,10 @@
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
+
+from iop.permissions import CLINIC_STAFF
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -9,6 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def demo_clinic(transactional_db):
     # Before the browser starts: Playwright's event loop makes later ORM calls in this thread unsafe.
+    # An earlier transactional test may have flushed the permission group seed_demo expects.
+    Group.objects.get_or_create(name=CLINIC_STAFF)
     call_command("seed_demo", stdout=StringIO())
 
 

@@ -246,9 +246,10 @@ def test_a_session_that_began_without_attendance_asks_for_it(facilitator_client,
     assert "Attendance to take" in page
 
 
-def test_earlier_this_week_rows_show_their_date(facilitator_client, group, members, clock, today):
+def test_earlier_this_week_rows_show_their_date(facilitator_client, therapist, group, members, clock, today):
     thursday = today + datetime.timedelta(days=(3 - today.weekday()) % 7)
     clock.move_to(local_start(thursday, datetime.time(12)))
+    facilitator_client.force_login(therapist.user)  # days later: a login left idle has ended
     tuesday = thursday - datetime.timedelta(days=2)
     earlier = make_session(group, starts_at=local_start(tuesday, datetime.time(10)))
 
