@@ -4,6 +4,7 @@ Every value that differs between a laptop demo and a clinic's server comes from 
 environment, read strictly through ``iop.env``; ``.env.example`` lists the variables.
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -34,6 +35,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "iop.apps.SignInConfig",
     "crispy_forms",
     "crispy_bootstrap5",
     "clients",
@@ -50,8 +56,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "iop.middleware.SignInStepsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a request that ran into the lockout into the "sign-in paused" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "iop.urls"
@@ -98,6 +108,45 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out account or address before any password is compared.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Sign-in protection (README: "Signing in") ----------------------------------------------
+# Wrong passwords, counted by django-axes on /accounts/login/, /admin/login/, the note-signing
+# password and the old-password field (iop.passwords): after this many within the cool-off, the
+# account (from anywhere) and the address (for any account) are paused until it has passed.
+AXES_FAILURE_LIMIT = env_int("IOP_LOCKOUT_FAILURES", default=10, minimum=3)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("IOP_LOCKOUT_MINUTES", default=15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Tries during a lockout do not prolong it: the owner is back after the cool-off, whoever keeps trying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "iop.views.locked_out"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2", "otp_token"]
+# Behind the reverse proxy the address is the one the proxies add to X-Forwarded-For; without the
+# count every sign-in would seem to come from the proxy, and one lockout would pause everyone.
+IOP_PROXY_COUNT = env_int("IOP_PROXY_COUNT", default=0)
+if IOP_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = IOP_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# A second factor (TOTP, recovery codes): staff and therapists must use one when this is on;
+# clients may turn it on from their page. The demo and the tests run with it off.
+IOP_REQUIRE_2FA = env_bool("IOP_REQUIRE_2FA", default=not DEBUG)
+# Password-reset mails per account and per address in an hour; more requests send nothing.
+IOP_RESET_MAILS_PER_HOUR = env_int("IOP_RESET_MAILS_PER_HOUR", default=3, minimum=1)
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
+
+# The throttle's counters live in the database (a table the iop migrations create), shared by
+# every web process and rolled back with each test; no request waits on Redis for them.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "iop_cache",
+    }
+}
 
 # --- Time and language ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -136,6 +185,14 @@ if not DEBUG:
 # --- The clinic -----------------------------------------------------------------------------
 # The discreet name used wherever the outside world can see it (reminders, calendar entries).
 CLINIC_SHORT_NAME = env_str("CLINIC_SHORT_NAME", default="Riverside Health")
+# The address of the sign-in site that password mails may give (https://portal.example.org).
+# Empty: the mail says to open the clinic's sign-in page and gives only the path, so no host
+# name that could give the care away leaves the clinic.
+CLINIC_SITE_URL = env_str("CLINIC_SITE_URL", default="").rstrip("/")
+if CLINIC_SITE_URL:
+    env_url("CLINIC_SITE_URL", default="", schemes={"https", "http"})
+# What authenticator apps show beside the code.
+OTP_TOTP_ISSUER = CLINIC_SHORT_NAME
 # The number reminders give where they say "call us" (empty: they say "call us" without one).
 # The demo's is a fictional 555-01xx number.
 CLINIC_PHONE = env_phone("CLINIC_PHONE", default="(312) 555-0142" if DEBUG else "")

@@ -203,3 +203,10 @@ def session_change_post(session, **changes) -> dict:
         "video_link": session.video_link,
         **changes,
     }
+
+
+def sign_in(browser, username: str, password: str) -> bool:
+    """``Client.login`` with the request django-axes needs to count the attempt (from 127.0.0.1)."""
+    from django.test import RequestFactory
+
+    return browser.login(request=RequestFactory().post("/accounts/login/"), username=username, password=password)
