@@ -3,36 +3,19 @@ everyone who has one types its code at each sign-in, recovery codes work once, c
 
 import datetime
 import re
-import time
-from binascii import unhexlify
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from iop import two_factor
 from iop.views import SETUP_KEY_SESSION
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import sign_in
+from tests.helpers import code_for, sign_in, with_authenticator
 
 pytestmark = pytest.mark.django_db
-
-
-def code_for(key: str, *, steps_ahead: int = 0) -> str:
-    """The 6 digits an authenticator app shows for ``key`` now (or some 30-second steps later)."""
-    totp = TOTP(unhexlify(key), step=30, t0=0, digits=6)
-    totp.time = time.time() + 30 * steps_ahead
-    return f"{totp.token():06d}"
-
-
-def with_authenticator(user) -> tuple[str, list[str]]:
-    """Turn the second factor on for ``user`` as the set-up page does; the key and recovery codes."""
-    key = two_factor.new_authenticator_key()
-    codes = two_factor.turn_on_authenticator(user=user, key=key, token=code_for(key))
-    return key, codes
 
 
 @pytest.fixture
