@@ -161,7 +161,8 @@ class ResetSetPasswordForm(SetPasswordForm):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(user, *args, **kwargs)
-        if not has_second_factor(user):
+        # ``user`` is None when the link is not valid (the page then offers a new one).
+        if user is None or not has_second_factor(user):
             del self.fields["otp_token"]
 
     def clean_otp_token(self):

@@ -67,7 +67,7 @@ class SignInStepsMiddleware:
                     here = None
                 if here != page and here not in self.ALWAYS_OPEN:
                     target = reverse(page)
-                    if request.method == "GET" and here != "home":
+                    if request.method == "GET" and here != "home" and len(request.get_full_path()) < 2000:
                         target += "?" + urlencode({"next": request.get_full_path()})
                     return redirect(target)
         return self.get_response(request)

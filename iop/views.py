@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -112,8 +112,13 @@ class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
 
 
 def _safe_next(request: HttpRequest) -> str:
+    """Where to go after a step: a path on this site, or the person's home."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if (
+        target.startswith("/")
+        and len(target) < 2000
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    ):
         return target
     return reverse("home")
 
@@ -123,16 +128,16 @@ def _safe_next(request: HttpRequest) -> str:
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     """After the password: the code from the app, or a recovery code."""
     if sign_in.is_verified(request):
-        return redirect(_safe_next(request))
+        return HttpResponseRedirect(_safe_next(request))
     if not two_factor.has_second_factor(request.user):
         sign_in.update_steps(request, has_second_factor=False)
-        return redirect(_safe_next(request))
+        return HttpResponseRedirect(_safe_next(request))
     form = SecondFactorForm(request.POST or None)
     if form.is_valid():
         device = two_factor.verify_second_factor(user=request.user, token=form.cleaned_data["otp_token"])
         if device is not None:
             otp_login(request, device)
-            return redirect(_safe_next(request))
+            return HttpResponseRedirect(_safe_next(request))
         form.add_error("otp_token", two_factor.WRONG_CODE)
     return render(request, "registration/two_factor_verify.html", {"form": form, "next": _safe_next(request)})
 
