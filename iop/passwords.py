@@ -13,7 +13,7 @@ import time
 from enum import Enum
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -50,6 +50,15 @@ def check_password_or_count_failure(
     if getattr(request, "axes_locked_out", False):
         return PasswordCheck.LOCKED_OUT
     return PasswordCheck.WRONG
+
+
+def username_for_lockout(request: HttpRequest, credentials: dict | None) -> str | None:
+    """The username django-axes counts failures under (``AXES_USERNAME_CALLABLE``): as typed, cut to
+    the longest a username can be, so a pasted novel is counted instead of overflowing its column."""
+    username = credentials.get("username") if credentials else request.POST.get("username")
+    if username is None:
+        return None
+    return str(username)[: get_user_model().username.field.max_length]
 
 
 # --- Who chose the password -----------------------------------------------------------------

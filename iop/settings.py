@@ -124,6 +124,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Tries during a lockout do not prolong it: the owner is back after the cool-off, whoever keeps trying.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "iop.views.locked_out"
+AXES_USERNAME_CALLABLE = "iop.passwords.username_for_lockout"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2", "otp_token"]
 # Behind the reverse proxy the address is the one the proxies add to X-Forwarded-For; without the
 # count every sign-in would seem to come from the proxy, and one lockout would pause everyone.

@@ -84,6 +84,13 @@ def test_an_address_trying_many_accounts_is_paused_for_every_account(client):
     assert other_address.status_code == 302
 
 
+def test_a_username_longer_than_any_is_counted_under_its_first_characters(client):
+    response = post_login(client, "x" * 5000, WRONG)
+
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().username == "x" * get_user_model().username.field.max_length
+
+
 def test_the_admin_signs_in_on_the_same_protected_page(client):
     UserFactory(username="boss", is_staff=True)
 
