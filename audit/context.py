@@ -37,10 +37,10 @@ def reset_actor(token: contextvars.Token) -> None:
 
 
 def client_ip(request) -> str | None:
-    """The address the request came from. Behind a proxy that sets X-Forwarded-For, set
-    ``AUDIT_TRUSTED_PROXIES`` to the number of proxies in front of the app; the address is then
-    read that many hops from the right, where no client can forge it."""
-    hops = settings.AUDIT_TRUSTED_PROXIES
+    """The address the request came from, for the audit trail and the sign-in lockout. Behind
+    proxies that append to X-Forwarded-For, ``IOP_PROXY_COUNT`` says how many; the address is
+    then read that many hops from the right, where no client can forge it."""
+    hops = settings.IOP_PROXY_COUNT
     if hops:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(forwarded) >= hops:

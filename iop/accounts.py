@@ -5,6 +5,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
+from iop.passwords import password_chosen_by_staff
+
+
+def is_clinician(user: AbstractBaseUser) -> bool:
+    """Staff (the admin) and therapists (a ``groups.Therapist`` row): the people who reach many
+    clients' records, and who must use a second factor when ``IOP_REQUIRE_2FA`` is on."""
+    return bool(user.is_authenticated and (user.is_staff or hasattr(user, "therapist")))
+
 
 def new_login(*, username: str, first_name: str, last_name: str, email: str = "") -> AbstractBaseUser:
     """An unsaved, non-staff user."""
@@ -32,6 +40,8 @@ def login_refusals(*, user: AbstractBaseUser, password: str) -> dict[str, list[s
 
 
 def save_login(*, user: AbstractBaseUser, password: str) -> AbstractBaseUser:
+    """Save the new login with the first password staff chose; its owner changes it at first sign-in."""
     user.set_password(password)
     user.save()
+    password_chosen_by_staff(user)
     return user

@@ -8,8 +8,11 @@ import functools
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseBadRequest
+from django.urls import reverse
 
 from iop.admin_widgets import BIGINT_MAX, BIGINT_MIN
 
@@ -64,6 +67,12 @@ class ClinicAdminSite(admin.AdminSite):
     site_header = "Clinic administration"
     site_title = "Clinic administration"
     index_title = "Run the clinic"
+
+    def login(self, request, extra_context=None):
+        """One sign-in page for everyone (/accounts/login/): the lockout, the second factor and the
+        "choose your own password" step apply to the admin exactly as to the other pages."""
+        target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index", current_app=self.name)
+        return redirect_to_login(target, login_url=reverse("login"))
 
     def admin_view(self, view, cacheable=False):
         @functools.wraps(view)

@@ -9,15 +9,20 @@ class ClinicAdminConfig(AdminConfig):
 
 
 class IopConfig(AppConfig):
-    """The project's shared pieces: the idle clock starts at every sign-in, however it happens
-    (the sign-in page, the admin's, a test's ``force_login``)."""
+    """The project's shared pieces. At every sign-in, however it happens (the sign-in page, a
+    test's ``force_login``): the idle clock starts, and the steps still owed after the password
+    (a second factor, a first password to change) are worked out once. Its one model is the
+    "choose your own password" flag; the reset throttle uses the database cache."""
 
     name = "iop"
-    verbose_name = "Clinic"
+    label = "iop"
+    verbose_name = "Signing in"
 
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
+        from iop import sign_in
         from iop.middleware import start_idle_clock
 
         user_logged_in.connect(start_idle_clock, dispatch_uid="iop.start_idle_clock")
+        user_logged_in.connect(sign_in.remember_steps_at_login, dispatch_uid="iop.sign_in.remember_steps")

@@ -1,5 +1,24 @@
+import logging
+
+from axes.helpers import get_client_ip_address
 from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.template.loader import render_to_string
+
+from iop.accounts import is_clinician
+from iop.discretion import undiscreet_words
+from iop.passwords import (
+    LOCKED_OUT_MESSAGE,
+    PasswordCheck,
+    check_password_or_count_failure,
+    password_chosen_by_user,
+    reset_mail_allowed,
+)
+from iop.two_factor import WRONG_CODE, has_second_factor, verify_second_factor
+
+logger = logging.getLogger(__name__)
 
 
 class NewLoginForm(forms.Form):
@@ -52,3 +71,108 @@ class ModelValidatorsFirst:
             # OverflowError); a choice field compares strings, so it takes only the declared rules.
             own = model_field.validators if isinstance(field, forms.IntegerField) else model_field._validators
             field.validators = [*field.validators, *(v for v in own if v not in field.validators)]
+
+
+# --- Passwords and the second factor --------------------------------------------------------
+
+
+class SecondFactorForm(forms.Form):
+    """A code from the authenticator app, or one of the recovery codes."""
+
+    otp_token = forms.CharField(
+        label="Code",
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+    )
+
+
+class CountedPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, whose old password counts toward the sign-in lockout (iop.passwords)."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        verdict = check_password_or_count_failure(self.request, self.user, old_password)
+        if verdict is PasswordCheck.LOCKED_OUT:
+            raise ValidationError(LOCKED_OUT_MESSAGE, code="locked_out")
+        if verdict is not PasswordCheck.RIGHT:
+            raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
+
+    def clean(self):
+        cleaned = super().clean()
+        old, new = cleaned.get("old_password"), cleaned.get("new_password1")
+        if old and new and old == new:
+            self.add_error("new_password1", "Choose a password different from the one you have now.")
+        return cleaned
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """Django's reset by e-mail, with at most ``IOP_RESET_MAILS_PER_HOUR`` mails per e-mail address and
+    per requesting address, discreet mails (templates/registration/password_reset_*.txt), and no
+    mail to staff or therapists who could not answer the second factor that reset asks."""
+
+    def get_users(self, email):
+        for user in super().get_users(email):
+            if settings.IOP_REQUIRE_2FA and is_clinician(user) and not has_second_factor(user):
+                # E-mail alone must never reset a clinician's account; the administrator resets it.
+                continue
+            yield user
+
+    def save(self, *args, request=None, extra_email_context=None, **kwargs):
+        email = self.cleaned_data["email"]
+        # The address as the lockout sees it (behind the proxy too: IOP_PROXY_COUNT).
+        address = get_client_ip_address(request) if request is not None else None
+        if not reset_mail_allowed(email=email, address=address):
+            return
+        context = {
+            "clinic_short_name": settings.CLINIC_SHORT_NAME,
+            "clinic_site_url": settings.CLINIC_SITE_URL,
+            **(extra_email_context or {}),
+        }
+        super().save(*args, request=request, extra_email_context=context, **kwargs)
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        subject = render_to_string(subject_template_name, context)
+        body = render_to_string(email_template_name, context)
+        found = undiscreet_words(subject) + undiscreet_words(body)
+        if found:
+            # The clinic's name or address gave the care away; nothing leaves the clinic.
+            logger.error("A password mail was not sent: it would contain %s.", ", ".join(dict.fromkeys(found)))
+            return
+        super().send_mail(subject_template_name, email_template_name, context, from_email, to_email, **kwargs)
+
+
+class ResetSetPasswordForm(SetPasswordForm):
+    """The new password chosen from the reset link; whoever has a second factor types its code too,
+    so a mailbox alone resets no account that has one."""
+
+    otp_token = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=32,
+        help_text="Your account has two-step sign-in: type the app's 6 digits, or a recovery code.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        # ``user`` is None when the link is not valid (the page then offers a new one).
+        if user is None or not has_second_factor(user):
+            del self.fields["otp_token"]
+
+    def clean_otp_token(self):
+        token = self.cleaned_data["otp_token"]
+        if verify_second_factor(user=self.user, token=token) is None:
+            raise ValidationError(WRONG_CODE, code="wrong_code")
+        return token
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            password_chosen_by_user(user)
+        return user

@@ -2,13 +2,18 @@
 pages with client information."""
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers
+
+from iop.sign_in import Step, next_step
 
 NUL = "\x00"
 
@@ -39,6 +44,39 @@ class RejectNulBytesMiddleware:
         }:
             return any(NUL in key or any(NUL in value for value in values) for key, values in request.POST.lists())
         return False
+
+
+class SignInStepsMiddleware:
+    """A signed-in person who still owes a step (iop.sign_in) sees that step's page and nothing else:
+    every other page, the admin included, sends them there. Signing out stays possible.
+
+    After ``django_otp.middleware.OTPMiddleware``, which tells whether this session typed a code."""
+
+    PAGES = {
+        Step.VERIFY: "two_factor_verify",
+        Step.CHANGE_PASSWORD: "password_change",
+        Step.SET_UP: "two_factor_setup",
+    }
+    ALWAYS_OPEN = {"logout", "password_change_done", "healthz", "keep_alive"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and not request.path_info.startswith(f"/{settings.STATIC_URL.lstrip('/')}"):
+            step = next_step(request)
+            if step is not None:
+                page = self.PAGES[step]
+                try:
+                    here = resolve(request.path_info).url_name
+                except Resolver404:
+                    here = None
+                if here != page and here not in self.ALWAYS_OPEN:
+                    target = reverse(page)
+                    if request.method == "GET" and here != "home" and len(request.get_full_path()) < 2000:
+                        target += "?" + urlencode({"next": request.get_full_path()})
+                    return redirect(target)
+        return self.get_response(request)
 
 
 # --- Automatic logoff ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Every value that differs between a laptop demo and a clinic's server comes from 
 environment, read strictly through ``iop.env``; ``.env.example`` lists the variables.
 """
 
+import datetime
 import hashlib
 from pathlib import Path
 
@@ -31,7 +32,6 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
 INSTALLED_APPS = [
-    "iop.apps.IopConfig",
     "iop.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -39,6 +39,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "iop.apps.IopConfig",
     "crispy_forms",
     "crispy_bootstrap5",
     "audit",
@@ -58,10 +63,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.middleware.AuditContextMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "iop.middleware.SignInStepsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "iop.middleware.IdleLogoutMiddleware",
     "iop.middleware.NoStoreWhenSignedInMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a request that ran into the lockout into the "sign-in paused" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "iop.urls"
@@ -109,6 +118,45 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out account or address before any password is compared.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Sign-in protection (README: "Signing in") ----------------------------------------------
+# Wrong passwords, counted by django-axes on /accounts/login/, /admin/login/, the note-signing
+# password and the old-password field (iop.passwords): after this many within the cool-off, the
+# account (from anywhere) and the address (for any account) are paused until it has passed.
+AXES_FAILURE_LIMIT = env_int("IOP_LOCKOUT_FAILURES", default=10, minimum=3)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("IOP_LOCKOUT_MINUTES", default=15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Tries during a lockout do not prolong it: the owner is back after the cool-off, whoever keeps trying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "iop.views.locked_out"
+AXES_USERNAME_CALLABLE = "iop.passwords.username_for_lockout"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2", "otp_token"]
+# Behind the reverse proxy the address is the one the proxies add to X-Forwarded-For; without the
+# count every sign-in would seem to come from the proxy, and one lockout would pause everyone.
+# One rule reads the address, for the lockout and the audit trail alike (audit.context.client_ip).
+IOP_PROXY_COUNT = env_int("IOP_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "audit.context.client_ip"
+
+# A second factor (TOTP, recovery codes): staff and therapists must use one when this is on;
+# clients may turn it on from their page. The demo and the tests run with it off.
+IOP_REQUIRE_2FA = env_bool("IOP_REQUIRE_2FA", default=not DEBUG)
+# Password-reset mails per account and per address in an hour; more requests send nothing.
+IOP_RESET_MAILS_PER_HOUR = env_int("IOP_RESET_MAILS_PER_HOUR", default=3, minimum=1)
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
+
+# The throttle's counters live in the database (a table the iop migrations create), shared by
+# every web process and rolled back with each test; no request waits on Redis for them.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "iop_cache",
+    }
+}
 
 # --- Sessions: automatic logoff (HIPAA 45 CFR 164.312(a)(2)(iii)) ---------------------------
 # Minutes without a request after which a login ends (iop.middleware.IdleLogoutMiddleware).
@@ -185,12 +233,18 @@ CONTENT_SECURITY_POLICY = {
 # The key of the trail's hash chain. Set it once and keep it: verify_audit checks every row with
 # it. Unset, it is derived from DJANGO_SECRET_KEY, and changing that key breaks the old links.
 AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY") or hashlib.sha256(f"audit-chain:{SECRET_KEY}".encode()).hexdigest()
-# How many proxies in front of the app append to X-Forwarded-For (0: the address is the peer's).
-AUDIT_TRUSTED_PROXIES = env_int("AUDIT_TRUSTED_PROXIES", default=0)
 
 # --- The clinic -----------------------------------------------------------------------------
 # The discreet name used wherever the outside world can see it (reminders, calendar entries).
 CLINIC_SHORT_NAME = env_str("CLINIC_SHORT_NAME", default="Riverside Health")
+# The address of the sign-in site that password mails may give (https://portal.example.org).
+# Empty: the mail says to open the clinic's sign-in page and gives only the path, so no host
+# name that could give the care away leaves the clinic.
+CLINIC_SITE_URL = env_str("CLINIC_SITE_URL", default="").rstrip("/")
+if CLINIC_SITE_URL:
+    env_url("CLINIC_SITE_URL", default="", schemes={"https", "http"})
+# What authenticator apps show beside the code.
+OTP_TOTP_ISSUER = CLINIC_SHORT_NAME
 # The number reminders give where they say "call us" (empty: they say "call us" without one).
 # The demo's is a fictional 555-01xx number.
 CLINIC_PHONE = env_phone("CLINIC_PHONE", default="(312) 555-0142" if DEBUG else "")

@@ -9,9 +9,11 @@ from collections.abc import Iterable, Mapping
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from clients.models import Client
+from iop.passwords import LOCKED_OUT_MESSAGE, PasswordCheck, check_password_or_count_failure
 from progress.models import NOTE_IS_LOCKED, Addendum, Attendance, GroupNote, IndividualNote
 from progress.selectors import leads_session, roster_for_session
 from scheduling.models import Session
@@ -175,16 +177,29 @@ def signing_refusals(note: GroupNote) -> list[str]:
     return reasons
 
 
+def sign_note(
+    *, note: GroupNote, user: AbstractBaseUser, password: str, request: HttpRequest | None = None
+) -> GroupNote:
+    """Sign and lock the note. The signer confirms with their password, as for a signature on paper.
+
+    The password counts toward the sign-in lockout like any other (``iop.passwords``; pass the
+    request): during a lockout nothing is signed, even with the right password."""
+    # Before the transaction: a wrong password must stay counted when the refusal rolls it back.
+    verdict = check_password_or_count_failure(request, user, password)
+    if verdict is PasswordCheck.LOCKED_OUT:
+        raise ValidationError({"password": f"{LOCKED_OUT_MESSAGE} The note was not signed."})
+    return _sign_note(note=note, user=user, password_right=verdict is PasswordCheck.RIGHT)
+
+
 @transaction.atomic
-def sign_note(*, note: GroupNote, user: AbstractBaseUser, password: str) -> GroupNote:
-    """Sign and lock the note. The signer confirms with their password, as for a signature on paper."""
+def _sign_note(*, note: GroupNote, user: AbstractBaseUser, password_right: bool) -> GroupNote:
     # Lock the note row: a save racing the signature must not slip in after it.
     note = GroupNote.objects.select_for_update().select_related("session__group").get(pk=note.pk)
     if note.is_signed:
         raise ValidationError(f"This note was already signed on {timezone.localtime(note.signed_at):%Y-%m-%d %H:%M}.")
     if not leads_session(user, note.session):
         raise ValidationError("Only a facilitator of this session can sign its progress note.")
-    if not password or not user.check_password(password):
+    if not password_right:
         raise ValidationError({"password": "The password is not correct; the note was not signed."})
     refusals = signing_refusals(note)
     if refusals:

@@ -180,7 +180,7 @@ def note_sign(request: HttpRequest, pk: int) -> HttpResponse:
     form = SignNoteForm(request.POST)
     if form.is_valid():
         try:
-            notes.sign_note(note=note, user=request.user, password=form.cleaned_data["password"])
+            notes.sign_note(note=note, user=request.user, password=form.cleaned_data["password"], request=request)
         except ValidationError as error:
             add_refusals(form, error)
         else:

@@ -121,6 +121,12 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def second_factor_not_required(settings):
+    """As in the demo; tests of the second factor switch it on (tests/test_two_factor.py)."""
+    settings.IOP_REQUIRE_2FA = False
+
+
+@pytest.fixture(autouse=True)
 def celery_eager(settings):
     """Tasks run in the test's own thread; the real-worker tests switch this off."""
     from iop.celery import app

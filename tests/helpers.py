@@ -203,3 +203,31 @@ def session_change_post(session, **changes) -> dict:
         "video_link": session.video_link,
         **changes,
     }
+
+
+def sign_in(browser, username: str, password: str) -> bool:
+    """``Client.login`` with the request django-axes needs to count the attempt (from 127.0.0.1)."""
+    from django.test import RequestFactory
+
+    return browser.login(request=RequestFactory().post("/accounts/login/"), username=username, password=password)
+
+
+def code_for(key: str, *, steps_ahead: int = 0) -> str:
+    """The 6 digits an authenticator app shows for ``key`` (hex) now, or some 30-second steps later."""
+    import time
+    from binascii import unhexlify
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(unhexlify(key), step=30, t0=0, digits=6)
+    totp.time = time.time() + 30 * steps_ahead
+    return f"{totp.token():06d}"
+
+
+def with_authenticator(user) -> tuple[str, list[str]]:
+    """The second factor turned on for ``user`` as the set-up page does: its key and recovery codes."""
+    from iop import two_factor
+
+    key = two_factor.new_authenticator_key()
+    codes = two_factor.turn_on_authenticator(user=user, key=key, token=code_for(key))
+    return key, codes

@@ -5,6 +5,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 from django.utils import timezone
 
 from clients.models import AgreementSignature, Client
@@ -63,7 +64,7 @@ def test_seed_demo_twice_changes_nothing():
 def test_demo_logins_work(username):
     call_command("seed_demo", stdout=StringIO())
 
-    user = authenticate(username=username, password="demo-pass-2026")
+    user = authenticate(RequestFactory().post("/accounts/login/"), username=username, password="demo-pass-2026")
 
     assert user is not None
     assert not user.is_superuser
@@ -71,7 +72,7 @@ def test_demo_logins_work(username):
 
 def test_demo_staff_works_with_clinic_staff_permissions():
     call_command("seed_demo", stdout=StringIO())
-    staff = authenticate(username="staff", password="demo-pass-2026")
+    staff = authenticate(RequestFactory().post("/accounts/login/"), username="staff", password="demo-pass-2026")
 
     assert staff.is_staff
     assert staff.has_perm("groups.add_membership")

@@ -93,7 +93,9 @@ ATTENDANCE_POST_QUERIES = 15
 ATTENDANCE_POST_QUERIES_PER_MEMBER = 10
 NOTE_POST_QUERIES = 16
 NOTE_POST_QUERIES_PER_MEMBER = 2
-SIGN_POST_QUERIES = 15
+# Signing asks the password through the sign-in lockout (iop.passwords): the account and the
+# address's recent failures, and the user by username, three queries whatever the roster.
+SIGN_POST_QUERIES = 18
 ADDENDUM_POST_QUERIES = 11
 
 

@@ -1,0 +1,76 @@
+"""Accounts in the admin: passwords staff set for someone else must be changed at that person's
+first sign-in, and a paused sign-in can be unlocked."""
+
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from iop.models import PasswordChangeDue
+from iop.passwords import password_chosen_by_staff
+
+User = get_user_model()
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ClinicUserAdmin(UserAdmin):
+    actions = ["unlock_sign_in"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change and obj.has_usable_password():
+            password_chosen_by_staff(obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))
+        before = user.password if user is not None else None
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and user is not None and user.pk != request.user.pk:
+            user.refresh_from_db(fields=["password"])
+            if user.password != before and user.has_usable_password():
+                password_chosen_by_staff(user)
+        return response
+
+    @admin.action(description="Unlock sign-in for selected users", permissions=["change"])
+    def unlock_sign_in(self, request, queryset):
+        usernames = sorted(user.get_username() for user in queryset)
+        for username in usernames:
+            axes_reset(username=username)
+        self.message_user(
+            request,
+            f"Sign-in unlocked for {', '.join(usernames)}; their wrong passwords are forgotten.",
+            messages.SUCCESS,
+        )
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class ClinicAccessAttemptAdmin(AccessAttemptAdmin):
+    """django-axes' failed sign-ins; "Unlock" forgets those of the selected accounts and addresses."""
+
+    actions = [*AccessAttemptAdmin.actions, "unlock"]
+
+    @admin.action(description="Unlock the accounts and addresses of selected rows", permissions=["delete"])
+    def unlock(self, request, queryset):
+        rows = list(queryset.values_list("username", "ip_address"))
+        for username, address in rows:
+            axes_reset(ip=address, username=username, ip_or_username=True)
+        self.message_user(request, f"{len(rows)} locked sign-ins cleared.", messages.SUCCESS)
+
+
+@admin.register(PasswordChangeDue)
+class PasswordChangeDueAdmin(admin.ModelAdmin):
+    list_display = ["user", "since"]
+    search_fields = ["user__username"]
+    readonly_fields = ["user", "since"]
+
+    def has_add_permission(self, request):
+        return False
