@@ -1,5 +1,6 @@
 """Sign-in events, as Django's auth and django-axes announce them."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -22,3 +23,9 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     # The username typed, never the password: Django has already masked it in ``credentials``.
     typed = str(credentials.get("username", ""))[:150]
     record(Action.LOGIN_FAILED, detail=f"username typed: {typed}" if typed else "")
+
+
+@receiver(user_locked_out, dispatch_uid="audit_lockout")
+def _locked_out(sender, request, username=None, ip_address=None, **kwargs):
+    typed = str(username or "")[:150]
+    record(Action.LOCKOUT, detail=f"username typed: {typed}" if typed else "")

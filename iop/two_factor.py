@@ -19,6 +19,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
+from audit.trail import Action, record
 from iop.accounts import is_clinician
 
 AUTHENTICATOR_NAME = "Authenticator app"
@@ -75,7 +76,9 @@ def turn_on_authenticator(*, user: AbstractBaseUser, key: str, token: str) -> li
     device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, key=key, confirmed=True)
     # The code just typed may not be typed again.
     device.verify_token(token.strip().replace(" ", ""))
-    return _replace_recovery_codes(user)
+    codes = _replace_recovery_codes(user)
+    record(Action.TWO_FACTOR, target=device, user=user, detail="authenticator app set up; new recovery codes")
+    return codes
 
 
 @transaction.atomic
@@ -83,7 +86,9 @@ def regenerate_recovery_codes(*, user: AbstractBaseUser) -> list[str]:
     """New recovery codes; the old ones stop working. Returns them, to show once."""
     if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         raise ValidationError("Set up the authenticator app first.")
-    return _replace_recovery_codes(user)
+    codes = _replace_recovery_codes(user)
+    record(Action.TWO_FACTOR, target=StaticDevice, user=user, detail="new recovery codes")
+    return codes
 
 
 def _replace_recovery_codes(user: AbstractBaseUser) -> list[str]:
@@ -124,3 +129,4 @@ def turn_off_two_factor(*, user: AbstractBaseUser, token: str) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
+        record(Action.TWO_FACTOR, target=TOTPDevice, user=user, detail="second factor turned off")

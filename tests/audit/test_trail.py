@@ -16,6 +16,7 @@ from audit.context import Actor
 from audit.models import AuditEvent, AuditTrailIsAppendOnly
 from audit.trail import Action, record, verify
 from tests.factories import PASSWORD, ClientFactory, UserFactory
+from tests.helpers import code_for, with_authenticator
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +214,28 @@ def test_the_csv_export_escapes_formulas_and_is_itself_recorded(client, privacy_
     assert AuditEvent.objects.count() == before + 1
     assert AuditEvent.objects.order_by("-id").first().action == Action.EXPORT
     assert verify().intact
+
+
+def test_a_lockout_is_recorded_with_the_username_typed(client, therapist, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "facilitator", "password": "wrong"}, REMOTE_ADDR="192.0.2.20")
+
+    lockout = AuditEvent.objects.get(action=Action.LOCKOUT)
+    assert (lockout.detail, lockout.ip) == ("username typed: facilitator", "192.0.2.20")
+    assert AuditEvent.objects.filter(action=Action.LOGIN_FAILED).count() == settings.AXES_FAILURE_LIMIT
+
+
+def test_each_change_to_a_second_factor_is_recorded_for_its_owner():
+    from iop import two_factor
+
+    user = UserFactory()
+    key, _ = with_authenticator(user)
+    two_factor.regenerate_recovery_codes(user=user)
+    two_factor.turn_off_two_factor(user=user, token=code_for(key, steps_ahead=1))
+
+    rows = list(AuditEvent.objects.filter(action=Action.TWO_FACTOR).order_by("id").values_list("username", "detail"))
+    assert rows == [
+        (user.username, "authenticator app set up; new recovery codes"),
+        (user.username, "new recovery codes"),
+        (user.username, "second factor turned off"),
+    ]
