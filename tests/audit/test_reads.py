@@ -21,8 +21,8 @@ from progress import attendance, notes
 from progress.models import Addendum, Attendance, GroupNote
 from scheduling.enrolment import enroll_client
 from scheduling.models import Reminder, Session
-from tests.factories import PASSWORD, ReminderFactory, TherapistFactory, UserFactory
-from tests.helpers import add_members, make_session
+from tests.factories import PASSWORD, ReminderFactory, TherapistFactory, TherapyGroupFactory, UserFactory
+from tests.helpers import MEMBER_NAMES, add_members, make_session, record_everyone_present, write_note
 
 pytestmark = pytest.mark.django_db
 
@@ -424,3 +424,46 @@ def test_a_week_page_records_the_week_it_shows(client, story):
     client.get(reverse("scheduling:week"))
 
     assert AuditEvent.objects.get(pk__gt=before).detail == f"portal week {year}-W{week:02d}"
+
+
+# --- The lists' audit rows cost the same however long the list ----------------------------------
+
+AUDITED_LISTS = [
+    "clients_client_changelist",
+    "groups_membership_changelist",
+    "clients_agreementsignature_changelist",
+    "progress_attendance_changelist",
+    "progress_groupnote_changelist",
+    "progress_addendum_changelist",
+    "scheduling_reminder_changelist",
+]
+
+
+def another_meeting(therapist, size):
+    """One more group of ``size`` at a meeting with attendance, a signed and amended note, and a
+    reminder for each member: a row more in every audited list per member or meeting."""
+    group = TherapyGroupFactory(facilitator=therapist, capacity=12)
+    members = add_members(group, size, names=MEMBER_NAMES[3 : 3 + size])
+    session = make_session(group)
+    record_everyone_present(session, members, by=therapist.user)
+    note = write_note(session, members, by=therapist.user)
+    notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
+    notes.add_addendum(note=note, author=therapist.user, text="Late entry.")
+    for member in members:
+        ReminderFactory(session=session, client=member)
+
+
+@pytest.mark.parametrize("name", AUDITED_LISTS)
+def test_an_audited_list_costs_the_same_queries_however_many_rows(client, story, therapist, name):
+    client.force_login(story.users["supervisor"])
+    url = admin(name)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        shorter = len(client.get(url).context["cl"].result_list)
+    another_meeting(therapist, 6)
+
+    with CaptureQueriesContext(connection) as more:
+        response = client.get(url)
+
+    assert len(response.context["cl"].result_list) > shorter
+    assert len(more.captured_queries) == len(few.captured_queries)
