@@ -25,21 +25,31 @@ class AuditedAdmin:
     is shown records one VIEW, with the clients on it, in one INSERT.
 
     ``audit_clients(obj)`` says which clients a row concerns; list pages fetch what it needs
-    with ``list_select_related``."""
+    with ``list_select_related`` (or a prefetch in ``get_queryset``). A model whose list names
+    no client (sessions, groups) sets ``audit_changelist = False``: only its change page, which
+    does, is recorded. ``audit_detail(request)`` adds what the privacy officer should know about
+    what was shown (e.g. whether note text was on the page)."""
+
+    audit_changelist = True
 
     def audit_clients(self, obj) -> list[int]:
         raise NotImplementedError
 
+    def audit_detail(self, request) -> str:
+        return ""
+
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl") if response.status_code == 200 else None
-        if changelist is not None:
+        if changelist is not None and self.audit_changelist:
             rows = list(changelist.result_list)
+            detail = f"list of {len(rows)} {self.model._meta.verbose_name_plural}"
+            extra = self.audit_detail(request)
             record(
                 Action.VIEW,
                 target=self.model,
                 clients=[client for row in rows for client in self.audit_clients(row)],
-                detail=f"list of {len(rows)} {self.model._meta.verbose_name_plural}",
+                detail=f"{detail}; {extra}" if extra else detail,
             )
         return response
 
@@ -47,7 +57,9 @@ class AuditedAdmin:
         response = super().change_view(request, object_id, form_url, extra_context)
         original = getattr(response, "context_data", {}).get("original") if response.status_code == 200 else None
         if original is not None:
-            record(Action.VIEW, target=original, clients=self.audit_clients(original))
+            record(
+                Action.VIEW, target=original, clients=self.audit_clients(original), detail=self.audit_detail(request)
+            )
         return response
 
 

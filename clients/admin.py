@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from audit.admin import AuditedAdmin
 from clients import services
 from clients.forms import ReasonForm, SignatureInlineForm, SignatureInlineFormSet
 from clients.models import AgreementSignature, ConfidentialityAgreement
@@ -60,7 +61,7 @@ class ConfidentialityAgreementAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgreementSignature)
-class AgreementSignatureAdmin(admin.ModelAdmin):
+class AgreementSignatureAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["client", "agreement", "signed_at", "method", "witnessed_by", "revoked_at"]
     list_filter = ["agreement", "method", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["client__chart_number", "client__legal_last_name", "client__legal_first_name"]
@@ -77,6 +78,9 @@ class AgreementSignatureAdmin(admin.ModelAdmin):
     ]
     actions = ["revoke"]
     date_hierarchy = "signed_at"
+
+    def audit_clients(self, signature):
+        return [signature.client_id]
 
     def has_add_permission(self, request):
         # New signatures are recorded on the client's page.

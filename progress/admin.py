@@ -1,17 +1,25 @@
 """Staff read attendance and notes here; they are written only through the therapist pages.
 
 Everything is view-only: a signed note is locked, and an unsigned one belongs to its
-facilitator until signed. The models refuse writes to signed notes as well."""
+facilitator until signed. The models refuse writes to signed notes as well.
+
+Minimum necessary: the front desk ("Clinic staff") sees that a note exists, who signed it and
+when; the text of notes, addenda and the facilitator's observations is shown (and searched)
+only for holders of ``progress.read_note_text`` ("Clinical supervisor"). Every page here that
+shows client data records its read (``audit.admin.AuditedAdmin``)."""
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from audit.admin import AuditedAdmin
 from iop.admin_actions import action_with_form, render_action_form
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+from progress.selectors import may_read_note_text
 from scheduling import services
 from scheduling.forms import CancelForm, GenerateForm, SessionForm
 from scheduling.models import Session
@@ -28,7 +36,40 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class AttendanceInline(ReadOnlyAdminMixin, admin.TabularInline):
+# Clinical text: shown and searched only with ``progress.read_note_text``.
+NOTE_TEXT_FIELDS = {"topic", "interventions", "group_dynamics", "text", "observation"}
+
+
+class NoteTextAdminMixin:
+    """Leaves the fields in ``NOTE_TEXT_FIELDS`` out of the page and the search for whoever may
+    not read note text; ``fields`` and ``search_fields`` list everything, for supervisors."""
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if may_read_note_text(request.user) else [f for f in fields if f not in NOTE_TEXT_FIELDS]
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if may_read_note_text(request.user):
+            return fields
+        return [f for f in fields if f.split("__")[-1].lstrip("=^@") not in NOTE_TEXT_FIELDS]
+
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        return fields if may_read_note_text(request.user) else [f for f in fields if f not in NOTE_TEXT_FIELDS]
+
+
+def _shown_or_withheld(request, what: str) -> str:
+    """For the audit row: whether the page carried clinical text."""
+    return f"{what} shown" if may_read_note_text(request.user) else f"{what} withheld"
+
+
+def _note_clients():
+    """The clients a note concerns (its individualized parts), for the audit row: ids only."""
+    return Prefetch("individual_notes", queryset=IndividualNote.objects.order_by().only("pk", "group_note", "client"))
+
+
+class AttendanceInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     """The session's attendance, on the session page."""
 
     model = Attendance
@@ -43,23 +84,31 @@ class AttendanceInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 class IndividualNoteInline(ReadOnlyAdminMixin, admin.StackedInline):
+    """Shown only to readers of note text (``GroupNoteAdmin.get_inlines``)."""
+
     model = IndividualNote
     fields = ["client", "behaviour", "intervention", "response", "plan"]
     readonly_fields = fields
     extra = 0
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("client")
 
-class AddendumInline(ReadOnlyAdminMixin, admin.TabularInline):
+
+class AddendumInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Addendum
     fields = ["created_at", "author", "text"]
     readonly_fields = fields
     extra = 0
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
 
 @admin.register(Attendance)
-class AttendanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AttendanceAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["session", "client", "status", "minutes_attended", "mode", "participation"]
     list_filter = ["status", "participation", "mode", "session__group"]
     search_fields = [
@@ -84,6 +133,12 @@ class AttendanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
+    def audit_clients(self, attendance):
+        return [attendance.client_id]
+
+    def audit_detail(self, request) -> str:
+        return _shown_or_withheld(request, "observations")
+
     def lookup_allowed(self, lookup, value, request=None):
         # "Per client" and "per session" links from other admin pages filter by id.
         return lookup in {"client__id__exact", "session__id__exact"} or super().lookup_allowed(lookup, value, request)
@@ -105,7 +160,7 @@ class SignedFilter(admin.SimpleListFilter):
 
 
 @admin.register(GroupNote)
-class GroupNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["session", "topic", "signed", "signed_by", "signed_at"]
     list_filter = [SignedFilter, "session__group"]
     search_fields = [
@@ -131,6 +186,20 @@ class GroupNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     inlines = [IndividualNoteInline, AddendumInline]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(_note_clients())
+
+    def get_inlines(self, request, obj):
+        # Without note text the addenda show who added them and when; the individualized notes
+        # are all text, so they are left out.
+        return self.inlines if may_read_note_text(request.user) else [AddendumInline]
+
+    def audit_clients(self, note):
+        return [part.client_id for part in note.individual_notes.all()]
+
+    def audit_detail(self, request) -> str:
+        return _shown_or_withheld(request, "note text")
+
     @admin.display(boolean=True, description="Signed", ordering="signed_at")
     def signed(self, note):
         return note.is_signed
@@ -145,17 +214,31 @@ class GroupNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Addendum)
-class AddendumAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AddendumAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["group_note", "author", "created_at"]
     list_select_related = ["group_note__session__group", "author"]
     search_fields = ["group_note__session__group__name", "text"]
     fields = ["group_note", "author", "created_at", "text"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("group_note__individual_notes", queryset=_note_clients().queryset))
+        )
+
+    def audit_clients(self, addendum):
+        # An addendum amends the note about these members.
+        return [part.client_id for part in addendum.group_note.individual_notes.all()]
+
+    def audit_detail(self, request) -> str:
+        return _shown_or_withheld(request, "addendum text")
+
 
 # Registered here, not in scheduling: its page shows the meeting's attendance (progress).
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(AuditedAdmin, admin.ModelAdmin):
     form = SessionForm
     list_display = ["starts_at", "group", "kind", "objective", "facilitator", "place", "status"]
     list_filter = ["status", "group__kind", "group", "facilitator"]
@@ -166,6 +249,14 @@ class SessionAdmin(admin.ModelAdmin):
     actions = ["cancel_sessions"]
     change_list_template = "admin/scheduling/session/change_list.html"
     inlines = [AttendanceInline]
+    # The list names no client; the change page shows the meeting's attendance.
+    audit_changelist = False
+
+    def audit_clients(self, session):
+        return list(session.attendances.values_list("client_id", flat=True))
+
+    def audit_detail(self, request) -> str:
+        return _shown_or_withheld(request, "observations")
 
     def has_add_permission(self, request):
         # Sessions come from weekly slots; one meeting is changed here, not invented.

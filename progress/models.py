@@ -74,6 +74,9 @@ class Attendance(models.Model):
         return self.status in self.ATTENDED
 
 
+# The permission that shows note text (and the facilitator's observations) in the admin.
+READ_NOTE_TEXT = "progress.read_note_text"
+
 NOTE_IS_LOCKED = "This progress note is signed and locked; add an addendum instead."
 
 
@@ -161,6 +164,9 @@ class GroupNote(LockedOnceSigned):
 
     class Meta:
         ordering = ["-session__starts_at"]
+        # Minimum necessary (42 CFR Part 2): the front desk sees that a note exists, who signed it
+        # and when; only holders of this (the "Clinical supervisor" group) read its text.
+        permissions = [("read_note_text", "Can read the text of progress notes and observations")]
         constraints = [
             models.CheckConstraint(
                 name="progress_groupnote_signature_complete",

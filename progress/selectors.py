@@ -4,6 +4,7 @@ The services ask ``leads_session`` here too, so the access rule lives in this on
 
 import datetime
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -23,10 +24,11 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
+from audit.trail import Action, record
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup, member_at
 from iop.clock import monday_of, start_of_day
-from progress.models import Attendance, GroupNote
+from progress.models import READ_NOTE_TEXT, Attendance, GroupNote
 from scheduling.models import Session
 
 BALANCE_SESSIONS = 6
@@ -98,13 +100,33 @@ def get_group_for_therapist(user, pk: int) -> TherapyGroup:
     return group
 
 
-def get_note_for_session(session: Session) -> GroupNote | None:
+def _note_with_parts(session: Session) -> GroupNote | None:
     return (
         GroupNote.objects.filter(session=session)
         .select_related("signed_by", "created_by")
         .prefetch_related("individual_notes__client", "addenda__author")
         .first()
     )
+
+
+def read_note(session: Session, *, shown: Iterable[Client] = (), detail: str = "progress note") -> GroupNote | None:
+    """The session's note (shared part, individualized notes, addenda) for a person to read, and
+    the audit row of that read: the one way a page gets note text, so no page can show it
+    unrecorded. ``shown`` are the other clients on the same page (the roster), recorded in the
+    same row set, so the page costs one INSERT. Without a note yet, the page's read of the
+    session's roster is recorded against the session."""
+    note = _note_with_parts(session)
+    clients = {client.pk for client in shown}
+    if note is not None:
+        clients |= {part.client_id for part in note.individual_notes.all()}
+    record(Action.VIEW, target=note if note is not None else session, clients=clients, detail=detail)
+    return note
+
+
+def may_read_note_text(user) -> bool:
+    """Minimum necessary: the front desk sees that a note exists, who signed it and when;
+    supervisors (and therapists, on their own pages) read its text."""
+    return user.has_perm(READ_NOTE_TEXT)
 
 
 # --- Who is in the room ---------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """The therapist workspace. Every view gets its session or group from progress.selectors, which
-answers 404 for anything the therapist does not lead, co-lead or substitute in."""
+answers 404 for anything the therapist does not lead, co-lead or substitute in.
+
+Every page shown records one VIEW in the audit trail with the clients on it (a refused request,
+404, records nothing); the note page reads the note through ``selectors.read_note``, which
+records it."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from audit.trail import Action, record
 from iop.forms import add_refusals
 from progress import attendance, notes, selectors
 from progress.forms import (
@@ -38,6 +43,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "overdue_sessions": selectors.overdue_sessions(therapist, now=now),
         "groups": selectors.groups_for_therapist(therapist).order_by("name"),
     }
+    # The dashboard names no client (sessions and counts only), but it is read for a person.
+    record(Action.VIEW, target=Session, detail="therapist dashboard")
     return render(request, "progress/dashboard.html", context)
 
 
@@ -73,6 +80,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "note": GroupNote.objects.filter(session=session).only("pk", "signed_at").first(),
         "can_mark_held": not held_refusals(session),
     }
+    record(Action.VIEW, target=session, clients=roster, detail="session page")
     return render(request, "progress/session_detail.html", context)
 
 
@@ -99,8 +107,8 @@ def _note_page(
     addendum_form: AddendumForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    note = selectors.get_note_for_session(session)
     roster = selectors.session_roster(session)
+    note = selectors.read_note(session, shown=roster, detail="note page")
     attending = [m for m in roster if m.attendance is not None and m.attendance.attended]
     if note is None or not note.is_signed:
         if note_form is None:
@@ -222,4 +230,5 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dominant": [row for row in rows if row.likely_dominant],
         "reluctant": [row for row in rows if row.likely_reluctant],
     }
+    record(Action.VIEW, target=group, clients=[row.client for row in rows], detail="group page")
     return render(request, "progress/group_detail.html", context)

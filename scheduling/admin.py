@@ -5,8 +5,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from audit.admin import AuditedAdmin
+from audit.models import AuditEvent
 from clients import services as client_services
 from clients.admin import SignatureInline
 from clients.forms import DischargeForm, PortalAccountForm
@@ -56,7 +58,7 @@ class ClosureAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(AuditedAdmin, admin.ModelAdmin):
     """The reminder outbox: staff watch it, retry failed rows and cancel pending ones; the rows
     themselves are written only by scheduling.reminders."""
 
@@ -67,6 +69,9 @@ class ReminderAdmin(admin.ModelAdmin):
     list_select_related = ["session__group", "client"]
     readonly_fields = [field.name for field in Reminder._meta.fields]
     actions = ["retry", "cancel"]
+
+    def audit_clients(self, reminder):
+        return [reminder.client_id]
 
     def has_add_permission(self, request):
         return False
@@ -117,7 +122,7 @@ class MembershipInline(admin.TabularInline):
 
 # Registered here, not in clients: its actions enrol and discharge, workflows that reach the schedule.
 @admin.register(Client)
-class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
+class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display = [
         "chart_number",
         "display_name",
@@ -181,6 +186,59 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
         ("Attendance and notes", {"fields": ["clinical_record"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+    # Shown only to holders of audit.view_auditevent (the "Privacy officer" group).
+    LOOKED_AT = ("Who has looked at this record", {"fields": ["looked_at"]})
+    LOOKED_AT_SHOWN = 20
+
+    def audit_clients(self, client):
+        # The change page names the partner too.
+        return [client.pk, client.partner_id]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and request.user.has_perm("audit.view_auditevent"):
+            return [*fieldsets, self.LOOKED_AT]
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return [*readonly, "looked_at"] if request.user.has_perm("audit.view_auditevent") else readonly
+
+    @admin.display(description="Last views and exports")
+    def looked_at(self, client):
+        """The last views and exports of this client's information, newest first, in one query;
+        the link opens the whole trail about the client."""
+        events = (
+            AuditEvent.objects.about_client(client.pk)
+            .filter(action__in=[AuditEvent.Action.VIEW, AuditEvent.Action.EXPORT])
+            .only("at", "username", "role", "action", "model", "object_id", "detail")
+            .order_by("-id")[: self.LOOKED_AT_SHOWN]
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
+                    event.username or "—",
+                    event.get_role_display(),
+                    event.get_action_display(),
+                    event.model,
+                    event.object_id,
+                    event.detail,
+                )
+                for event in events
+            ),
+        )
+        trail = reverse("admin:audit_auditevent_changelist") + f"?client_id={client.pk}"
+        return format_html(
+            '<table class="looked-at"><thead><tr><th scope="col">When</th><th scope="col">Who</th>'
+            '<th scope="col">Role</th><th scope="col">Action</th><th scope="col">What</th>'
+            '<th scope="col">Detail</th></tr></thead><tbody>{}</tbody></table>'
+            '<p><a href="{}">The whole audit trail about this client</a></p>',
+            rows or format_html('<tr><td colspan="6">No views recorded yet.</td></tr>'),
+            trail,
+        )
 
     def get_queryset(self, request):
         return (
@@ -296,7 +354,7 @@ class ClientAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
 
 # Registered here, not in groups: a group's edits reach its slots and meetings (scheduling).
 @admin.register(TherapyGroup)
-class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
+class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
     form = TherapyGroupAdminForm
     list_display = ["name", "kind", "seats", "waitlist", "facilitator", "modality", "language", "audience", "status"]
     list_filter = ["kind", "status", "modality", "audience", "enrolment", "language", "facilitator"]
@@ -312,6 +370,12 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
         ("Facilitation", {"fields": ["facilitator", "co_facilitator", "language", "audience"]}),
         ("Where", {"fields": ["modality", "room", "video_link"]}),
     ]
+
+    # The list shows seat counts; the change page names the members and the waitlist.
+    audit_changelist = False
+
+    def audit_clients(self, group):
+        return list(group.memberships.exclude(status=Membership.Status.ENDED).values_list("client_id", flat=True))
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_seat_counts()
@@ -374,7 +438,7 @@ class TherapyGroupAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
 
 # Registered here, not in groups: enrolling and ending check and change the schedule.
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
     list_filter = ["status", "group__kind", "group", "end_reason"]
     search_fields = [
@@ -398,6 +462,9 @@ class MembershipAdmin(admin.ModelAdmin):
         "created_at",
     ]
     actions = ["end_memberships"]
+
+    def audit_clients(self, membership):
+        return [membership.client_id]
 
     def has_delete_permission(self, request, obj=None):
         # Memberships are clinical history: they end, they are not deleted.

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.trail import Action, record
 from clients.models import Client
 from iop.clock import monday_of, start_of_day
 from scheduling import calendar, services
@@ -70,6 +71,7 @@ def week(request: HttpRequest) -> HttpResponse:
         "feed_url": feed_url,
         "webcal_url": feed_url.replace("https://", "webcal://").replace("http://", "webcal://"),
     }
+    record(Action.VIEW, target=Session, clients=[client], detail=f"portal week {_iso_week(monday)}")
     return render(request, "scheduling/week.html", context)
 
 
@@ -96,6 +98,8 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     first = today - datetime.timedelta(weeks=4)
     sessions = sessions_for_client(client).filter(starts_at__gte=start_of_day(first))
     body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
+    # Fetched by the client's calendar app, signed in as no one: the token stands for the client.
+    record(Action.VIEW, target=Session, clients=[client], detail="calendar feed")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="appointments.ics"'
     # Fetched by phone calendars with the token alone, so no login marks it as private: no cache on

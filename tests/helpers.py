@@ -7,6 +7,7 @@ import contextlib
 import datetime
 from pathlib import Path
 
+from django.db import connection
 from django.utils import timezone
 
 from progress import attendance, notes
@@ -15,6 +16,15 @@ from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import save_slot
 from tests.factories import ClientFactory, SessionFactory
+
+# What the audit row of a page costs its query count in a test: the savepoint that the test's
+# transaction turns record()'s atomic block into (SAVEPOINT, RELEASE), the chain's last link, the
+# one INSERT, and on PostgreSQL the advisory lock that makes the writers take turns.
+AUDIT_ROW_QUERIES = 5 if connection.vendor == "postgresql" else 4
+# And naming the role of a signed-in user who is neither therapist nor client (staff): whether
+# they are a therapist, whether they are a client (audit.trail.role_of), when the page has not
+# asked already.
+AUDIT_ROLE_QUERIES = 2
 
 # The Monday the scheduling suite's slots are saved on (see tests/scheduling/conftest.py).
 MONDAY = datetime.date(2026, 11, 23)

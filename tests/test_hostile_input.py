@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.test import Client as WebClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from audit.models import AuditEvent
 from progress import attendance, notes
 from scheduling.enrolment import enroll_client
 from scheduling.models import Closure, Reminder, Session, WeeklySlot
@@ -53,9 +54,12 @@ ID_VALUES = ["0", HUGE, "abc", NUL, LONG[:300]]
 COMMON_QUERY = ["q", "o", "p", "e", "week", "next", "all", "_to_field", "_popup", "_changelist_filters"]
 
 # Rows that change on their own: the login session and messages, Django's admin log (written only
-# when a submission is accepted), and django-axes' record of wrong passwords (a refused password is
-# counted toward the lockout on purpose).
-NOT_COMPARED = {"sessions.Session", "admin.LogEntry", "axes.AccessAttempt", "axes.AccessLog"}
+# when a submission is accepted), django-axes' record of wrong passwords (a refused password is
+# counted toward the lockout on purpose), and the audit trail, checked on its own below.
+NOT_COMPARED = {"sessions.Session", "admin.LogEntry", "axes.AccessAttempt", "axes.AccessLog", "audit.AuditEvent"}
+# A refused form shown again is a read of what it shows, and a refused sign-in is itself recorded:
+# those audit rows belong to a refused request. Any other audit row would record a change.
+RECORDED_WHEN_REFUSED = [AuditEvent.Action.VIEW, AuditEvent.Action.LOGIN_FAILED, AuditEvent.Action.LOCKOUT]
 
 
 # --- The clinic the pages are tried on ------------------------------------------------------
@@ -234,11 +238,14 @@ def post_forms(html: str, page_url: str) -> list[dict]:
 
 def snapshot() -> dict:
     with connection.cursor():
-        return {
+        tables = {
             model._meta.label: list(model._base_manager.order_by("pk").values_list())
             for model in apps.get_models()
             if model._meta.label not in NOT_COMPARED
         }
+        trail = AuditEvent.objects.exclude(action__in=RECORDED_WHEN_REFUSED)
+        tables["audit.AuditEvent"] = list(trail.order_by("pk").values_list())
+        return tables
 
 
 def accepted(response) -> bool:
