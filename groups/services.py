@@ -65,7 +65,8 @@ def add_therapist(
     if errors:
         raise ValidationError(errors)
     therapist = Therapist(
-        user=save_login(user=user, password=password),
+        # The login's audit row: a create, with the first password staff chose.
+        user=save_login(user=user, password=password, detail="therapist login made; first password set by staff"),
         credentials=credentials.strip(),
         license_number=license_number.strip(),
     )

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.trail import Action, record
 from clients.models import Client
 from progress.models import NOTE_IS_LOCKED, Addendum, Attendance, GroupNote, IndividualNote
 from progress.selectors import leads_session, roster_for_session
@@ -143,12 +144,14 @@ def save_group_note(
         raise ValidationError(errors)
 
     record_meeting(session=session)
-    if note is None:
+    is_new = note is None
+    if is_new:
         note = GroupNote(session=session, created_by=author)
     for field, value in shared.items():
         setattr(note, field, value)
     note.save()
     existing = {n.client_id: n for n in note.individual_notes.all()}
+    written = []
     for client_pk, parts in individual.items():
         if not any(parts.values()) and client_pk not in existing:
             continue
@@ -156,6 +159,14 @@ def save_group_note(
         for field, value in parts.items():
             setattr(individual_note, field, value)
         individual_note.save()
+        written.append(client_pk)
+    # The clients whose individualized notes were written; what the note says stays out of the trail.
+    record(
+        Action.CREATE if is_new else Action.CHANGE,
+        target=note,
+        clients=written,
+        detail=f"shared part and {len(written)} individualized notes",
+    )
     return note
 
 
@@ -179,7 +190,13 @@ def signing_refusals(note: GroupNote) -> list[str]:
 def sign_note(*, note: GroupNote, user: AbstractBaseUser, password: str) -> GroupNote:
     """Sign and lock the note. The signer confirms with their password, as for a signature on paper."""
     # Lock the note row: a save racing the signature must not slip in after it.
-    note = GroupNote.objects.select_for_update().select_related("session__group").get(pk=note.pk)
+    # Its individualized notes once: the refusals read them, and the audit row names their clients.
+    note = (
+        GroupNote.objects.select_for_update()
+        .select_related("session__group")
+        .prefetch_related("individual_notes")
+        .get(pk=note.pk)
+    )
     if note.is_signed:
         raise ValidationError(f"This note was already signed on {timezone.localtime(note.signed_at):%Y-%m-%d %H:%M}.")
     if not leads_session(user, note.session):
@@ -192,7 +209,13 @@ def sign_note(*, note: GroupNote, user: AbstractBaseUser, password: str) -> Grou
     note.signed_by = user
     note.signed_at = timezone.now()
     note.save(update_fields=["signed_by", "signed_at", "updated_at"])
+    record(Action.SIGN, target=note, clients=[n.client_id for n in note.individual_notes.all()], detail="signed")
     return note
+
+
+def _clients_of(note: GroupNote) -> list[int]:
+    """The clients a note is about: those with an individualized note in it."""
+    return list(note.individual_notes.values_list("client_id", flat=True))
 
 
 @transaction.atomic
@@ -229,4 +252,6 @@ def add_addendum(
                 f"Use initials ({other.initials})."
             }
         )
-    return Addendum.objects.create(group_note=note, author=author, text=text, submission_key=submission_key)
+    addendum = Addendum.objects.create(group_note=note, author=author, text=text, submission_key=submission_key)
+    record(Action.CREATE, target=addendum, clients=_clients_of(note), detail=f"addendum to note {note.pk}")
+    return addendum
