@@ -64,3 +64,15 @@ def record_password_change(*, user: AbstractBaseUser) -> None:
         record(Action.PASSWORD, target=user, detail="changed by the user")
     else:
         record(Action.PASSWORD, target=user, detail="set by staff")
+
+
+class RecordsPasswordChange:
+    """Mixed into a Django password form (``PasswordChangeForm``, ``SetPasswordForm``,
+    ``AdminPasswordChangeForm``): saving it sets the password and records it in one transaction."""
+
+    def save(self, commit=True):
+        with transaction.atomic():
+            user = super().save(commit=commit)
+            if commit:
+                record_password_change(user=user)
+        return user

@@ -231,6 +231,36 @@ def test_a_password_change_is_recorded_by_whom_it_was_made(staff_user):
     ]
 
 
+def test_a_password_set_on_the_admin_user_page_is_recorded(admin_client):
+    person = UserFactory(username="someone")
+    since = mark()
+
+    response = admin_client.post(
+        reverse("admin:auth_user_password_change", args=[person.pk]),
+        {"password1": "a-Long-pass-2026", "password2": "a-Long-pass-2026", "usable_password": "true"},
+    )
+
+    assert response.status_code == 302
+    (row,) = rows_since(since)
+    assert (row.action, row.model, row.object_id, row.username, row.detail) == (
+        "password",
+        "auth.user",
+        str(person.pk),
+        "admin",
+        "set by staff",
+    )
+    assert "a-Long-pass-2026" not in row.detail
+
+
+def test_a_refused_password_on_the_admin_user_page_records_nothing(admin_client):
+    person = UserFactory(username="someone")
+    before = AuditEvent.objects.count()
+    admin_client.post(
+        reverse("admin:auth_user_password_change", args=[person.pk]), {"password1": "a", "password2": "b"}
+    )
+    assert AuditEvent.objects.count() == before
+
+
 # --- Memberships ------------------------------------------------------------------------------
 
 
