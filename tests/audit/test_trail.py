@@ -31,7 +31,7 @@ def privacy_officer(db):
 
 
 def _some_events(count=5):
-    clients = ClientFactory.create_batch(2)
+    clients = ClientFactory.create_batch(2, signed=False)  # a signature is a recorded write
     for turn in range(count):
         record(Action.VIEW, target=clients[turn % 2], clients=[clients[turn % 2]], actor=AT_THE_DESK)
     return list(AuditEvent.objects.order_by("id"))
