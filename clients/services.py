@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.trail import Action, record
+from audit.trail import Action, hold_chain, record
 from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from iop.accounts import login_refusals, new_login, save_login
 
@@ -46,6 +46,7 @@ def sign_agreement(
     signed_at: datetime.datetime | None = None,
     method: str = AgreementSignature.Method.PAPER,
 ) -> AgreementSignature:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     agreement = agreement or latest_agreement()
     if agreement is None:
         raise ValidationError({"agreement": "There is no confidentiality agreement text to sign yet."})
@@ -78,6 +79,7 @@ def revoke_signature(
     revoked_by: AbstractBaseUser,
     revoked_at: datetime.datetime | None = None,
 ) -> AgreementSignature:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the signature is revoked."})
@@ -95,6 +97,7 @@ def revoke_signature(
 @transaction.atomic
 def link_partners(*, client: Client, partner: Client) -> None:
     """Link two clients as a couple; each points at the other, and old links are cleared."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     if client.pk == partner.pk:
         raise ValidationError({"partner": "A client cannot be their own partner."})
     # Former partners lose their link too: the change is about them as well.
@@ -109,6 +112,7 @@ def link_partners(*, client: Client, partner: Client) -> None:
 
 @transaction.atomic
 def unlink_partner(*, client: Client) -> None:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     former = set(Client.objects.filter(partner=client).values_list("pk", flat=True))
     Client.objects.filter(partner=client).update(partner=None)
     Client.objects.filter(pk=client.pk).update(partner=None)
@@ -118,6 +122,7 @@ def unlink_partner(*, client: Client) -> None:
 
 @transaction.atomic
 def admit_client(*, client: Client, on: datetime.date | None = None) -> Client:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status == Client.Status.ACTIVE:
         raise ValidationError(f"{client} is already active.")
@@ -134,6 +139,7 @@ def admit_client(*, client: Client, on: datetime.date | None = None) -> Client:
 def open_portal_account(*, client: Client, username: str, password: str) -> AbstractBaseUser:
     """Give the client a login to their own schedule. The password is the first one staff hand
     over; the client changes it at /accounts/password_change/."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client = Client.objects.select_for_update().get(pk=client.pk)
     user = new_login(
         username=username, first_name=client.first_name, last_name=client.legal_last_name, email=client.email
@@ -156,6 +162,7 @@ def open_portal_account(*, client: Client, username: str, password: str) -> Abst
 @transaction.atomic
 def close_portal_account(*, client: Client) -> None:
     """The login stops working at once and is unlinked; staff can open a new one later."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client = Client.objects.select_for_update(of=("self",)).select_related("portal_user").get(pk=client.pk)
     if client.portal_user is None:
         raise ValidationError(f"{client.display_name} has no portal login.")
@@ -171,6 +178,7 @@ def close_portal_account(*, client: Client) -> None:
 def delete_client(*, client: Client) -> None:
     """Remove a record entered by mistake (an intake that never came); its reminders go with it.
     The database protects a record with clinical history (signatures, memberships, attendance)."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client = Client.objects.select_for_update().get(pk=client.pk)
     pk = client.pk
     client.delete()

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.context import current_actor
-from audit.trail import Action, record
+from audit.trail import Action, hold_chain, record
 
 
 def new_login(*, username: str, first_name: str, last_name: str, email: str = "") -> AbstractBaseUser:
@@ -44,6 +44,7 @@ def save_login(
 ) -> AbstractBaseUser:
     """Save a new login with the first password staff chose; the audit row names the clients the
     login is for (a client's portal login), none for a therapist's."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     user.set_password(password)
     user.save()
     record(Action.CREATE, target=user, clients=clients, detail=detail or "login made; first password set by staff")

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.trail import Action, record
+from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from progress.models import Attendance, GroupNote
 from progress.selectors import leads_session, roster_for_session, session_day
@@ -92,6 +92,7 @@ def record_attendance(
     Absent and excused members attended 0 minutes and took no part, whatever was typed.
     Raises ``ValidationError`` naming each member whose row is refused; then nothing is saved.
     """
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     # Serialise on the session row: two devices saving the roster at once must not both insert.
     session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
     if not leads_session(recorded_by, session):

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.trail import Action, record
+from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from progress.models import NOTE_IS_LOCKED, Addendum, Attendance, GroupNote, IndividualNote
 from progress.selectors import leads_session, roster_for_session
@@ -104,6 +104,7 @@ def save_group_note(
     may not contain any member's name; an individualized note may not contain another member's
     full name. Raises ``ValidationError`` saying which name was found; then nothing is saved.
     """
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
     if not leads_session(author, session):
         raise ValidationError("Only a facilitator of this session can write its progress note.")
@@ -189,6 +190,7 @@ def signing_refusals(note: GroupNote) -> list[str]:
 @transaction.atomic
 def sign_note(*, note: GroupNote, user: AbstractBaseUser, password: str) -> GroupNote:
     """Sign and lock the note. The signer confirms with their password, as for a signature on paper."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     # Lock the note row: a save racing the signature must not slip in after it.
     # Its individualized notes once: the refusals read them, and the audit row names their clients.
     note = (
@@ -226,6 +228,7 @@ def add_addendum(
 
     ``submission_key`` identifies the form it was written in: sent again, the addendum it made
     is returned and no second one is added."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     # Lock the note row: two sends of the same form at once must not both find no addendum yet.
     note = GroupNote.objects.select_for_update().select_related("session__group").get(pk=note.pk)
     if submission_key is not None:

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.trail import Action, record
+from audit.trail import Action, hold_chain, record
 from clients import services as client_services
 from clients.models import Client
 from groups.models import Membership, TherapyGroup
@@ -92,6 +92,7 @@ def enroll_client(
     """
     on = on or timezone.localdate()
     with transaction.atomic():
+        hold_chain()  # before any row lock: see audit.trail.hold_chain
         # Lock the group row before counting seats: without it, two enrolments at once can both
         # see the last free seat and both take it.
         group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
@@ -135,6 +136,7 @@ def end_membership(
         raise ValidationError({"reason": f"Unknown reason {reason!r}."})
     on = on or timezone.localdate()
     with transaction.atomic():
+        hold_chain()  # before any row lock: see audit.trail.hold_chain
         # Same lock as enroll_client: a seat freed here must not be taken twice.
         group = TherapyGroup.objects.select_for_update().get(pk=membership.group_id)
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -202,6 +204,7 @@ def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> 
     on = on or timezone.localdate()
     promoted = []
     with transaction.atomic():
+        hold_chain()  # before any row lock: see audit.trail.hold_chain
         # The seat count below is only true while no one else enrols into this group.
         group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
         free = group.capacity - Membership.objects.active().filter(group=group).count()
@@ -230,6 +233,7 @@ def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> 
 @transaction.atomic
 def change_capacity(*, group: TherapyGroup, capacity: int) -> list[Membership]:
     """Set a new cap; raising it fills the new seats from the waitlist."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
     refusals = capacity_refusals(group=group, capacity=capacity)
     if refusals:
@@ -251,6 +255,7 @@ def update_client(*, client: Client, partner: Client | None, changed: Collection
     """Save the client's record as staff edited it (``changed``: the fields they changed). Partners
     point at each other, so the link is made on both sides; consent withdrawn or another channel
     chosen means reminders already planned must not go."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     is_new = client.pk is None
     previous_partner_id = None if is_new else Client.objects.values_list("partner_id", flat=True).get(pk=client.pk)
     client.partner_id = previous_partner_id
@@ -273,6 +278,7 @@ def update_client(*, client: Client, partner: Client | None, changed: Collection
 @transaction.atomic
 def discharge_client(*, client: Client, on: datetime.date | None = None, note: str = "") -> Client:
     """Discharge a client and end every open membership (each ending promotes the waitlist)."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status == Client.Status.DISCHARGED:
         raise ValidationError(f"{client} was already discharged.")

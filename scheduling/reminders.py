@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from kombu.exceptions import KombuError
 
-from audit.trail import Action, record
+from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from groups.models import Membership, member_at, was_member_at
 from scheduling import channels
@@ -262,6 +262,7 @@ def send_reminder(*, reminder_id: int, now: datetime.datetime | None = None) -> 
     except channels.ChannelError as error:
         return _record_failure(reminder, error=error, now=now)
     with transaction.atomic():
+        hold_chain()  # before the row's update: see audit.trail.hold_chain
         if _finish(reminder, status=Reminder.Status.SENT, sent_at=sent_at, last_error="", now=now):
             record(
                 Action.EXPORT,
@@ -452,6 +453,7 @@ def follow_client_preferences(*, client: Client) -> int:
 def retry_failed(*, reminder: Reminder) -> bool:
     """Staff asked to try a failed reminder again: it goes out at once when the broker answers,
     or with the next sweep."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     changed = Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.FAILED).update(
         status=Reminder.Status.PENDING, attempts=0, enqueued_at=None, send_at=timezone.now(), updated_at=timezone.now()
     )
@@ -463,6 +465,7 @@ def retry_failed(*, reminder: Reminder) -> bool:
 
 @transaction.atomic
 def cancel_reminder(*, reminder: Reminder, reason: str = "Cancelled by staff.") -> bool:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     cancelled = _cancel(Reminder.objects.filter(pk=reminder.pk), reason=reason) == 1
     if cancelled:
         record(Action.CHANGE, target=reminder, clients=[reminder.client_id], detail="cancelled")

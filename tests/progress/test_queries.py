@@ -92,8 +92,9 @@ def test_dashboard_query_count_does_not_grow_with_sessions(facilitator_client, t
 #
 # Each POST writes one audit row (audit.trail.record), whatever the roster's size: a savepoint, the
 # chain's last link, the INSERT, the savepoint's release, and on PostgreSQL the chain's advisory
-# lock. The addendum's row also reads which clients the note is about.
-AUDIT_ROW_QUERIES = 5 if connection.vendor == "postgresql" else 4
+# lock, taken at the service's start (audit.trail.hold_chain) and again by record. The addendum's
+# row also reads which clients the note is about.
+AUDIT_ROW_QUERIES = 6 if connection.vendor == "postgresql" else 4
 ATTENDANCE_POST_QUERIES = 15 + AUDIT_ROW_QUERIES
 ATTENDANCE_POST_QUERIES_PER_MEMBER = 10
 NOTE_POST_QUERIES = 16 + AUDIT_ROW_QUERIES
