@@ -51,6 +51,17 @@ def save_login(
     return user
 
 
+@transaction.atomic
+def delete_login(*, user: AbstractBaseUser) -> None:
+    """Remove a login (the admin's user page). A client's portal login takes the client's link to
+    it along (``SET_NULL``), so the row names that client."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
+    client = getattr(user, "client", None)
+    pk = user.pk
+    user.delete()
+    record(Action.DELETE, target=type(user), object_id=pk, clients=[client], detail="login deleted")
+
+
 def record_password_change(*, user: AbstractBaseUser) -> None:
     """The audit row of a password set or changed (HIPAA: changes to the means of authentication
     are recorded). Call it in the same transaction as ``user.save()``, wherever a password is set:

@@ -6,8 +6,9 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db import transaction
 
-from iop.accounts import RecordsPasswordChange
+from iop.accounts import RecordsPasswordChange, delete_login
 
 
 class RecordedAdminPasswordChangeForm(RecordsPasswordChange, AdminPasswordChangeForm):
@@ -16,6 +17,15 @@ class RecordedAdminPasswordChangeForm(RecordsPasswordChange, AdminPasswordChange
 
 class ClinicUserAdmin(UserAdmin):
     change_password_form = RecordedAdminPasswordChangeForm
+
+    # Deletes go through the service, which records them (a client's portal login is the client's).
+    def delete_model(self, request, obj):
+        delete_login(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for user in queryset:
+                delete_login(user=user)
 
 
 def register(site: admin.AdminSite) -> None:

@@ -261,6 +261,20 @@ def test_a_refused_password_on_the_admin_user_page_records_nothing(admin_client)
     assert AuditEvent.objects.count() == before
 
 
+def test_deleting_a_portal_login_on_the_admin_user_page_is_recorded_for_its_client(admin_client, client_record):
+    login = client_services.open_portal_account(
+        client=client_record, username="jordan-portal", password="a-Long-pass-2026"
+    )
+    since = mark()
+
+    response = admin_client.post(reverse("admin:auth_user_delete", args=[login.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    client_record.refresh_from_db()
+    assert client_record.portal_user is None
+    assert summary(since) == {("delete", "auth.user", str(login.pk), client_record.pk)}
+
+
 # --- Memberships ------------------------------------------------------------------------------
 
 
