@@ -84,6 +84,7 @@ class RecordsPasswordChange:
 
     def save(self, commit=True):
         with transaction.atomic():
+            hold_chain()  # before the user's row: see audit.trail.hold_chain
             user = super().save(commit=commit)
             if commit:
                 record_password_change(user=user)
