@@ -73,6 +73,20 @@ def _last_chain() -> str:
     return last or GENESIS
 
 
+def hold_chain() -> None:
+    """Take the chain's lock now, at the start of a write that will record, before its row locks.
+
+    ``record`` takes the lock anyway, but a transaction that locks rows and then waits for the
+    chain can meet one that holds the chain and waits for those rows (a discharge that has
+    recorded one membership and goes on to lock the next group; an enrolment into that group
+    that has locked it and now records): a deadlock. Taken first, in every write that records,
+    the order is always the chain, then rows. Reentrant; nothing on SQLite, where one transaction
+    writes at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+
+
 def _ip(address: str | None) -> str | None:
     """As the database gives it back, so the chain reads the same value later."""
     try:

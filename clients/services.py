@@ -1,4 +1,7 @@
-"""Writes about clients that carry clinic rules. Views, forms, the admin and tasks call these."""
+"""Writes about clients that carry clinic rules. Views, forms, the admin and tasks call these.
+
+Each write leaves its audit row in its own transaction (``audit.trail.record``), after the
+write succeeded: a refused write records nothing, a rolled-back one leaves no row."""
 
 import datetime
 
@@ -7,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.trail import Action, hold_chain, record
 from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from iop.accounts import login_refusals, new_login, save_login
 
@@ -42,6 +46,7 @@ def sign_agreement(
     signed_at: datetime.datetime | None = None,
     method: str = AgreementSignature.Method.PAPER,
 ) -> AgreementSignature:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     agreement = agreement or latest_agreement()
     if agreement is None:
         raise ValidationError({"agreement": "There is no confidentiality agreement text to sign yet."})
@@ -57,6 +62,12 @@ def sign_agreement(
     )
     signature.full_clean()
     signature.save()
+    record(
+        Action.CREATE,
+        target=signature,
+        clients=[client],
+        detail=f"signature of agreement version {agreement.version} ({signature.get_method_display().lower()})",
+    )
     return signature
 
 
@@ -68,6 +79,7 @@ def revoke_signature(
     revoked_by: AbstractBaseUser,
     revoked_at: datetime.datetime | None = None,
 ) -> AgreementSignature:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the signature is revoked."})
@@ -78,30 +90,39 @@ def revoke_signature(
     signature.revoked_reason = reason
     signature.revoked_by = revoked_by
     signature.save(update_fields=["revoked_at", "revoked_reason", "revoked_by"])
+    record(Action.CHANGE, target=signature, clients=[signature.client_id], detail="revoked")
     return signature
 
 
 @transaction.atomic
 def link_partners(*, client: Client, partner: Client) -> None:
     """Link two clients as a couple; each points at the other, and old links are cleared."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     if client.pk == partner.pk:
         raise ValidationError({"partner": "A client cannot be their own partner."})
+    # Former partners lose their link too: the change is about them as well.
+    former = set(Client.objects.filter(partner__in=[client, partner]).values_list("pk", flat=True))
     Client.objects.filter(partner__in=[client, partner]).update(partner=None)
     Client.objects.filter(pk__in=[client.pk, partner.pk]).update(partner=None)
     Client.objects.filter(pk=client.pk).update(partner=partner)
     Client.objects.filter(pk=partner.pk).update(partner=client)
     client.partner, partner.partner = partner, client
+    record(Action.CHANGE, target=client, clients={client.pk, partner.pk} | former, detail="changed: partner")
 
 
 @transaction.atomic
 def unlink_partner(*, client: Client) -> None:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
+    former = set(Client.objects.filter(partner=client).values_list("pk", flat=True))
     Client.objects.filter(partner=client).update(partner=None)
     Client.objects.filter(pk=client.pk).update(partner=None)
     client.partner = None
+    record(Action.CHANGE, target=client, clients={client.pk} | former, detail="changed: partner")
 
 
 @transaction.atomic
 def admit_client(*, client: Client, on: datetime.date | None = None) -> Client:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status == Client.Status.ACTIVE:
         raise ValidationError(f"{client} is already active.")
@@ -110,6 +131,7 @@ def admit_client(*, client: Client, on: datetime.date | None = None) -> Client:
     client.discharge_date = None
     client.full_clean()
     client.save(update_fields=["status", "admission_date", "discharge_date", "updated_at"])
+    record(Action.CHANGE, target=client, clients=[client], detail="admitted; changed: status, admission_date")
     return client
 
 
@@ -117,6 +139,7 @@ def admit_client(*, client: Client, on: datetime.date | None = None) -> Client:
 def open_portal_account(*, client: Client, username: str, password: str) -> AbstractBaseUser:
     """Give the client a login to their own schedule. The password is the first one staff hand
     over; the client changes it at /accounts/password_change/."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client = Client.objects.select_for_update().get(pk=client.pk)
     user = new_login(
         username=username, first_name=client.first_name, last_name=client.legal_last_name, email=client.email
@@ -130,7 +153,8 @@ def open_portal_account(*, client: Client, username: str, password: str) -> Abst
         errors.setdefault("username", []).insert(0, f"{client.display_name} has been discharged.")
     if errors:
         raise ValidationError(errors)
-    client.portal_user = save_login(user=user, password=password)
+    # The login's audit row (a create, with the first password staff chose) names the client.
+    client.portal_user = save_login(user=user, password=password, clients=[client.pk], detail="portal login opened")
     client.save(update_fields=["portal_user", "updated_at"])
     return client.portal_user
 
@@ -142,11 +166,25 @@ def close_portal_account(*, client: Client) -> None:
     Its open sessions end with it: an inactive user is nobody to Django's authentication, and the
     unusable password changes the session hash that every session of the login carries, so not
     even a reactivated account would bring them back."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client = Client.objects.select_for_update(of=("self",)).select_related("portal_user").get(pk=client.pk)
     if client.portal_user is None:
         raise ValidationError(f"{client.display_name} has no portal login.")
-    client.portal_user.is_active = False
-    client.portal_user.set_unusable_password()
-    client.portal_user.save(update_fields=["is_active", "password"])
+    login = client.portal_user
+    login.is_active = False
+    login.set_unusable_password()
+    login.save(update_fields=["is_active", "password"])
     client.portal_user = None
     client.save(update_fields=["portal_user", "updated_at"])
+    record(Action.CHANGE, target=login, clients=[client], detail="portal login closed")
+
+
+@transaction.atomic
+def delete_client(*, client: Client) -> None:
+    """Remove a record entered by mistake (an intake that never came); its reminders go with it.
+    The database protects a record with clinical history (signatures, memberships, attendance)."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    pk = client.pk
+    client.delete()
+    record(Action.DELETE, target=Client, object_id=pk, clients=[pk], detail="record deleted")

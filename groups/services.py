@@ -5,6 +5,7 @@ are workflows of scheduling (``scheduling.enrolment``, ``scheduling.group_change
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.trail import hold_chain
 from clients.models import Client
 from clients.services import has_current_signature
 from groups.models import Membership, Therapist, TherapyGroup
@@ -57,6 +58,7 @@ def add_therapist(
     license_number: str = "",
 ) -> Therapist:
     """A new therapist with their own login to /therapist/ (never a staff account)."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     user = new_login(username=username, first_name=first_name.strip(), last_name=last_name.strip(), email=email)
     errors = login_refusals(user=user, password=password)
     for field, value in (("first_name", first_name), ("last_name", last_name), ("credentials", credentials)):
@@ -65,7 +67,8 @@ def add_therapist(
     if errors:
         raise ValidationError(errors)
     therapist = Therapist(
-        user=save_login(user=user, password=password),
+        # The login's audit row: a create, with the first password staff chose.
+        user=save_login(user=user, password=password, detail="therapist login made; first password set by staff"),
         credentials=credentials.strip(),
         license_number=license_number.strip(),
     )

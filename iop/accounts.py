@@ -1,10 +1,16 @@
-"""Logins made by staff for the people the clinic works with (clients, therapists)."""
+"""Logins made by staff for the people the clinic works with (clients, therapists), and the
+audit row of every password set or changed."""
+
+from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
+from audit.context import current_actor
+from audit.trail import Action, hold_chain, record
 from iop.passwords import password_chosen_by_staff
 
 
@@ -39,9 +45,55 @@ def login_refusals(*, user: AbstractBaseUser, password: str) -> dict[str, list[s
     return errors
 
 
-def save_login(*, user: AbstractBaseUser, password: str) -> AbstractBaseUser:
-    """Save the new login with the first password staff chose; its owner changes it at first sign-in."""
+@transaction.atomic
+def save_login(
+    *, user: AbstractBaseUser, password: str, clients: Iterable[int] = (), detail: str = ""
+) -> AbstractBaseUser:
+    """Save a new login with the first password staff chose; the audit row names the clients the
+    login is for (a client's portal login), none for a therapist's."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     user.set_password(password)
     user.save()
-    password_chosen_by_staff(user)
+    password_chosen_by_staff(user)  # its owner changes it at first sign-in
+    record(Action.CREATE, target=user, clients=clients, detail=detail or "login made; first password set by staff")
     return user
+
+
+@transaction.atomic
+def delete_login(*, user: AbstractBaseUser) -> None:
+    """Remove a login (the admin's user page). A client's portal login takes the client's link to
+    it along (``SET_NULL``), so the row names that client."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
+    client = getattr(user, "client", None)
+    pk = user.pk
+    user.delete()
+    record(Action.DELETE, target=type(user), object_id=pk, clients=[client], detail="login deleted")
+
+
+def record_password_change(*, user: AbstractBaseUser) -> None:
+    """The audit row of a password set or changed (HIPAA: changes to the means of authentication
+    are recorded). Call it in the same transaction as ``user.save()``, wherever a password is set:
+    the password-change form, the admin's password page, a reset, a command. Never the password."""
+    actor = current_actor().user
+    if actor is None:
+        record(Action.PASSWORD, target=user, detail="set by the system")
+    elif not actor.is_authenticated:
+        # A reset by e-mail link: no one is signed in; the row names the account's owner.
+        record(Action.PASSWORD, target=user, user=user, detail="reset by the user")
+    elif actor.pk == user.pk:
+        record(Action.PASSWORD, target=user, detail="changed by the user")
+    else:
+        record(Action.PASSWORD, target=user, detail="set by staff")
+
+
+class RecordsPasswordChange:
+    """Mixed into a Django password form (``PasswordChangeForm``, ``SetPasswordForm``,
+    ``AdminPasswordChangeForm``): saving it sets the password and records it in one transaction."""
+
+    def save(self, commit=True):
+        with transaction.atomic():
+            hold_chain()  # before the user's row: see audit.trail.hold_chain
+            user = super().save(commit=commit)
+            if commit:
+                record_password_change(user=user)
+        return user

@@ -7,7 +7,7 @@ from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, Set
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.template.loader import render_to_string
 
-from iop.accounts import is_clinician
+from iop.accounts import RecordsPasswordChange, is_clinician
 from iop.discretion import undiscreet_words
 from iop.passwords import (
     LOCKED_OUT_MESSAGE,
@@ -88,7 +88,7 @@ class SecondFactorForm(forms.Form):
     )
 
 
-class CountedPasswordChangeForm(PasswordChangeForm):
+class CountedPasswordChangeForm(RecordsPasswordChange, PasswordChangeForm):
     """Django's password change, whose old password counts toward the sign-in lockout (iop.passwords)."""
 
     def __init__(self, user, *args, request=None, **kwargs):
@@ -148,7 +148,7 @@ class ThrottledPasswordResetForm(PasswordResetForm):
         super().send_mail(subject_template_name, email_template_name, context, from_email, to_email, **kwargs)
 
 
-class ResetSetPasswordForm(SetPasswordForm):
+class ResetSetPasswordForm(RecordsPasswordChange, SetPasswordForm):
     """The new password chosen from the reset link; whoever has a second factor types its code too,
     so a mailbox alone resets no account that has one."""
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from progress.models import Attendance, GroupNote
 from progress.selectors import leads_session, roster_for_session, session_day
@@ -91,6 +92,7 @@ def record_attendance(
     Absent and excused members attended 0 minutes and took no part, whatever was typed.
     Raises ``ValidationError`` naming each member whose row is refused; then nothing is saved.
     """
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     # Serialise on the session row: two devices saving the roster at once must not both insert.
     session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
     if not leads_session(recorded_by, session):
@@ -118,7 +120,7 @@ def record_attendance(
     if entries:
         record_meeting(session=session)
     existing = {a.client_id: a for a in Attendance.objects.filter(session=session)}
-    saved = []
+    saved, created = [], 0
     for entry in entries:
         attended = entry.status in Attendance.ATTENDED
         attendance = existing.get(entry.client.pk) or Attendance(
@@ -130,8 +132,18 @@ def record_attendance(
         attendance.participation = entry.participation if attended else Attendance.Participation.NONE
         attendance.observation = entry.observation.strip()
         attendance.full_clean(exclude=["session", "client", "recorded_by"], validate_unique=False)
+        created += attendance.pk is None
         attendance.save()
         saved.append(attendance)
+    if saved:
+        # The whole roster in one audit INSERT: a row per member, never the observation's text.
+        record(
+            Action.CREATE if created else Action.CHANGE,
+            target=Attendance,
+            object_id=f"session {session.pk}",
+            clients=[a.client_id for a in saved],
+            detail=f"attendance of session {session.pk}: {created} created, {len(saved) - created} changed",
+        )
     return saved
 
 

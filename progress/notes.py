@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from iop.passwords import LOCKED_OUT_MESSAGE, PasswordCheck, check_password_or_count_failure
 from progress.models import NOTE_IS_LOCKED, Addendum, Attendance, GroupNote, IndividualNote
@@ -105,6 +106,7 @@ def save_group_note(
     may not contain any member's name; an individualized note may not contain another member's
     full name. Raises ``ValidationError`` saying which name was found; then nothing is saved.
     """
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
     if not leads_session(author, session):
         raise ValidationError("Only a facilitator of this session can write its progress note.")
@@ -145,12 +147,14 @@ def save_group_note(
         raise ValidationError(errors)
 
     record_meeting(session=session)
-    if note is None:
+    is_new = note is None
+    if is_new:
         note = GroupNote(session=session, created_by=author)
     for field, value in shared.items():
         setattr(note, field, value)
     note.save()
     existing = {n.client_id: n for n in note.individual_notes.all()}
+    written = []
     for client_pk, parts in individual.items():
         if not any(parts.values()) and client_pk not in existing:
             continue
@@ -158,6 +162,14 @@ def save_group_note(
         for field, value in parts.items():
             setattr(individual_note, field, value)
         individual_note.save()
+        written.append(client_pk)
+    # The clients whose individualized notes were written; what the note says stays out of the trail.
+    record(
+        Action.CREATE if is_new else Action.CHANGE,
+        target=note,
+        clients=written,
+        detail=f"shared part and {len(written)} individualized notes",
+    )
     return note
 
 
@@ -193,8 +205,15 @@ def sign_note(
 
 @transaction.atomic
 def _sign_note(*, note: GroupNote, user: AbstractBaseUser, password_right: bool) -> GroupNote:
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     # Lock the note row: a save racing the signature must not slip in after it.
-    note = GroupNote.objects.select_for_update().select_related("session__group").get(pk=note.pk)
+    # Its individualized notes once: the refusals read them, and the audit row names their clients.
+    note = (
+        GroupNote.objects.select_for_update()
+        .select_related("session__group")
+        .prefetch_related("individual_notes")
+        .get(pk=note.pk)
+    )
     if note.is_signed:
         raise ValidationError(f"This note was already signed on {timezone.localtime(note.signed_at):%Y-%m-%d %H:%M}.")
     if not leads_session(user, note.session):
@@ -207,7 +226,13 @@ def _sign_note(*, note: GroupNote, user: AbstractBaseUser, password_right: bool)
     note.signed_by = user
     note.signed_at = timezone.now()
     note.save(update_fields=["signed_by", "signed_at", "updated_at"])
+    record(Action.SIGN, target=note, clients=[n.client_id for n in note.individual_notes.all()], detail="signed")
     return note
+
+
+def _clients_of(note: GroupNote) -> list[int]:
+    """The clients a note is about: those with an individualized note in it."""
+    return list(note.individual_notes.values_list("client_id", flat=True))
 
 
 @transaction.atomic
@@ -218,6 +243,7 @@ def add_addendum(
 
     ``submission_key`` identifies the form it was written in: sent again, the addendum it made
     is returned and no second one is added."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     # Lock the note row: two sends of the same form at once must not both find no addendum yet.
     note = GroupNote.objects.select_for_update().select_related("session__group").get(pk=note.pk)
     if submission_key is not None:
@@ -244,4 +270,6 @@ def add_addendum(
                 f"Use initials ({other.initials})."
             }
         )
-    return Addendum.objects.create(group_note=note, author=author, text=text, submission_key=submission_key)
+    addendum = Addendum.objects.create(group_note=note, author=author, text=text, submission_key=submission_key)
+    record(Action.CREATE, target=addendum, clients=_clients_of(note), detail=f"addendum to note {note.pk}")
+    return addendum

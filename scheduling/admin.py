@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -272,6 +273,15 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         enrolment.update_client(client=obj, partner=form.cleaned_data.get("partner"), changed=form.changed_data)
+
+    # Deletes go through the service, which records them in the audit trail.
+    def delete_model(self, request, obj):
+        client_services.delete_client(client=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for client in queryset:
+                client_services.delete_client(client=client)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not AgreementSignature:

@@ -1,7 +1,10 @@
 """Enrolment, the waitlist and leaving: every path that adds a client to a group or ends a
 membership (the admin, seed_demo, the therapist pages and tasks) goes through these functions.
 They live in scheduling because they reach the schedule: a new member's meetings must not clash,
-a leaver's reminders stop, a backdated join must not rewrite a meeting already held."""
+a leaver's reminders stop, a backdated join must not rewrite a meeting already held.
+
+Each write about a client leaves its audit row (``audit.trail.record``) in the same transaction,
+after it succeeded; a membership's row names its client."""
 
 import datetime
 from collections.abc import Collection
@@ -10,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.trail import Action, hold_chain, record
 from clients import services as client_services
 from clients.models import Client
 from groups.models import Membership, TherapyGroup
@@ -88,6 +92,7 @@ def enroll_client(
     """
     on = on or timezone.localdate()
     with transaction.atomic():
+        hold_chain()  # before any row lock: see audit.trail.hold_chain
         # Lock the group row before counting seats: without it, two enrolments at once can both
         # see the last free seat and both take it.
         group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
@@ -101,15 +106,18 @@ def enroll_client(
             membership = Membership(client=client, group=group)
             _join(membership, on=on)
             membership.save()
+            record(Action.CREATE, target=membership, clients=[client], detail=f"active in group {group.pk}")
             return membership
         if not allow_waitlist:
             raise GroupFull(
                 {"group": f"{group.name} is full ({seats_taken} / {group.capacity}) and the waitlist was declined."},
                 code="group_full",
             )
-        return Membership.objects.create(
+        membership = Membership.objects.create(
             client=client, group=group, status=Membership.Status.WAITLISTED, waitlisted_at=timezone.now()
         )
+        record(Action.CREATE, target=membership, clients=[client], detail=f"waitlisted in group {group.pk}")
+        return membership
 
 
 def end_membership(
@@ -128,6 +136,7 @@ def end_membership(
         raise ValidationError({"reason": f"Unknown reason {reason!r}."})
     on = on or timezone.localdate()
     with transaction.atomic():
+        hold_chain()  # before any row lock: see audit.trail.hold_chain
         # Same lock as enroll_client: a seat freed here must not be taken twice.
         group = TherapyGroup.objects.select_for_update().get(pk=membership.group_id)
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -142,6 +151,8 @@ def end_membership(
         membership.end_reason = reason
         membership.end_note = note.strip()
         membership.save(update_fields=["status", "ended_on", "end_reason", "end_note"])
+        # The reason is a code (completed, discharged, …); the free-text note stays out of the trail.
+        record(Action.CHANGE, target=membership, clients=[membership.client_id], detail=f"ended: {reason}")
         reminders.stop_for_membership(membership=membership)
         if was_active:
             promoted = fill_free_seats(group=group, on=on)
@@ -193,6 +204,7 @@ def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> 
     on = on or timezone.localdate()
     promoted = []
     with transaction.atomic():
+        hold_chain()  # before any row lock: see audit.trail.hold_chain
         # The seat count below is only true while no one else enrols into this group.
         group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
         free = group.capacity - Membership.objects.active().filter(group=group).count()
@@ -207,12 +219,21 @@ def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> 
             candidate.save(update_fields=["status", "joined_at", "joined_on"])
             promoted.append(candidate)
             free -= 1
+        if promoted:
+            # One row per promoted client, by one INSERT.
+            record(
+                Action.CHANGE,
+                target=promoted[0] if len(promoted) == 1 else Membership,
+                clients=[m.client_id for m in promoted],
+                detail=f"moved from the waitlist into group {group.pk}",
+            )
     return promoted
 
 
 @transaction.atomic
 def change_capacity(*, group: TherapyGroup, capacity: int) -> list[Membership]:
     """Set a new cap; raising it fills the new seats from the waitlist."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
     refusals = capacity_refusals(group=group, capacity=capacity)
     if refusals:
@@ -234,10 +255,17 @@ def update_client(*, client: Client, partner: Client | None, changed: Collection
     """Save the client's record as staff edited it (``changed``: the fields they changed). Partners
     point at each other, so the link is made on both sides; consent withdrawn or another channel
     chosen means reminders already planned must not go."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     is_new = client.pk is None
     previous_partner_id = None if is_new else Client.objects.values_list("partner_id", flat=True).get(pk=client.pk)
     client.partner_id = previous_partner_id
     client.save()
+    # Field names, never values; a partner link records its own change (both clients).
+    fields = sorted(set(changed) - {"partner"})
+    if is_new:
+        record(Action.CREATE, target=client, clients=[client], detail="record created")
+    elif fields:
+        record(Action.CHANGE, target=client, clients=[client], detail=f"changed: {', '.join(fields)}")
     if partner is not None and partner.pk != previous_partner_id:
         client_services.link_partners(client=client, partner=partner)
     elif partner is None and previous_partner_id:
@@ -254,6 +282,7 @@ def discharge_client(*, client: Client, on: datetime.date | None = None, note: s
     Discharge ends access (42 CFR Part 2: a former client's records are not left reachable): the
     portal login is closed, which ends its open sessions, and the calendar link is replaced, so
     the old address answers 404 for good, and the new one too until readmission."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status == Client.Status.DISCHARGED:
         raise ValidationError(f"{client} was already discharged.")
@@ -262,6 +291,8 @@ def discharge_client(*, client: Client, on: datetime.date | None = None, note: s
     client.discharge_date = on
     client.full_clean()
     client.save(update_fields=["status", "discharge_date", "updated_at"])
+    # Each membership ended below records its own row.
+    record(Action.CHANGE, target=client, clients=[client], detail="discharged; changed: status, discharge_date")
     if client.portal_user_id is not None:
         client_services.close_portal_account(client=client)
         client.portal_user = None

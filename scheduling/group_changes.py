@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.trail import hold_chain
 from groups.models import Membership, Therapist, TherapyGroup
 from iop.clock import start_of, start_of_day_after
 from iop.dates import clinic_date_refusals
@@ -126,6 +127,7 @@ def end_group(*, group: TherapyGroup, on: datetime.date | None = None) -> Therap
     completed it, the waitlist is let go) and every future scheduled session is cancelled, so
     clients stop seeing and being reminded of them. Sessions that were met in stay as they are."""
     on = on or timezone.localdate()
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     # Lock the group row: an enrolment racing the end either lands first and is ended below, or
     # sees the group ended and is refused.
     group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
@@ -201,6 +203,7 @@ class GroupUpdate:
 def update_group(*, group: TherapyGroup, changed: Collection[str] = ()) -> GroupUpdate:
     """Save the group as staff edited it (``changed``: the fields they changed). Fields with a rule
     downstream go through their service, in this order; the rest is a plain save."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     if group.pk is None:
         group.save()
         return GroupUpdate()

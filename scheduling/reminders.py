@@ -3,6 +3,13 @@
 The ``Reminder`` row is the truth; Celery only carries its id. Every path — the periodic sweep,
 ``send_due_reminders``, the admin, the hooks in the scheduling, groups and clients services —
 goes through these functions.
+
+The audit trail: a reminder that goes out discloses to a carrier that the client has an
+appointment, so each one sent is recorded (an export, by the system, one row by one INSERT in the
+transaction that marks it sent), and so are staff's retries and cancellations. Planning rows and
+cancelling them when the schedule or the client's record changes are not: they follow writes that
+are recorded where they are made (the client's record, a membership), and recording the outbox's
+own bookkeeping would add a row per client per session to every sweep.
 """
 
 import datetime
@@ -20,6 +27,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from kombu.exceptions import KombuError
 
+from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from groups.models import Membership, member_at, was_member_at
 from scheduling import channels
@@ -253,7 +261,15 @@ def send_reminder(*, reminder_id: int, now: datetime.datetime | None = None) -> 
         sent_at = channels.send(channel=reminder.channel, to=address, message=message)
     except channels.ChannelError as error:
         return _record_failure(reminder, error=error, now=now)
-    _finish(reminder, status=Reminder.Status.SENT, sent_at=sent_at, last_error="", now=now)
+    with transaction.atomic():
+        hold_chain()  # before the row's update: see audit.trail.hold_chain
+        if _finish(reminder, status=Reminder.Status.SENT, sent_at=sent_at, last_error="", now=now):
+            record(
+                Action.EXPORT,
+                target=reminder,
+                clients=[reminder.client_id],
+                detail=f"{reminder.kind} reminder sent by {reminder.get_channel_display().lower()}",
+            )
     return SendOutcome("sent")
 
 
@@ -293,10 +309,12 @@ def why_not_send(reminder: Reminder, *, now: datetime.datetime) -> str:
     return ""
 
 
-def _finish(reminder: Reminder, *, status: str, now: datetime.datetime, **fields) -> None:
-    Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
+def _finish(reminder: Reminder, *, status: str, now: datetime.datetime, **fields) -> bool:
+    """Sending → ``status``; False when the row was no longer this worker's (reclaimed as stale)."""
+    finished = Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
         status=status, updated_at=now, **fields
     )
+    return finished == 1
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -435,14 +453,20 @@ def follow_client_preferences(*, client: Client) -> int:
 def retry_failed(*, reminder: Reminder) -> bool:
     """Staff asked to try a failed reminder again: it goes out at once when the broker answers,
     or with the next sweep."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     changed = Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.FAILED).update(
         status=Reminder.Status.PENDING, attempts=0, enqueued_at=None, send_at=timezone.now(), updated_at=timezone.now()
     )
     if changed:
+        record(Action.CHANGE, target=reminder, clients=[reminder.client_id], detail="failed reminder sent again")
         enqueue_after_commit(session_ids=[reminder.session_id])
     return changed == 1
 
 
 @transaction.atomic
 def cancel_reminder(*, reminder: Reminder, reason: str = "Cancelled by staff.") -> bool:
-    return _cancel(Reminder.objects.filter(pk=reminder.pk), reason=reason) == 1
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
+    cancelled = _cancel(Reminder.objects.filter(pk=reminder.pk), reason=reason) == 1
+    if cancelled:
+        record(Action.CHANGE, target=reminder, clients=[reminder.client_id], detail="cancelled")
+    return cancelled

@@ -1,5 +1,10 @@
 """Slots, sessions and closures. Every write with a rule is here; views, the admin, tasks and
-tests call these functions."""
+tests call these functions.
+
+The audit trail records writes of client information. A group's schedule (slots, sessions,
+closures, cancellations) is not: it is about a group, not a client, and what reaches clients of
+it is recorded where it does (reminders sent, memberships ended). The calendar link is a client's
+and is recorded."""
 
 import dataclasses
 import datetime
@@ -12,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.trail import Action, hold_chain, record
 from clients.models import Client, new_calendar_token
 from groups.models import Membership, Therapist, TherapyGroup
 from iop.clock import local_start, minutes_after, monday_of, start_of, start_of_day, start_of_day_after
@@ -442,6 +448,8 @@ def save_closure(*, closure: Closure) -> list[Session]:
 @transaction.atomic
 def rotate_calendar_token(*, client: Client) -> str:
     """A new secret link; the old one answers 404 from now on."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
     client.calendar_token = new_calendar_token()
     client.save(update_fields=["calendar_token", "updated_at"])
+    record(Action.CHANGE, target=client, clients=[client], detail="calendar link replaced")
     return client.calendar_token

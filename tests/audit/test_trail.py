@@ -32,7 +32,7 @@ def privacy_officer(db):
 
 
 def _some_events(count=5):
-    clients = ClientFactory.create_batch(2)
+    clients = ClientFactory.create_batch(2, signed=False)  # a signature is a recorded write
     for turn in range(count):
         record(Action.VIEW, target=clients[turn % 2], clients=[clients[turn % 2]], actor=AT_THE_DESK)
     return list(AuditEvent.objects.order_by("id"))
@@ -239,3 +239,27 @@ def test_each_change_to_a_second_factor_is_recorded_for_its_owner():
         (user.username, "new recovery codes"),
         (user.username, "second factor turned off"),
     ]
+
+
+def test_a_password_changed_by_its_owner_is_recorded_without_the_password(client, therapist):
+    from django.contrib.auth.models import User
+
+    client.force_login(therapist.user)
+    before = AuditEvent.objects.count()
+
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": "a-new-harbour-4471", "new_password2": "a-new-harbour-4471"},
+    )
+
+    assert response.status_code == 302
+    row = AuditEvent.objects.get(action=Action.PASSWORD)
+    assert (row.username, row.model, row.object_id, row.detail) == (
+        "facilitator",
+        "auth.user",
+        str(therapist.user.pk),
+        "changed by the user",
+    )
+    assert AuditEvent.objects.count() == before + 1
+    assert "a-new-harbour" not in str(AuditEvent.objects.values_list().get(pk=row.pk))
+    assert User.objects.get(pk=therapist.user.pk).check_password("a-new-harbour-4471")

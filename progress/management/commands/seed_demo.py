@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from audit.trail import Action, hold_chain, record
 from clients.models import Client, ConfidentialityAgreement
 from clients.services import link_partners, sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
@@ -199,6 +200,8 @@ class Command(BaseCommand):
         # no session today, no attendance on last week's meetings, and make them twice: the
         # second run waits here for the first and then finds the demo made.
         hold_until_commit("seed_demo")
+        # The demo's writes are recorded in the audit trail; its lock before any row's.
+        hold_chain()
         today = timezone.localdate()
         staff = self._user("staff", "Sam", "Rivera", is_staff=True)
         staff.groups.add(Group.objects.get(name=CLINIC_STAFF))
@@ -212,7 +215,7 @@ class Command(BaseCommand):
             version=1, defaults={"text": AGREEMENT_TEXT, "effective_on": today - datetime.timedelta(days=365)}
         )
 
-        clients = {}
+        clients, created_clients = {}, []
         for index, (chart, first, last, preferred, year, level, language, status, signed) in enumerate(CLIENTS):
             admitted = today - datetime.timedelta(days=7 + index % 30)
             client, created = Client.objects.get_or_create(
@@ -236,6 +239,8 @@ class Command(BaseCommand):
                     "reminder_consent": index % 7 != 3,
                 },
             )
+            if created:
+                created_clients.append(client.pk)
             if created and signed and status != "discharged":
                 sign_agreement(
                     client=client,
@@ -244,11 +249,16 @@ class Command(BaseCommand):
                     signed_at=timezone.now() - datetime.timedelta(days=7 + index % 30),
                 )
             clients[chart] = client
+        if created_clients:
+            # Demo records, made directly rather than by a form: one audit INSERT for all of them,
+            # by the system (a command runs outside any request).
+            record(Action.CREATE, target=Client, clients=created_clients, detail="demo record created by seed_demo")
 
         demo_client = clients[DEMO_CLIENT_CHART]
         if demo_client.portal_user_id is None:
             demo_client.portal_user = self._user("client", demo_client.first_name, demo_client.legal_last_name)
             demo_client.save(update_fields=["portal_user"])
+            record(Action.CREATE, target=demo_client.portal_user, clients=[demo_client], detail="demo portal login")
 
         first, second = (clients[chart] for chart in PARTNERS)
         if first.partner_id != second.pk:
