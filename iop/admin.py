@@ -1,5 +1,6 @@
 """Accounts in the admin: passwords staff set for someone else must be changed at that person's
-first sign-in, and a paused sign-in can be unlocked."""
+first sign-in, a paused sign-in can be unlocked, and a password set or a login deleted here is
+recorded in the audit trail (a change to how someone signs in: HIPAA 164.312(d))."""
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
@@ -8,7 +9,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db import transaction
 
+from iop.accounts import RecordsPasswordChange, delete_login
 from iop.models import PasswordChangeDue
 from iop.passwords import password_chosen_by_staff
 
@@ -18,9 +22,23 @@ User = get_user_model()
 admin.site.unregister(User)
 
 
+class RecordedAdminPasswordChangeForm(RecordsPasswordChange, AdminPasswordChangeForm):
+    pass
+
+
 @admin.register(User)
 class ClinicUserAdmin(UserAdmin):
     actions = ["unlock_sign_in"]
+    change_password_form = RecordedAdminPasswordChangeForm
+
+    # Deletes go through the service, which records them (a client's portal login is the client's).
+    def delete_model(self, request, obj):
+        delete_login(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for user in queryset:
+                delete_login(user=user)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

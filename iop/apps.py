@@ -7,12 +7,6 @@ class ClinicAdminConfig(AdminConfig):
 
     default_site = "iop.admin_site.ClinicAdminSite"
 
-    def ready(self):
-        super().ready()
-        from iop import user_admin
-
-        user_admin.register(self.module.site)
-
 
 class IopConfig(AppConfig):
     """The project's shared pieces. At every sign-in, however it happens (the sign-in page, a

@@ -17,7 +17,7 @@ from audit.models import AuditEvent
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, TherapyGroup
 from iop.permissions import CLINIC_STAFF, CLINICAL_SUPERVISOR
-from progress import attendance, notes
+from progress import notes
 from progress.models import Addendum, Attendance, GroupNote
 from scheduling.enrolment import enroll_client
 from scheduling.models import Reminder, Session
@@ -57,25 +57,8 @@ def story(client_record, therapist, group, staff_user):
     client_record.save(update_fields=["portal_user"])
     members = [client_record, *others]
     session = make_session(group)
-    attendance.record_attendance(
-        session=session,
-        entries=[
-            attendance.AttendanceEntry(
-                client=m, status="present", minutes_attended=session.duration_minutes, participation=2
-            )
-            for m in members
-        ],
-        recorded_by=therapist.user,
-    )
-    note = notes.save_group_note(
-        session=session,
-        author=therapist.user,
-        topic="Triggers",
-        objective=session.objective,
-        interventions="Psychoeducation.",
-        group_dynamics="Cohesive.",
-        individual={m.pk: {"behaviour": "Shared a trigger."} for m in members},
-    )
+    record_everyone_present(session, members, by=therapist.user)
+    note = write_note(session, members, by=therapist.user)
     notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
     addendum = notes.add_addendum(note=note, author=therapist.user, text="Late entry.")
     supervisor = UserFactory(username="supervisor", is_staff=True)
