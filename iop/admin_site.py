@@ -8,12 +8,14 @@ import functools
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseBadRequest
 from django.urls import reverse
 
+from audit.trail import Action, record
 from iop.admin_widgets import BIGINT_MAX, BIGINT_MIN
 
 # Each word of a search becomes one more OR across the search fields; SQLite stops at a depth.
@@ -63,6 +65,31 @@ def refusal(request: HttpRequest, view) -> str:
     return reason
 
 
+class RecordedAutocompleteView(AutocompleteJsonView):
+    """The admin's search-as-you-type answers with the names of what it finds: when those are
+    client records (an ``AuditedAdmin``), the answer is a read like a list page's, and recorded."""
+
+    def get(self, request, *args, **kwargs):
+        # Here, not at the top: audit.admin registers on admin.site, which is built from this module.
+        from audit.admin import AuditedAdmin
+
+        self.shown = []
+        response = super().get(request, *args, **kwargs)
+        model_admin = getattr(self, "model_admin", None)
+        if response.status_code == 200 and isinstance(model_admin, AuditedAdmin) and model_admin.audit_changelist:
+            record(
+                Action.VIEW,
+                target=model_admin.model,
+                clients=[client for obj in self.shown for client in model_admin.audit_clients(obj)],
+                detail=f"search as you type: {len(self.shown)} {model_admin.model._meta.verbose_name_plural}",
+            )
+        return response
+
+    def serialize_result(self, obj, to_field_name):
+        self.shown.append(obj)
+        return super().serialize_result(obj, to_field_name)
+
+
 class ClinicAdminSite(admin.AdminSite):
     site_header = "Clinic administration"
     site_title = "Clinic administration"
@@ -83,3 +110,6 @@ class ClinicAdminSite(admin.AdminSite):
             return view(request, *args, **kwargs)
 
         return super().admin_view(guarded, cacheable)
+
+    def autocomplete_view(self, request):
+        return RecordedAutocompleteView.as_view(admin_site=self)(request)

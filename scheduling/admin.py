@@ -136,6 +136,9 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display_links = ["chart_number", "display_name"]
     list_filter = ["status", "level_of_care", "preferred_language", "reminder_channel"]
     search_fields = ["chart_number", "legal_first_name", "legal_last_name", "preferred_name", "email"]
+    # Said here as well as on the model: the annotated queryset below groups rows, and Django does
+    # not apply a model's default ordering to a grouped query (search-as-you-type pages it).
+    ordering = ["legal_last_name", "legal_first_name", "chart_number"]
     readonly_fields = [
         "status",
         "admission_date",

@@ -450,3 +450,31 @@ def test_an_audited_list_costs_the_same_queries_however_many_rows(client, story,
 
     assert len(response.context["cl"].result_list) > shorter
     assert len(more.captured_queries) == len(few.captured_queries)
+
+
+def test_search_as_you_type_in_the_admin_records_the_clients_it_names(staff_client, client_record, other_client):
+    before = AuditEvent.objects.count()
+
+    response = staff_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "clients", "model_name": "client", "field_name": "partner", "term": "Jordan"},
+    )
+
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()["results"]] == [str(client_record.pk)]
+    rows = AuditEvent.objects.order_by("id")[before:]
+    assert [(r.action, r.model, r.client_id, r.username, r.detail) for r in rows] == [
+        ("view", "clients.client", client_record.pk, "staff-member", "search as you type: 1 clients")
+    ]
+
+
+def test_search_as_you_type_for_records_without_client_data_records_nothing(staff_client, therapist):
+    before = AuditEvent.objects.count()
+
+    response = staff_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "groups", "model_name": "therapygroup", "field_name": "facilitator", "term": "Dana"},
+    )
+
+    assert response.status_code == 200
+    assert AuditEvent.objects.count() == before
