@@ -102,8 +102,15 @@ DATABASE_URL = env_url(
     default=f"sqlite:///{VAR_DIR / 'iop.sqlite3'}",
     schemes={"sqlite", "postgres", "postgresql", "pgsql"},
 )
+# Seconds a process keeps its database connection between requests and tasks (0: a new one each
+# time). A kept connection that the server dropped (a restart, a failover) is noticed by a cheap
+# check before its first use and replaced, so the request that follows the drop still succeeds.
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DJANGO_CONN_MAX_AGE", default=60), conn_health_checks=True
+        )
+    }
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {error}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
