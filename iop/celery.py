@@ -22,3 +22,22 @@ def drop_unusable_database_connections(sender=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+def quick_broker_connection():
+    """A broker connection for work done on behalf of a web request (publishing after its commit,
+    /healthz): every connect and every read waits at most IOP_BROKER_TIMEOUT_MS, and nothing is
+    retried, so a broker that is down or hung (paused, a full network buffer) fails fast with a
+    ``kombu.exceptions.OperationalError`` instead of holding the request."""
+    from django.conf import settings
+
+    timeout = settings.IOP_BROKER_TIMEOUT_MS / 1000
+    return app.connection_for_write(
+        connect_timeout=timeout,
+        transport_options={
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "retry_on_timeout": False,
+            "max_retries": 0,
+        },
+    )

@@ -301,7 +301,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
-# Publishing gives up after about a second; the row stays pending and the next sweep sends it.
+# Publishing after a web request's commit, and /healthz, wait at most this long for the broker and
+# never retry (iop.celery.quick_broker_connection): a broker that is down or hung costs a request
+# well under a second. The rows stay pending and the next sweep (every 30 s) publishes them.
+IOP_BROKER_TIMEOUT_MS = env_int("IOP_BROKER_TIMEOUT_MS", default=500, minimum=50)
+# The worker's and the scheduler's own connections wait longer.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True

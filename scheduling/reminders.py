@@ -15,6 +15,7 @@ own bookkeeping would add a row per client per session to every sweep.
 import datetime
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -152,15 +153,20 @@ SEND_REMINDER_TASK = "scheduling.tasks.send_reminder"
 
 
 def enqueue_due(
-    *, now: datetime.datetime | None = None, session_ids: Iterable[int] | None = None, limit: int | None = None
+    *,
+    now: datetime.datetime | None = None,
+    session_ids: Iterable[int] | None = None,
+    limit: int | None = None,
+    raise_errors: bool = False,
 ) -> int:
     """Publish the id of every due pending row that is not already on its way.
 
-    When the broker does not answer, publishing gives up quickly (settings: publish retry
-    policy, socket timeouts); the rows stay pending and the next sweep publishes them. Returns
-    how many ids were published.
+    When the broker does not answer, publishing gives up within IOP_BROKER_TIMEOUT_MS, without
+    retrying (iop.celery.quick_broker_connection); the rows stay pending and the next sweep
+    publishes them. The error is logged, or raised with ``raise_errors``. Returns how many ids
+    were published.
     """
-    from iop.celery import app
+    from iop.celery import app, quick_broker_connection
 
     now = now or timezone.now()
     reclaim_stale(now=now)
@@ -182,25 +188,54 @@ def enqueue_due(
         else:
             # A connection of its own, opened now: the broker's address is read afresh and a broker
             # that went away since the last sweep fails here, quickly, instead of in a stale pool.
-            with app.connection_for_write() as broker:
+            # Short timeouts and no retry: a hung broker costs at most IOP_BROKER_TIMEOUT_MS.
+            with quick_broker_connection() as broker:
                 producer = app.amqp.Producer(broker)
                 for reminder_id in ids:
-                    app.signature(SEND_REMINDER_TASK, args=[reminder_id]).apply_async(producer=producer)
+                    app.signature(SEND_REMINDER_TASK, args=[reminder_id]).apply_async(producer=producer, retry=False)
                     published.append(reminder_id)
     except PUBLISH_ERRORS as error:
         log.warning(
             "Broker unreachable, %d reminders stay pending for the next sweep: %s", len(ids) - len(published), error
         )
+        if raise_errors:
+            raise
     finally:
         for start in range(0, len(published), 1000):
             Reminder.objects.filter(pk__in=published[start : start + 1000]).update(enqueued_at=now)
     return len(published)
 
 
+# After a failed publish, the publishing that follows web requests' commits is skipped this long:
+# an admin action that commits row by row then waits on a hung broker once, not once per row.
+PUBLISH_PAUSE_SECONDS = 30
+_publish_paused_until = 0.0
+
+
 def enqueue_after_commit(*, session_ids: Iterable[int]) -> None:
-    """Publish the due rows of these sessions once the caller's transaction has committed."""
+    """Publish the due rows of these sessions once the caller's transaction has committed.
+
+    The caller's write is done by then: whatever goes wrong in publishing is logged and never
+    reaches the request; the rows stay pending and the next sweep publishes them."""
     session_ids = list(session_ids)
-    transaction.on_commit(lambda: enqueue_due(session_ids=session_ids))
+    transaction.on_commit(lambda: _publish_for_request(session_ids))
+
+
+def _publish_for_request(session_ids: list[int]) -> None:
+    global _publish_paused_until
+    from iop.celery import app
+
+    if app.conf.task_always_eager:  # debugging and tests: the task's own errors propagate
+        enqueue_due(session_ids=session_ids)
+        return
+    if time.monotonic() < _publish_paused_until:
+        log.warning("Broker unreachable a moment ago; sessions %s are left for the next sweep.", session_ids)
+        return
+    try:
+        enqueue_due(session_ids=session_ids, raise_errors=True)
+    except Exception as error:
+        _publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
+        log.warning("Reminders of sessions %s not published now, the next sweep does: %s", session_ids, error)
 
 
 def sweep(*, now: datetime.datetime | None = None) -> tuple[int, int]:

@@ -5,12 +5,27 @@ request_started/request_finished handlers that check and close database connecti
 handlers are what these tests are about.
 """
 
+import datetime
 import io
+import socket
+import threading
+import time
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection, connections
 from django.test import RequestFactory
+from django.utils import timezone
+
+from iop.celery import app
+from scheduling import reminders
+from scheduling.models import Reminder, Session
+from scheduling.services import cancel_session
+from tests.factories import ReminderFactory, UserFactory
+
+# What a request that touches a hung broker may take on this shared machine (the timeout is 0.5 s).
+REQUEST_BUDGET_SECONDS = 1.5
+HEALTHZ_BUDGET_SECONDS = 1.2
 
 
 def wsgi_get(path: str, *, cookies: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -46,11 +61,11 @@ def drop_connection_from_outside() -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_request_after_a_dropped_database_connection_succeeds(client, staff_user, settings):
+def test_the_request_after_a_dropped_database_connection_succeeds(client):
     """The signed-in request reads its session from the database first: without the health check
     the kept connection, terminated by the server, answers that request with a 500."""
     assert connection.settings_dict["CONN_MAX_AGE"] > 0
-    client.force_login(staff_user)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
     cookies = {name: morsel.value for name, morsel in client.cookies.items()}
     assert wsgi_get("/admin/", cookies=cookies)[0] == 200
     kept = connection.connection
@@ -63,3 +78,90 @@ def test_the_request_after_a_dropped_database_connection_succeeds(client, staff_
     status, body = wsgi_get("/healthz")
     assert status in {200, 503}
     assert b'"database": "ok"' in body
+
+
+# --- A hung broker --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hung_broker(monkeypatch):
+    """A "Redis" that accepts connections and never answers (paused, or behind a stuck proxy):
+    a real socket, so every wait is a real one. The Celery app publishes to it for one test."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def accept_and_hold():
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_hold, daemon=True).start()
+    previous = app.conf.broker_write_url, app.conf.task_always_eager
+    app.conf.broker_write_url = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    app.conf.task_always_eager = False
+    monkeypatch.setattr(reminders, "_publish_paused_until", 0.0)
+    yield
+    app.conf.broker_write_url, app.conf.task_always_eager = previous
+    server.close()
+    for peer in held:
+        peer.close()
+
+
+def failed_reminders(count: int) -> list[Reminder]:
+    return ReminderFactory.create_batch(
+        count,
+        status=Reminder.Status.FAILED,
+        attempts=5,
+        send_at=timezone.now() - datetime.timedelta(minutes=5),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_action_publishing_to_a_hung_broker_completes_at_once(client, agreement, hung_broker):
+    """Retrying 5 failed reminders commits and publishes row by row: each publish used to wait
+    ~5 s on a hung Redis (gunicorn's 30 s timeout with 10 rows). Now the first waits at most the
+    broker timeout, the others are left for the sweep, and every row is written."""
+    rows = failed_reminders(5)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    started = time.monotonic()
+    response = client.post(
+        "/admin/scheduling/reminder/",
+        {"action": "retry", "_selected_action": [row.pk for row in rows], "index": 0},
+    )
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 302
+    assert elapsed < REQUEST_BUDGET_SECONDS, f"the request took {elapsed:.2f} s"
+    assert Reminder.objects.filter(status=Reminder.Status.PENDING, attempts=0, enqueued_at=None).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_service_that_publishes_after_commit_never_raises_into_the_request(agreement, hung_broker):
+    """Cancelling a session plans a notice for the client already reminded and publishes it once
+    the cancellation committed: with the broker hung, the cancellation and its notice are there,
+    unpublished, for the next sweep."""
+    an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
+    sent = ReminderFactory(status=Reminder.Status.SENT, send_at=an_hour_ago, sent_at=an_hour_ago)
+
+    started = time.monotonic()
+    cancel_session(session=sent.session, reason="Snow")
+    elapsed = time.monotonic() - started
+
+    assert elapsed < REQUEST_BUDGET_SECONDS, f"the cancellation took {elapsed:.2f} s"
+    assert Session.objects.get(pk=sent.session_id).status == Session.Status.CANCELLED
+    notice = Reminder.objects.get(kind=Reminder.CANCELLATION)
+    assert (notice.status, notice.enqueued_at) == (Reminder.Status.PENDING, None)
+
+
+@pytest.mark.django_db
+def test_healthz_names_a_hung_broker_within_a_second(client, hung_broker):
+    started = time.monotonic()
+    response = client.get("/healthz")
+    elapsed = time.monotonic() - started
+
+    assert elapsed < HEALTHZ_BUDGET_SECONDS, f"/healthz took {elapsed:.2f} s"
+    assert response.status_code == 503
+    assert response.json() == {"status": "failing", "checks": {"database": "ok", "broker": "down"}}
