@@ -130,10 +130,13 @@ def second_factor_not_required(settings):
 def celery_eager(settings):
     """Tasks run in the test's own thread; the real-worker tests switch this off."""
     from iop.celery import app
+    from scheduling import reminders
     from scheduling.channels import MemorySmsBackend
 
     settings.SMS_BACKEND = "scheduling.channels.MemorySmsBackend"
     MemorySmsBackend.outbox.clear()
+    # A broker failure in one test must not pause publishing after commit in the next.
+    reminders._publish_paused_until = 0.0
     previous = app.conf.task_always_eager, app.conf.task_eager_propagates
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield

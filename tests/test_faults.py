@@ -18,7 +18,6 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from iop.celery import app
-from scheduling import reminders
 from scheduling.models import Reminder, Session
 from scheduling.services import cancel_session
 from tests.factories import ReminderFactory, UserFactory
@@ -84,7 +83,7 @@ def test_the_request_after_a_dropped_database_connection_succeeds(client):
 
 
 @pytest.fixture
-def hung_broker(monkeypatch):
+def hung_broker():
     """A "Redis" that accepts connections and never answers (paused, or behind a stuck proxy):
     a real socket, so every wait is a real one. The Celery app publishes to it for one test."""
     server = socket.create_server(("127.0.0.1", 0))
@@ -101,7 +100,6 @@ def hung_broker(monkeypatch):
     previous = app.conf.broker_write_url, app.conf.task_always_eager
     app.conf.broker_write_url = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
     app.conf.task_always_eager = False
-    monkeypatch.setattr(reminders, "_publish_paused_until", 0.0)
     yield
     app.conf.broker_write_url, app.conf.task_always_eager = previous
     server.close()
