@@ -18,6 +18,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from iop.celery import app
+from scheduling import reminders
 from scheduling.models import Reminder, Session
 from scheduling.services import cancel_session
 from tests.factories import ReminderFactory, UserFactory
@@ -77,6 +78,22 @@ def test_the_request_after_a_dropped_database_connection_succeeds(client):
     status, body = wsgi_get("/healthz")
     assert status in {200, 503}
     assert b'"database": "ok"' in body
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_first_task_after_a_dropped_database_connection_succeeds():
+    """A worker keeps its connection across tasks (CELERY_DB_REUSE_MAX); before each task it does
+    what Django does before each request (iop.celery), so the dropped connection is replaced."""
+    from iop.celery import drop_unusable_database_connections
+
+    reminders.sweep()
+    kept = connection.connection
+    drop_connection_from_outside()
+
+    drop_unusable_database_connections()
+    assert reminders.sweep() == (0, 0)
+    assert connection.connection is not kept
 
 
 # --- A hung broker --------------------------------------------------------------------------
