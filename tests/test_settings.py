@@ -119,6 +119,36 @@ def test_debug_is_off_unless_asked_for():
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
 
 
+def _manage_py(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CLINIC_"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**environment, "DATABASE_URL": "sqlite:///:memory:", **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+DEBUG_OF_SETTINGS = ("shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)")
+
+
+def test_manage_py_on_a_copy_without_a_secret_key_runs_as_development_and_says_so():
+    result = _manage_py(*DEBUG_OF_SETTINGS)
+
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG True" in result.stdout
+    assert "development copy (DJANGO_DEBUG=on)" in result.stderr
+
+
+def test_manage_py_with_a_secret_key_keeps_debug_off():
+    result = _manage_py(*DEBUG_OF_SETTINGS, DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="iop.example.org")
+
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG False" in result.stdout
+    assert "development copy" not in result.stderr
+
+
 def test_production_starts_with_a_secret_key():
     result = _start_django(DJANGO_DEBUG="off", DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="iop.example.org")
 
