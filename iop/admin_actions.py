@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from iop.db import CONNECTION_ERRORS, drop_broken_connection
+
 
 def action_with_form(
     modeladmin: admin.ModelAdmin,
@@ -42,16 +44,36 @@ def action_with_form(
 
 
 def apply_to_each(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, apply: Callable[[object], str]
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    apply: Callable[[object], str],
+    *,
+    summary: Callable[[int], str] | None = None,
 ) -> None:
-    """Call the service for each row; report its success message, or its refusal, row by row."""
+    """Call the service for each row; report its success message, or its refusal, row by row
+    (with ``summary``, the successes in one message: ``summary(count)``).
+
+    Each row is the service's own transaction: done whole or not at all. A row the database did
+    not take (its connection lost halfway, as in a failover) is reported as not done, and the
+    rows after it go ahead on a new connection, so the report says exactly what changed."""
+    succeeded = 0
     for row in queryset:
         try:
             done = apply(row)
         except ValidationError as error:
             modeladmin.message_user(request, f"{row}: {' '.join(error.messages)}", messages.ERROR)
+        except CONNECTION_ERRORS:
+            drop_broken_connection()
+            modeladmin.message_user(
+                request, f"{row}: not done, the database did not answer; nothing changed. Try it again.", messages.ERROR
+            )
         else:
-            modeladmin.message_user(request, done, messages.SUCCESS)
+            succeeded += 1
+            if summary is None:
+                modeladmin.message_user(request, done, messages.SUCCESS)
+    if summary is not None and succeeded:
+        modeladmin.message_user(request, summary(succeeded), messages.SUCCESS)
 
 
 def render_action_form(

@@ -298,16 +298,22 @@ CELERY_TASK_IGNORE_RESULT = True
 # for another worker (the task is idempotent: the row is claimed before anything is sent).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# One message per worker process at a time: a worker that dies strands no queue of messages (the
+# sweep would publish their rows again anyway, REMINDER_REQUEUE_AFTER_SECONDS later).
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 # Publishing after a web request's commit, and /healthz, wait at most this long for the broker and
 # never retry (iop.celery.quick_broker_connection): a broker that is down or hung costs a request
-# well under a second. The rows stay pending and the next sweep (every 30 s) publishes them.
+# well under a second. The rows stay pending and the next sweep publishes them.
 IOP_BROKER_TIMEOUT_MS = env_int("IOP_BROKER_TIMEOUT_MS", default=500, minimum=50)
 # The worker's and the scheduler's own connections wait longer.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker or scheduler that lost the broker keeps trying to reconnect (at most every 30 s) for as
+# long as it takes, instead of exiting after 100 tries; a supervisor restarts it if it exits all
+# the same (README: "Running it in production").
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -315,9 +321,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # it; reconnecting to PostgreSQL for each reminder cost more than sending it. Connections that
 # broke or aged past CONN_MAX_AGE are still dropped before each task (iop/celery.py).
 CELERY_DB_REUSE_MAX = 500
+# The reminder sweep plans rows and publishes the due ones (and those whose message may be lost):
+# a reminder goes out at most about this long after it is due, or after a fault ends.
+REMINDER_SWEEP_SECONDS = env_int("REMINDER_SWEEP_SECONDS", default=15, minimum=5)
 # The periodic schedule lives in code, reviewed like code (README: "Periodic work").
 CELERY_BEAT_SCHEDULE = {
-    "sweep-reminders": {"task": "scheduling.tasks.sweep_reminders", "schedule": 30.0},
+    "sweep-reminders": {"task": "scheduling.tasks.sweep_reminders", "schedule": float(REMINDER_SWEEP_SECONDS)},
     "end-finished-groups": {"task": "scheduling.tasks.end_finished_groups", "schedule": crontab(hour=0, minute=30)},
     "generate-sessions-ahead": {
         "task": "scheduling.tasks.generate_sessions_ahead",
@@ -330,10 +339,18 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How long before a session each reminder goes out; each number of hours is one reminder kind.
 REMINDER_HOURS_BEFORE = env_int_list("REMINDER_HOURS_BEFORE", default=[24, 2], minimum=1)
 REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", default=5, minimum=1)
-# A reminder left "sending" longer than this by a worker that died is sent again.
-REMINDER_STALE_AFTER_SECONDS = env_int("REMINDER_STALE_AFTER_SECONDS", default=300, minimum=60)
-# A pending reminder published this long ago without being claimed is published again.
-REMINDER_REQUEUE_AFTER_SECONDS = env_int("REMINDER_REQUEUE_AFTER_SECONDS", default=600, minimum=30)
+# A reminder left "sending" longer than this by a worker that died is sent again. Longer than a
+# sending task may live (scheduling.reminders.SEND_TIME_LIMIT, 20 s): no living task still has it.
+REMINDER_STALE_AFTER_SECONDS = env_int("REMINDER_STALE_AFTER_SECONDS", default=30, minimum=25)
+# A pending reminder published this long ago without being claimed is published again: its message
+# may be lost (a worker killed with it prefetched, a broker restarted empty). A second message for
+# a row is harmless: only one claim succeeds.
+REMINDER_REQUEUE_AFTER_SECONDS = env_int("REMINDER_REQUEUE_AFTER_SECONDS", default=30, minimum=10)
+# /healthz and `manage.py check_reminders` call reminders late when due rows waited this long.
+REMINDER_LATE_AFTER_SECONDS = env_int("REMINDER_LATE_AFTER_SECONDS", default=120, minimum=30)
+# What /healthz reports besides its own database and broker: each name's function returns a dict
+# with a "state" ("ok" or what is wrong) and figures.
+IOP_HEALTH_REPORTS = {"reminders": "scheduling.reminders.health"}
 # Dotted path of the SMS backend (scheduling.channels); a real provider plugs in here.
 SMS_BACKEND = env_str(
     "SMS_BACKEND",
@@ -352,7 +369,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
-EMAIL_TIMEOUT = 10
+# Each step of talking to the mail server waits at most this long: a reminder's task must end
+# well within its time limit (scheduling.reminders.SEND_SOFT_TIME_LIMIT).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=5, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="reminders@localhost")
 
 # --- Services the test-suite requires --------------------------------------------------------

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -75,14 +76,23 @@ def broker_ok() -> bool:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """503 when the web cannot work (its database or its broker is down); 200 otherwise, with
+    "degraded" when background work is behind (IOP_HEALTH_REPORTS: reminders late, no worker or
+    scheduler), which a monitor should alert on but a load balancer must not act on."""
     checks = {"database": database_ok(), "broker": broker_ok()}
     failing = [name for name, ok in checks.items() if not ok]
-    status = 503 if failing else 200
     body = {
         "status": "failing" if failing else "ok",
         "checks": {name: "ok" if ok else "down" for name, ok in checks.items()},
     }
-    return JsonResponse(body, status=status)
+    if checks["database"]:
+        for name, path in settings.IOP_HEALTH_REPORTS.items():
+            report = import_string(path)()
+            state = body["checks"][name] = report.pop("state")
+            body[name] = report
+            if state != "ok" and not failing:
+                body["status"] = "degraded"
+    return JsonResponse(body, status=503 if failing else 200)
 
 
 # --- Signing in -----------------------------------------------------------------------------

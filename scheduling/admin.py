@@ -86,19 +86,21 @@ class ReminderAdmin(AuditedAdmin, admin.ModelAdmin):
 
     @admin.action(description="Retry selected failed reminders", permissions=["change"])
     def retry(self, request, queryset):
-        retried = sum(reminders.retry_failed(reminder=reminder) for reminder in queryset)
-        skipped = queryset.count() - retried
-        self.message_user(request, f"{retried} reminders will be sent again.")
-        if skipped:
-            self.message_user(request, f"{skipped} were not failed and were left alone.", level=messages.WARNING)
+        def retry(reminder):
+            if not reminders.retry_failed(reminder=reminder):
+                raise ValidationError("not failed, left alone.")
+            return ""
+
+        apply_to_each(self, request, queryset, retry, summary=lambda count: f"{count} reminders will be sent again.")
 
     @admin.action(description="Cancel selected pending reminders", permissions=["change"])
     def cancel(self, request, queryset):
-        cancelled = sum(reminders.cancel_reminder(reminder=reminder) for reminder in queryset)
-        skipped = queryset.count() - cancelled
-        self.message_user(request, f"{cancelled} reminders cancelled.")
-        if skipped:
-            self.message_user(request, f"{skipped} were not pending and were left alone.", level=messages.WARNING)
+        def cancel(reminder):
+            if not reminders.cancel_reminder(reminder=reminder):
+                raise ValidationError("not pending, left alone.")
+            return ""
+
+        apply_to_each(self, request, queryset, cancel, summary=lambda count: f"{count} reminders cancelled.")
 
 
 # --- Clients, groups and memberships: their workflows reach the schedule ----------------------

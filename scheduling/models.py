@@ -273,8 +273,8 @@ class Reminder(models.Model):
     """One message to one client about one session, by one channel: the outbox row.
 
     The row is the truth and the queue only carries its id. A worker claims the row (pending →
-    sending) with a conditional update before sending, so a reminder goes out once however many
-    messages name it. ``session_starts_at`` is the time the reminder announces: when a session
+    sending, under its task's id) with a conditional update before sending, so a reminder goes out
+    once however many messages name it. ``session_starts_at`` is the time the reminder announces: when a session
     moves, its pending rows are cancelled and new ones are planned for the new time.
     """
 
@@ -304,6 +304,9 @@ class Reminder(models.Model):
     last_error = models.TextField(blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Who claimed the row: the sending task's id. The same task, retried after a lost database
+    # connection, finds its claim again instead of losing it to the stale timeout.
+    claimed_by = models.CharField(max_length=64, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -16,11 +16,14 @@ import datetime
 import logging
 import random
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
@@ -31,6 +34,7 @@ from kombu.exceptions import KombuError
 from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from groups.models import Membership, member_at, was_member_at
+from iop.db import CONNECTION_ERRORS, persist
 from scheduling import channels
 from scheduling.models import Reminder, Session
 
@@ -38,6 +42,11 @@ log = logging.getLogger(__name__)
 
 # Longest wait between two attempts of a reminder that failed for a passing reason.
 MAX_BACKOFF_SECONDS = 3600
+# A task sending one reminder is stopped after SEND_SOFT_TIME_LIMIT and killed after
+# SEND_TIME_LIMIT: a row "sending" for longer than that (REMINDER_STALE_AFTER_SECONDS) belongs to
+# no living task and goes out again (that setting's minimum keeps it longer).
+SEND_SOFT_TIME_LIMIT = 15
+SEND_TIME_LIMIT = 20
 PUBLISH_ERRORS = (KombuError, OSError)
 
 
@@ -90,7 +99,7 @@ def plan_reminders(*, now: datetime.datetime | None = None, sessions: Iterable[S
     now = now or timezone.now()
     horizon = now + max(reminder_kinds().values())
     if sessions is None:
-        sessions = Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gt=now, starts_at__lte=horizon)
+        sessions = _sessions_to_remind(now=now)
     sessions = [s for s in sessions if s.status == Session.Status.SCHEDULED and now < s.starts_at <= horizon]
     if not sessions:
         return 0
@@ -143,6 +152,7 @@ def reclaim_stale(*, now: datetime.datetime | None = None) -> int:
     return Reminder.objects.filter(status=Reminder.Status.SENDING, claimed_at__lt=cutoff).update(
         status=Reminder.Status.PENDING,
         enqueued_at=None,
+        claimed_by="",
         last_error="The worker sending it stopped; it goes out again.",
         updated_at=now,
     )
@@ -179,12 +189,15 @@ def enqueue_due(
     ids = list(due.order_by("send_at", "pk").values_list("pk", flat=True)[:limit])
     if not ids:
         return 0
+    # Marked before publishing: a task that runs at once (and, failing for a passing reason, puts
+    # its row back for later) finds the mark already there and is not overwritten by it.
+    _mark_enqueued(ids, at=now)
     published: list[int] = []
     try:
         if app.conf.task_always_eager:
             for reminder_id in ids:
-                app.signature(SEND_REMINDER_TASK, args=[reminder_id]).apply_async()
                 published.append(reminder_id)
+                app.signature(SEND_REMINDER_TASK, args=[reminder_id]).apply_async()
         else:
             # A connection of its own, opened now: the broker's address is read afresh and a broker
             # that went away since the last sweep fails here, quickly, instead of in a stale pool.
@@ -201,9 +214,15 @@ def enqueue_due(
         if raise_errors:
             raise
     finally:
-        for start in range(0, len(published), 1000):
-            Reminder.objects.filter(pk__in=published[start : start + 1000]).update(enqueued_at=now)
+        # The ones not published are due for the next sweep, not after the requeue time.
+        unpublished = set(ids).difference(published)
+        _mark_enqueued([reminder_id for reminder_id in ids if reminder_id in unpublished], at=None)
     return len(published)
+
+
+def _mark_enqueued(ids: list[int], *, at: datetime.datetime | None) -> None:
+    for start in range(0, len(ids), 1000):
+        Reminder.objects.filter(pk__in=ids[start : start + 1000], status=Reminder.Status.PENDING).update(enqueued_at=at)
 
 
 # After a failed publish, the publishing that follows web requests' commits is skipped this long:
@@ -238,11 +257,47 @@ def _publish_for_request(session_ids: list[int]) -> None:
         log.warning("Reminders of sessions %s not published now, the next sweep does: %s", session_ids, error)
 
 
+# When the last sweep ran, in the cache every process shares (the database): /healthz and
+# ``manage.py check_reminders`` tell from it whether the scheduler and a worker are alive.
+LAST_SWEEP_CACHE_KEY = "scheduling:reminders:last-sweep"
+
+
 def sweep(*, now: datetime.datetime | None = None) -> tuple[int, int]:
     """One periodic pass: plan the rows of sessions entering the window, publish the due ones."""
     now = now or timezone.now()
     planned = plan_reminders(now=now)
-    return planned, enqueue_due(now=now)
+    published = enqueue_due(now=now)
+    cache.set(LAST_SWEEP_CACHE_KEY, now.timestamp(), timeout=None)
+    return planned, published
+
+
+def health(*, now: datetime.datetime | None = None) -> dict[str, object]:
+    """Whether reminders are flowing: "ok"; "late" when due rows have waited longer than
+    REMINDER_LATE_AFTER_SECONDS (no worker takes them: stopped, stuck, or cut off from the broker
+    or the database); "stalled" when no sweep ran for four of its intervals although sessions are
+    coming up within the reminder window (the scheduler or every worker is down)."""
+    now = now or timezone.now()
+    late_before = now - datetime.timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
+    # A row planned after its nominal time (a session first seen 10 hours ahead gets its 24-hour
+    # reminder now) is due from its planning on, not from that time.
+    late = Reminder.objects.filter(
+        Q(status=Reminder.Status.PENDING, send_at__lt=late_before, created_at__lt=late_before)
+        | Q(status=Reminder.Status.SENDING, claimed_at__lt=late_before)
+    ).count()
+    last_sweep = cache.get(LAST_SWEEP_CACHE_KEY)
+    since_sweep = None if last_sweep is None else max(0, round(now.timestamp() - last_sweep))
+    report: dict[str, object] = {"late_reminders": late, "seconds_since_sweep": since_sweep}
+    if late:
+        return {"state": "late", **report}
+    sweep_overdue = since_sweep is None or since_sweep > 4 * settings.REMINDER_SWEEP_SECONDS
+    if sweep_overdue and _sessions_to_remind(now=now).exists():
+        return {"state": "stalled", **report}
+    return {"state": "ok", **report}
+
+
+def _sessions_to_remind(*, now: datetime.datetime):
+    horizon = now + max(reminder_kinds().values())
+    return Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gt=now, starts_at__lte=horizon)
 
 
 def send_due_now(*, now: datetime.datetime | None = None) -> dict[str, int]:
@@ -266,36 +321,85 @@ class SendOutcome:
     retry_in: int | None = None
 
 
-def claim(*, reminder_id: int, now: datetime.datetime | None = None) -> bool:
-    """Pending → sending, for one worker only: the update changes one row or none."""
+def claim(*, reminder_id: int, token: str, now: datetime.datetime | None = None) -> bool:
+    """Pending → sending, for one worker only: the update changes one row or none.
+
+    The row is claimed under ``token`` (the sending task's id). A row already sending under the
+    same token is this task's own claim, made by a first try whose answer the lost connection
+    swallowed: it is claimed again, not left to the stale timeout."""
     now = now or timezone.now()
-    claimed = Reminder.objects.filter(pk=reminder_id, status=Reminder.Status.PENDING).update(
-        status=Reminder.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+    claimed = Reminder.objects.filter(
+        Q(status=Reminder.Status.PENDING) | Q(status=Reminder.Status.SENDING, claimed_by=token), pk=reminder_id
+    ).update(
+        status=Reminder.Status.SENDING, claimed_at=now, claimed_by=token, attempts=F("attempts") + 1, updated_at=now
     )
     return claimed == 1
 
 
-def send_reminder(*, reminder_id: int, now: datetime.datetime | None = None) -> SendOutcome:
+# How long a worker keeps reconnecting to the database before giving up on a row. Before sending,
+# the task then tries again later (nothing left the clinic); after sending, the row stays
+# "sending" and the stale timeout sends it again: the one duplicate the outbox cannot rule out.
+PERSIST_BEFORE_SENDING = 5
+PERSIST_AFTER_SENDING = 8
+
+
+def send_reminder(*, reminder_id: int, token: str = "", now: datetime.datetime | None = None) -> SendOutcome:
     """Claim the row, check it still should go, send it, record the result.
 
     Returns "skipped" when another worker has the row (or it is no longer pending), "cancelled"
-    when the session or the client's preferences changed, "sent", "failed", or "retry" with the
-    delay before the next attempt.
+    when the session or the client's preferences changed, "sent", "failed", "retry" with the
+    delay before the next attempt, or "unrecorded" when the message left but the database stayed
+    out of reach too long to record it. A database that is out of reach before anything is sent
+    raises (``iop.db.CONNECTION_ERRORS``): the caller tries again later with the same ``token``.
     """
     now = now or timezone.now()
-    if not claim(reminder_id=reminder_id, now=now):
+    token = token or uuid.uuid4().hex
+    if not persist(
+        lambda: claim(reminder_id=reminder_id, token=token, now=now),
+        within=PERSIST_BEFORE_SENDING,
+        what="claiming a reminder",
+    ):
         return SendOutcome("skipped")
-    reminder = _with_membership(Reminder.objects.select_related("session", "client")).get(pk=reminder_id)
+    reminder = persist(
+        lambda: _with_membership(Reminder.objects.select_related("session", "client")).get(pk=reminder_id),
+        within=PERSIST_BEFORE_SENDING,
+        what="reading a reminder",
+    )
     reason = why_not_send(reminder, now=now)
     if reason:
-        _finish(reminder, status=Reminder.Status.CANCELLED, last_error=reason, now=now)
+        persist(
+            lambda: _finish(reminder, status=Reminder.Status.CANCELLED, last_error=reason, now=now),
+            within=PERSIST_BEFORE_SENDING,
+            what="cancelling a reminder",
+        )
         return SendOutcome("cancelled")
     message = render_message(reminder)
     address = reminder.client.email if reminder.channel == Reminder.Channel.EMAIL else reminder.client.phone
     try:
         sent_at = channels.send(channel=reminder.channel, to=address, message=message)
     except channels.ChannelError as error:
-        return _record_failure(reminder, error=error, now=now)
+        return persist(
+            partial(_record_failure, reminder, error=error, now=now),
+            within=PERSIST_BEFORE_SENDING,
+            what="recording a failed reminder",
+        )
+    # From here on the message has left: never raise, so that nothing sends it again except the
+    # stale timeout, and only when the database stayed away longer than PERSIST_AFTER_SENDING.
+    try:
+        persist(
+            lambda: _mark_sent(reminder, sent_at=sent_at, now=now),
+            within=PERSIST_AFTER_SENDING,
+            what="recording a sent reminder",
+        )
+    except CONNECTION_ERRORS as error:
+        log.error("Reminder %s was sent but could not be recorded as sent: %s", reminder.pk, error)
+        return SendOutcome("unrecorded")
+    return SendOutcome("sent")
+
+
+def _mark_sent(reminder: Reminder, *, sent_at: datetime.datetime, now: datetime.datetime) -> None:
+    """Sending → sent, with its audit row, in one transaction. Safe to run twice: a second run
+    finds the row no longer sending under this claim and records nothing."""
     with transaction.atomic():
         hold_chain()  # before the row's update: see audit.trail.hold_chain
         if _finish(reminder, status=Reminder.Status.SENT, sent_at=sent_at, last_error="", now=now):
@@ -305,7 +409,6 @@ def send_reminder(*, reminder_id: int, now: datetime.datetime | None = None) -> 
                 clients=[reminder.client_id],
                 detail=f"{reminder.kind} reminder sent by {reminder.get_channel_display().lower()}",
             )
-    return SendOutcome("sent")
 
 
 def _with_membership(reminders):
@@ -345,10 +448,11 @@ def why_not_send(reminder: Reminder, *, now: datetime.datetime) -> str:
 
 
 def _finish(reminder: Reminder, *, status: str, now: datetime.datetime, **fields) -> bool:
-    """Sending → ``status``; False when the row was no longer this worker's (reclaimed as stale)."""
-    finished = Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
-        status=status, updated_at=now, **fields
-    )
+    """Sending → ``status``; False when the row is no longer this claim's (reclaimed as stale, or
+    already finished by a first try whose answer was lost)."""
+    finished = Reminder.objects.filter(
+        pk=reminder.pk, status=Reminder.Status.SENDING, claimed_by=reminder.claimed_by
+    ).update(status=status, updated_at=now, **fields)
     return finished == 1
 
 
@@ -361,11 +465,13 @@ def backoff_seconds(attempts: int) -> int:
 def _record_failure(reminder: Reminder, *, error: channels.ChannelError, now: datetime.datetime) -> SendOutcome:
     if error.transient and reminder.attempts < settings.REMINDER_MAX_ATTEMPTS:
         delay = backoff_seconds(reminder.attempts)
+        # Back in the outbox, due later: the sweep publishes it then. No message waits in a worker
+        # for it (a countdown would be lost with the worker, or with the broker).
         _finish(
             reminder,
             status=Reminder.Status.PENDING,
             send_at=now + datetime.timedelta(seconds=delay),
-            enqueued_at=now,
+            enqueued_at=None,
             last_error=str(error),
             now=now,
         )

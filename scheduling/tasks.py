@@ -2,9 +2,15 @@ import logging
 
 from celery import shared_task
 
+from iop.db import CONNECTION_ERRORS
 from scheduling import group_changes, reminders, services
 
 log = logging.getLogger(__name__)
+
+# A reminder task that found the database out of reach tries again every few seconds for a few
+# minutes; after that the row waits for the sweep.
+DATABASE_RETRY_SECONDS = 3
+DATABASE_RETRIES = 60
 
 
 @shared_task(name="scheduling.tasks.generate_sessions_ahead", acks_late=True)
@@ -31,20 +37,21 @@ def end_finished_groups() -> int:
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=None,  # the row counts attempts (settings.REMINDER_MAX_ATTEMPTS)
-    soft_time_limit=30,
-    time_limit=60,
+    soft_time_limit=reminders.SEND_SOFT_TIME_LIMIT,
+    time_limit=reminders.SEND_TIME_LIMIT,
 )
 def send_reminder(self, reminder_id: int) -> str:
-    outcome = reminders.send_reminder(reminder_id=reminder_id)
-    if outcome.retry_in is not None:
-        # Eagerly (tests) the retry runs at once and returns; on a worker it raises Retry.
-        self.retry(countdown=outcome.retry_in, throw=not self.request.is_eager)
-    return outcome.status
+    try:
+        return reminders.send_reminder(reminder_id=reminder_id, token=self.request.id or "").status
+    except CONNECTION_ERRORS as error:
+        # Nothing was sent. The same task (the same id, so the same claim) tries again shortly;
+        # should this message be lost, the sweep publishes the row again.
+        raise self.retry(exc=error, countdown=DATABASE_RETRY_SECONDS, max_retries=DATABASE_RETRIES) from error
 
 
 @shared_task(name="scheduling.tasks.sweep_reminders", acks_late=True, soft_time_limit=120, time_limit=180)
 def sweep_reminders() -> dict[str, int]:
-    """Plan the rows of sessions entering the window and publish the due ones (beat, every 30 s)."""
+    """Plan the rows of sessions entering the window and publish the due ones (beat, every
+    REMINDER_SWEEP_SECONDS)."""
     planned, published = reminders.sweep()
     return {"planned": planned, "published": published}

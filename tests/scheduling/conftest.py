@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 
+from scheduling.enrolment import enroll_client
 from tests import factories, helpers
 from tests.helpers import MONDAY
 
@@ -19,3 +20,10 @@ def make_slot():
         return helpers.make_slot(group, weekday=weekday, start=start, minutes=minutes, today=today, **extra)
 
     return make
+
+
+@pytest.fixture
+def member(client_record, group):
+    """The client of the story, a member of ``group`` since the first Monday of 2026."""
+    enroll_client(client=client_record, group=group, on=datetime.date(2026, 1, 5))
+    return client_record

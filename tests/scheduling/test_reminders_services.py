@@ -40,12 +40,6 @@ def make_session(group: TherapyGroup, *, hours_ahead: float, **fields) -> Sessio
     return Session.objects.create(**values)
 
 
-@pytest.fixture
-def member(client_record, group):
-    enroll_client(client=client_record, group=group, on=datetime.date(2026, 1, 5))
-    return client_record
-
-
 def rows(**filters):
     return list(Reminder.objects.filter(**filters).order_by("kind").values_list("kind", "status"))
 
@@ -352,13 +346,13 @@ def test_broker_down_loses_nothing_and_hangs_nothing(member, group, broker_down,
     assert (planned, published) == (2, 0)
     assert set(Reminder.objects.filter(session=session).values_list("status", flat=True)) == {"pending"}
     assert health.status_code == 503
-    assert health.json()["checks"] == {"database": "ok", "broker": "down"}
+    assert health.json()["checks"] == {"database": "ok", "broker": "down", "reminders": "ok"}
 
 
 def test_healthz_reports_database_and_broker(client, settings):
     response = client.get("/healthz")
 
-    assert response.json()["checks"].keys() == {"database", "broker"}
+    assert response.json()["checks"].keys() == {"database", "broker", "reminders"}
 
 
 def test_plain_texts_are_not_html_escaped(member, group, settings):
