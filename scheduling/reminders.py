@@ -159,7 +159,7 @@ def reclaim_stale(*, now: datetime.datetime | None = None) -> int:
 
 
 # Published by name: scheduling.tasks imports this module, so this one never imports it back.
-SEND_REMINDER_TASK = "scheduling.tasks.send_reminder"
+SEND_REMINDERS_TASK = "scheduling.tasks.send_reminders"
 
 
 def enqueue_due(
@@ -194,19 +194,20 @@ def enqueue_due(
     _mark_enqueued(ids, at=now)
     published: list[int] = []
     try:
+        batches = [ids[start : start + SEND_BATCH_SIZE] for start in range(0, len(ids), SEND_BATCH_SIZE)]
         if app.conf.task_always_eager:
-            for reminder_id in ids:
-                published.append(reminder_id)
-                app.signature(SEND_REMINDER_TASK, args=[reminder_id]).apply_async()
+            for batch in batches:
+                published.extend(batch)
+                app.signature(SEND_REMINDERS_TASK, args=[batch]).apply_async()
         else:
             # A connection of its own, opened now: the broker's address is read afresh and a broker
             # that went away since the last sweep fails here, quickly, instead of in a stale pool.
             # Short timeouts and no retry: a hung broker costs at most IOP_BROKER_TIMEOUT_MS.
             with quick_broker_connection() as broker:
                 producer = app.amqp.Producer(broker)
-                for reminder_id in ids:
-                    app.signature(SEND_REMINDER_TASK, args=[reminder_id]).apply_async(producer=producer, retry=False)
-                    published.append(reminder_id)
+                for batch in batches:
+                    app.signature(SEND_REMINDERS_TASK, args=[batch]).apply_async(producer=producer, retry=False)
+                    published.extend(batch)
     except PUBLISH_ERRORS as error:
         log.warning(
             "Broker unreachable, %d reminders stay pending for the next sweep: %s", len(ids) - len(published), error
@@ -307,8 +308,10 @@ def send_due_now(*, now: datetime.datetime | None = None) -> dict[str, int]:
     reclaim_stale(now=now)
     outcomes: dict[str, int] = defaultdict(int)
     due = Reminder.objects.filter(status=Reminder.Status.PENDING, send_at__lte=now).order_by("send_at", "pk")
-    for reminder_id in due.values_list("pk", flat=True):
-        outcomes[send_reminder(reminder_id=reminder_id).status] += 1
+    ids = list(due.values_list("pk", flat=True))
+    for start in range(0, len(ids), SEND_BATCH_SIZE):
+        for outcome in send_reminders(reminder_ids=ids[start : start + SEND_BATCH_SIZE]).values():
+            outcomes[outcome.status] += 1
     return dict(outcomes)
 
 
@@ -321,19 +324,20 @@ class SendOutcome:
     retry_in: int | None = None
 
 
-def claim(*, reminder_id: int, token: str, now: datetime.datetime | None = None) -> bool:
-    """Pending → sending, for one worker only: the update changes one row or none.
+def claim(*, reminder_ids: Iterable[int], token: str, now: datetime.datetime | None = None) -> int:
+    """Pending → sending, under ``token`` (the sending task's id): one conditional update, so each
+    row goes to one task only however many messages name it. Returns how many rows were claimed.
 
-    The row is claimed under ``token`` (the sending task's id). A row already sending under the
-    same token is this task's own claim, made by a first try whose answer the lost connection
-    swallowed: it is claimed again, not left to the stale timeout."""
+    A row already sending under the same token is this task's own claim, made by a first try
+    whose answer the lost connection swallowed: it is claimed again, not left to the stale
+    timeout."""
     now = now or timezone.now()
-    claimed = Reminder.objects.filter(
-        Q(status=Reminder.Status.PENDING) | Q(status=Reminder.Status.SENDING, claimed_by=token), pk=reminder_id
+    return Reminder.objects.filter(
+        Q(status=Reminder.Status.PENDING) | Q(status=Reminder.Status.SENDING, claimed_by=token),
+        pk__in=list(reminder_ids),
     ).update(
         status=Reminder.Status.SENDING, claimed_at=now, claimed_by=token, attempts=F("attempts") + 1, updated_at=now
     )
-    return claimed == 1
 
 
 # How long a worker keeps reconnecting to the database before giving up on a row. Before sending,
@@ -341,34 +345,67 @@ def claim(*, reminder_id: int, token: str, now: datetime.datetime | None = None)
 # "sending" and the stale timeout sends it again: the one duplicate the outbox cannot rule out.
 PERSIST_BEFORE_SENDING = 5
 PERSIST_AFTER_SENDING = 8
+# Ids per task: one claim, one read and one mail connection for them all; each row is still
+# recorded as sent the moment it left. Sending stops after SEND_BUDGET_SECONDS (well within the
+# task's time limit) and the rows not reached go back to the outbox for the next sweep.
+SEND_BATCH_SIZE = 25
+SEND_BUDGET_SECONDS = 10
 
 
 def send_reminder(*, reminder_id: int, token: str = "", now: datetime.datetime | None = None) -> SendOutcome:
-    """Claim the row, check it still should go, send it, record the result.
+    """``send_reminders`` for one row."""
+    return send_reminders(reminder_ids=[reminder_id], token=token, now=now)[reminder_id]
 
-    Returns "skipped" when another worker has the row (or it is no longer pending), "cancelled"
-    when the session or the client's preferences changed, "sent", "failed", "retry" with the
-    delay before the next attempt, or "unrecorded" when the message left but the database stayed
-    out of reach too long to record it. A database that is out of reach before anything is sent
-    raises (``iop.db.CONNECTION_ERRORS``): the caller tries again later with the same ``token``.
+
+def send_reminders(
+    *, reminder_ids: Iterable[int], token: str = "", now: datetime.datetime | None = None
+) -> dict[int, SendOutcome]:
+    """Claim the rows, and for each: check it still should go, send it, record the result.
+
+    Each row's outcome: "skipped" when another task has the row (or it is no longer pending),
+    "cancelled" when the session or the client's preferences changed, "sent", "failed", "retry"
+    with the delay before the next attempt, "released" when the batch ran out of time before it,
+    or "unrecorded" when the message left but the database stayed out of reach too long to record
+    it (the batch stops there). A database out of reach before anything is sent raises
+    (``iop.db.CONNECTION_ERRORS``): the caller tries again later with the same ``token``.
     """
     now = now or timezone.now()
     token = token or uuid.uuid4().hex
-    if not persist(
-        lambda: claim(reminder_id=reminder_id, token=token, now=now),
+    reminder_ids = list(reminder_ids)
+    outcomes = dict.fromkeys(reminder_ids, SendOutcome("skipped"))
+    persist(
+        lambda: claim(reminder_ids=reminder_ids, token=token, now=now),
         within=PERSIST_BEFORE_SENDING,
-        what="claiming a reminder",
-    ):
-        return SendOutcome("skipped")
-    reminder = persist(
-        lambda: _with_membership(Reminder.objects.select_related("session", "client")).get(pk=reminder_id),
-        within=PERSIST_BEFORE_SENDING,
-        what="reading a reminder",
+        what="claiming reminders",
     )
+    claimed = persist(
+        lambda: list(
+            _with_membership(Reminder.objects.select_related("session", "client"))
+            .filter(pk__in=reminder_ids, status=Reminder.Status.SENDING, claimed_by=token)
+            .order_by("send_at", "pk")
+        ),
+        within=PERSIST_BEFORE_SENDING,
+        what="reading reminders",
+    )
+    stop_at = time.monotonic() + SEND_BUDGET_SECONDS
+    with channels.Outbox() as outbox:
+        for index, reminder in enumerate(claimed):
+            if time.monotonic() > stop_at:
+                rest = claimed[index:]
+                persist(partial(_release, rest, now=now), within=PERSIST_BEFORE_SENDING, what="releasing reminders")
+                outcomes.update((row.pk, SendOutcome("released")) for row in rest)
+                break
+            outcomes[reminder.pk] = outcome = _send_one(reminder, outbox=outbox, now=now)
+            if outcome.status == "unrecorded":
+                break  # the rest stay claimed: the stale timeout puts them back
+    return outcomes
+
+
+def _send_one(reminder: Reminder, *, outbox: channels.Outbox, now: datetime.datetime) -> SendOutcome:
     reason = why_not_send(reminder, now=now)
     if reason:
         persist(
-            lambda: _finish(reminder, status=Reminder.Status.CANCELLED, last_error=reason, now=now),
+            partial(_finish, reminder, status=Reminder.Status.CANCELLED, last_error=reason, now=now),
             within=PERSIST_BEFORE_SENDING,
             what="cancelling a reminder",
         )
@@ -376,7 +413,7 @@ def send_reminder(*, reminder_id: int, token: str = "", now: datetime.datetime |
     message = render_message(reminder)
     address = reminder.client.email if reminder.channel == Reminder.Channel.EMAIL else reminder.client.phone
     try:
-        sent_at = channels.send(channel=reminder.channel, to=address, message=message)
+        sent_at = outbox.send(channel=reminder.channel, to=address, message=message)
     except channels.ChannelError as error:
         return persist(
             partial(_record_failure, reminder, error=error, now=now),
@@ -387,7 +424,7 @@ def send_reminder(*, reminder_id: int, token: str = "", now: datetime.datetime |
     # stale timeout, and only when the database stayed away longer than PERSIST_AFTER_SENDING.
     try:
         persist(
-            lambda: _mark_sent(reminder, sent_at=sent_at, now=now),
+            partial(_mark_sent, reminder, sent_at=sent_at, now=now),
             within=PERSIST_AFTER_SENDING,
             what="recording a sent reminder",
         )
@@ -395,6 +432,19 @@ def send_reminder(*, reminder_id: int, token: str = "", now: datetime.datetime |
         log.error("Reminder %s was sent but could not be recorded as sent: %s", reminder.pk, error)
         return SendOutcome("unrecorded")
     return SendOutcome("sent")
+
+
+def _release(rows: list[Reminder], *, now: datetime.datetime) -> int:
+    """Claimed but not reached: back to the outbox as they were, for the next sweep."""
+    return Reminder.objects.filter(
+        pk__in=[row.pk for row in rows], status=Reminder.Status.SENDING, claimed_by=rows[0].claimed_by
+    ).update(
+        status=Reminder.Status.PENDING,
+        claimed_by="",
+        enqueued_at=None,
+        attempts=F("attempts") - 1,
+        updated_at=now,
+    )
 
 
 def _mark_sent(reminder: Reminder, *, sent_at: datetime.datetime, now: datetime.datetime) -> None:

@@ -1,4 +1,5 @@
 import logging
+from collections import Counter
 
 from celery import shared_task
 
@@ -33,20 +34,27 @@ def end_finished_groups() -> int:
 
 
 @shared_task(
-    name="scheduling.tasks.send_reminder",
+    name="scheduling.tasks.send_reminders",
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=reminders.SEND_SOFT_TIME_LIMIT,
     time_limit=reminders.SEND_TIME_LIMIT,
 )
-def send_reminder(self, reminder_id: int) -> str:
+def send_reminders(self, reminder_ids: list[int]) -> dict[str, int]:
     try:
-        return reminders.send_reminder(reminder_id=reminder_id, token=self.request.id or "").status
+        outcomes = reminders.send_reminders(reminder_ids=reminder_ids, token=self.request.id or "")
     except CONNECTION_ERRORS as error:
         # Nothing was sent. The same task (the same id, so the same claim) tries again shortly;
-        # should this message be lost, the sweep publishes the row again.
+        # should this message be lost, the sweep publishes the rows again.
         raise self.retry(exc=error, countdown=DATABASE_RETRY_SECONDS, max_retries=DATABASE_RETRIES) from error
+    return dict(Counter(outcome.status for outcome in outcomes.values()))
+
+
+@shared_task(name="scheduling.tasks.send_reminder", acks_late=True, reject_on_worker_lost=True)
+def send_reminder(reminder_id: int) -> str:
+    """One id: messages published before reminders went out in batches still find their task."""
+    return reminders.send_reminder(reminder_id=reminder_id).status
 
 
 @shared_task(name="scheduling.tasks.sweep_reminders", acks_late=True, soft_time_limit=120, time_limit=180)

@@ -6,7 +6,6 @@ import configparser
 import secrets
 import shutil
 import subprocess
-from pathlib import Path
 
 from tests.test_production import ROOT, production_env, run_django
 

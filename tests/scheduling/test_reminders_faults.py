@@ -14,8 +14,11 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from clients.models import Client
 from scheduling import reminders
+from scheduling.enrolment import enroll_client
 from scheduling.models import Reminder, Session
+from tests import factories
 from tests.factories import UserFactory
 from tests.scheduling.test_reminders_services import make_session
 from tests.test_faults import drop_connection_from_outside
@@ -48,9 +51,9 @@ def exports_of(reminder: Reminder) -> int:
 def test_a_retried_task_finds_its_own_claim_and_no_other_task_does(due):
     """The first try claimed the row and lost the answer with its connection: the same task, tried
     again, sends it at once instead of leaving it "sending" until the stale timeout."""
-    assert reminders.claim(reminder_id=due.pk, token="task-1")
+    assert reminders.claim(reminder_ids=[due.pk], token="task-1") == 1
 
-    assert not reminders.claim(reminder_id=due.pk, token="task-2")
+    assert reminders.claim(reminder_ids=[due.pk], token="task-2") == 0
     assert reminders.send_reminder(reminder_id=due.pk, token="task-2").status == "skipped"
     assert reminders.send_reminder(reminder_id=due.pk, token="task-1").status == "sent"
 
@@ -62,7 +65,7 @@ def test_a_retried_task_finds_its_own_claim_and_no_other_task_does(due):
 def test_a_row_reclaimed_as_stale_is_not_finished_by_the_task_that_lost_it(due, settings):
     """A worker stalled past the stale timeout; the row went to another task, which sent it. The
     first task's late "sent" changes nothing and records nothing."""
-    assert reminders.claim(reminder_id=due.pk, token="slow-task")
+    assert reminders.claim(reminder_ids=[due.pk], token="slow-task") == 1
     slow = Reminder.objects.get(pk=due.pk)
     later = timezone.now() + datetime.timedelta(seconds=settings.REMINDER_STALE_AFTER_SECONDS + 1)
     assert reminders.reclaim_stale(now=later) == 1
@@ -264,3 +267,96 @@ def test_check_reminders_exits_1_for_the_supervisor_only_when_the_worker_is_the_
         call_command("check_reminders")
     assert exit_.value.code == 1
     assert "Reminders late: 1 late" in capsys.readouterr().out
+
+
+# --- Batches --------------------------------------------------------------------------------
+
+
+class CountingEmailBackend(EmailBackend):
+    """Django's test outbox, counting connections, and noting at each close which rows the
+    database already calls sent."""
+
+    opened = 0
+    sent_when_closed: list[int] = []
+
+    def open(self):
+        type(self).opened += 1
+        return True
+
+    def close(self):
+        type(self).sent_when_closed.append(Reminder.objects.filter(status=Reminder.Status.SENT).count())
+
+
+@pytest.fixture
+def counting_mail(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.CountingEmailBackend"
+    CountingEmailBackend.opened, CountingEmailBackend.sent_when_closed = 0, []
+    return CountingEmailBackend
+
+
+@pytest.fixture
+def five_due(group, agreement):
+    members = factories.ClientFactory.create_batch(5)
+    for client in members:
+        enroll_client(client=client, group=group, on=datetime.date(2026, 1, 5))
+    make_session(group, hours_ahead=10)
+    reminders.plan_reminders()
+    return list(Reminder.objects.filter(kind="24h").order_by("pk"))
+
+
+@pytest.mark.django_db
+def test_a_batch_shares_one_mail_connection_and_records_each_row_before_it_closes(five_due, counting_mail):
+    outcomes = reminders.send_reminders(reminder_ids=[row.pk for row in five_due])
+
+    assert [outcome.status for outcome in outcomes.values()] == ["sent"] * 5
+    assert (counting_mail.opened, len(mail.outbox)) == (1, 5)
+    # Every row was recorded while the connection was still open: the goodbye to the mail server
+    # is outside the window in which a killed worker would send a reminder twice.
+    assert counting_mail.sent_when_closed == [5]
+
+
+@pytest.mark.django_db
+def test_a_row_that_must_not_go_does_not_hold_up_the_others(five_due, counting_mail):
+    Session.objects.filter(pk=five_due[0].session_id).update(room="Room 12")  # still fine to send
+    Client.objects.filter(pk=five_due[2].client_id).update(reminder_consent=False)
+
+    outcomes = reminders.send_reminders(reminder_ids=[row.pk for row in five_due])
+
+    assert [outcome.status for outcome in outcomes.values()] == ["sent", "sent", "cancelled", "sent", "sent"]
+    assert len(mail.outbox) == 4
+
+
+@pytest.mark.django_db
+def test_rows_a_batch_had_no_time_for_go_back_to_the_outbox_untouched(five_due, counting_mail, monkeypatch):
+    monkeypatch.setattr(reminders, "SEND_BUDGET_SECONDS", -1)
+
+    outcomes = reminders.send_reminders(reminder_ids=[row.pk for row in five_due], token="task-1")
+
+    assert {outcome.status for outcome in outcomes.values()} == {"released"}
+    rows = Reminder.objects.filter(pk__in=[row.pk for row in five_due])
+    assert set(rows.values_list("status", "attempts", "claimed_by", "enqueued_at")) == {("pending", 0, "", None)}
+    assert len(mail.outbox) == 0
+    monkeypatch.undo()  # time enough again
+    reminders.sweep()
+    assert len(mail.outbox) == 5
+
+
+@pytest.mark.django_db
+def test_the_sweep_publishes_due_rows_in_batches(group, agreement, monkeypatch):
+    monkeypatch.setattr(reminders, "SEND_BATCH_SIZE", 2)
+    for client in factories.ClientFactory.create_batch(5):
+        enroll_client(client=client, group=group, on=datetime.date(2026, 1, 5))
+    make_session(group, hours_ahead=10)
+    batches = []
+    sent = reminders.send_reminders
+
+    def recording(*, reminder_ids, **kwargs):
+        batches.append(len(list(reminder_ids)))
+        return sent(reminder_ids=reminder_ids, **kwargs)
+
+    monkeypatch.setattr(reminders, "send_reminders", recording)
+
+    reminders.sweep()
+
+    assert batches == [2, 2, 1]
+    assert len(mail.outbox) == 5
