@@ -51,7 +51,13 @@ def send_reminders(self, reminder_ids: list[int]) -> dict[str, int]:
     return dict(Counter(outcome.status for outcome in outcomes.values()))
 
 
-@shared_task(name="scheduling.tasks.send_reminder", acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="scheduling.tasks.send_reminder",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=reminders.SEND_SOFT_TIME_LIMIT,
+    time_limit=reminders.SEND_TIME_LIMIT,
+)
 def send_reminder(reminder_id: int) -> str:
     """One id: messages published before reminders went out in batches still find their task."""
     return reminders.send_reminder(reminder_id=reminder_id).status
