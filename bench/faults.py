@@ -454,7 +454,8 @@ def logged_errors(logs: Path, *, since: dict[Path, int]) -> list[str]:
                 match = ERROR_LINE.match(line.strip())
                 if match:
                     process = path.stem.rsplit("-", 1)[0]
-                    found[f"{process}: {match.group(1)}: {(match.group(2) or '')[:100]}"] += 1
+                    message = re.sub(r"\d+", "N", match.group(2) or "")[:100]
+                    found[f"{process}: {match.group(1)}: {message}"] += 1
     return [f"logged {line} (x{count})" for line, count in found.most_common(8)]
 
 
@@ -818,14 +819,18 @@ class Bench:
             slowest = max(during, key=lambda r: r.seconds)
             result.slowest, result.slowest_path = slowest.seconds, slowest.path
 
-        deliveries = outbox_deliveries(self.outbox)
         now = timezone.now()
         rows = Reminder.objects.filter(pk__in=result.rows).exclude(status=Reminder.Status.CANCELLED)
+        rows = list(rows.values_list("pk", "send_at", "status"))
+        # Read after the rows: a row marked sent has its file by then (the file is written first).
+        deliveries = outbox_deliveries(self.outbox)
         statuses = Counter()
         delays = []
-        for pk, send_at, status in rows.values_list("pk", "send_at", "status"):
+        in_the_window = 0
+        for pk, send_at, status in rows:
             statuses[status] += 1
             times = deliveries.get(f"reminder-{pk}", [])
+            in_the_window += bool(times) and status == Reminder.Status.SENDING
             result.planned += 1
             result.duplicates += max(0, len(times) - 1)
             if times:
@@ -835,6 +840,10 @@ class Bench:
                 result.lost += 1
         result.longest_delay = max(delays, default=None)
         result.notes.append(f"rows: {dict(statuses)}")
+        if in_the_window:
+            result.notes.append(
+                f"{in_the_window} delivered but still 'sending' (the crash window): sent again if reclaimed as stale"
+            )
         failed_pages = Counter(
             f"{r.path} {r.status or 'no answer'}" for r in window if r.status is None or r.status >= 500
         )
