@@ -97,6 +97,13 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=10, help="seconds between scenarios")
     parser.add_argument("--reminders", type=int, default=200, help="reminders planned per scenario")
     parser.add_argument("--redis-port", type=int, default=6391)
+    parser.add_argument(
+        "--linger",
+        type=float,
+        default=0,
+        help="seconds to keep everything running after the last scenario, so that re-sends by the 5- and "
+        "10-minute timers show in the summary's dup@end and late@end",
+    )
     options = parser.parse_args()
     scenarios = [name for name in SCENARIOS if name in (options.scenario or SCENARIOS)]
 
@@ -143,6 +150,9 @@ def main() -> None:
             if number:
                 bench.sleep(options.pause)
             bench.run(name)
+        if options.linger:
+            print(f"\nLingering {options.linger:g} s for late deliveries ...", flush=True)
+            bench.sleep(options.linger)
         bench.stop_load()
         bench.report()
     except KeyboardInterrupt:
@@ -381,6 +391,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def redis_integer(port: int, command: str) -> int | None:
+    """The answer of a Redis command that answers an integer (LLEN, HLEN), or None."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(command.encode() + b"\r\n")
+            answer = conn.recv(64)
+    except OSError:
+        return None
+    return int(answer[1:].strip()) if answer.startswith(b":") else None
 
 
 def redis_answers(port: int) -> bool:
@@ -757,7 +778,12 @@ class Bench:
         self.worker.kill()
         result.fault_start = time.time()
         counts = Counter(Reminder.objects.filter(pk__in=batch).values_list("status", flat=True))
-        result.notes.append(f"worker killed with the batch at {dict(counts)}")
+        port = self.options.redis_port
+        result.notes.append(
+            f"worker killed with the batch at {dict(counts)}; in Redis then: "
+            f"{redis_integer(port, 'HLEN unacked')} unacknowledged (delivered to the dead worker), "
+            f"{redis_integer(port, 'LLEN celery')} waiting in the queue"
+        )
         self.sleep(RESTART_AFTER_SECONDS)
         self.worker.start()
         result.fault_end = time.time()
