@@ -63,7 +63,8 @@ def main() -> None:
             reminders.send_reminders(reminder_ids=ids[start : start + reminders.SEND_BATCH_SIZE])
         seconds = time.perf_counter() - started
         windows_ms = sorted(window * 1000 for window in windows)
-        print(f"reminders sent: {len(windows_ms)} in {seconds:.2f} s by one process ({len(windows_ms) / seconds:.0f}/s)")
+        rate = len(windows_ms) / seconds
+        print(f"reminders sent: {len(windows_ms)} in {seconds:.2f} s by one process ({rate:.0f}/s)")
         print(
             "window from the channel's return to the commit of 'sent', ms: "
             f"median {statistics.median(windows_ms):.2f}, p95 {windows_ms[int(len(windows_ms) * 0.95)]:.2f}, "

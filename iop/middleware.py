@@ -1,6 +1,8 @@
 """Guards around every request: input no view could read, automatic logoff, no caching of
 pages with client information."""
 
+import logging
+import sys
 import time
 from urllib.parse import urlencode
 
@@ -8,12 +10,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers
 
+from iop.db import CONNECTION_ERRORS, drop_broken_connection
 from iop.sign_in import Step, next_step
+
+logger = logging.getLogger(__name__)
 
 NUL = "\x00"
 
@@ -44,6 +50,38 @@ class RejectNulBytesMiddleware:
         }:
             return any(NUL in key or any(NUL in value for value in values) for key, values in request.POST.lists())
         return False
+
+
+class RetryAfterLostConnectionMiddleware:
+    """A page that lost its database connection halfway (PostgreSQL restarted, a failover) is
+    asked once more, on a new connection, instead of answering 500.
+
+    Only pages that change nothing when asked twice: GET and HEAD. A form sent (POST) that lost
+    its connection was rolled back whole, and its 500 says so; sending it again is the person's
+    choice. ``CONN_HEALTH_CHECKS`` already replaces a connection that broke between requests;
+    this covers the one that breaks during a request. Django turns the error into a 500 inside the
+    layers below, so the error is noticed through ``got_request_exception``."""
+
+    RETRIED_METHODS = {"GET", "HEAD"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        got_request_exception.connect(self._note_lost_connection, dispatch_uid="iop-lost-connection")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(request, "_lost_database_connection", False) and request.method in self.RETRIED_METHODS:
+            request._lost_database_connection = False
+            drop_broken_connection()
+            logger.warning("Database connection lost during %s %s; asked again.", request.method, request.path)
+            response.close()
+            response = self.get_response(request)
+        return response
+
+    @staticmethod
+    def _note_lost_connection(sender, request=None, **kwargs) -> None:
+        if request is not None and isinstance(sys.exc_info()[1], CONNECTION_ERRORS):
+            request._lost_database_connection = True
 
 
 class SignInStepsMiddleware:

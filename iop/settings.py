@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "iop.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that reads the database (the session, the user, the audit context).
+    "iop.middleware.RetryAfterLostConnectionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

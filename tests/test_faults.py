@@ -23,9 +23,11 @@ from scheduling.models import Reminder, Session
 from scheduling.services import cancel_session
 from tests.factories import ReminderFactory, UserFactory
 
-# What a request that touches a hung broker may take on this shared machine (the timeout is 0.5 s).
-REQUEST_BUDGET_SECONDS = 1.5
-HEALTHZ_BUDGET_SECONDS = 1.2
+# What a request that touches a hung broker may take on this shared, sometimes loaded machine: the
+# broker timeout is 0.5 s, and the budgets stay well under the 5 s that each publish used to wait.
+# (How fast /healthz answers a hung broker on a quiet machine is measured by bench/faults.py.)
+REQUEST_BUDGET_SECONDS = 2.5
+HEALTHZ_BUDGET_SECONDS = 2.5
 
 
 def wsgi_get(path: str, *, cookies: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -78,6 +80,62 @@ def test_the_request_after_a_dropped_database_connection_succeeds(client):
     status, body = wsgi_get("/healthz")
     assert status in {200, 503}
     assert b'"database": "ok"' in body
+
+
+def drop_at_query(number: int):
+    """A database wrapper that terminates the connection just before the request's ``number``-th
+    query, once: the connection breaks halfway through the page, as in a failover under load."""
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        if len(seen) == number:
+            drop_connection_from_outside()
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("at_query", [1, 3, 6])
+def test_a_page_that_loses_its_connection_halfway_is_asked_again_not_answered_500(client, at_query):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    cookies = {name: morsel.value for name, morsel in client.cookies.items()}
+    assert wsgi_get("/admin/scheduling/session/", cookies=cookies)[0] == 200
+
+    with connection.execute_wrapper(drop_at_query(at_query)):
+        status, body = wsgi_get("/admin/scheduling/session/", cookies=cookies)
+
+    assert status == 200, body[:500]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_form_that_loses_its_connection_is_not_sent_twice(client, group):
+    """A POST is rolled back whole and answers 500; asking it again is the person's choice."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    token = "a" * 32  # a CSRF secret, in the cookie and in the form
+    form = {"action": "x", "csrfmiddlewaretoken": token}
+    environ = RequestFactory().post("/admin/groups/therapygroup/", form).environ
+    cookies = {name: morsel.value for name, morsel in client.cookies.items()} | {"csrftoken": token}
+    environ["HTTP_COOKIE"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    statuses, queries = [], []
+
+    def counting(execute, sql, params, many, context):
+        queries.append(sql)
+        if len(queries) == 3:
+            drop_connection_from_outside()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counting):
+        response = WSGIHandler()(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        response.close()
+
+    assert statuses[0].startswith("500")
+    assert len([sql for sql in queries if "django_session" in sql]) == 1  # the request ran once
 
 
 @pytest.mark.postgres
