@@ -11,6 +11,8 @@ sent that the ``crash-window`` scenario measures.
 
 import os
 import time
+import uuid
+from pathlib import Path
 
 from django.core.mail.backends.filebased import EmailBackend as FileEmailBackend
 
@@ -27,9 +29,21 @@ def answer_delay_seconds() -> float:
 
 
 class EmailBackend(FileEmailBackend):
+    """Each message in a file of its own, written the moment the server has it, however long the
+    sender keeps its connection open (reminders share one per batch)."""
+
+    def open(self) -> bool:
+        return False  # nothing to open: each message opens its own file
+
     def send_messages(self, email_messages) -> int:
-        sent = super().send_messages(email_messages)
-        delay = answer_delay_seconds()
-        if sent and delay:
-            time.sleep(delay)
+        sent = 0
+        for message in email_messages:
+            path = Path(self.file_path) / f"{time.time_ns()}-{uuid.uuid4().hex}.log"
+            with path.open("ab") as self.stream:
+                self.write_message(message)
+            self.stream = None
+            sent += 1
+            delay = answer_delay_seconds()
+            if delay:
+                time.sleep(delay)
         return sent
