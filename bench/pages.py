@@ -26,6 +26,7 @@ too, and the table shows both ("demo → scale"). Not part of the test suite.
 
 import argparse
 import contextlib
+import datetime
 import http.client
 import json
 import os
@@ -164,7 +165,7 @@ def user_pages() -> list[Page]:
     client = users["client"].client
     therapist = users["therapist"].therapist
     now = timezone.now()
-    next_week = monday_of(timezone.localdate()).isocalendar()
+    next_week = (monday_of(timezone.localdate()) + datetime.timedelta(weeks=1)).isocalendar()
     mine = sessions_for_therapist(therapist).order_by("-starts_at")
     signed = mine.filter(group_note__signed_at__isnull=False).first()
     unsigned = (
@@ -182,7 +183,7 @@ def user_pages() -> list[Page]:
     week = reverse("scheduling:week")
     pages = [
         Page("client: week", "client", week),
-        Page("client: next week", "client", week + f"?week={next_week[0]}-W{next_week[1] + 1:02d}"),
+        Page("client: next week", "client", week + f"?week={next_week[0]}-W{next_week[1]:02d}"),
         Page("client: calendar feed", "anonymous", reverse("scheduling:feed", args=[client.calendar_token])),
         Page("client: two-step page", "client", reverse("two_factor")),
         Page("therapist: dashboard", "therapist", reverse("therapist:dashboard")),
