@@ -78,6 +78,11 @@ def main() -> None:
         help="the demo clinic instead (seed_demo), with the bench's logins: for query counts at demo size",
     )
     parser.add_argument(
+        "--sessions-only",
+        action="store_true",
+        help="stop after generating the sessions: to measure generate_sessions at this size",
+    )
+    parser.add_argument(
         "--trace-memory",
         action="store_true",
         help="measure session generation's peak with tracemalloc too (slower: its time is then inflated)",
@@ -208,6 +213,9 @@ class Builder:
         with Phase("clients, signatures, memberships"):
             self.clients_and_memberships()
         self.sessions()
+        if self.options.sessions_only:
+            print(f"stopped after the sessions (--sessions-only): {self.options.database} has no history")
+            return
         with Phase("attendance and notes"):
             self.attendance_and_notes()
         with Phase("reminders"):
@@ -520,6 +528,8 @@ class Builder:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             print(f"generate_sessions: tracemalloc peak {peak / 2**20:.0f} MB (time above includes tracing)")
+        if self.options.sessions_only:
+            return
         with Phase("sessions: the past marked held, substitutes"):
             start_today = self._start_today()
             past = Session.objects.filter(ends_at__lt=start_today).exclude(status=Session.Status.CANCELLED)
