@@ -53,11 +53,27 @@ def _therapist_of(user) -> Therapist | None:
     return therapist if therapist is not None and therapist.is_active else None
 
 
-def _leads(therapist: Therapist) -> Q:
+def _leads(therapist: Therapist, group_ids: Iterable[int] | None = None) -> Q:
     """Who reaches a session: its facilitator (the lead, or the substitute set on this one
     meeting) and the group's current facilitator and co-facilitator. A replaced facilitator
-    keeps the past sessions they led (change_facilitators moves the future ones)."""
+    keeps the past sessions they led (change_facilitators moves the future ones).
+
+    Lists pass ``group_ids`` (``led_group_ids``): a condition on the session OR on its group
+    cannot use an index, so PostgreSQL would read every session of the clinic; on the session's
+    own columns it reads two indexes (facilitator and start, group and start) and merges them."""
+    if group_ids is not None:
+        return Q(facilitator=therapist) | Q(group_id__in=list(group_ids))
     return Q(facilitator=therapist) | Q(group__facilitator=therapist) | Q(group__co_facilitator=therapist)
+
+
+def led_group_ids(therapist: Therapist, groups: Iterable[TherapyGroup] | None = None) -> list[int]:
+    """The groups the therapist facilitates or co-facilitates now; taken from ``groups`` (the
+    dashboard's list, from ``groups_for_therapist``, which holds them all) when given."""
+    if groups is None:
+        groups = TherapyGroup.objects.filter(Q(facilitator=therapist) | Q(co_facilitator=therapist)).only(
+            "pk", "facilitator_id", "co_facilitator_id"
+        )
+    return [group.pk for group in groups if therapist.pk in (group.facilitator_id, group.co_facilitator_id)]
 
 
 def leads_session(user: AbstractBaseUser, session: Session) -> bool:
@@ -66,8 +82,10 @@ def leads_session(user: AbstractBaseUser, session: Session) -> bool:
     return therapist is not None and Session.objects.filter(_leads(therapist), pk=session.pk).exists()
 
 
-def sessions_for_therapist(therapist: Therapist) -> QuerySet[Session]:
-    return Session.objects.filter(_leads(therapist)).select_related("group", "facilitator__user")
+def sessions_for_therapist(therapist: Therapist, *, group_ids: Iterable[int] | None = None) -> QuerySet[Session]:
+    """Every session the therapist reaches. A list (more than one session) passes
+    ``group_ids`` from ``led_group_ids``; see ``_leads``."""
+    return Session.objects.filter(_leads(therapist, group_ids)).select_related("group", "facilitator__user")
 
 
 def groups_for_therapist(therapist: Therapist, *, now: datetime.datetime | None = None) -> QuerySet[TherapyGroup]:
@@ -76,10 +94,14 @@ def groups_for_therapist(therapist: Therapist, *, now: datetime.datetime | None 
     weeks. A replaced facilitator sees the page only while a meeting they led is that recent;
     the meetings after the change are no longer theirs."""
     now = now or timezone.now()
-    covers = Session.objects.filter(
-        group=OuterRef("pk"), facilitator=therapist, starts_at__gte=now - RECENT_COVER
-    ).exclude(status=Session.Status.CANCELLED)
-    return TherapyGroup.objects.filter(Q(facilitator=therapist) | Q(co_facilitator=therapist) | Exists(covers))
+    # The therapist's recent and coming meetings, read once from the facilitator's index, rather
+    # than a look into every group's sessions.
+    covers = (
+        Session.objects.filter(facilitator=therapist, starts_at__gte=now - RECENT_COVER)
+        .exclude(status=Session.Status.CANCELLED)
+        .values("group_id")
+    )
+    return TherapyGroup.objects.filter(Q(facilitator=therapist) | Q(co_facilitator=therapist) | Q(pk__in=covers))
 
 
 def get_session_for_therapist(user, pk: int) -> Session:
@@ -182,27 +204,40 @@ def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> Qu
 
 
 def week_sessions(
-    therapist: Therapist, *, today: datetime.date | None = None, now: datetime.datetime | None = None
+    therapist: Therapist,
+    *,
+    today: datetime.date | None = None,
+    now: datetime.datetime | None = None,
+    group_ids: Iterable[int] | None = None,
 ) -> list[Session]:
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     monday = monday_of(today)
     start = start_of_day(monday)
     end = start_of_day(monday + datetime.timedelta(days=7))
-    sessions = sessions_for_therapist(therapist).filter(starts_at__gte=start, starts_at__lt=end)
+    group_ids = led_group_ids(therapist) if group_ids is None else group_ids
+    sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(starts_at__gte=start, starts_at__lt=end)
     return list(_with_progress(sessions, now=now).order_by("starts_at"))
 
 
-def overdue_sessions(therapist: Therapist, *, now: datetime.datetime | None = None) -> list[Session]:
-    """Met sessions whose note is still unsigned more than 24 hours after they ended."""
+def overdue_sessions(
+    therapist: Therapist, *, now: datetime.datetime | None = None, group_ids: Iterable[int] | None = None
+) -> QuerySet[Session]:
+    """Met sessions whose note is still unsigned more than 24 hours after they ended, oldest
+    first, each with ``note_started``. Pages show a bounded part of it (a therapist back from
+    leave may have many)."""
     now = now or timezone.now()
-    sessions = (
-        sessions_for_therapist(therapist)
+    ended_before = now - NOTE_OVERDUE_AFTER
+    group_ids = led_group_ids(therapist) if group_ids is None else group_ids
+    return (
+        sessions_for_therapist(therapist, group_ids=group_ids)
         .met()
-        .filter(ends_at__lt=now - NOTE_OVERDUE_AFTER)
-        .exclude(group_note__signed_at__isnull=False)
+        # A session starts before it ends: the start bound lets the indexes on the start do the work.
+        .filter(starts_at__lt=ended_before, ends_at__lt=ended_before)
+        .exclude(Exists(GroupNote.objects.filter(session=OuterRef("pk"), signed_at__isnull=False)))
+        .annotate(note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))))
+        .order_by("starts_at", "pk")
     )
-    return list(_with_progress(sessions, now=now).order_by("starts_at"))
 
 
 # --- The session page -----------------------------------------------------------------------

@@ -237,7 +237,12 @@ class Session(models.Model):
                 violation_error_message="The group already meets at that moment.",
             ),
         ]
-        indexes = [models.Index(fields=["group", "starts_at"], name="scheduling_session_group_start")]
+        indexes = [
+            models.Index(fields=["group", "starts_at"], name="scheduling_session_group_start"),
+            # The sessions a therapist leads or covers, by time: the therapist's dashboard, their
+            # unsigned notes and the groups they recently covered read this one.
+            models.Index(fields=["facilitator", "starts_at"], name="scheduling_session_fac_start"),
+        ]
 
     def __str__(self) -> str:
         from django.utils import timezone
