@@ -160,9 +160,11 @@ def supersede(sessions, *, reason: str) -> int:
 
 
 def _follow_place_and_objective(sessions, *, slot: WeeklySlot, old_objective: str) -> None:
-    sessions.update(room=slot.place, video_link=slot.video_link)
+    # The time of the change goes with it: calendar entries and the feed's version follow it.
+    now = timezone.now()
+    sessions.update(room=slot.place, video_link=slot.video_link, updated_at=now)
     # A meeting whose objective was edited on its own keeps it.
-    sessions.filter(objective=old_objective).update(objective=slot.default_objective)
+    sessions.filter(objective=old_objective).update(objective=slot.default_objective, updated_at=now)
 
 
 @transaction.atomic
