@@ -162,10 +162,12 @@ def roster_for_session(session: Session) -> QuerySet[Client]:
     """The group's members at the session's start (``groups.models.member_at``: someone who joins
     after it began is not on it), and anyone whose attendance at it was taken (a member who left
     later that day keeps their record). Each client carries ``agreement_in_force``."""
-    members = Membership.objects.at(session.starts_at).filter(group_id=session.group_id)
-    recorded = Attendance.objects.filter(session=session)
+    members = Membership.objects.at(session.starts_at).filter(group_id=session.group_id).order_by().values("client_id")
+    recorded = Attendance.objects.filter(session=session).order_by().values("client_id")
+    # One list of ids (a UNION), not two conditions ORed: PostgreSQL would test every client
+    # of the clinic against both.
     return (
-        Client.objects.filter(Q(pk__in=members.values("client_id")) | Q(pk__in=recorded.values("client_id")))
+        Client.objects.filter(pk__in=members.union(recorded))
         .annotate(
             agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
         )
@@ -174,6 +176,11 @@ def roster_for_session(session: Session) -> QuerySet[Client]:
 
 
 # --- The dashboard --------------------------------------------------------------------------
+
+
+def _note_of_session(field_name: str) -> Subquery:
+    """A field of the session's note (None without one), read with the note's unique index."""
+    return Subquery(GroupNote.objects.filter(session=OuterRef("pk")).order_by().values(field_name)[:1])
 
 
 def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> QuerySet[Session]:
@@ -188,13 +195,25 @@ def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> Qu
         .annotate(count=Count("pk"))
         .values("count")
     )
+    recorded = (
+        Attendance.objects.filter(session=OuterRef("pk"))
+        .order_by()
+        .values("session")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    # Each a look into an index per session, and no GROUP BY over the sessions: a join to count
+    # attendance, or an EXISTS, can be planned as a pass over every attendance row or note of
+    # the clinic.
     return sessions.annotate(
         day=TruncDate("starts_at"),
         unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
-        attendance_count=Count("attendances", distinct=True),
-        note_signed=Exists(GroupNote.objects.filter(session=OuterRef("pk"), signed_at__isnull=False)),
-        note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))),
+        attendance_count=Coalesce(Subquery(recorded, output_field=IntegerField()), 0),
+        note_id=_note_of_session("pk"),
+        note_signed_at=_note_of_session("signed_at"),
     ).annotate(
+        note_started=ExpressionWrapper(Q(note_id__isnull=False), output_field=BooleanField()),
+        note_signed=ExpressionWrapper(Q(note_signed_at__isnull=False), output_field=BooleanField()),
         roster_size=F("attendance_count") + F("unrecorded_count"),
         attendance_due=ExpressionWrapper(
             Q(starts_at__lte=now, unrecorded_count__gt=0) & ~Q(status=Session.Status.CANCELLED),
@@ -234,8 +253,9 @@ def overdue_sessions(
         .met()
         # A session starts before it ends: the start bound lets the indexes on the start do the work.
         .filter(starts_at__lt=ended_before, ends_at__lt=ended_before)
-        .exclude(Exists(GroupNote.objects.filter(session=OuterRef("pk"), signed_at__isnull=False)))
-        .annotate(note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))))
+        .annotate(note_id=_note_of_session("pk"), note_signed_at=_note_of_session("signed_at"))
+        .filter(note_signed_at__isnull=True)
+        .annotate(note_started=ExpressionWrapper(Q(note_id__isnull=False), output_field=BooleanField()))
         .order_by("starts_at", "pk")
     )
 
@@ -287,10 +307,12 @@ class MemberBalance:
 def participation_balance(group: TherapyGroup, *, today: datetime.date | None = None):
     """The last six met sessions and, for each current member, their attendance at each."""
     today = today or timezone.localdate()
+    # Walks the group's meetings back from the latest (its index on group and start) and stops at
+    # the sixth with attendance, rather than joining every attendance row the group ever had.
     sessions = list(
-        Session.objects.filter(group=group, attendances__isnull=False)
+        Session.objects.filter(group=group)
+        .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
         .exclude(status=Session.Status.CANCELLED)
-        .distinct()
         .order_by("-starts_at")[:BALANCE_SESSIONS]
     )
     sessions.reverse()
