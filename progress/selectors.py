@@ -13,7 +13,6 @@ from django.db.models import (
     Count,
     Exists,
     ExpressionWrapper,
-    F,
     IntegerField,
     OuterRef,
     Q,
@@ -183,7 +182,7 @@ def _note_of_session(field_name: str) -> Subquery:
     return Subquery(GroupNote.objects.filter(session=OuterRef("pk")).order_by().values(field_name)[:1])
 
 
-def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> QuerySet[Session]:
+def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> list[Session]:
     """Each session with its roster (as ``roster_for_session`` counts it), attendance rows, note
     state, and whether attendance is due: the session has begun, is not cancelled, and someone on
     its roster has no attendance yet."""
@@ -204,22 +203,22 @@ def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> Qu
     )
     # Each a look into an index per session, and no GROUP BY over the sessions: a join to count
     # attendance, or an EXISTS, can be planned as a pass over every attendance row or note of
-    # the clinic.
-    return sessions.annotate(
-        day=TruncDate("starts_at"),
-        unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
-        attendance_count=Coalesce(Subquery(recorded, output_field=IntegerField()), 0),
-        note_id=_note_of_session("pk"),
-        note_signed_at=_note_of_session("signed_at"),
-    ).annotate(
-        note_started=ExpressionWrapper(Q(note_id__isnull=False), output_field=BooleanField()),
-        note_signed=ExpressionWrapper(Q(note_signed_at__isnull=False), output_field=BooleanField()),
-        roster_size=F("attendance_count") + F("unrecorded_count"),
-        attendance_due=ExpressionWrapper(
-            Q(starts_at__lte=now, unrecorded_count__gt=0) & ~Q(status=Session.Status.CANCELLED),
-            output_field=BooleanField(),
-        ),
+    # the clinic. What follows from them is worked out here, so that each is asked once.
+    sessions = list(
+        sessions.annotate(
+            day=TruncDate("starts_at"),
+            unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
+            attendance_count=Coalesce(Subquery(recorded, output_field=IntegerField()), 0),
+            note_id=_note_of_session("pk"),
+            note_signed_at=_note_of_session("signed_at"),
+        )
     )
+    for session in sessions:
+        session.note_started = session.note_id is not None
+        session.note_signed = session.note_signed_at is not None
+        session.roster_size = session.attendance_count + session.unrecorded_count
+        session.attendance_due = session.starts_at <= now and session.unrecorded_count > 0 and not session.is_cancelled
+    return sessions
 
 
 def week_sessions(
@@ -236,7 +235,7 @@ def week_sessions(
     end = start_of_day(monday + datetime.timedelta(days=7))
     group_ids = led_group_ids(therapist) if group_ids is None else group_ids
     sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(starts_at__gte=start, starts_at__lt=end)
-    return list(_with_progress(sessions, now=now).order_by("starts_at"))
+    return _with_progress(sessions.order_by("starts_at"), now=now)
 
 
 def overdue_sessions(
