@@ -183,6 +183,9 @@ class Membership(models.Model):
     end_reason = models.CharField(max_length=14, choices=EndReason.choices, blank=True)
     end_note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the membership last changed: the client's calendar feed says from it that its list of
+    # meetings changed (scheduling.selectors.calendar_feed_version).
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = MembershipQuerySet.as_manager()
 

@@ -13,7 +13,6 @@ from django.db.models import (
     Count,
     Exists,
     ExpressionWrapper,
-    F,
     IntegerField,
     OuterRef,
     Q,
@@ -53,11 +52,27 @@ def _therapist_of(user) -> Therapist | None:
     return therapist if therapist is not None and therapist.is_active else None
 
 
-def _leads(therapist: Therapist) -> Q:
+def _leads(therapist: Therapist, group_ids: Iterable[int] | None = None) -> Q:
     """Who reaches a session: its facilitator (the lead, or the substitute set on this one
     meeting) and the group's current facilitator and co-facilitator. A replaced facilitator
-    keeps the past sessions they led (change_facilitators moves the future ones)."""
+    keeps the past sessions they led (change_facilitators moves the future ones).
+
+    Lists pass ``group_ids`` (``led_group_ids``): a condition on the session OR on its group
+    cannot use an index, so PostgreSQL would read every session of the clinic; on the session's
+    own columns it reads two indexes (facilitator and start, group and start) and merges them."""
+    if group_ids is not None:
+        return Q(facilitator=therapist) | Q(group_id__in=list(group_ids))
     return Q(facilitator=therapist) | Q(group__facilitator=therapist) | Q(group__co_facilitator=therapist)
+
+
+def led_group_ids(therapist: Therapist, groups: Iterable[TherapyGroup] | None = None) -> list[int]:
+    """The groups the therapist facilitates or co-facilitates now; taken from ``groups`` (the
+    dashboard's list, from ``groups_for_therapist``, which holds them all) when given."""
+    if groups is None:
+        groups = TherapyGroup.objects.filter(Q(facilitator=therapist) | Q(co_facilitator=therapist)).only(
+            "pk", "facilitator_id", "co_facilitator_id"
+        )
+    return [group.pk for group in groups if therapist.pk in (group.facilitator_id, group.co_facilitator_id)]
 
 
 def leads_session(user: AbstractBaseUser, session: Session) -> bool:
@@ -66,8 +81,10 @@ def leads_session(user: AbstractBaseUser, session: Session) -> bool:
     return therapist is not None and Session.objects.filter(_leads(therapist), pk=session.pk).exists()
 
 
-def sessions_for_therapist(therapist: Therapist) -> QuerySet[Session]:
-    return Session.objects.filter(_leads(therapist)).select_related("group", "facilitator__user")
+def sessions_for_therapist(therapist: Therapist, *, group_ids: Iterable[int] | None = None) -> QuerySet[Session]:
+    """Every session the therapist reaches. A list (more than one session) passes
+    ``group_ids`` from ``led_group_ids``; see ``_leads``."""
+    return Session.objects.filter(_leads(therapist, group_ids)).select_related("group", "facilitator__user")
 
 
 def groups_for_therapist(therapist: Therapist, *, now: datetime.datetime | None = None) -> QuerySet[TherapyGroup]:
@@ -76,10 +93,14 @@ def groups_for_therapist(therapist: Therapist, *, now: datetime.datetime | None 
     weeks. A replaced facilitator sees the page only while a meeting they led is that recent;
     the meetings after the change are no longer theirs."""
     now = now or timezone.now()
-    covers = Session.objects.filter(
-        group=OuterRef("pk"), facilitator=therapist, starts_at__gte=now - RECENT_COVER
-    ).exclude(status=Session.Status.CANCELLED)
-    return TherapyGroup.objects.filter(Q(facilitator=therapist) | Q(co_facilitator=therapist) | Exists(covers))
+    # The therapist's recent and coming meetings, read once from the facilitator's index, rather
+    # than a look into every group's sessions.
+    covers = (
+        Session.objects.filter(facilitator=therapist, starts_at__gte=now - RECENT_COVER)
+        .exclude(status=Session.Status.CANCELLED)
+        .values("group_id")
+    )
+    return TherapyGroup.objects.filter(Q(facilitator=therapist) | Q(co_facilitator=therapist) | Q(pk__in=covers))
 
 
 def get_session_for_therapist(user, pk: int) -> Session:
@@ -140,10 +161,12 @@ def roster_for_session(session: Session) -> QuerySet[Client]:
     """The group's members at the session's start (``groups.models.member_at``: someone who joins
     after it began is not on it), and anyone whose attendance at it was taken (a member who left
     later that day keeps their record). Each client carries ``agreement_in_force``."""
-    members = Membership.objects.at(session.starts_at).filter(group_id=session.group_id)
-    recorded = Attendance.objects.filter(session=session)
+    members = Membership.objects.at(session.starts_at).filter(group_id=session.group_id).order_by().values("client_id")
+    recorded = Attendance.objects.filter(session=session).order_by().values("client_id")
+    # One list of ids (a UNION), not two conditions ORed: PostgreSQL would test every client
+    # of the clinic against both.
     return (
-        Client.objects.filter(Q(pk__in=members.values("client_id")) | Q(pk__in=recorded.values("client_id")))
+        Client.objects.filter(pk__in=members.union(recorded))
         .annotate(
             agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
         )
@@ -154,7 +177,12 @@ def roster_for_session(session: Session) -> QuerySet[Client]:
 # --- The dashboard --------------------------------------------------------------------------
 
 
-def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> QuerySet[Session]:
+def _note_of_session(field_name: str) -> Subquery:
+    """A field of the session's note (None without one), read with the note's unique index."""
+    return Subquery(GroupNote.objects.filter(session=OuterRef("pk")).order_by().values(field_name)[:1])
+
+
+def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> list[Session]:
     """Each session with its roster (as ``roster_for_session`` counts it), attendance rows, note
     state, and whether attendance is due: the session has begun, is not cancelled, and someone on
     its roster has no attendance yet."""
@@ -166,43 +194,69 @@ def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> Qu
         .annotate(count=Count("pk"))
         .values("count")
     )
-    return sessions.annotate(
-        day=TruncDate("starts_at"),
-        unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
-        attendance_count=Count("attendances", distinct=True),
-        note_signed=Exists(GroupNote.objects.filter(session=OuterRef("pk"), signed_at__isnull=False)),
-        note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))),
-    ).annotate(
-        roster_size=F("attendance_count") + F("unrecorded_count"),
-        attendance_due=ExpressionWrapper(
-            Q(starts_at__lte=now, unrecorded_count__gt=0) & ~Q(status=Session.Status.CANCELLED),
-            output_field=BooleanField(),
-        ),
+    recorded = (
+        Attendance.objects.filter(session=OuterRef("pk"))
+        .order_by()
+        .values("session")
+        .annotate(count=Count("pk"))
+        .values("count")
     )
+    # Each a look into an index per session, and no GROUP BY over the sessions: a join to count
+    # attendance, or an EXISTS, can be planned as a pass over every attendance row or note of
+    # the clinic. What follows from them is worked out here, so that each is asked once.
+    sessions = list(
+        sessions.annotate(
+            day=TruncDate("starts_at"),
+            unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
+            attendance_count=Coalesce(Subquery(recorded, output_field=IntegerField()), 0),
+            note_id=_note_of_session("pk"),
+            note_signed_at=_note_of_session("signed_at"),
+        )
+    )
+    for session in sessions:
+        session.note_started = session.note_id is not None
+        session.note_signed = session.note_signed_at is not None
+        session.roster_size = session.attendance_count + session.unrecorded_count
+        session.attendance_due = session.starts_at <= now and session.unrecorded_count > 0 and not session.is_cancelled
+    return sessions
 
 
 def week_sessions(
-    therapist: Therapist, *, today: datetime.date | None = None, now: datetime.datetime | None = None
+    therapist: Therapist,
+    *,
+    today: datetime.date | None = None,
+    now: datetime.datetime | None = None,
+    group_ids: Iterable[int] | None = None,
 ) -> list[Session]:
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     monday = monday_of(today)
     start = start_of_day(monday)
     end = start_of_day(monday + datetime.timedelta(days=7))
-    sessions = sessions_for_therapist(therapist).filter(starts_at__gte=start, starts_at__lt=end)
-    return list(_with_progress(sessions, now=now).order_by("starts_at"))
+    group_ids = led_group_ids(therapist) if group_ids is None else group_ids
+    sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(starts_at__gte=start, starts_at__lt=end)
+    return _with_progress(sessions.order_by("starts_at"), now=now)
 
 
-def overdue_sessions(therapist: Therapist, *, now: datetime.datetime | None = None) -> list[Session]:
-    """Met sessions whose note is still unsigned more than 24 hours after they ended."""
+def overdue_sessions(
+    therapist: Therapist, *, now: datetime.datetime | None = None, group_ids: Iterable[int] | None = None
+) -> QuerySet[Session]:
+    """Met sessions whose note is still unsigned more than 24 hours after they ended, oldest
+    first, each with ``note_started``. Pages show a bounded part of it (a therapist back from
+    leave may have many)."""
     now = now or timezone.now()
-    sessions = (
-        sessions_for_therapist(therapist)
+    ended_before = now - NOTE_OVERDUE_AFTER
+    group_ids = led_group_ids(therapist) if group_ids is None else group_ids
+    return (
+        sessions_for_therapist(therapist, group_ids=group_ids)
         .met()
-        .filter(ends_at__lt=now - NOTE_OVERDUE_AFTER)
-        .exclude(group_note__signed_at__isnull=False)
+        # A session starts before it ends: the start bound lets the indexes on the start do the work.
+        .filter(starts_at__lt=ended_before, ends_at__lt=ended_before)
+        .annotate(note_id=_note_of_session("pk"), note_signed_at=_note_of_session("signed_at"))
+        .filter(note_signed_at__isnull=True)
+        .annotate(note_started=ExpressionWrapper(Q(note_id__isnull=False), output_field=BooleanField()))
+        .order_by("starts_at", "pk")
     )
-    return list(_with_progress(sessions, now=now).order_by("starts_at"))
 
 
 # --- The session page -----------------------------------------------------------------------
@@ -252,10 +306,12 @@ class MemberBalance:
 def participation_balance(group: TherapyGroup, *, today: datetime.date | None = None):
     """The last six met sessions and, for each current member, their attendance at each."""
     today = today or timezone.localdate()
+    # Walks the group's meetings back from the latest (its index on group and start) and stops at
+    # the sixth with attendance, rather than joining every attendance row the group ever had.
     sessions = list(
-        Session.objects.filter(group=group, attendances__isnull=False)
+        Session.objects.filter(group=group)
+        .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
         .exclude(status=Session.Status.CANCELLED)
-        .distinct()
         .order_by("-starts_at")[:BALANCE_SESSIONS]
     )
     sessions.reverse()

@@ -6,6 +6,7 @@ app_name = "therapist"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("notes/overdue/", views.overdue_notes, name="overdue_notes"),
     path("sessions/<int:pk>/", views.session_detail, name="session"),
     path("sessions/<int:pk>/held/", views.session_held, name="session_held"),
     path("sessions/<int:pk>/note/", views.note, name="note"),

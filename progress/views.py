@@ -8,10 +8,11 @@ records it."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from audit.trail import Action, record
 from iop.forms import add_refusals
@@ -27,25 +28,46 @@ from progress.models import NOTE_IS_LOCKED, GroupNote
 from scheduling.models import Session
 from scheduling.services import held_refusals
 
+# Lists on the therapist's pages are bounded: a therapist back from leave may have many notes
+# to sign, and each would be a row to read and draw.
+OVERDUE_ON_DASHBOARD = 10
+OVERDUE_PER_PAGE = 25
+
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     therapist = selectors.therapist_for(request.user)
     now = timezone.now()
     today = timezone.localdate(now)
-    week = selectors.week_sessions(therapist, today=today, now=now)
+    groups = list(selectors.groups_for_therapist(therapist, now=now).order_by("name"))
+    led = selectors.led_group_ids(therapist, groups)
+    week = selectors.week_sessions(therapist, today=today, now=now, group_ids=led)
+    # One more than shown tells whether the page of all of them is worth a link.
+    overdue = list(selectors.overdue_sessions(therapist, now=now, group_ids=led)[: OVERDUE_ON_DASHBOARD + 1])
     context = {
         "therapist": therapist,
         "today": today,
         "today_sessions": [s for s in week if s.day == today],
         "later_sessions": [s for s in week if s.day > today],
         "earlier_sessions": [s for s in week if s.day < today],
-        "overdue_sessions": selectors.overdue_sessions(therapist, now=now),
-        "groups": selectors.groups_for_therapist(therapist).order_by("name"),
+        "overdue_sessions": overdue[:OVERDUE_ON_DASHBOARD],
+        "more_overdue": len(overdue) > OVERDUE_ON_DASHBOARD,
+        "groups": groups,
     }
     # The dashboard names no client (sessions and counts only), but it is read for a person.
     record(Action.VIEW, target=Session, detail="therapist dashboard")
     return render(request, "progress/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def overdue_notes(request: HttpRequest) -> HttpResponse:
+    """Every note unsigned for more than 24 hours, a page at a time (the dashboard shows the
+    oldest few)."""
+    therapist = selectors.therapist_for(request.user)
+    page = Paginator(selectors.overdue_sessions(therapist), OVERDUE_PER_PAGE).get_page(request.GET.get("page"))
+    record(Action.VIEW, target=Session, detail="overdue notes")
+    return render(request, "progress/overdue_notes.html", {"therapist": therapist, "page": page})
 
 
 @login_required

@@ -150,7 +150,7 @@ def end_membership(
         membership.ended_on = on
         membership.end_reason = reason
         membership.end_note = note.strip()
-        membership.save(update_fields=["status", "ended_on", "end_reason", "end_note"])
+        membership.save(update_fields=["status", "ended_on", "end_reason", "end_note", "updated_at"])
         # The reason is a code (completed, discharged, …); the free-text note stays out of the trail.
         record(Action.CHANGE, target=membership, clients=[membership.client_id], detail=f"ended: {reason}")
         reminders.stop_for_membership(membership=membership)
@@ -216,7 +216,7 @@ def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> 
             # A seat freed on a past day is taken now: joining earlier would put the client on
             # the rosters of meetings held while they were still waiting.
             _join(candidate, on=max(on, timezone.localdate()))
-            candidate.save(update_fields=["status", "joined_at", "joined_on"])
+            candidate.save(update_fields=["status", "joined_at", "joined_on", "updated_at"])
             promoted.append(candidate)
             free -= 1
         if promoted:

@@ -1,14 +1,22 @@
 """Reads that the portal, the calendar feed and (later) reminders share."""
 
 import datetime
+import hashlib
+from dataclasses import dataclass
 
-from django.db.models import F, QuerySet
+from django.conf import settings
+from django.db.models import Count, F, Max, QuerySet, Sum
 from django.http import Http404
 
 from clients.models import Client
 from groups.models import member_at
 from iop.clock import start_of_day, start_of_day_after
 from scheduling.models import Session
+
+# Past meetings stay in the client's calendar feed this long.
+FEED_PAST_WEEKS = 4
+# Raised when the feed's entries are written differently, so that calendars fetch them anew.
+FEED_FORMAT = 1
 
 
 def client_for_portal(user) -> Client:
@@ -36,3 +44,55 @@ def sessions_for_client_between(client: Client, first_day: datetime.date, last_d
     start = start_of_day(first_day)
     end = start_of_day_after(last_day)
     return sessions_for_client(client).filter(starts_at__gte=start, starts_at__lt=end)
+
+
+def client_for_feed(token: str) -> Client | None:
+    """The client whose calendar link this is; None for an unknown, rotated or discharged
+    client's link. Carries ``memberships_changed_at``, the last change to any of their
+    memberships (a join or an end changes which meetings the feed lists)."""
+    return (
+        Client.objects.exclude(status=Client.Status.DISCHARGED)
+        .filter(calendar_token=token)
+        .annotate(memberships_changed_at=Max("memberships__updated_at"))
+        .first()
+    )
+
+
+def feed_sessions(client: Client, *, today: datetime.date) -> QuerySet[Session]:
+    """The meetings in the client's calendar feed: from ``FEED_PAST_WEEKS`` back on."""
+    first_day = today - datetime.timedelta(weeks=FEED_PAST_WEEKS)
+    return sessions_for_client(client).filter(starts_at__gte=start_of_day(first_day))
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    etag: str
+    last_modified: datetime.datetime | None
+
+
+def calendar_feed_version(client: Client, *, today: datetime.date) -> FeedVersion:
+    """What the feed shows, summed up in one aggregate query, without drawing it: a calendar app
+    polling every few minutes gets "not modified" for this.
+
+    Every change to an entry goes through ``Session.updated_at`` (a moved, cancelled or
+    re-placed meeting); a meeting added or gone changes the count and the sum of ids; a
+    membership joined or ended changes ``memberships_changed_at``; the day (which past meetings
+    are in), the link and the clinic's name are in it too. ``last_modified`` is the latest of
+    those times, for apps that only send If-Modified-Since."""
+    summary = feed_sessions(client, today=today).aggregate(
+        count=Count("pk"), ids=Sum("pk"), changed_at=Max("updated_at")
+    )
+    memberships_changed_at = getattr(client, "memberships_changed_at", None)
+    parts = (
+        FEED_FORMAT,
+        client.calendar_token,
+        settings.CLINIC_SHORT_NAME,
+        today.isoformat(),
+        summary["count"],
+        summary["ids"],
+        summary["changed_at"] and summary["changed_at"].isoformat(),
+        memberships_changed_at and memberships_changed_at.isoformat(),
+    )
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    times = [t for t in (summary["changed_at"], memberships_changed_at) if t is not None]
+    return FeedVersion(etag=digest, last_modified=max(times) if times else None)

@@ -6,6 +6,7 @@ closures, cancellations) is not: it is about a group, not a client, and what rea
 it is recorded where it does (reminders sent, memberships ended). The calendar link is a client's
 and is recorded."""
 
+import contextlib
 import dataclasses
 import datetime
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -160,9 +161,11 @@ def supersede(sessions, *, reason: str) -> int:
 
 
 def _follow_place_and_objective(sessions, *, slot: WeeklySlot, old_objective: str) -> None:
-    sessions.update(room=slot.place, video_link=slot.video_link)
+    # The time of the change goes with it: calendar entries and the feed's version follow it.
+    now = timezone.now()
+    sessions.update(room=slot.place, video_link=slot.video_link, updated_at=now)
     # A meeting whose objective was edited on its own keeps it.
-    sessions.filter(objective=old_objective).update(objective=slot.default_objective)
+    sessions.filter(objective=old_objective).update(objective=slot.default_objective, updated_at=now)
 
 
 @transaction.atomic
@@ -191,9 +194,10 @@ def _closure_on(day: datetime.date, closures: Iterable[Closure]) -> Closure | No
 
 @dataclass
 class Generation:
-    """What ``generate_sessions`` made, and the occurrences the database refused, with why."""
+    """What ``generate_sessions`` made (the new sessions' ids), and the occurrences the database
+    refused, with why."""
 
-    made: list[Session] = dataclasses.field(default_factory=list)
+    made: list[int] = dataclasses.field(default_factory=list)
     refused: list["Refusal"] = dataclasses.field(default_factory=list)
 
 
@@ -207,6 +211,11 @@ class Refusal:
         return f"{self.slot}, {self.day:%b %d, %Y}: {' '.join(self.reasons)}"
 
 
+# Groups whose meetings are looked up and made together: bounds the memory a year for every
+# group takes (the meetings of a few groups at a time, never all of them at once).
+GENERATION_GROUPS_PER_BATCH = 50
+
+
 def generate_sessions(
     *,
     weeks: int | None = None,
@@ -217,9 +226,10 @@ def generate_sessions(
     """Make the sessions of every slot from ``start`` (default: this week's Monday) up to
     ``weeks`` weeks ahead of today. Idempotent: a slot occurrence that has a session is skipped.
 
-    A meeting the database refuses (say a virtual slot of a group that no longer has a video
-    link) is reported in ``refused`` and every other meeting is still made: one group's problem
-    never leaves the others without sessions."""
+    Each group's meetings are made in a transaction of their own, a few groups at a time. A
+    meeting the database refuses (say a virtual slot of a group that no longer has a video link)
+    is reported in ``refused`` and every other meeting is still made: one group's problem never
+    leaves the others without sessions. ``made`` holds the ids of the sessions made."""
     today = today or timezone.localdate()
     weeks = weeks or settings.SESSION_GENERATION_WEEKS
     start = start or monday_of(today)
@@ -228,31 +238,68 @@ def generate_sessions(
         slots = WeeklySlot.objects.exclude(group__status=TherapyGroup.Status.ENDED).filter(
             Q(effective_until__isnull=True) | Q(effective_until__gte=start), effective_from__lte=horizon
         )
-    slots = list(slots)
-    if not slots:
-        return Generation()
-    groups = {g.pk: g for g in TherapyGroup.objects.filter(pk__in={s.group_id for s in slots})}
-    existing = set(
-        Session.objects.filter(slot__in=slots, slot_date__gte=start, slot_date__lte=horizon).values_list(
-            "slot_id", "slot_date"
-        )
-    )
-    closures = list(Closure.objects.filter(ends_on__gte=start, starts_on__lte=horizon))
-    occurrences: list[list[tuple[WeeklySlot, datetime.date]]] = []
+    slots_by_group: dict[int, list[WeeklySlot]] = {}
     for slot in slots:
-        group = groups[slot.group_id]
-        slot.group = group
-        first = max(start, slot.effective_from, group.start_date)
-        last = min(d for d in (horizon, slot.effective_until, group.end_date) if d is not None)
-        day = first + datetime.timedelta(days=(slot.weekday - first.weekday()) % 7)
-        days = []
-        while day <= last:
-            if (slot.pk, day) not in existing:
-                days.append((slot, day))
-            day += datetime.timedelta(days=7)
-        if days:
-            occurrences.append(days)
-    return _insert_sessions(occurrences, closures)
+        slots_by_group.setdefault(slot.group_id, []).append(slot)
+    generation = Generation()
+    if not slots_by_group:
+        return generation
+    closures = list(Closure.objects.filter(ends_on__gte=start, starts_on__lte=horizon))
+    group_ids = sorted(slots_by_group)
+    with _commits_not_waiting_for_the_disk():
+        for first in range(0, len(group_ids), GENERATION_GROUPS_PER_BATCH):
+            batch = group_ids[first : first + GENERATION_GROUPS_PER_BATCH]
+            groups = TherapyGroup.objects.in_bulk(batch)
+            batch_slots = [slot for group_id in batch for slot in slots_by_group[group_id]]
+            existing = set(
+                Session.objects.filter(slot__in=batch_slots, slot_date__gte=start, slot_date__lte=horizon).values_list(
+                    "slot_id", "slot_date"
+                )
+            )
+            for group_id in batch:
+                occurrences = []
+                for slot in slots_by_group[group_id]:
+                    slot.group = groups[group_id]
+                    days = [day for day in _slot_days(slot, start, horizon) if (slot.pk, day) not in existing]
+                    if days:
+                        occurrences.append([(slot, day) for day in days])
+                if occurrences:
+                    _insert_group_sessions(occurrences, closures, generation)
+    return generation
+
+
+@contextlib.contextmanager
+def _commits_not_waiting_for_the_disk():
+    """On PostgreSQL, commit each group's meetings without waiting for the disk to confirm it.
+
+    Generating is idempotent: meetings lost to a crash in the instant before the disk caught up
+    are made again by the next run. The setting holds for this connection during this run only.
+    Not waiting at each commit is what lets every group have a transaction of its own at little
+    cost."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        if connection.is_usable():
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+
+
+def _slot_days(slot: WeeklySlot, start: datetime.date, horizon: datetime.date) -> list[datetime.date]:
+    """The days a slot meets from ``start`` to ``horizon``, within its group's dates."""
+    group = slot.group
+    first = max(start, slot.effective_from, group.start_date)
+    last = min(d for d in (horizon, slot.effective_until, group.end_date) if d is not None)
+    day = first + datetime.timedelta(days=(slot.weekday - first.weekday()) % 7)
+    days = []
+    while day <= last:
+        days.append(day)
+        day += datetime.timedelta(days=7)
+    return days
 
 
 def _session_for(slot: WeeklySlot, day: datetime.date, closures: list[Closure]) -> Session:
@@ -275,27 +322,22 @@ def _session_for(slot: WeeklySlot, day: datetime.date, closures: list[Closure]) 
     )
 
 
-def _insert_sessions(occurrences: list[list[tuple[WeeklySlot, datetime.date]]], closures: list[Closure]) -> Generation:
-    """Insert every slot's meetings in one statement; if the database refuses it, insert slot by
-    slot, and a slot refused, meeting by meeting, so that only the refused meetings are missing.
+def _insert_group_sessions(
+    occurrences: list[list[tuple[WeeklySlot, datetime.date]]], closures: list[Closure], generation: Generation
+) -> None:
+    """Insert one group's meetings (``occurrences``: per slot, its days) in one transaction; if
+    the database refuses it, slot by slot, and a slot refused, meeting by meeting, so that only
+    the refused meetings are missing.
 
     The fallback costs nothing on a normal night and a few statements per slot on a bad one."""
-    generation = Generation()
 
-    def insert(batch: list[tuple[WeeklySlot, datetime.date]]) -> list[Session]:
-        sessions = [_session_for(slot, day, closures) for slot, day in batch]
-        # The one conflict to pass over is an occurrence a concurrent run made after we looked;
-        # every other refusal (a check, a second meeting of the group at that moment) is reported.
-        # (ignore_conflicts would also let SQLite drop rows that fail a check, silently.)
+    def insert(batch: list[tuple[WeeklySlot, datetime.date]]) -> list[int]:
         with transaction.atomic():
-            Session.objects.bulk_create(
-                sessions, update_conflicts=True, unique_fields=["slot", "slot_date"], update_fields=["slot_date"]
-            )
-        return sessions
+            return _insert_session_rows(batch, closures)
 
     try:
-        generation.made = insert([occurrence for days in occurrences for occurrence in days])
-        return generation
+        generation.made += insert([occurrence for days in occurrences for occurrence in days])
+        return
     except IntegrityError:
         pass
     for days in occurrences:
@@ -309,7 +351,80 @@ def _insert_sessions(occurrences: list[list[tuple[WeeklySlot, datetime.date]]], 
                 generation.made += insert([(slot, day)])
             except IntegrityError as error:
                 generation.refused.append(Refusal(slot, day, _why_refused(_session_for(slot, day, closures), error)))
-    return generation
+
+
+# The columns a generated meeting fills (``_session_for`` says the same for one meeting), and the
+# rows per INSERT: a year of a group's meetings is one statement, well inside every database's
+# limit on parameters.
+GENERATED_SESSION_FIELDS = (
+    "group",
+    "slot",
+    "slot_date",
+    "starts_at",
+    "ends_at",
+    "objective",
+    "facilitator",
+    "room",
+    "video_link",
+    "status",
+    "cancellation_reason",
+    "closure",
+    "updated_at",
+)
+GENERATION_ROWS_PER_INSERT = 500
+
+
+def _insert_session_rows(occurrences: list[tuple[WeeklySlot, datetime.date]], closures: list[Closure]) -> list[int]:
+    """Insert the meetings of ``occurrences`` and return their ids, in the caller's transaction.
+
+    A year for every group is some 160,000 meetings: written as rows of values straight into an
+    INSERT, not as model instances through ``bulk_create``, which would spend most of the night
+    building and converting objects. The one conflict passed over is an occurrence a concurrent run
+    made after we looked (the id of that meeting is returned); every other refusal (a check, a
+    second meeting of the group at that moment) raises ``IntegrityError``, as ``bulk_create`` with
+    ``update_conflicts`` would: ``ignore_conflicts`` would also let SQLite drop rows that fail a
+    check, silently."""
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    rows = []
+    for slot, day in occurrences:
+        group = slot.group
+        starts_at = local_start(day, slot.start_time)
+        closure = _closure_on(day, closures)
+        rows.append(
+            (
+                group.pk,
+                slot.pk,
+                ops.adapt_datefield_value(day),
+                ops.adapt_datetimefield_value(starts_at),
+                ops.adapt_datetimefield_value(minutes_after(starts_at, slot.duration_minutes)),
+                slot.default_objective,
+                group.facilitator_id,
+                slot.place,
+                slot.video_link,
+                Session.Status.CANCELLED.value if closure else Session.Status.SCHEDULED.value,
+                f"Clinic closed: {closure.name}" if closure else "",
+                closure.pk if closure else None,
+                now,
+            )
+        )
+    quote = ops.quote_name
+    columns = ", ".join(quote(Session._meta.get_field(name).column) for name in GENERATED_SESSION_FIELDS)
+    row_placeholder = f"({', '.join(['%s'] * len(GENERATED_SESSION_FIELDS))})"
+    slot_column, day_column = quote("slot_id"), quote("slot_date")
+    ids = []
+    with connection.cursor() as cursor:
+        for first in range(0, len(rows), GENERATION_ROWS_PER_INSERT):
+            chunk = rows[first : first + GENERATION_ROWS_PER_INSERT]
+            cursor.execute(
+                f"INSERT INTO {quote(Session._meta.db_table)} ({columns}) "
+                f"VALUES {', '.join([row_placeholder] * len(chunk))} "
+                f"ON CONFLICT ({slot_column}, {day_column}) DO UPDATE SET {day_column} = EXCLUDED.{day_column} "
+                f"RETURNING {quote('id')}",
+                [value for row in chunk for value in row],
+            )
+            ids += [session_id for (session_id,) in cursor.fetchall()]
+    return ids
 
 
 def _why_refused(session: Session, error: IntegrityError) -> tuple[str, ...]:

@@ -7,14 +7,21 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import condition, require_GET, require_POST
 
 from audit.trail import Action, record
 from clients.models import Client
-from iop.clock import monday_of, start_of_day
+from iop.clock import monday_of
 from scheduling import calendar, services
 from scheduling.models import Session
-from scheduling.selectors import client_for_portal, sessions_for_client, sessions_for_client_between
+from scheduling.selectors import (
+    FeedVersion,
+    calendar_feed_version,
+    client_for_feed,
+    client_for_portal,
+    feed_sessions,
+    sessions_for_client_between,
+)
 
 # Weeks a person could mean; outside them the previous/next links would leave the calendar.
 FIRST_YEAR, LAST_YEAR = 1970, 2200
@@ -86,17 +93,39 @@ def rotate_feed(request: HttpRequest) -> HttpResponse:
     return redirect("scheduling:week")
 
 
+def _feed_state(request: HttpRequest, token: str) -> tuple[Client | None, FeedVersion | None]:
+    """The client and the feed's version, looked up once per request (the ETag, the
+    Last-Modified and the view all ask)."""
+    if not hasattr(request, "_calendar_feed"):
+        client = client_for_feed(token)
+        version = calendar_feed_version(client, today=timezone.localdate()) if client is not None else None
+        request._calendar_feed = (client, version)
+    return request._calendar_feed
+
+
+def _feed_etag(request: HttpRequest, token: str) -> str | None:
+    # Weak: each drawing stamps its entries with the time (DTSTAMP), so two drawings of one
+    # version are equal in meaning, not in bytes.
+    version = _feed_state(request, token)[1]
+    return f'W/"{version.etag}"' if version is not None else None
+
+
+def _feed_last_modified(request: HttpRequest, token: str) -> datetime.datetime | None:
+    version = _feed_state(request, token)[1]
+    return version and version.last_modified
+
+
 @require_GET
+# A repeat poll of an unchanged feed answers 304 without drawing it. A 304 carries no client
+# information and records no read; a 200 does.
+@condition(etag_func=_feed_etag, last_modified_func=_feed_last_modified)
 def feed(request: HttpRequest, token: str) -> HttpResponse:
     """The client's calendar subscription. The token is the only key: unknown, rotated, or a
     discharged client's → 404."""
-    try:
-        client = Client.objects.exclude(status=Client.Status.DISCHARGED).get(calendar_token=token)
-    except Client.DoesNotExist:
-        raise Http404("No such calendar.") from None
-    today = timezone.localdate()
-    first = today - datetime.timedelta(weeks=4)
-    sessions = sessions_for_client(client).filter(starts_at__gte=start_of_day(first))
+    client, _ = _feed_state(request, token)
+    if client is None:
+        raise Http404("No such calendar.")
+    sessions = feed_sessions(client, today=timezone.localdate())
     body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
     # Fetched by the client's calendar app, signed in as no one: the token stands for the client.
     record(Action.VIEW, target=Session, clients=[client], detail="calendar feed")

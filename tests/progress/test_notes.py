@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -8,6 +9,8 @@ from django.utils import timezone
 
 from progress import notes
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote, SignedNoteLocked
+from progress.views import OVERDUE_ON_DASHBOARD, OVERDUE_PER_PAGE
+from scheduling.models import Session
 from scheduling.services import update_session
 from tests.factories import PASSWORD
 from tests.helpers import attendance_post, make_session, note_post, record_everyone_present, write_note
@@ -378,6 +381,73 @@ def test_signed_note_is_not_listed_as_overdue(facilitator_client, group, members
     notes.sign_note(note=write_note(old, members, by=therapist.user), user=therapist.user, password=PASSWORD)
 
     assert facilitator_client.get(reverse("therapist:dashboard")).context["overdue_sessions"] == []
+
+
+def held_sessions_without_signed_notes(group, count):
+    """``count`` meetings held on the days before yesterday, none with a signed note."""
+    return [
+        make_session(group, starts_at=timezone.now() - datetime.timedelta(days=2 + n), status=Session.Status.HELD)
+        for n in range(count)
+    ]
+
+
+def test_dashboard_shows_the_oldest_unsigned_notes_and_links_to_the_rest(facilitator_client, group):
+    sessions = held_sessions_without_signed_notes(group, OVERDUE_ON_DASHBOARD + 1)
+
+    response = facilitator_client.get(reverse("therapist:dashboard"))
+
+    oldest_first = sorted(sessions, key=lambda s: s.starts_at)
+    assert [s.pk for s in response.context["overdue_sessions"]] == [s.pk for s in oldest_first][:OVERDUE_ON_DASHBOARD]
+    assert reverse("therapist:overdue_notes") in response.content.decode()
+
+
+def test_dashboard_with_few_unsigned_notes_has_no_link_to_more(facilitator_client, group):
+    held_sessions_without_signed_notes(group, OVERDUE_ON_DASHBOARD)
+
+    response = facilitator_client.get(reverse("therapist:dashboard"))
+
+    assert len(response.context["overdue_sessions"]) == OVERDUE_ON_DASHBOARD
+    assert reverse("therapist:overdue_notes") not in response.content.decode()
+
+
+def test_unsigned_notes_page_shows_every_one_a_page_at_a_time(facilitator_client, group):
+    sessions = held_sessions_without_signed_notes(group, OVERDUE_PER_PAGE + 2)
+    url = reverse("therapist:overdue_notes")
+
+    first = facilitator_client.get(url)
+    second = facilitator_client.get(url, {"page": 2})
+
+    shown = [s.pk for s in first.context["page"].object_list] + [s.pk for s in second.context["page"].object_list]
+    assert shown == [s.pk for s in sorted(sessions, key=lambda s: s.starts_at)]
+    assert len(first.context["page"].object_list) == OVERDUE_PER_PAGE
+    assert "?page=2" in first.content.decode()
+
+
+def test_unsigned_notes_page_answers_a_bad_page_number_with_a_page(facilitator_client, group):
+    held_sessions_without_signed_notes(group, 2)
+
+    response = facilitator_client.get(reverse("therapist:overdue_notes"), {"page": "x"})
+
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == 2
+
+
+def test_unsigned_notes_page_lists_only_the_therapists_own(client, group, other_therapist):
+    held_sessions_without_signed_notes(group, 2)
+    client.force_login(other_therapist.user)
+
+    response = client.get(reverse("therapist:overdue_notes"))
+
+    assert list(response.context["page"].object_list) == []
+    assert group.name not in response.content.decode()
+
+
+def test_unsigned_notes_page_lets_in_only_therapists(client, therapist, portal_user, staff_user):
+    url = reverse("therapist:overdue_notes")
+    assert client.get(url).url.startswith(reverse(settings.LOGIN_URL))
+    for user, status in [(therapist.user, 200), (portal_user, 404), (staff_user, 404)]:
+        client.force_login(user)
+        assert client.get(url).status_code == status
 
 
 # --- Before the session ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from progress import notes
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+from scheduling.models import Session
 from tests.factories import PASSWORD, TherapyGroupFactory
 from tests.helpers import (
     AUDIT_ROW_QUERIES,
@@ -32,6 +33,9 @@ MANY_NAMES = [(f"Member{chr(65 + i)}", f"Surname{chr(65 + i)}") for i in range(1
 SESSION_PAGE_QUERIES = 8 + AUDIT_ROW_QUERIES
 NOTE_PAGE_QUERIES = 14 + AUDIT_ROW_QUERIES
 GROUP_PAGE_QUERIES = 7 + AUDIT_ROW_QUERIES
+# The session and the user, the therapist, the groups they lead, the count of unsigned notes and
+# one page of them.
+OVERDUE_PAGE_QUERIES = 6 + AUDIT_ROW_QUERIES
 
 
 def group_of(size, therapist):
@@ -95,6 +99,16 @@ def test_dashboard_query_count_does_not_grow_with_sessions(facilitator_client, t
         make_session(other_group, starts_at=timezone.now() - datetime.timedelta(hours=hours, minutes=10))
 
     assert queries_for(facilitator_client, reverse("therapist:dashboard")) == few
+
+
+@pytest.mark.parametrize("count", [2, 30])
+def test_unsigned_notes_page_query_count_does_not_grow_with_the_notes(facilitator_client, therapist, count):
+    group, _ = group_of(0, therapist)
+    for days_ago in range(count):
+        starts_at = timezone.now() - datetime.timedelta(days=2 + days_ago)
+        make_session(group, starts_at=starts_at, status=Session.Status.HELD)
+
+    assert queries_for(facilitator_client, reverse("therapist:overdue_notes")) == OVERDUE_PAGE_QUERIES
 
 
 # --- Saving: the POSTs. Saving the roster and the note still costs queries per member today (the

@@ -1,16 +1,20 @@
 import datetime
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import parse_http_date
 from icalendar import Calendar
 
+from audit.models import AuditEvent
+from groups.models import Membership
 from iop.discretion import undiscreet_words
 from scheduling.calendar import event_uid
-from scheduling.enrolment import enroll_client
-from scheduling.services import cancel_session, rotate_calendar_token
-from tests.factories import UserFactory
+from scheduling.enrolment import end_membership, enroll_client
+from scheduling.services import cancel_session, rotate_calendar_token, save_slot, update_session
+from tests.factories import TherapyGroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +136,151 @@ def test_a_room_name_that_gives_the_care_away_is_not_in_the_feed(client, client_
     locations = {str(event["location"]) for event in events}
     assert "Riverside Health" in locations
     assert not any("Recovery" in location for location in locations)
+
+
+# --- Polling: a calendar app asks again every few minutes -----------------------------------
+
+
+def test_a_repeat_poll_of_an_unchanged_feed_is_not_modified_and_empty(client, client_record, member_sessions):
+    first = client.get(feed_url(client_record))
+
+    again = client.get(feed_url(client_record), HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert first.status_code == 200
+    assert first["ETag"].startswith('W/"')
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == first["ETag"]
+
+
+def test_a_poll_with_only_the_last_modified_time_is_not_modified(client, client_record, member_sessions):
+    first = client.get(feed_url(client_record))
+
+    again = client.get(feed_url(client_record), HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+
+    assert again.status_code == 304
+
+
+def test_a_not_modified_poll_records_no_read_and_a_full_one_does(client, client_record, member_sessions):
+    first = client.get(feed_url(client_record))
+    reads = AuditEvent.objects.count()
+
+    client.get(feed_url(client_record), HTTP_IF_NONE_MATCH=first["ETag"])
+    not_modified_reads = AuditEvent.objects.count()
+    client.get(feed_url(client_record))
+
+    assert not_modified_reads == reads
+    assert AuditEvent.objects.count() > reads
+
+
+def test_an_unknown_token_with_a_version_is_still_404(client, client_record, member_sessions):
+    etag = client.get(feed_url(client_record))["ETag"]
+
+    response = client.get(reverse("scheduling:feed", args=["not-a-real-token"]), HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == 404
+
+
+def test_a_not_modified_poll_costs_two_queries(client, client_record, member_sessions, django_assert_num_queries):
+    etag = client.get(feed_url(client_record))["ETag"]
+
+    # The client by its link (with when its memberships last changed), and the feed's summary.
+    with django_assert_num_queries(2):
+        assert client.get(feed_url(client_record), HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def move_a_meeting(story):
+    session = story.sessions[-1]
+    later = datetime.timedelta(hours=1)
+    update_session(session=session, starts_at=session.starts_at + later, ends_at=session.ends_at + later)
+
+
+def cancel_a_meeting(story):
+    cancel_session(session=story.sessions[-1], reason="Snow")
+
+
+def add_a_meeting(story):
+    story.make_slot(story.group, weekday=2, start="10:00", today=timezone.localdate())
+
+
+def join_another_group(story):
+    other = TherapyGroupFactory(facilitator=story.group.facilitator, capacity=8)
+    story.make_slot(other, weekday=4, start="10:00", today=timezone.localdate())
+    enroll_client(client=story.client_record, group=other, on=timezone.localdate())
+
+
+def end_the_membership(story):
+    membership = Membership.objects.get(client=story.client_record, group=story.group)
+    end_membership(membership=membership, reason=Membership.EndReason.COMPLETED, on=timezone.localdate())
+
+
+def move_the_slot_to_another_room(story):
+    slot = story.sessions[0].slot
+    slot.room = "Room 9"
+    save_slot(slot=slot, today=timezone.localdate())
+
+
+def rename_the_clinic(story):
+    story.settings.CLINIC_SHORT_NAME = "Lakeside Health"
+
+
+def a_day_passes(story):
+    story.clock.shift(datetime.timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        move_a_meeting,
+        cancel_a_meeting,
+        add_a_meeting,
+        join_another_group,
+        end_the_membership,
+        move_the_slot_to_another_room,
+        rename_the_clinic,
+        a_day_passes,
+    ],
+)
+def test_every_change_to_what_the_feed_shows_changes_its_version(
+    client, client_record, group, member_sessions, make_slot, settings, clock, change
+):
+    before = client.get(feed_url(client_record))
+    story = SimpleNamespace(
+        client_record=client_record,
+        group=group,
+        sessions=member_sessions,
+        make_slot=make_slot,
+        settings=settings,
+        clock=clock,
+    )
+
+    change(story)
+    after = client.get(feed_url(client_record), HTTP_IF_NONE_MATCH=before["ETag"])
+
+    assert after.status_code == 200
+    assert after["ETag"] != before["ETag"]
+    assert after.content != b""
+
+
+def test_a_rotated_link_has_a_version_of_its_own(client, client_record, member_sessions):
+    before = client.get(feed_url(client_record))["ETag"]
+
+    rotate_calendar_token(client=client_record)
+    after = client.get(feed_url(client_record), HTTP_IF_NONE_MATCH=before)
+
+    assert after.status_code == 200
+    assert after["ETag"] != before
+
+
+def test_ending_a_membership_moves_the_last_modified_time(client, client_record, group, member_sessions, clock):
+    before = client.get(feed_url(client_record))["Last-Modified"]
+    membership = Membership.objects.get(client=client_record, group=group)
+    # Last-Modified counts whole seconds.
+    clock.shift(datetime.timedelta(seconds=2))
+    ended_at = timezone.now()
+
+    end_membership(membership=membership, reason=Membership.EndReason.COMPLETED, on=timezone.localdate())
+    after = client.get(feed_url(client_record), HTTP_IF_MODIFIED_SINCE=before)
+
+    assert after.status_code == 200
+    assert parse_http_date(after["Last-Modified"]) >= int(ended_at.timestamp())

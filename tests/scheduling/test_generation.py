@@ -5,7 +5,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from groups.models import TherapyGroup
 from iop.clock import local_start
+from scheduling import services
 from scheduling.models import Closure, Session, WeeklySlot
 from scheduling.services import (
     cancel_session,
@@ -15,7 +17,7 @@ from scheduling.services import (
     save_slot,
     update_session,
 )
-from tests.factories import AttendanceFactory, GroupNoteFactory
+from tests.factories import AttendanceFactory, GroupNoteFactory, TherapyGroupFactory, WeeklySlotFactory
 from tests.helpers import MONDAY
 
 pytestmark = pytest.mark.django_db
@@ -272,3 +274,42 @@ def test_shortening_a_slot_cancels_only_the_meetings_after_its_new_end(group, ma
     cancelled = Session.objects.filter(status=Session.Status.CANCELLED)
     assert cancelled.count() == 6
     assert set(cancelled.values_list("cancellation_reason", flat=True)) == {"This meeting time has been discontinued."}
+
+
+# --- Many groups: a few at a time, each in a transaction of its own -------------------------
+
+
+def test_generation_goes_a_few_groups_at_a_time_and_a_refused_group_leaves_the_others(therapist, monkeypatch):
+    monkeypatch.setattr(services, "GENERATION_GROUPS_PER_BATCH", 2)
+    groups = [TherapyGroupFactory(facilitator=therapist, room=f"Room {n}") for n in range(5)]
+    for group in groups:
+        WeeklySlotFactory(group=group, weekday=1, start_time=datetime.time(10))
+    # A virtual slot of a group with no video link: its meetings would have no place at all.
+    refused_group = groups[2]
+    bad_slot = WeeklySlotFactory(group=refused_group, weekday=3, is_virtual=True)
+    TherapyGroup.objects.filter(pk=refused_group.pk).update(video_link="")
+
+    generation = generate_sessions(today=MONDAY, weeks=3)
+
+    weeks = 3  # this week's meeting and those up to three weeks from Monday
+    assert {r.slot.pk for r in generation.refused} == {bad_slot.pk}
+    assert len(generation.refused) == weeks
+    assert {r.reasons for r in generation.refused} == {("A session needs a room or a video link.",)}
+    for group in groups:
+        assert group.sessions.filter(slot__weekday=1).count() == weeks
+    assert not bad_slot.sessions.exists()
+    assert sorted(generation.made) == sorted(Session.objects.values_list("pk", flat=True))
+    assert len(generation.made) == weeks * len(groups)
+
+
+def test_generating_again_across_batches_makes_nothing_new(therapist, monkeypatch):
+    monkeypatch.setattr(services, "GENERATION_GROUPS_PER_BATCH", 2)
+    for n in range(3):
+        WeeklySlotFactory(group=TherapyGroupFactory(facilitator=therapist, room=f"Room {n}"), weekday=2)
+    first = generate_sessions(today=MONDAY, weeks=2)
+
+    again = generate_sessions(today=MONDAY, weeks=2)
+
+    assert len(first.made) == 6  # two Wednesdays for each of three groups
+    assert again.made == [] and again.refused == []
+    assert Session.objects.count() == 6

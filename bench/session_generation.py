@@ -1,0 +1,118 @@
+"""Benchmark: generate a year of sessions for 800 groups on PostgreSQL, timed and weighed.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/iop_bench \\
+    .venv/bin/python bench/session_generation.py [--groups 800] [--slots 4] [--weeks 52]
+
+It creates (and afterwards drops) its own database (``test_`` and the name in DATABASE_URL), makes
+the groups and their weekly slots in bulk, then runs ``scheduling.services.generate_sessions``
+twice on the same slots: once timed (wall clock, and the growth of the process's peak resident
+memory), once, after deleting what the first made, under ``tracemalloc`` for the peak of memory
+Python allocated while it ran. Not part of the test suite.
+"""
+
+import argparse
+import datetime
+import os
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iop.settings")
+os.environ.setdefault("DJANGO_DEBUG", "on")
+
+WEEKDAYS_AND_HOURS = [(0, 9), (1, 13), (2, 17), (3, 10), (4, 15), (5, 11), (6, 16)]
+
+
+def make_groups(count: int, slots_per_group: int, start: datetime.date) -> None:
+    from django.contrib.auth import get_user_model
+
+    from groups.models import Therapist, TherapyGroup
+    from scheduling.models import WeeklySlot
+
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"bench-therapist-{n}") for n in range(count // 4 + 1)
+    )
+    therapists = Therapist.objects.bulk_create(Therapist(user=user, credentials="LCSW") for user in users)
+    groups = TherapyGroup.objects.bulk_create(
+        TherapyGroup(
+            name=f"Bench group {n}",
+            kind=TherapyGroup.Kind.SKILLS_DEVELOPMENT,
+            capacity=12,
+            facilitator=therapists[n // 4],
+            room=f"Room {n}",
+            start_date=start,
+        )
+        for n in range(count)
+    )
+    WeeklySlot.objects.bulk_create(
+        WeeklySlot(
+            group=group,
+            weekday=weekday,
+            start_time=datetime.time(hour),
+            duration_minutes=90,
+            default_objective="Identify triggers",
+            effective_from=start,
+        )
+        for group in groups
+        for weekday, hour in WEEKDAYS_AND_HOURS[:slots_per_group]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", type=int, default=800)
+    parser.add_argument("--slots", type=int, default=4, help="weekly slots per group")
+    parser.add_argument("--weeks", type=int, default=52)
+    options = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("Set DATABASE_URL=postgres://...")
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test.utils import setup_databases, teardown_databases
+    from django.utils import timezone
+
+    from iop.clock import monday_of
+    from scheduling.models import Session
+    from scheduling.services import generate_sessions
+
+    databases = setup_databases(verbosity=0, interactive=False)
+    # As a server runs: with debug on, Django would keep every statement's text in memory.
+    settings.DEBUG = False
+    try:
+        today = timezone.localdate()
+        make_groups(options.groups, options.slots, monday_of(today))
+
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started, cpu_started = time.perf_counter(), time.process_time()
+        generation = generate_sessions(today=today, weeks=options.weeks)
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+        made = len(generation.made)
+        assert Session.objects.count() == made, (Session.objects.count(), made)
+
+        Session.objects.all().delete()
+        tracemalloc.start()
+        generate_sessions(today=today, weeks=options.weeks)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+
+        print(f"groups: {options.groups}, slots per group: {options.slots}, weeks: {options.weeks}")
+        print(f"sessions made: {made}, refused: {len(generation.refused)}")
+        # On a shared machine the wall clock includes waiting for a CPU; the process time does not
+        # (nor the database's own work).
+        print(f"time: {seconds:.2f} s (this process's CPU: {cpu_seconds:.2f} s)")
+        print(f"peak resident memory grew by: {rss_growth / 1024:.0f} MB")
+        print(f"peak traced allocation: {peak / 1024 / 1024:.0f} MB")
+    finally:
+        teardown_databases(databases, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
