@@ -14,11 +14,21 @@ MIN_CAPACITY = 8
 MAX_CAPACITY = 12
 
 
+class TherapistManager(models.Manager):
+    """A therapist is shown by their user's name (``__str__``): every list, dropdown and filter of
+    therapists reads the user in the same query, never once per therapist."""
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("user")
+
+
 class Therapist(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="therapist")
     credentials = models.CharField(max_length=60, help_text="E.g. LCSW, LPC, LMFT, PhD.")
     license_number = models.CharField(max_length=40, blank=True)
     is_active = models.BooleanField(default=True)
+
+    objects = TherapistManager()
 
     class Meta:
         ordering = ["user__last_name", "user__first_name"]

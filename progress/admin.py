@@ -18,6 +18,8 @@ from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin
 from iop.admin_actions import action_with_form, render_action_form
+from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
+from iop.admin_lists import LargeListAdmin
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
 from progress.selectors import may_read_note_text
 from scheduling import services
@@ -35,6 +37,12 @@ class ReadOnlyAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
+
+# A client's rows are found by chart number or the start of a name: each served by an index
+# (clients/migrations: trigram indexes on PostgreSQL), where a substring search of a million
+# rows' joins would not be.
+CLIENT_SEARCH_PARTS = [("^", "chart_number"), ("^", "legal_last_name"), ("^", "legal_first_name")]
+CLIENT_SEARCH_FIELDS = [f"{prefix}client__{name}" for prefix, name in CLIENT_SEARCH_PARTS]
 
 # Clinical text: shown and searched only with ``progress.read_note_text``.
 NOTE_TEXT_FIELDS = {"topic", "interventions", "group_dynamics", "text", "observation"}
@@ -79,8 +87,9 @@ class AttendanceInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInli
     can_delete = False
     ordering = ["client__legal_last_name", "client__legal_first_name"]
 
+    # Each row is titled by its __str__ (the client and the session's group): read with the rows.
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("client")
+        return super().get_queryset(request).select_related("client", "session__group")
 
 
 class IndividualNoteInline(ReadOnlyAdminMixin, admin.StackedInline):
@@ -93,7 +102,7 @@ class IndividualNoteInline(ReadOnlyAdminMixin, admin.StackedInline):
     can_delete = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("client")
+        return super().get_queryset(request).select_related("client", "group_note__session__group")
 
 
 class AddendumInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
@@ -104,21 +113,23 @@ class AddendumInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline
     can_delete = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
+        return super().get_queryset(request).select_related("author", "group_note__session__group")
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AttendanceAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, AutocompleteFilterMixin, LargeListAdmin):
     list_display = ["session", "client", "status", "minutes_attended", "mode", "participation"]
-    list_filter = ["status", "participation", "mode", "session__group"]
-    search_fields = [
-        "client__chart_number",
-        "client__legal_last_name",
-        "client__legal_first_name",
-        "session__group__name",
+    # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
+    list_filter = [
+        "status",
+        "participation",
+        "mode",
+        ("session__group", AutocompleteFilter),
+        ("session__starts_at", admin.DateFieldListFilter),
     ]
+    # Searches start from the client (chart number, name prefix: indexed); a group is a filter.
+    search_fields = CLIENT_SEARCH_FIELDS
     list_select_related = ["session__group", "client"]
-    date_hierarchy = "session__starts_at"
     fields = [
         "session",
         "client",
@@ -160,17 +171,16 @@ class SignedFilter(admin.SimpleListFilter):
 
 
 @admin.register(GroupNote)
-class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, AutocompleteFilterMixin, LargeListAdmin):
     list_display = ["session", "topic", "signed", "signed_by", "signed_at"]
-    list_filter = [SignedFilter, "session__group"]
-    search_fields = [
-        "session__group__name",
-        "topic",
-        "individual_notes__client__chart_number",
-        "individual_notes__client__legal_last_name",
+    list_filter = [
+        SignedFilter,
+        ("session__group", AutocompleteFilter),
+        ("session__starts_at", admin.DateFieldListFilter),
     ]
+    # The notes about a client (chart number, name prefix: indexed); a group is a filter.
+    search_fields = [f"{prefix}individual_notes__client__{name}" for prefix, name in CLIENT_SEARCH_PARTS]
     list_select_related = ["session__group", "signed_by"]
-    date_hierarchy = "session__starts_at"
     fields = [
         "session",
         "attendance",
@@ -214,7 +224,7 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin
 
 
 @admin.register(Addendum)
-class AddendumAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AddendumAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, LargeListAdmin):
     list_display = ["group_note", "author", "created_at"]
     list_select_related = ["group_note__session__group", "author"]
     search_fields = ["group_note__session__group__name", "text"]
@@ -238,12 +248,18 @@ class AddendumAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.
 
 # Registered here, not in scheduling: its page shows the meeting's attendance (progress).
 @admin.register(Session)
-class SessionAdmin(AuditedAdmin, admin.ModelAdmin):
+class SessionAdmin(AuditedAdmin, AutocompleteFilterMixin, LargeListAdmin):
     form = SessionForm
     list_display = ["starts_at", "group", "kind", "objective", "facilitator", "place", "status"]
-    list_filter = ["status", "group__kind", "group", "facilitator"]
-    search_fields = ["group__name", "objective", "room", "cancellation_reason"]
-    date_hierarchy = "starts_at"
+    list_filter = [
+        "status",
+        "group__kind",
+        ("group", AutocompleteFilter),
+        ("facilitator", AutocompleteFilter),
+        ("starts_at", admin.DateFieldListFilter),
+    ]
+    # The group's name (a few hundred groups), then its meetings through (group, starts_at).
+    search_fields = ["group__name"]
     list_select_related = ["group", "facilitator__user"]
     readonly_fields = ["group", "slot", "status", "cancellation_reason", "closure"]
     actions = ["cancel_sessions"]

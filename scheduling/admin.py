@@ -19,6 +19,8 @@ from groups.admin import ActiveMemberInline, WaitlistInline
 from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
 from groups.models import Membership, TherapyGroup
 from iop.admin_actions import action_with_form, apply_to_each, render_action_form
+from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
+from iop.admin_lists import LargeListAdmin
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling import enrolment, group_changes, reminders, services
 from scheduling.forms import (
@@ -37,6 +39,10 @@ class WeeklySlotInline(admin.TabularInline):
     form = WeeklySlotForm
     extra = 0
     fields = WeeklySlotForm.Meta.fields
+
+    # Each row is titled by its __str__, which names the group: read once with the rows.
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group")
 
 
 @admin.register(Closure)
@@ -59,14 +65,15 @@ class ClosureAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(AuditedAdmin, admin.ModelAdmin):
+class ReminderAdmin(AuditedAdmin, LargeListAdmin):
     """The reminder outbox: staff watch it, retry failed rows and cancel pending ones; the rows
     themselves are written only by scheduling.reminders."""
 
     list_display = ["send_at", "session", "client", "channel", "kind", "status", "attempts", "sent_at", "last_error"]
+    # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
     list_filter = ["status", "channel", "kind", ("send_at", admin.DateFieldListFilter)]
-    search_fields = ["client__chart_number", "client__legal_last_name", "last_error"]
-    date_hierarchy = "send_at"
+    # From the client (chart number, name prefix: indexed); failed rows are a filter away.
+    search_fields = ["^client__chart_number", "^client__legal_last_name", "^client__legal_first_name"]
     list_select_related = ["session__group", "client"]
     readonly_fields = [field.name for field in Reminder._meta.fields]
     actions = ["retry", "cancel"]
@@ -117,8 +124,9 @@ class MembershipInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    # Each row is titled by its __str__, which names the client and the group.
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("group")
+        return super().get_queryset(request).select_related("client", "group")
 
 
 # Registered here, not in clients: its actions enrol and discharge, workflows that reach the schedule.
@@ -367,10 +375,18 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
 
 # Registered here, not in groups: a group's edits reach its slots and meetings (scheduling).
 @admin.register(TherapyGroup)
-class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
+class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFilterMixin, admin.ModelAdmin):
     form = TherapyGroupAdminForm
     list_display = ["name", "kind", "seats", "waitlist", "facilitator", "modality", "language", "audience", "status"]
-    list_filter = ["kind", "status", "modality", "audience", "enrolment", "language", "facilitator"]
+    list_filter = [
+        "kind",
+        "status",
+        "modality",
+        "audience",
+        "enrolment",
+        "language",
+        ("facilitator", AutocompleteFilter),
+    ]
     search_fields = ["name", "description", "room"]
     list_select_related = ["facilitator__user"]
     autocomplete_fields = ["facilitator", "co_facilitator"]
@@ -451,9 +467,9 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmi
 
 # Registered here, not in groups: enrolling and ending check and change the schedule.
 @admin.register(Membership)
-class MembershipAdmin(AuditedAdmin, admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin, AutocompleteFilterMixin, admin.ModelAdmin):
     list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
-    list_filter = ["status", "group__kind", "group", "end_reason"]
+    list_filter = ["status", "group__kind", ("group", AutocompleteFilter), "end_reason"]
     search_fields = [
         "client__chart_number",
         "client__legal_first_name",

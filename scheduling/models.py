@@ -237,7 +237,12 @@ class Session(models.Model):
                 violation_error_message="The group already meets at that moment.",
             ),
         ]
-        indexes = [models.Index(fields=["group", "starts_at"], name="scheduling_session_group_start")]
+        indexes = [
+            models.Index(fields=["group", "starts_at"], name="scheduling_session_group_start"),
+            # The default order of every list of sessions, and the way into a list of their
+            # attendance or notes in meeting order (a year is 160,000 sessions).
+            models.Index(fields=["starts_at"], name="scheduling_session_starts_at"),
+        ]
 
     def __str__(self) -> str:
         from django.utils import timezone
@@ -324,7 +329,11 @@ class Reminder(models.Model):
                 violation_error_message="A sent reminder needs the time it was sent.",
             ),
         ]
-        indexes = [models.Index(fields=["status", "send_at"], name="scheduling_reminder_due")]
+        indexes = [
+            models.Index(fields=["status", "send_at"], name="scheduling_reminder_due"),
+            # The default order (the admin's outbox list), walked instead of sorted.
+            models.Index(fields=["send_at", "id"], name="scheduling_reminder_send_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.kind} reminder #{self.pk} ({self.get_status_display().lower()})"
