@@ -43,12 +43,18 @@ class AutocompleteFilter(admin.RelatedFieldListFilter):
     def has_output(self):
         return True
 
+    def queryset(self, request, queryset):
+        # An emptied select submits "": the whole list, as "All" does (and so does a value that
+        # is no id: nothing to filter by, rather than an error page).
+        chosen = self._chosen_pk()
+        return queryset if chosen is None else queryset.filter(**{self.lookup_kwarg: chosen})
+
     def choices(self, changelist):
         field = forms.ModelChoiceField(
             queryset=self._related_queryset(self.field),
             required=False,
             label=f"Find a {self.title}",
-            widget=TolerantAutocompleteSelect(self.field, self.model_admin_site, attrs={"style": "width: 100%"}),
+            widget=TolerantAutocompleteSelect(self.field, self.model_admin_site),
         )
         form = forms.Form(data={self.lookup_kwarg: self._chosen_pk() or ""})
         form.fields[self.lookup_kwarg] = field

@@ -389,6 +389,9 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFil
     ]
     search_fields = ["name", "description", "room"]
     list_select_related = ["facilitator__user"]
+    # Said here as well as on the model: the seat counts group the rows, and Django does not apply
+    # a model's default ordering to a grouped query (search-as-you-type pages it: the group filters).
+    ordering = ["name"]
     autocomplete_fields = ["facilitator", "co_facilitator"]
     readonly_fields = ["seats", "enrol_link"]
     inlines = [WeeklySlotInline, ActiveMemberInline, WaitlistInline]
