@@ -11,12 +11,14 @@ shows client data records its read (``audit.admin.AuditedAdmin``)."""
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin
+from clients.models import Client
 from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
 from iop.admin_lists import LargeListAdmin
@@ -197,7 +199,31 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
     inlines = [IndividualNoteInline, AddendumInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related(_note_clients())
+        # A note is written once its session has started (progress.notes): said here too, so that
+        # the list, newest session first, starts from now instead of from the sessions planned
+        # weeks ahead, none of which has a note (the walk down the starts_at index is short).
+        return (
+            super()
+            .get_queryset(request)
+            .filter(session__starts_at__lte=timezone.now())
+            .prefetch_related(_note_clients())
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        """The notes with a part about a client the words find: one EXISTS per note, instead of
+        joining every individualized part and removing the duplicates (DISTINCT) of the join."""
+        words = search_term.split()
+        if not words:
+            return queryset, False
+        clients = Client.objects.all()
+        for word in words:
+            clients = clients.filter(
+                Q(chart_number__istartswith=word)
+                | Q(legal_last_name__istartswith=word)
+                | Q(legal_first_name__istartswith=word)
+            )
+        parts = IndividualNote.objects.filter(group_note=OuterRef("pk"), client__in=clients)
+        return queryset.filter(Exists(parts)), False
 
     def get_inlines(self, request, obj):
         # Without note text the addenda show who added them and when; the individualized notes

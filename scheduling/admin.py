@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -64,6 +65,20 @@ class ClosureAdmin(admin.ModelAdmin):
         self.message_user(request, f"{len(cancelled)} sessions cancelled for {obj.name}.")
 
 
+class ReminderKindFilter(admin.SimpleListFilter):
+    """The kinds the clinic plans (its settings) and cancellation notices: named, not read from
+    every reminder row (a DISTINCT over the outbox)."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, kind) for kind in [*reminders.reminder_kinds(), Reminder.CANCELLATION]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Reminder)
 class ReminderAdmin(AuditedAdmin, LargeListAdmin):
     """The reminder outbox: staff watch it, retry failed rows and cancel pending ones; the rows
@@ -71,7 +86,7 @@ class ReminderAdmin(AuditedAdmin, LargeListAdmin):
 
     list_display = ["send_at", "session", "client", "channel", "kind", "status", "attempts", "sent_at", "last_error"]
     # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
-    list_filter = ["status", "channel", "kind", ("send_at", admin.DateFieldListFilter)]
+    list_filter = ["status", "channel", ReminderKindFilter, ("send_at", admin.DateFieldListFilter)]
     # From the client (chart number, name prefix: indexed); failed rows are a filter away.
     search_fields = ["^client__chart_number", "^client__legal_last_name", "^client__legal_first_name"]
     list_select_related = ["session__group", "client"]
@@ -144,8 +159,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display_links = ["chart_number", "display_name"]
     list_filter = ["status", "level_of_care", "preferred_language", "reminder_channel"]
     search_fields = ["chart_number", "legal_first_name", "legal_last_name", "preferred_name", "email"]
-    # Said here as well as on the model: the annotated queryset below groups rows, and Django does
-    # not apply a model's default ordering to a grouped query (search-as-you-type pages it).
+    # Said here as well as on the model: search-as-you-type pages it, and a paged list needs an order.
     ordering = ["legal_last_name", "legal_first_name", "chart_number"]
     readonly_fields = [
         "status",
@@ -258,7 +272,19 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
             .get_queryset(request)
             .annotate(
                 has_current_signature=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
-                open_membership_count=Count("memberships", filter=~Q(memberships__status=Membership.Status.ENDED)),
+                # A count per client row, not a GROUP BY over every membership: the list's count
+                # and its filters then read the clients alone.
+                open_membership_count=Coalesce(
+                    Subquery(
+                        Membership.objects.filter(client=OuterRef("pk"))
+                        .exclude(status=Membership.Status.ENDED)
+                        .order_by()
+                        .values("client")
+                        .annotate(count=Count("pk"))
+                        .values("count")
+                    ),
+                    0,
+                ),
             )
         )
 
@@ -389,9 +415,6 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFil
     ]
     search_fields = ["name", "description", "room"]
     list_select_related = ["facilitator__user"]
-    # Said here as well as on the model: the seat counts group the rows, and Django does not apply
-    # a model's default ordering to a grouped query (search-as-you-type pages it: the group filters).
-    ordering = ["name"]
     autocomplete_fields = ["facilitator", "co_facilitator"]
     readonly_fields = ["seats", "enrol_link"]
     inlines = [WeeklySlotInline, ActiveMemberInline, WaitlistInline]
@@ -473,6 +496,8 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFil
 class MembershipAdmin(AuditedAdmin, AutocompleteFilterMixin, admin.ModelAdmin):
     list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
     list_filter = ["status", "group__kind", ("group", AutocompleteFilter), "end_reason"]
+    # Newest first, from the primary key: ordering 36,000 rows by their group's name sorts them all.
+    ordering = ["-pk"]
     search_fields = [
         "client__chart_number",
         "client__legal_first_name",
