@@ -242,6 +242,8 @@ class Session(models.Model):
             # The default order of every list of sessions, and the way into a list of their
             # attendance or notes in meeting order (a year is 160,000 sessions).
             models.Index(fields=["starts_at"], name="scheduling_session_starts_at"),
+            # The same order under the status filter: "scheduled" is the last few weeks of a year.
+            models.Index(fields=["status", "starts_at"], name="scheduling_session_by_status"),
         ]
 
     def __str__(self) -> str:

@@ -20,4 +20,8 @@ class Migration(migrations.Migration):
             model_name='session',
             index=models.Index(fields=['starts_at'], name='scheduling_session_starts_at'),
         ),
+        migrations.AddIndex(
+            model_name='session',
+            index=models.Index(fields=['status', 'starts_at'], name='scheduling_session_by_status'),
+        ),
     ]
