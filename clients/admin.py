@@ -22,6 +22,9 @@ class SignatureInline(TolerantAutocompleteMixin, admin.TabularInline):
     readonly_fields = ["revoked_at", "revoked_reason"]
     autocomplete_fields = ["witnessed_by"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("client", "agreement", "witnessed_by")
+
     def has_change_permission(self, request, obj=None):
         return False
 
@@ -63,7 +66,13 @@ class ConfidentialityAgreementAdmin(admin.ModelAdmin):
 @admin.register(AgreementSignature)
 class AgreementSignatureAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["client", "agreement", "signed_at", "method", "witnessed_by", "revoked_at"]
-    list_filter = ["agreement", "method", ("revoked_at", admin.EmptyFieldListFilter)]
+    # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
+    list_filter = [
+        "agreement",
+        "method",
+        ("revoked_at", admin.EmptyFieldListFilter),
+        ("signed_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["client__chart_number", "client__legal_last_name", "client__legal_first_name"]
     list_select_related = ["client", "agreement", "witnessed_by"]
     readonly_fields = [
@@ -77,7 +86,6 @@ class AgreementSignatureAdmin(AuditedAdmin, admin.ModelAdmin):
         "revoked_by",
     ]
     actions = ["revoke"]
-    date_hierarchy = "signed_at"
 
     def audit_clients(self, signature):
         return [signature.client_id]

@@ -78,7 +78,8 @@ class _ReadOnlyMembershipInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(status=self.status).select_related("client")
+        # Each row is titled by its __str__, which names the client and the group.
+        return super().get_queryset(request).filter(status=self.status).select_related("client", "group")
 
 
 class ActiveMemberInline(_ReadOnlyMembershipInline):

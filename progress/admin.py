@@ -11,13 +11,17 @@ shows client data records its read (``audit.admin.AuditedAdmin``)."""
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin
+from clients.models import Client
 from iop.admin_actions import action_with_form, render_action_form
+from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
+from iop.admin_lists import LargeListAdmin
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
 from progress.selectors import may_read_note_text
 from scheduling import services
@@ -35,6 +39,12 @@ class ReadOnlyAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
+
+# A client's rows are found by chart number or the start of a name: each served by an index
+# (clients/migrations: trigram indexes on PostgreSQL), where a substring search of a million
+# rows' joins would not be.
+CLIENT_SEARCH_PARTS = [("^", "chart_number"), ("^", "legal_last_name"), ("^", "legal_first_name")]
+CLIENT_SEARCH_FIELDS = [f"{prefix}client__{name}" for prefix, name in CLIENT_SEARCH_PARTS]
 
 # Clinical text: shown and searched only with ``progress.read_note_text``.
 NOTE_TEXT_FIELDS = {"topic", "interventions", "group_dynamics", "text", "observation"}
@@ -79,8 +89,9 @@ class AttendanceInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInli
     can_delete = False
     ordering = ["client__legal_last_name", "client__legal_first_name"]
 
+    # Each row is titled by its __str__ (the client and the session's group): read with the rows.
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("client")
+        return super().get_queryset(request).select_related("client", "session__group")
 
 
 class IndividualNoteInline(ReadOnlyAdminMixin, admin.StackedInline):
@@ -93,7 +104,7 @@ class IndividualNoteInline(ReadOnlyAdminMixin, admin.StackedInline):
     can_delete = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("client")
+        return super().get_queryset(request).select_related("client", "group_note__session__group")
 
 
 class AddendumInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
@@ -104,21 +115,23 @@ class AddendumInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline
     can_delete = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
+        return super().get_queryset(request).select_related("author", "group_note__session__group")
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AttendanceAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, AutocompleteFilterMixin, LargeListAdmin):
     list_display = ["session", "client", "status", "minutes_attended", "mode", "participation"]
-    list_filter = ["status", "participation", "mode", "session__group"]
-    search_fields = [
-        "client__chart_number",
-        "client__legal_last_name",
-        "client__legal_first_name",
-        "session__group__name",
+    # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
+    list_filter = [
+        "status",
+        "participation",
+        "mode",
+        ("session__group", AutocompleteFilter),
+        ("session__starts_at", admin.DateFieldListFilter),
     ]
+    # Searches start from the client (chart number, name prefix: indexed); a group is a filter.
+    search_fields = CLIENT_SEARCH_FIELDS
     list_select_related = ["session__group", "client"]
-    date_hierarchy = "session__starts_at"
     fields = [
         "session",
         "client",
@@ -160,17 +173,16 @@ class SignedFilter(admin.SimpleListFilter):
 
 
 @admin.register(GroupNote)
-class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, AutocompleteFilterMixin, LargeListAdmin):
     list_display = ["session", "topic", "signed", "signed_by", "signed_at"]
-    list_filter = [SignedFilter, "session__group"]
-    search_fields = [
-        "session__group__name",
-        "topic",
-        "individual_notes__client__chart_number",
-        "individual_notes__client__legal_last_name",
+    list_filter = [
+        SignedFilter,
+        ("session__group", AutocompleteFilter),
+        ("session__starts_at", admin.DateFieldListFilter),
     ]
+    # The notes about a client (chart number, name prefix: indexed); a group is a filter.
+    search_fields = [f"{prefix}individual_notes__client__{name}" for prefix, name in CLIENT_SEARCH_PARTS]
     list_select_related = ["session__group", "signed_by"]
-    date_hierarchy = "session__starts_at"
     fields = [
         "session",
         "attendance",
@@ -187,7 +199,31 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin
     inlines = [IndividualNoteInline, AddendumInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related(_note_clients())
+        # A note is written once its session has started (progress.notes): said here too, so that
+        # the list, newest session first, starts from now instead of from the sessions planned
+        # weeks ahead, none of which has a note (the walk down the starts_at index is short).
+        return (
+            super()
+            .get_queryset(request)
+            .filter(session__starts_at__lte=timezone.now())
+            .prefetch_related(_note_clients())
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        """The notes with a part about a client the words find: one EXISTS per note, instead of
+        joining every individualized part and removing the duplicates (DISTINCT) of the join."""
+        words = search_term.split()
+        if not words:
+            return queryset, False
+        clients = Client.objects.all()
+        for word in words:
+            clients = clients.filter(
+                Q(chart_number__istartswith=word)
+                | Q(legal_last_name__istartswith=word)
+                | Q(legal_first_name__istartswith=word)
+            )
+        parts = IndividualNote.objects.filter(group_note=OuterRef("pk"), client__in=clients)
+        return queryset.filter(Exists(parts)), False
 
     def get_inlines(self, request, obj):
         # Without note text the addenda show who added them and when; the individualized notes
@@ -214,7 +250,7 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin
 
 
 @admin.register(Addendum)
-class AddendumAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AddendumAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, LargeListAdmin):
     list_display = ["group_note", "author", "created_at"]
     list_select_related = ["group_note__session__group", "author"]
     search_fields = ["group_note__session__group__name", "text"]
@@ -238,12 +274,18 @@ class AddendumAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.
 
 # Registered here, not in scheduling: its page shows the meeting's attendance (progress).
 @admin.register(Session)
-class SessionAdmin(AuditedAdmin, admin.ModelAdmin):
+class SessionAdmin(AuditedAdmin, AutocompleteFilterMixin, LargeListAdmin):
     form = SessionForm
     list_display = ["starts_at", "group", "kind", "objective", "facilitator", "place", "status"]
-    list_filter = ["status", "group__kind", "group", "facilitator"]
-    search_fields = ["group__name", "objective", "room", "cancellation_reason"]
-    date_hierarchy = "starts_at"
+    list_filter = [
+        "status",
+        "group__kind",
+        ("group", AutocompleteFilter),
+        ("facilitator", AutocompleteFilter),
+        ("starts_at", admin.DateFieldListFilter),
+    ]
+    # The group's name (a few hundred groups), then its meetings through (group, starts_at).
+    search_fields = ["group__name"]
     list_select_related = ["group", "facilitator__user"]
     readonly_fields = ["group", "slot", "status", "cancellation_reason", "closure"]
     actions = ["cancel_sessions"]

@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,6 +20,8 @@ from groups.admin import ActiveMemberInline, WaitlistInline
 from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
 from groups.models import Membership, TherapyGroup
 from iop.admin_actions import action_with_form, apply_to_each, render_action_form
+from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
+from iop.admin_lists import LargeListAdmin
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling import enrolment, group_changes, reminders, services
 from scheduling.forms import (
@@ -37,6 +40,10 @@ class WeeklySlotInline(admin.TabularInline):
     form = WeeklySlotForm
     extra = 0
     fields = WeeklySlotForm.Meta.fields
+
+    # Each row is titled by its __str__, which names the group: read once with the rows.
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group")
 
 
 @admin.register(Closure)
@@ -58,15 +65,30 @@ class ClosureAdmin(admin.ModelAdmin):
         self.message_user(request, f"{len(cancelled)} sessions cancelled for {obj.name}.")
 
 
+class ReminderKindFilter(admin.SimpleListFilter):
+    """The kinds the clinic plans (its settings) and cancellation notices: named, not read from
+    every reminder row (a DISTINCT over the outbox)."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, kind) for kind in [*reminders.reminder_kinds(), Reminder.CANCELLATION]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Reminder)
-class ReminderAdmin(AuditedAdmin, admin.ModelAdmin):
+class ReminderAdmin(AuditedAdmin, LargeListAdmin):
     """The reminder outbox: staff watch it, retry failed rows and cancel pending ones; the rows
     themselves are written only by scheduling.reminders."""
 
     list_display = ["send_at", "session", "client", "channel", "kind", "status", "attempts", "sent_at", "last_error"]
-    list_filter = ["status", "channel", "kind", ("send_at", admin.DateFieldListFilter)]
-    search_fields = ["client__chart_number", "client__legal_last_name", "last_error"]
-    date_hierarchy = "send_at"
+    # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
+    list_filter = ["status", "channel", ReminderKindFilter, ("send_at", admin.DateFieldListFilter)]
+    # From the client (chart number, name prefix: indexed); failed rows are a filter away.
+    search_fields = ["^client__chart_number", "^client__legal_last_name", "^client__legal_first_name"]
     list_select_related = ["session__group", "client"]
     readonly_fields = [field.name for field in Reminder._meta.fields]
     actions = ["retry", "cancel"]
@@ -119,8 +141,9 @@ class MembershipInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    # Each row is titled by its __str__, which names the client and the group.
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("group")
+        return super().get_queryset(request).select_related("client", "group")
 
 
 # Registered here, not in clients: its actions enrol and discharge, workflows that reach the schedule.
@@ -138,8 +161,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
     list_display_links = ["chart_number", "display_name"]
     list_filter = ["status", "level_of_care", "preferred_language", "reminder_channel"]
     search_fields = ["chart_number", "legal_first_name", "legal_last_name", "preferred_name", "email"]
-    # Said here as well as on the model: the annotated queryset below groups rows, and Django does
-    # not apply a model's default ordering to a grouped query (search-as-you-type pages it).
+    # Said here as well as on the model: search-as-you-type pages it, and a paged list needs an order.
     ordering = ["legal_last_name", "legal_first_name", "chart_number"]
     readonly_fields = [
         "status",
@@ -252,7 +274,19 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
             .get_queryset(request)
             .annotate(
                 has_current_signature=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
-                open_membership_count=Count("memberships", filter=~Q(memberships__status=Membership.Status.ENDED)),
+                # A count per client row, not a GROUP BY over every membership: the list's count
+                # and its filters then read the clients alone.
+                open_membership_count=Coalesce(
+                    Subquery(
+                        Membership.objects.filter(client=OuterRef("pk"))
+                        .exclude(status=Membership.Status.ENDED)
+                        .order_by()
+                        .values("client")
+                        .annotate(count=Count("pk"))
+                        .values("count")
+                    ),
+                    0,
+                ),
             )
         )
 
@@ -369,10 +403,18 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
 
 # Registered here, not in groups: a group's edits reach its slots and meetings (scheduling).
 @admin.register(TherapyGroup)
-class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
+class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFilterMixin, admin.ModelAdmin):
     form = TherapyGroupAdminForm
     list_display = ["name", "kind", "seats", "waitlist", "facilitator", "modality", "language", "audience", "status"]
-    list_filter = ["kind", "status", "modality", "audience", "enrolment", "language", "facilitator"]
+    list_filter = [
+        "kind",
+        "status",
+        "modality",
+        "audience",
+        "enrolment",
+        "language",
+        ("facilitator", AutocompleteFilter),
+    ]
     search_fields = ["name", "description", "room"]
     list_select_related = ["facilitator__user"]
     autocomplete_fields = ["facilitator", "co_facilitator"]
@@ -453,9 +495,11 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmi
 
 # Registered here, not in groups: enrolling and ending check and change the schedule.
 @admin.register(Membership)
-class MembershipAdmin(AuditedAdmin, admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin, AutocompleteFilterMixin, admin.ModelAdmin):
     list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
-    list_filter = ["status", "group__kind", "group", "end_reason"]
+    list_filter = ["status", "group__kind", ("group", AutocompleteFilter), "end_reason"]
+    # Newest first, from the primary key: ordering 36,000 rows by their group's name sorts them all.
+    ordering = ["-pk"]
     search_fields = [
         "client__chart_number",
         "client__legal_first_name",

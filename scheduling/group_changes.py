@@ -80,7 +80,7 @@ def change_facilitators(
     # give the same therapist a group at the same hour, each clash check missing the other.
     group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
     leader_ids = sorted({t.pk for t in (facilitator, co_facilitator) if t is not None})
-    list(Therapist.objects.select_for_update().filter(pk__in=leader_ids).order_by("pk"))
+    list(Therapist.objects.select_for_update(of=("self",)).filter(pk__in=leader_ids).order_by("pk"))
     conflicts = facilitator_conflicts(group=group, facilitator=facilitator, co_facilitator=co_facilitator, today=today)
     if conflicts:
         raise ValidationError(conflicts)

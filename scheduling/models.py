@@ -251,6 +251,11 @@ class Session(models.Model):
             # The sessions a therapist leads or covers, by time: the therapist's dashboard, their
             # unsigned notes and the groups they recently covered read this one.
             models.Index(fields=["facilitator", "starts_at"], name="scheduling_session_fac_start"),
+            # The default order of every list of sessions, and the way into a list of their
+            # attendance or notes in meeting order (a year is 160,000 sessions).
+            models.Index(fields=["starts_at"], name="scheduling_session_starts_at"),
+            # The same order under the status filter: "scheduled" is the last few weeks of a year.
+            models.Index(fields=["status", "starts_at"], name="scheduling_session_by_status"),
         ]
 
     def __str__(self) -> str:
@@ -341,7 +346,11 @@ class Reminder(models.Model):
                 violation_error_message="A sent reminder needs the time it was sent.",
             ),
         ]
-        indexes = [models.Index(fields=["status", "send_at"], name="scheduling_reminder_due")]
+        indexes = [
+            models.Index(fields=["status", "send_at"], name="scheduling_reminder_due"),
+            # The default order (the admin's outbox list), walked instead of sorted.
+            models.Index(fields=["send_at", "id"], name="scheduling_reminder_send_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.kind} reminder #{self.pk} ({self.get_status_display().lower()})"

@@ -597,15 +597,15 @@ def test_an_action_on_rows_that_are_not_ids_answers_400(clinic, browsers, select
 @pytest.mark.parametrize(
     ("query", "status"),
     [
-        ({"starts_at__year": "99999999"}, 400),
-        ({"starts_at__year": "9999"}, 400),
-        ({"starts_at__year": HUGE}, 400),
-        ({"starts_at__year": "9998", "starts_at__month": "12", "starts_at__day": "31"}, 200),
-        ({"starts_at__year": "2026", "starts_at__month": "13"}, 400),
+        ({"starts_on__year": "99999999"}, 400),
+        ({"starts_on__year": "9999"}, 400),
+        ({"starts_on__year": HUGE}, 400),
+        ({"starts_on__year": "9998", "starts_on__month": "12", "starts_on__day": "31"}, 200),
+        ({"starts_on__year": "2026", "starts_on__month": "13"}, 400),
     ],
 )
 def test_the_date_hierarchy_answers_400_for_a_day_no_calendar_has(clinic, browsers, query, status):
-    url = reverse("admin:scheduling_session_changelist")
+    url = reverse("admin:scheduling_closure_changelist")
 
     assert browsers["staff"].get(url, query).status_code == status
 

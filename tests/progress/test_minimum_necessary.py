@@ -100,19 +100,23 @@ def test_staff_see_that_the_note_exists_who_signed_it_and_when(staff_client, wri
     assert "Addend" in page  # the addenda are listed, by author and time
 
 
+# The notes list is searched by client (chart number, start of a name) for everyone: a word common
+# to a year of note topics would have the list sort every one of the notes it finds.
 @pytest.mark.parametrize(
-    ("changelist", "words"),
+    ("changelist", "words", "found_by_a_supervisor"),
     [
-        ("admin:progress_groupnote_changelist", TOPIC),
-        ("admin:progress_addendum_changelist", ADDENDUM),
+        ("admin:progress_groupnote_changelist", TOPIC, 0),
+        ("admin:progress_addendum_changelist", ADDENDUM, 1),
     ],
 )
-def test_staff_cannot_find_a_note_by_searching_its_text(staff_client, supervisor, client, written, changelist, words):
+def test_staff_cannot_find_a_note_by_searching_its_text(
+    staff_client, supervisor, client, written, changelist, words, found_by_a_supervisor
+):
     found_by_staff = staff_client.get(reverse(changelist), {"q": words}).context["cl"].result_count
     client.force_login(supervisor)
     found_by_supervisor = client.get(reverse(changelist), {"q": words}).context["cl"].result_count
 
-    assert (found_by_staff, found_by_supervisor) == (0, 1)
+    assert (found_by_staff, found_by_supervisor) == (0, found_by_a_supervisor)
 
 
 def test_supervisors_read_notes_in_full_and_each_read_is_recorded(client, supervisor, written, members):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduling', '0009_session_first_recorded_at'),
+        ('scheduling', '0011_indexes_for_admin_lists'),
     ]
 
     operations = [

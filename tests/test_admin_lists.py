@@ -1,0 +1,98 @@
+"""The admin's long lists: filters chosen by search-as-you-type, counts that stop at a bound,
+searches that start from the client."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from audit import paginator
+from progress.models import Attendance
+from tests.factories import AttendanceFactory, ClientFactory, SessionFactory, TherapistFactory, TherapyGroupFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_groups(therapist, other_therapist):
+    ours = TherapyGroupFactory(name="Anger management", facilitator=therapist)
+    theirs = TherapyGroupFactory(name="Mindfulness", facilitator=other_therapist)
+    return ours, theirs
+
+
+def sessions_of(*groups, now):
+    return [
+        SessionFactory(group=group, starts_at=now - datetime.timedelta(hours=hours))
+        for group in groups
+        for hours in (2, 30)
+    ]
+
+
+def test_sessions_filter_by_a_group_chosen_by_search_as_you_type(staff_client, two_groups, now):
+    ours, theirs = two_groups
+    sessions_of(ours, theirs, now=now)
+    url = reverse("admin:scheduling_session_changelist")
+
+    response = staff_client.get(url, {"group__id__exact": ours.pk})
+
+    assert {session.group for session in response.context["cl"].result_list} == {ours}
+    # The filter offers a search box, not every group: only the chosen one is in the page.
+    page = response.content.decode()
+    assert 'data-field-name="group"' in page and "Anger management" in page
+    assert "Mindfulness" not in page
+
+
+def test_an_emptied_group_filter_shows_every_session(staff_client, two_groups, now):
+    sessions = sessions_of(*two_groups, now=now)
+
+    response = staff_client.get(reverse("admin:scheduling_session_changelist"), {"group__id__exact": ""})
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == len(sessions)
+
+
+def test_the_group_filter_searches_groups_by_name(staff_client, two_groups):
+    query = {"app_label": "scheduling", "model_name": "session", "field_name": "group", "term": "mind"}
+
+    results = staff_client.get(reverse("admin:autocomplete"), query).json()["results"]
+
+    assert [row["text"] for row in results] == ["Mindfulness"]
+
+
+def test_groups_filter_by_a_facilitator_chosen_by_search_as_you_type(staff_client, two_groups, therapist):
+    ours, _theirs = two_groups
+    TherapistFactory.create_batch(3)
+
+    url = reverse("admin:groups_therapygroup_changelist")
+
+    response = staff_client.get(url, {"facilitator__id__exact": therapist.pk})
+
+    assert list(response.context["cl"].result_list) == [ours]
+
+
+def test_a_long_list_counts_only_up_to_its_bound(staff_client, two_groups, now, monkeypatch):
+    monkeypatch.setattr(paginator, "COUNT_LIMIT", 2)
+    sessions_of(*two_groups, now=now)
+
+    response = staff_client.get(reverse("admin:scheduling_session_changelist"))
+
+    assert "More than 2 sessions" in response.content.decode()
+    assert len(response.context["cl"].result_list) == 4
+
+
+def test_attendance_is_found_by_the_start_of_a_chart_number_or_name(staff_client, agreement):
+    jordan = ClientFactory(chart_number="C-1234", legal_first_name="Jordan", legal_last_name="Avery")
+    morgan = ClientFactory(chart_number="C-9876", legal_first_name="Morgan", legal_last_name="Blake")
+    for client in (jordan, morgan):
+        AttendanceFactory(client=client)
+    url = reverse("admin:progress_attendance_changelist")
+
+    def found(term):
+        return {row.client for row in staff_client.get(url, {"q": term}).context["cl"].result_list}
+
+    assert found("c-12") == {jordan}
+    assert found("bla") == {morgan}
+    assert found("jord") == {jordan}
+    # A substring in the middle of a name is not a start: no scan of every row's client.
+    assert found("very") == set()
+    assert Attendance.objects.count() == 2
