@@ -3,7 +3,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +22,7 @@ from iop.forms import (
     ThrottledPasswordResetForm,
     add_refusals,
 )
+from iop.health import broker_ok, database_ok
 from iop.middleware import record_activity
 from iop.passwords import password_chosen_by_user
 
@@ -49,28 +49,6 @@ def keep_alive(request: HttpRequest) -> HttpResponse:
     A POST with the CSRF token, so that another site cannot keep a forgotten login open."""
     record_activity(request)
     return HttpResponse(status=204)
-
-
-def database_ok() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
-
-
-def broker_ok() -> bool:
-    """The Celery broker answers within IOP_BROKER_TIMEOUT_MS (reminders depend on it): a hung
-    broker makes /healthz say so in well under a second, not wait for it."""
-    from iop.celery import quick_broker_connection
-
-    try:
-        with quick_broker_connection() as broker:
-            broker.ensure_connection(max_retries=0, timeout=settings.IOP_BROKER_TIMEOUT_MS / 1000)
-        return True
-    except Exception:
-        return False
 
 
 @never_cache

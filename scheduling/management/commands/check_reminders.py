@@ -10,7 +10,7 @@ restarting the worker would not bring them back, and the worker reconnects by it
 
 from django.core.management.base import BaseCommand
 
-from iop.views import broker_ok, database_ok
+from iop.health import broker_ok, database_ok
 from scheduling.reminders import health
 
 
