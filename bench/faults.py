@@ -87,7 +87,6 @@ PRODUCTION_ENV = {
     "IOP_REQUIRE_2FA": "off",
 }
 SCENARIOS = ["db-drop", "redis-pause", "redis-kill", "worker-kill", "crash-window"]
-MEMBERS_PER_GROUP = 10
 REMINDER_KINDS = ["24h", "2h"]
 CANCELLED_PER_ACTION = 5
 REMINDED_PER_CANCELLED_SESSION = 3
@@ -190,49 +189,15 @@ def build_clinic(*, scenario_count: int, reminders: int) -> Clinic:
     later (beyond the sweep's 24-hour window), and one group whose sessions have reminders sent."""
     from django.utils import timezone
 
-    from clients.models import Client
-    from groups.models import Membership, Therapist, TherapyGroup
+    from bench.clinic import MEMBERS_PER_GROUP, groups_of_consenting_members
+    from groups.models import Therapist
     from scheduling.models import Reminder, Session
     from tests.factories import PASSWORD, UserFactory
 
     group_count = max(1, math.ceil(reminders / (MEMBERS_PER_GROUP * len(REMINDER_KINDS))))
     therapist = Therapist.objects.create(user=UserFactory(username="bench-therapist"), credentials="LCSW")
     UserFactory(username="bench-staff", is_staff=True, is_superuser=True)
-    groups = TherapyGroup.objects.bulk_create(
-        TherapyGroup(
-            name=f"Bench {n}",
-            kind=TherapyGroup.Kind.SUPPORT,
-            capacity=MEMBERS_PER_GROUP,
-            facilitator=therapist,
-            room=f"Room {n}",
-            start_date=datetime.date(2026, 1, 5),
-        )
-        for n in range(group_count + 1)
-    )
-    clients = Client.objects.bulk_create(
-        Client(
-            chart_number=f"F-{n:06d}",
-            legal_first_name="Bench",
-            legal_last_name=f"Client {n}",
-            date_of_birth=datetime.date(1990, 1, 1),
-            email=f"faults{n}@example.org",
-            status=Client.Status.ACTIVE,
-            admission_date=datetime.date(2026, 1, 5),
-            reminder_consent=True,
-        )
-        for n in range(len(groups) * MEMBERS_PER_GROUP)
-    )
-    joined_at = timezone.make_aware(datetime.datetime(2026, 1, 5))
-    Membership.objects.bulk_create(
-        Membership(
-            client=client,
-            group=groups[n // MEMBERS_PER_GROUP],
-            status="active",
-            joined_on=joined_at.date(),
-            joined_at=joined_at,
-        )
-        for n, client in enumerate(clients)
-    )
+    groups, clients = groups_of_consenting_members(therapist, group_count + 1, tag="faults")
     members = defaultdict(list)
     for n, client in enumerate(clients):
         members[groups[n // MEMBERS_PER_GROUP].pk].append(client.pk)

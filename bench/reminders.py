@@ -32,8 +32,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iop.settings")
 # A benchmark on a development machine, like `make run`: debug settings (and the worker it starts).
 os.environ.setdefault("DJANGO_DEBUG", "on")
 
-MEMBERS_PER_GROUP = 10
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -139,48 +137,14 @@ def build_clinic(reminder_count: int) -> int:
     (the 2-hour one, due now), so 10,000 reminders are 1,000 groups."""
     from django.utils import timezone
 
-    from clients.models import Client
-    from groups.models import Membership, Therapist, TherapyGroup
+    from bench.clinic import MEMBERS_PER_GROUP, groups_of_consenting_members
+    from groups.models import Therapist
     from scheduling.models import Session
     from tests.factories import UserFactory
 
     group_count = max(1, reminder_count // MEMBERS_PER_GROUP)
     therapist = Therapist.objects.create(user=UserFactory(username="bench-therapist"), credentials="LCSW")
-    groups = TherapyGroup.objects.bulk_create(
-        TherapyGroup(
-            name=f"Bench {n}",
-            kind=TherapyGroup.Kind.SUPPORT,
-            capacity=MEMBERS_PER_GROUP,
-            facilitator=therapist,
-            room=f"Room {n}",
-            start_date=datetime.date(2026, 1, 5),
-        )
-        for n in range(group_count)
-    )
-    clients = Client.objects.bulk_create(
-        Client(
-            chart_number=f"B-{n:06d}",
-            legal_first_name="Bench",
-            legal_last_name=f"Client {n}",
-            date_of_birth=datetime.date(1990, 1, 1),
-            email=f"bench{n}@example.org",
-            status=Client.Status.ACTIVE,
-            admission_date=datetime.date(2026, 1, 5),
-            reminder_consent=True,
-        )
-        for n in range(group_count * MEMBERS_PER_GROUP)
-    )
-    joined_at = timezone.make_aware(datetime.datetime(2026, 1, 5))
-    Membership.objects.bulk_create(
-        Membership(
-            client=client,
-            group=groups[n // MEMBERS_PER_GROUP],
-            status="active",
-            joined_on=joined_at.date(),
-            joined_at=joined_at,
-        )
-        for n, client in enumerate(clients)
-    )
+    groups, _ = groups_of_consenting_members(therapist, group_count, tag="bench")
     starts_at = timezone.now() + datetime.timedelta(hours=1)
     Session.objects.bulk_create(
         Session(
