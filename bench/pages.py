@@ -304,18 +304,14 @@ def filter_choices(model_admin, user, changelist: str, obj) -> list[tuple[str, s
 # --- Query counts, in this process ----------------------------------------------------------
 
 
-def query_counts(pages: list[Page]) -> dict[str, int | str]:
-    from django.db import connection
+def signed_in_clients() -> dict:
+    """Django test clients signed in as the bench's people (and one anonymous), second step done."""
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from iop.middleware import LAST_ACTIVITY
-
-    users = bench_users()
     browsers = {"anonymous": Client()}
-    for who, user in users.items():
+    for who, user in bench_users().items():
         browser = Client()
         browser.force_login(user)
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -325,6 +321,16 @@ def query_counts(pages: list[Page]) -> dict[str, int | str]:
             session[DEVICE_ID_SESSION_KEY] = device.persistent_id
             session.save()
         browsers[who] = browser
+    return browsers
+
+
+def query_counts(pages: list[Page]) -> dict[str, int | str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from iop.middleware import LAST_ACTIVITY
+
+    browsers = signed_in_clients()
     counts = {}
     for page in pages:
         browser = browsers[page.who]

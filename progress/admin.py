@@ -11,14 +11,15 @@ shows client data records its read (``audit.admin.AuditedAdmin``)."""
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin
-from clients.models import Client
+from clients.admin import SearchFromClientsMixin
+from clients.models import FOUND_BY, Client
 from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
 from iop.admin_lists import LargeListAdmin
@@ -43,8 +44,7 @@ class ReadOnlyAdminMixin:
 # A client's rows are found by chart number or the start of a name: each served by an index
 # (clients/migrations: trigram indexes on PostgreSQL), where a substring search of a million
 # rows' joins would not be.
-CLIENT_SEARCH_PARTS = [("^", "chart_number"), ("^", "legal_last_name"), ("^", "legal_first_name")]
-CLIENT_SEARCH_FIELDS = [f"{prefix}client__{name}" for prefix, name in CLIENT_SEARCH_PARTS]
+CLIENT_SEARCH_FIELDS = [f"^client__{field}" for field in FOUND_BY]
 
 # Clinical text: shown and searched only with ``progress.read_note_text``.
 NOTE_TEXT_FIELDS = {"topic", "interventions", "group_dynamics", "text", "observation"}
@@ -119,7 +119,14 @@ class AddendumInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, AutocompleteFilterMixin, LargeListAdmin):
+class AttendanceAdmin(
+    AuditedAdmin,
+    SearchFromClientsMixin,
+    NoteTextAdminMixin,
+    ReadOnlyAdminMixin,
+    AutocompleteFilterMixin,
+    LargeListAdmin,
+):
     list_display = ["session", "client", "status", "minutes_attended", "mode", "participation"]
     # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
     list_filter = [
@@ -181,7 +188,7 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
         ("session__starts_at", admin.DateFieldListFilter),
     ]
     # The notes about a client (chart number, name prefix: indexed); a group is a filter.
-    search_fields = [f"{prefix}individual_notes__client__{name}" for prefix, name in CLIENT_SEARCH_PARTS]
+    search_fields = [f"^individual_notes__client__{field}" for field in FOUND_BY]
     list_select_related = ["session__group", "signed_by"]
     fields = [
         "session",
@@ -212,17 +219,11 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
     def get_search_results(self, request, queryset, search_term):
         """The notes with a part about a client the words find: one EXISTS per note, instead of
         joining every individualized part and removing the duplicates (DISTINCT) of the join."""
-        words = search_term.split()
-        if not words:
+        if not search_term.split():
             return queryset, False
-        clients = Client.objects.all()
-        for word in words:
-            clients = clients.filter(
-                Q(chart_number__istartswith=word)
-                | Q(legal_last_name__istartswith=word)
-                | Q(legal_first_name__istartswith=word)
-            )
-        parts = IndividualNote.objects.filter(group_note=OuterRef("pk"), client__in=clients)
+        parts = IndividualNote.objects.filter(
+            group_note=OuterRef("pk"), client__in=Client.objects.found_by(search_term)
+        )
         return queryset.filter(Exists(parts)), False
 
     def get_inlines(self, request, obj):

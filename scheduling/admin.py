@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -12,9 +12,9 @@ from django.utils.html import format_html, format_html_join
 from audit.admin import AuditedAdmin
 from audit.models import AuditEvent
 from clients import services as client_services
-from clients.admin import SignatureInline
+from clients.admin import SearchFromClientsMixin, SignatureInline
 from clients.forms import DischargeForm, PortalAccountForm
-from clients.models import AgreementSignature, Client
+from clients.models import FOUND_BY, AgreementSignature, Client
 from groups import services as group_services
 from groups.admin import ActiveMemberInline, WaitlistInline
 from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
@@ -80,7 +80,7 @@ class ReminderKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(AuditedAdmin, LargeListAdmin):
+class ReminderAdmin(AuditedAdmin, SearchFromClientsMixin, LargeListAdmin):
     """The reminder outbox: staff watch it, retry failed rows and cancel pending ones; the rows
     themselves are written only by scheduling.reminders."""
 
@@ -88,7 +88,7 @@ class ReminderAdmin(AuditedAdmin, LargeListAdmin):
     # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
     list_filter = ["status", "channel", ReminderKindFilter, ("send_at", admin.DateFieldListFilter)]
     # From the client (chart number, name prefix: indexed); failed rows are a filter away.
-    search_fields = ["^client__chart_number", "^client__legal_last_name", "^client__legal_first_name"]
+    search_fields = [f"^client__{field}" for field in FOUND_BY]
     list_select_related = ["session__group", "client"]
     readonly_fields = [field.name for field in Reminder._meta.fields]
     actions = ["retry", "cancel"]
@@ -495,18 +495,13 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFil
 
 # Registered here, not in groups: enrolling and ending check and change the schedule.
 @admin.register(Membership)
-class MembershipAdmin(AuditedAdmin, AutocompleteFilterMixin, admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin, SearchFromClientsMixin, AutocompleteFilterMixin, admin.ModelAdmin):
     list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
     list_filter = ["status", "group__kind", ("group", AutocompleteFilter), "end_reason"]
     # Newest first, from the primary key: ordering 36,000 rows by their group's name sorts them all.
     ordering = ["-pk"]
-    search_fields = [
-        "client__chart_number",
-        "client__legal_first_name",
-        "client__legal_last_name",
-        "client__preferred_name",
-        "group__name",
-    ]
+    # A client (chart number, name prefix) or a group (a word of its name).
+    search_fields = [*(f"^client__{field}" for field in FOUND_BY), "group__name"]
     list_select_related = ["client", "group"]
     readonly_fields = [
         "client",
@@ -524,6 +519,9 @@ class MembershipAdmin(AuditedAdmin, AutocompleteFilterMixin, admin.ModelAdmin):
 
     def audit_clients(self, membership):
         return [membership.client_id]
+
+    def search_filter(self, search_term: str) -> Q:
+        return super().search_filter(search_term) | Q(group__in=TherapyGroup.objects.named(search_term))
 
     def has_delete_permission(self, request, obj=None):
         # Memberships are clinical history: they end, they are not deleted.
