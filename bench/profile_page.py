@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--callees", help="also print what the functions matching this regular expression call")
     options = parser.parse_args()
     os.environ.update(bench_pages.SERVER_ENV)
     os.environ["DATABASE_URL"] = f"postgres://{options.user}@{options.host}:5432/{options.database}"
@@ -84,6 +85,10 @@ def main() -> None:
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats(order).print_stats(options.top)
             print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:6000])
+        if options.callees:
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_callees(options.callees)
+            print(out.getvalue()[:8000])
         if options.explain and timed and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + timed[0]["sql"])

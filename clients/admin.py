@@ -7,6 +7,7 @@ from clients import services
 from clients.forms import ReasonForm, SignatureInlineForm, SignatureInlineFormSet
 from clients.models import FOUND_BY, AgreementSignature, Client, ConfidentialityAgreement
 from iop.admin_actions import action_with_form
+from iop.admin_lists import ListAdmin
 from iop.admin_widgets import TolerantAutocompleteMixin
 
 
@@ -60,7 +61,7 @@ class SignatureInline(TolerantAutocompleteMixin, admin.TabularInline):
 
 
 @admin.register(ConfidentialityAgreement)
-class ConfidentialityAgreementAdmin(admin.ModelAdmin):
+class ConfidentialityAgreementAdmin(ListAdmin):
     list_display = ["version", "title", "effective_on", "signature_count"]
     search_fields = ["title", "text"]
 
@@ -83,7 +84,7 @@ class ConfidentialityAgreementAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgreementSignature)
-class AgreementSignatureAdmin(AuditedAdmin, SearchFromClientsMixin, admin.ModelAdmin):
+class AgreementSignatureAdmin(AuditedAdmin, SearchFromClientsMixin, ListAdmin):
     list_display = ["client", "agreement", "signed_at", "method", "witnessed_by", "revoked_at"]
     # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
     list_filter = [

@@ -7,11 +7,12 @@ from django.template.response import TemplateResponse
 from groups import services
 from groups.forms import NewTherapistForm
 from groups.models import Membership, Therapist
+from iop.admin_lists import ListAdmin
 from iop.admin_widgets import TolerantAutocompleteMixin
 
 
 @admin.register(Therapist)
-class TherapistAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
+class TherapistAdmin(TolerantAutocompleteMixin, ListAdmin):
     list_display = ["__str__", "credentials", "license_number", "is_active"]
     list_filter = ["is_active", "credentials"]
     search_fields = ["user__first_name", "user__last_name", "user__username", "credentials"]

@@ -21,7 +21,7 @@ from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
 from groups.models import Membership, TherapyGroup
 from iop.admin_actions import action_with_form, apply_to_each, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
-from iop.admin_lists import LargeListAdmin
+from iop.admin_lists import LargeListAdmin, ListAdmin
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling import enrolment, group_changes, reminders, services
 from scheduling.forms import (
@@ -47,7 +47,7 @@ class WeeklySlotInline(admin.TabularInline):
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(ListAdmin):
     form = ClosureForm
     list_display = ["name", "starts_on", "ends_on", "cancelled_sessions"]
     date_hierarchy = "starts_on"
@@ -148,7 +148,7 @@ class MembershipInline(admin.TabularInline):
 
 # Registered here, not in clients: its actions enrol and discharge, workflows that reach the schedule.
 @admin.register(Client)
-class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
+class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
     list_display = [
         "chart_number",
         "display_name",
@@ -403,7 +403,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
 
 # Registered here, not in groups: a group's edits reach its slots and meetings (scheduling).
 @admin.register(TherapyGroup)
-class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFilterMixin, admin.ModelAdmin):
+class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFilterMixin, ListAdmin):
     form = TherapyGroupAdminForm
     list_display = ["name", "kind", "seats", "waitlist", "facilitator", "modality", "language", "audience", "status"]
     list_filter = [
@@ -495,7 +495,7 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFil
 
 # Registered here, not in groups: enrolling and ending check and change the schedule.
 @admin.register(Membership)
-class MembershipAdmin(AuditedAdmin, SearchFromClientsMixin, AutocompleteFilterMixin, admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin, SearchFromClientsMixin, AutocompleteFilterMixin, ListAdmin):
     list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
     list_filter = ["status", "group__kind", ("group", AutocompleteFilter), "end_reason"]
     # Newest first, from the primary key: ordering 36,000 rows by their group's name sorts them all.
