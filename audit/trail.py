@@ -122,31 +122,54 @@ def record(
     if isinstance(target, Model) and not object_id:
         object_id = target.pk
     client_ids = sorted({c.pk if isinstance(c, Model) else c for c in clients if c is not None})
-    now = timezone.now()
-    rows = [
-        AuditEvent(
-            at=now,
-            user_id=person.pk if person is not None else None,
-            username=person.get_username() if person is not None else "",
-            role=role_of(person) if person is not None else (Role.SYSTEM if not actor.request_id else Role.ANONYMOUS),
-            action=action,
-            model=_label(target),
-            object_id=str(object_id or "")[:64],
-            client_id=client_id,
-            detail=detail.replace("\x00", "")[:300],
-            ip=_ip(actor.ip),
-            user_agent=actor.user_agent.replace("\x00", ""),
-            request_id=actor.request_id,
-        )
-        for client_id in (client_ids or [None])
-    ]
+    # What every row of this access shares, worked out once: a list of 50 notes is 400 rows.
+    shared = {
+        "at": timezone.now(),
+        "user_id": person.pk if person is not None else None,
+        "username": person.get_username() if person is not None else "",
+        "role": role_of(person) if person is not None else (Role.SYSTEM if not actor.request_id else Role.ANONYMOUS),
+        "action": action,
+        "model": _label(target),
+        "object_id": str(object_id or "")[:64],
+        "detail": detail.replace("\x00", "")[:300],
+        "ip": _ip(actor.ip),
+        "user_agent": actor.user_agent.replace("\x00", ""),
+        "request_id": actor.request_id,
+    }
+    rows = [AuditEvent(client_id=client_id, **shared) for client_id in (client_ids or [None])]
     # No savepoint inside the caller's transaction (two round trips fewer per record): a failed
     # INSERT fails the caller's whole write, which is what an unrecorded access must do anyway.
     with transaction.atomic(savepoint=False):
         previous = _last_chain()
         for row in rows:
             row.chain = previous = link(previous, row)
+        if connection.vendor == "postgresql":
+            _insert_rows(shared, rows)
+            return rows
         return AuditEvent.objects.bulk_create(rows)
+
+
+def _insert_rows(shared: dict, rows: list[AuditEvent]) -> None:
+    """The rows of one access in one INSERT on PostgreSQL: the values they share sent once, their
+    client ids and links as two arrays, taken in order so that the ids follow the chain.
+
+    ``bulk_create`` prepares every field of every row: for the 400 rows of a list of 50 notes
+    that took longer than drawing the page."""
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    fields = [AuditEvent._meta.get_field(name) for name in shared]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = [field.get_db_prep_save(value, connection) for field, value in zip(fields, shared.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, client_id, chain) "
+            f"SELECT {', '.join(['%s'] * len(values))}, row.client_id, row.chain "
+            "FROM unnest(%s::bigint[], %s::varchar[]) WITH ORDINALITY AS row(client_id, chain, place) "
+            "ORDER BY row.place RETURNING id",
+            [*values, [row.client_id for row in rows], [row.chain for row in rows]],
+        )
+        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+            row.pk = row.id = pk
+            row._state.adding = False
 
 
 @dataclass(frozen=True)
