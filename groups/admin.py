@@ -4,10 +4,10 @@ from django.forms.models import BaseInlineFormSet
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from audit.lists import ListAdmin
 from groups import services
 from groups.forms import NewTherapistForm
 from groups.models import Membership, Therapist
-from iop.admin_lists import ListAdmin
 from iop.admin_widgets import TolerantAutocompleteMixin
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.admin import AuditedAdmin
+from audit.lists import LargeListAdmin, ListAdmin
 from audit.models import AuditEvent
 from clients import services as client_services
 from clients.admin import SearchFromClientsMixin, SignatureInline
@@ -21,7 +22,6 @@ from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
 from groups.models import Membership, TherapyGroup
 from iop.admin_actions import action_with_form, apply_to_each, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
-from iop.admin_lists import LargeListAdmin, ListAdmin
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling import enrolment, group_changes, reminders, services
 from scheduling.forms import (

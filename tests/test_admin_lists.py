@@ -6,7 +6,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from audit import paginator
+from audit import lists
 from progress.models import Attendance
 from tests.factories import (
     AttendanceFactory,
@@ -81,7 +81,7 @@ def test_groups_filter_by_a_facilitator_chosen_by_search_as_you_type(staff_clien
 
 
 def test_a_long_list_counts_only_up_to_its_bound(staff_client, two_groups, now, monkeypatch):
-    monkeypatch.setattr(paginator, "COUNT_LIMIT", 2)
+    monkeypatch.setattr(lists, "COUNT_LIMIT", 2)
     sessions_of(*two_groups, now=now)
 
     response = staff_client.get(reverse("admin:scheduling_session_changelist"))
