@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import redirect
+from django.template.defaultfilters import linebreaksbr
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -23,6 +24,7 @@ from clients.admin import SearchFromClientsMixin
 from clients.models import FOUND_BY, Client
 from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
+from iop.admin_tables import table
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
 from progress.selectors import may_read_note_text
 from scheduling import services
@@ -47,7 +49,7 @@ class ReadOnlyAdminMixin:
 CLIENT_SEARCH_FIELDS = [f"^client__{field}" for field in FOUND_BY]
 
 # Clinical text: shown and searched only with ``progress.read_note_text``.
-NOTE_TEXT_FIELDS = {"topic", "interventions", "group_dynamics", "text", "observation"}
+NOTE_TEXT_FIELDS = {"topic", "interventions", "group_dynamics", "text", "observation", "individualized_notes"}
 
 
 class NoteTextAdminMixin:
@@ -92,19 +94,6 @@ class AttendanceInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInli
     # Each row is titled by its __str__ (the client and the session's group): read with the rows.
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("client", "session__group")
-
-
-class IndividualNoteInline(ReadOnlyAdminMixin, admin.StackedInline):
-    """Shown only to readers of note text (``GroupNoteAdmin.get_inlines``)."""
-
-    model = IndividualNote
-    fields = ["client", "behaviour", "intervention", "response", "plan"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("client", "group_note__session__group")
 
 
 class AddendumInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
@@ -197,13 +186,14 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
         "objective",
         "interventions",
         "group_dynamics",
+        "individualized_notes",
         "created_by",
         "created_at",
         "signed_by",
         "signed_at",
     ]
     readonly_fields = fields
-    inlines = [IndividualNoteInline, AddendumInline]
+    inlines = [AddendumInline]
 
     def get_queryset(self, request):
         # A note is written once its session has started (progress.notes): said here too, so that
@@ -226,10 +216,21 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
         )
         return queryset.filter(Exists(parts)), False
 
-    def get_inlines(self, request, obj):
-        # Without note text the addenda show who added them and when; the individualized notes
-        # are all text, so they are left out.
-        return self.inlines if may_read_note_text(request.user) else [AddendumInline]
+    @admin.display(description="Individualized notes (BIRP)")
+    def individualized_notes(self, note):
+        """Shown only to readers of note text (``NoteTextAdminMixin``)."""
+        parts = note.individual_notes.select_related("client").order_by("client__legal_last_name", "pk")
+        return table(
+            headers=["Client", "Behaviour", "Intervention", "Response", "Plan"],
+            rows=(
+                (
+                    part.client,
+                    *(linebreaksbr(text) for text in (part.behaviour, part.intervention, part.response, part.plan)),
+                )
+                for part in parts
+            ),
+            empty="No individualized notes.",
+        )
 
     def audit_clients(self, note):
         return [part.client_id for part in note.individual_notes.all()]

@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from audit.admin import AuditedAdmin
@@ -17,11 +18,12 @@ from clients.admin import SearchFromClientsMixin, SignatureInline
 from clients.forms import DischargeForm, PortalAccountForm
 from clients.models import FOUND_BY, AgreementSignature, Client
 from groups import services as group_services
-from groups.admin import ActiveMemberInline, WaitlistInline
+from groups.admin import MembersTablesMixin
 from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
 from groups.models import Membership, TherapyGroup
 from iop.admin_actions import action_with_form, apply_to_each, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
+from iop.admin_tables import EMPTY, table
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling import enrolment, group_changes, reminders, services
 from scheduling.forms import (
@@ -128,24 +130,6 @@ class ReminderAdmin(AuditedAdmin, SearchFromClientsMixin, LargeListAdmin):
 # --- Clients, groups and memberships: their workflows reach the schedule ----------------------
 
 
-class MembershipInline(admin.TabularInline):
-    """The client's groups; enrolment and ending go through the membership pages."""
-
-    model = Membership
-    extra = 0
-    fields = ["group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
-    readonly_fields = fields
-    show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    # Each row is titled by its __str__, which names the client and the group.
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("client", "group")
-
-
 # Registered here, not in clients: its actions enrol and discharge, workflows that reach the schedule.
 @admin.register(Client)
 class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
@@ -169,11 +153,12 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         "discharge_date",
         "portal_user",
         "clinical_record",
+        "memberships_table",
         "created_at",
         "updated_at",
     ]
     autocomplete_fields = ["partner"]
-    inlines = [SignatureInline, MembershipInline]
+    inlines = [SignatureInline]
     actions = [
         "enrol_in_group",
         "admit",
@@ -211,6 +196,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
             },
         ),
         ("Links", {"fields": ["portal_user", "partner"]}),
+        ("Groups", {"fields": ["memberships_table"]}),
         ("Attendance and notes", {"fields": ["clinical_record"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
@@ -288,6 +274,28 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
                     0,
                 ),
             )
+        )
+
+    @admin.display(description="Memberships")
+    def memberships_table(self, client):
+        """The client's groups; enrolment and ending go through the membership pages."""
+        if client.pk is None:
+            return EMPTY
+        memberships = client.memberships.select_related("group")
+        return table(
+            headers=["Group", "Status", "Joined on", "Waitlisted at", "Ended on", "End reason"],
+            rows=(
+                (
+                    format_html('<a href="{}">{}</a>', reverse("admin:groups_membership_change", args=[m.pk]), m.group),
+                    m.get_status_display(),
+                    m.joined_on and date_format(m.joined_on),
+                    m.waitlisted_at and date_format(timezone.localtime(m.waitlisted_at), "DATETIME_FORMAT"),
+                    m.ended_on and date_format(m.ended_on),
+                    m.get_end_reason_display(),
+                )
+                for m in memberships
+            ),
+            empty="Not in any group yet.",
         )
 
     @admin.display(description="Clinical record")
@@ -403,7 +411,9 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
 
 # Registered here, not in groups: a group's edits reach its slots and meetings (scheduling).
 @admin.register(TherapyGroup)
-class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFilterMixin, ListAdmin):
+class TherapyGroupAdmin(
+    AuditedAdmin, MembersTablesMixin, TolerantAutocompleteMixin, AutocompleteFilterMixin, ListAdmin
+):
     form = TherapyGroupAdminForm
     list_display = ["name", "kind", "seats", "waitlist", "facilitator", "modality", "language", "audience", "status"]
     list_filter = [
@@ -418,14 +428,15 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFil
     search_fields = ["name", "description", "room"]
     list_select_related = ["facilitator__user"]
     autocomplete_fields = ["facilitator", "co_facilitator"]
-    readonly_fields = ["seats", "enrol_link"]
-    inlines = [WeeklySlotInline, ActiveMemberInline, WaitlistInline]
+    readonly_fields = ["seats", "enrol_link", "members_table", "waitlist_table"]
+    inlines = [WeeklySlotInline]
     actions = ["end_groups"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "status", ("start_date", "end_date")]}),
         ("Seats", {"fields": ["capacity", "seats", "enrolment", "enrol_link"]}),
         ("Facilitation", {"fields": ["facilitator", "co_facilitator", "language", "audience"]}),
         ("Where", {"fields": ["modality", "room", "video_link"]}),
+        ("Members", {"fields": ["members_table", "waitlist_table"]}),
     ]
 
     # The list shows seat counts; the change page names the members and the waitlist.
