@@ -219,7 +219,10 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
     @admin.display(description="Individualized notes (BIRP)")
     def individualized_notes(self, note):
         """Shown only to readers of note text (``NoteTextAdminMixin``)."""
-        parts = note.individual_notes.select_related("client").order_by("client__legal_last_name", "pk")
+        # Not note.individual_notes: the queryset's prefetch of the parts' client ids (the text
+        # left out) is cached there.
+        parts = IndividualNote.objects.filter(group_note=note).select_related("client")
+        parts = parts.order_by("client__legal_last_name", "pk")
         return table(
             headers=["Client", "Behaviour", "Intervention", "Response", "Plan"],
             rows=(
