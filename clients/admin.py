@@ -20,6 +20,7 @@ class SearchFromClientsMixin:
     ``search_fields`` still say what the search looks at, for the search box and its help."""
 
     search_from_client = "client"
+    search_help_text = "A chart number, or the start of the client's names: “mor bla” finds Morgan Blake."
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.split():

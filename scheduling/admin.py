@@ -513,6 +513,7 @@ class MembershipAdmin(AuditedAdmin, SearchFromClientsMixin, AutocompleteFilterMi
     ordering = ["-pk"]
     # A client (chart number, name prefix) or a group (a word of its name).
     search_fields = [*(f"^client__{field}" for field in FOUND_BY), "group__name"]
+    search_help_text = "A chart number, the start of the client's names, or words of the group's name."
     list_select_related = ["client", "group"]
     readonly_fields = [
         "client",
