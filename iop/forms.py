@@ -5,7 +5,10 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.forms.boundfield import BoundField
 from django.template.loader import render_to_string
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from iop.accounts import RecordsPasswordChange, is_clinician
 from iop.discretion import undiscreet_words
@@ -71,6 +74,109 @@ class ModelValidatorsFirst:
             # OverflowError); a choice field compares strings, so it takes only the declared rules.
             own = model_field.validators if isinstance(field, forms.IntegerField) else model_field._validators
             field.validators = [*field.validators, *(v for v in own if v not in field.validators)]
+
+
+# --- Fields drawn without the template engine --------------------------------------------------
+
+# The widget templates whose HTML ``DrawnField`` writes itself: each is an <input>, the text area
+# or the select; any other widget is drawn by its own template.
+INPUT_TEMPLATES = {
+    f"django/forms/widgets/{name}.html"
+    for name in ("input", "text", "number", "email", "url", "password", "hidden", "search", "tel")
+}
+TEXTAREA_TEMPLATE = "django/forms/widgets/textarea.html"
+SELECT_TEMPLATES = ("django/forms/widgets/select.html", "django/forms/widgets/select_option.html")
+
+
+def _attrs(attrs: dict) -> SafeString:
+    """Attributes as django/forms/widgets/attrs.html writes them: in order, True bare, False left out."""
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html(' {}="{}"', name, value) if value is not True else format_html(" {}", name),)
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
+class DrawnField(BoundField):
+    """A form field drawn in Python, as Bootstrap 5 marks it up: ``{{ field }}`` is the control,
+    ``{{ field.as_field_group }}`` the label, control, errors and help text, tied together by ids
+    (``aria-describedby``, ``aria-invalid``) as Django's own field group ties them.
+
+    Why not the widgets' templates: the therapist's roster and note pages hold a form per member,
+    some seventy controls, and each control drawn through the template engine costs about a
+    quarter of a millisecond (through crispy-forms' layouts, about five times that). The HTML is
+    what Django's templates write for the same widget context (tests/test_drawn_fields.py holds
+    them equal); a widget with another template is drawn by its template."""
+
+    def as_widget(self, widget=None, attrs=None, only_initial=False):
+        widget = widget or self.field.widget
+        template_name = getattr(widget, "template_name", None)
+        drawn = template_name in INPUT_TEMPLATES or template_name == TEXTAREA_TEMPLATE
+        drawn |= (template_name, getattr(widget, "option_template_name", None)) == SELECT_TEMPLATES
+        if only_initial or self.field.localize or not drawn:
+            return super().as_widget(widget, attrs, only_initial)
+        attrs = self.build_widget_attrs(attrs or {}, widget)
+        if self.auto_id and "id" not in widget.attrs:
+            attrs.setdefault("id", self.auto_id)
+        context = widget.get_context(self.html_name, self.value(), attrs)["widget"]
+        if template_name == TEXTAREA_TEMPLATE:
+            return format_html(
+                '<textarea name="{}"{}>\n{}</textarea>',
+                context["name"],
+                _attrs(context["attrs"]),
+                context["value"] or "",
+            )
+        if template_name in INPUT_TEMPLATES:
+            value = context["value"]
+            return format_html(
+                '<input type="{}" name="{}"{}{}>',
+                context["type"],
+                context["name"],
+                format_html(' value="{}"', str(value)) if value is not None else "",
+                _attrs(context["attrs"]),
+            )
+        options = []
+        for group_name, group_options, _ in context["optgroups"]:
+            drawn_options = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((str(option["value"]), _attrs(option["attrs"]), option["label"]) for option in group_options),
+            )
+            options.append(
+                format_html('<optgroup label="{}">{}</optgroup>', group_name, drawn_options)
+                if group_name
+                else drawn_options
+            )
+        return format_html(
+            '<select name="{}"{}>{}</select>', context["name"], _attrs(context["attrs"]), mark_safe("".join(options))
+        )
+
+    def as_field_group(self):
+        if self.is_hidden:
+            return self.as_widget()
+        is_select = getattr(self.field.widget, "option_template_name", None) == SELECT_TEMPLATES[1]
+        css = ("form-select" if is_select else "form-control") + (" is-invalid" if self.errors else "")
+        required = mark_safe('<span class="asteriskField" aria-hidden="true">*</span>') if self.field.required else ""
+        errors = format_html_join("", "<div>{}</div>", ((error,) for error in self.errors))
+        return format_html(
+            '<div class="mb-3"><label for="{}" class="form-label">{}{}</label>{}{}{}</div>',
+            self.id_for_label,
+            self.label,
+            required,
+            self.as_widget(attrs={"class": css}),
+            format_html('<div id="{}_error" class="invalid-feedback">{}</div>', self.auto_id, errors)
+            if self.errors
+            else "",
+            format_html(
+                '<div id="{}_helptext" class="form-text">{}</div>', self.auto_id, conditional_escape(self.help_text)
+            )
+            if self.help_text
+            else "",
+        )
 
 
 # --- Passwords and the second factor --------------------------------------------------------
