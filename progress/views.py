@@ -155,6 +155,7 @@ def _note_page(
                 attending=attending,
                 roster=roster,
             )
+    unsigned = note is not None and not note.is_signed
     context = {
         "session": session,
         "note": note,
@@ -166,7 +167,7 @@ def _note_page(
         "individual_rows": list(zip(attending, individual_formset.forms, strict=True)) if individual_formset else [],
         "sign_form": sign_form or SignNoteForm(),
         "addendum_form": addendum_form or AddendumForm(),
-        "signing_refusals": notes.signing_refusals(note) if note is not None and not note.is_signed else [],
+        "signing_refusals": notes.signing_refusals(note, roster=roster) if unsigned else [],
     }
     return render(request, "progress/note.html", context, status=status)
 
