@@ -235,6 +235,55 @@ def week_sessions(
     return _with_progress(sessions.order_by("starts_at"), now=now)
 
 
+@dataclass
+class DashboardWeek:
+    """This week's sessions as the dashboard shows them, each with its progress (``_with_progress``)."""
+
+    today: list[Session]
+    later: list[Session]
+    earlier: list[Session]
+    later_count: int
+    earlier_count: int
+
+
+def dashboard_week(
+    therapist: Therapist,
+    *,
+    today: datetime.date,
+    now: datetime.datetime,
+    group_ids: Iterable[int],
+    shown: int | None,
+) -> DashboardWeek:
+    """All of today's sessions, the next ``shown`` of the days after and the latest ``shown`` of
+    the days before (every one when ``shown`` is None). A therapist who leads sixteen groups meets
+    some sixty times a week: the week's sessions are listed by their start alone, and the counts
+    and note of each are asked only of those shown."""
+    monday = monday_of(today)
+    sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(
+        starts_at__gte=start_of_day(monday), starts_at__lt=start_of_day(monday + datetime.timedelta(days=7))
+    )
+    days = {
+        pk: timezone.localdate(starts_at)
+        for pk, starts_at in sessions.order_by("starts_at").values_list("pk", "starts_at")
+    }
+    todays = [pk for pk, day in days.items() if day == today]
+    later = [pk for pk, day in days.items() if day > today]
+    earlier = [pk for pk, day in days.items() if day < today]
+    later_shown = later[:shown]
+    earlier_shown = earlier[-shown:] if shown else earlier
+    with_progress = {
+        session.pk: session
+        for session in _with_progress(sessions.filter(pk__in=todays + later_shown + earlier_shown), now=now)
+    }
+    return DashboardWeek(
+        today=[with_progress[pk] for pk in todays],
+        later=[with_progress[pk] for pk in later_shown],
+        earlier=[with_progress[pk] for pk in earlier_shown],
+        later_count=len(later),
+        earlier_count=len(earlier),
+    )
+
+
 def overdue_sessions(
     therapist: Therapist, *, now: datetime.datetime | None = None, group_ids: Iterable[int] | None = None
 ) -> QuerySet[Session]:

@@ -44,22 +44,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(now)
     groups = list(selectors.groups_for_therapist(therapist, now=now).order_by("name"))
     led = selectors.led_group_ids(therapist, groups)
-    week = selectors.week_sessions(therapist, today=today, now=now, group_ids=led)
+    # The next ones, and the latest of the earlier ones (older unsigned notes are overdue above).
+    shown = None if request.GET.get("week") == "all" else WEEK_SECTION_ON_DASHBOARD
+    week = selectors.dashboard_week(therapist, today=today, now=now, group_ids=led, shown=shown)
     # One more than shown tells whether the page of all of them is worth a link.
     overdue = list(selectors.overdue_sessions(therapist, now=now, group_ids=led)[: OVERDUE_ON_DASHBOARD + 1])
-    later = [s for s in week if s.day > today]
-    earlier = [s for s in week if s.day < today]
-    whole_week = request.GET.get("week") == "all"
-    shown = None if whole_week else WEEK_SECTION_ON_DASHBOARD
     context = {
         "therapist": therapist,
         "today": today,
-        "today_sessions": [s for s in week if s.day == today],
-        # The next ones, and the latest of the earlier ones (older unsigned notes are overdue above).
-        "later_sessions": later[:shown],
-        "earlier_sessions": earlier[-shown:] if shown else earlier,
-        "later_count": len(later),
-        "earlier_count": len(earlier),
+        "today_sessions": week.today,
+        "later_sessions": week.later,
+        "earlier_sessions": week.earlier,
+        "later_count": week.later_count,
+        "earlier_count": week.earlier_count,
         "overdue_sessions": overdue[:OVERDUE_ON_DASHBOARD],
         "more_overdue": len(overdue) > OVERDUE_ON_DASHBOARD,
         "groups": groups,
