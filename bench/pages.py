@@ -187,6 +187,8 @@ def user_pages() -> list[Page]:
         Page("client: calendar feed", "anonymous", reverse("scheduling:feed", args=[client.calendar_token])),
         Page("client: two-step page", "client", reverse("two_factor")),
         Page("therapist: dashboard", "therapist", reverse("therapist:dashboard")),
+        Page("therapist: dashboard, the whole week", "therapist", reverse("therapist:dashboard") + "?week=all"),
+        Page("therapist: unsigned notes", "therapist", reverse("therapist:overdue_notes")),
     ]
     for label, session in [("held, signed note", signed), ("met, note unsigned", unsigned), ("upcoming", upcoming)]:
         if session is None:
@@ -200,7 +202,7 @@ def user_pages() -> list[Page]:
         pages.append(Page("therapist: group page", "therapist", reverse("therapist:group", args=[group.pk])))
 
     covered = {"scheduling:week", "scheduling:feed", "therapist:dashboard", "therapist:session", "therapist:note"}
-    covered |= {"therapist:group"}
+    covered |= {"therapist:group", "therapist:overdue_notes"}
     for namespace in ("scheduling", "therapist"):
         for name in get_resolver().namespace_dict[namespace][1].reverse_dict:
             if isinstance(name, str) and f"{namespace}:{name}" not in covered | POST_ONLY:
