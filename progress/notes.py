@@ -226,6 +226,10 @@ def _sign_note(*, note: GroupNote, user: AbstractBaseUser, password_right: bool)
     note.signed_by = user
     note.signed_at = timezone.now()
     note.save(update_fields=["signed_by", "signed_at", "updated_at"])
+    # The session carries the signature for the therapist's lists (Session.note_signed_at). An
+    # update, not save(): the session's updated_at versions its calendar entry, which signing
+    # does not change.
+    Session.objects.filter(pk=note.session_id).update(note_signed_at=note.signed_at)
     record(Action.SIGN, target=note, clients=[n.client_id for n in note.individual_notes.all()], detail="signed")
     return note
 

@@ -32,6 +32,9 @@ from scheduling.services import held_refusals
 # to sign, and each would be a row to read and draw.
 OVERDUE_ON_DASHBOARD = 10
 OVERDUE_PER_PAGE = 25
+# Sessions shown later and earlier this week, unless the whole week is asked for (?week=all):
+# a therapist who leads sixteen groups meets some sixty times a week, and today's come first.
+WEEK_SECTION_ON_DASHBOARD = 8
 
 
 @login_required
@@ -44,12 +47,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     week = selectors.week_sessions(therapist, today=today, now=now, group_ids=led)
     # One more than shown tells whether the page of all of them is worth a link.
     overdue = list(selectors.overdue_sessions(therapist, now=now, group_ids=led)[: OVERDUE_ON_DASHBOARD + 1])
+    later = [s for s in week if s.day > today]
+    earlier = [s for s in week if s.day < today]
+    whole_week = request.GET.get("week") == "all"
+    shown = None if whole_week else WEEK_SECTION_ON_DASHBOARD
     context = {
         "therapist": therapist,
         "today": today,
         "today_sessions": [s for s in week if s.day == today],
-        "later_sessions": [s for s in week if s.day > today],
-        "earlier_sessions": [s for s in week if s.day < today],
+        # The next ones, and the latest of the earlier ones (older unsigned notes are overdue above).
+        "later_sessions": later[:shown],
+        "earlier_sessions": earlier[-shown:] if shown else earlier,
+        "later_count": len(later),
+        "earlier_count": len(earlier),
         "overdue_sessions": overdue[:OVERDUE_ON_DASHBOARD],
         "more_overdue": len(overdue) > OVERDUE_ON_DASHBOARD,
         "groups": groups,

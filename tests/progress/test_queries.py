@@ -124,8 +124,9 @@ ATTENDANCE_POST_QUERIES_PER_MEMBER = 10
 NOTE_POST_QUERIES = 16 + AUDIT_WRITE_QUERIES
 NOTE_POST_QUERIES_PER_MEMBER = 2
 # Signing asks the password through the sign-in lockout (iop.passwords): the account and the
-# address's recent failures, and the user by username, three queries whatever the roster.
-SIGN_POST_QUERIES = 18 + AUDIT_WRITE_QUERIES
+# address's recent failures, and the user by username, three queries whatever the roster; and
+# the session takes the signature's time (Session.note_signed_at).
+SIGN_POST_QUERIES = 19 + AUDIT_WRITE_QUERIES
 # The addendum's audit row names the note's clients: one query to read them.
 ADDENDUM_POST_QUERIES = 11 + AUDIT_WRITE_QUERIES + 1
 
