@@ -68,7 +68,8 @@ def follow_up_refusals(
         errors["followed_up_at"] = ["Say when the client was contacted."]
     elif followed_up_at > timezone.now() + datetime.timedelta(minutes=1):
         errors["followed_up_at"] = ["The follow-up cannot be in the future."]
-    elif followed_up_at < alert.raised_at:
+    # The form gives minutes: a follow-up within the minute the alert was raised is not before it.
+    elif followed_up_at < alert.raised_at.replace(second=0, microsecond=0):
         errors["followed_up_at"] = [
             f"The alert was raised at {timezone.localtime(alert.raised_at):%Y-%m-%d %H:%M}; "
             "the follow-up comes after it."
