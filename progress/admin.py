@@ -22,6 +22,9 @@ from clients.models import Client
 from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
 from iop.admin_lists import LargeListAdmin
+
+# Registers the questionnaires' and safety alerts' pages.
+from progress import admin_measures  # noqa: F401
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
 from progress.selectors import may_read_note_text
 from scheduling import services

@@ -10,10 +10,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from clients.models import Client
 from groups.models import Therapist, TherapyGroup
 from iop.clock import minutes_after, start_of_day
 from progress.attendance import AttendanceEntry, record_attendance, session_mode
-from progress.models import Attendance, GroupNote
+from progress.checkins import record_measure, save_check_in
+from progress.models import Attendance, GroupNote, MeasureResponse
 from progress.notes import attending_clients, save_group_note, sign_note
 from progress.selectors import roster_for_session, sessions_for_therapist
 from scheduling.models import Session
@@ -164,3 +166,89 @@ def seed_progress(*, stdout) -> None:
         f"Therapist demo: {len(past)} past sessions; attendance taken for {recorded}, "
         f"{notes} notes written, {signed} signed."
     )
+
+
+# --- Check-ins, questionnaires and a safety alert ---------------------------------------------
+
+DEMO_MEASURE_WEEKS = 8
+# Clients of the demo therapist's "Mindfulness & Grounding Skills": one not on track (reliably
+# worse on the PHQ-9), one whose PHQ-9 raised the open safety alert.
+NOT_ON_TRACK_CHART = "IOP-1016"
+ALERT_CHART = "IOP-1017"
+# The demo client's course, every two weeks from admission: a reliable improvement on the PHQ-9
+# (16 to 10) and the GAD-7 (12 to 8): on track on both.
+DEMO_PHQ9 = [16, 15, 12, 10]
+DEMO_GAD7 = [12, 11, 10, 8]
+DEMO_CHECK_INS = [(3, 3, 7), (4, 3, 6), (4, 4, 6), (5, 5, 5), (5, 6, 4), (6, 6, 4), (6, 7, 3), (7, 7, 3)]
+WHAT_HELPED = [
+    "Getting to every session.",
+    "Calling my sister when the evening got hard.",
+    "The grounding exercise on the bus.",
+    "",
+    "Walking after dinner instead of sitting with it.",
+    "Writing down triggers like we practised.",
+    "Planning the weekend on Friday.",
+    "Sleeping at the same time every night.",
+]
+
+
+def _answers(instrument: str, total: int, *, item_9: int = 0) -> dict[str, int]:
+    """Answers that add up to ``total``, spread over the items (item 9 as given)."""
+    count = 9 if instrument == "phq9" else 7
+    scored = count - 1 if instrument == "phq9" else count
+    remaining = total - item_9
+    answers = {}
+    for number in range(1, scored + 1):
+        answers[f"item_{number}"] = min(
+            3, remaining // (scored - number + 1) + (1 if remaining % (scored - number + 1) else 0)
+        )
+        remaining -= answers[f"item_{number}"]
+    if instrument == "phq9":
+        answers["item_9"] = item_9
+    return answers
+
+
+def _at(days_ago: int) -> datetime.datetime:
+    return start_of_day(timezone.localdate() - datetime.timedelta(days=days_ago)) + datetime.timedelta(hours=19)
+
+
+@transaction.atomic
+def seed_measures(*, stdout, demo_client: Client) -> None:
+    """Eight weeks of the demo client's check-ins and fortnightly questionnaires, a client not on
+    track and an open safety alert in the demo therapist's group. A client who has answered
+    anything already is left as they are."""
+    today = timezone.localdate()
+    made = []
+    if not MeasureResponse.objects.filter(client=demo_client).exists():
+        for weeks_ago, (mood, coping, cravings) in zip(range(DEMO_MEASURE_WEEKS, 0, -1), DEMO_CHECK_INS, strict=True):
+            save_check_in(
+                client=demo_client,
+                mood=mood,
+                coping=coping,
+                cravings=cravings,
+                what_helped=WHAT_HELPED[DEMO_MEASURE_WEEKS - weeks_ago],
+                today=today - datetime.timedelta(weeks=weeks_ago),
+            )
+        for turn, (phq9, gad7) in enumerate(zip(DEMO_PHQ9, DEMO_GAD7, strict=True)):
+            days_ago = 7 * DEMO_MEASURE_WEEKS - 14 * turn
+            for instrument, total in (("phq9", phq9), ("gad7", gad7)):
+                record_measure(
+                    client=demo_client,
+                    instrument=instrument,
+                    answers=_answers(instrument, total),
+                    difficulty=1,
+                    taken_on=_at(days_ago),
+                )
+        made.append(demo_client.display_name)
+    off_track = Client.objects.filter(chart_number=NOT_ON_TRACK_CHART).first()
+    if off_track is not None and not MeasureResponse.objects.filter(client=off_track).exists():
+        for total, days_ago in ((8, 20), (14, 6)):
+            record_measure(client=off_track, instrument="phq9", answers=_answers("phq9", total), taken_on=_at(days_ago))
+        made.append(off_track.display_name)
+    alerted = Client.objects.filter(chart_number=ALERT_CHART).first()
+    if alerted is not None and not MeasureResponse.objects.filter(client=alerted).exists():
+        record_measure(
+            client=alerted, instrument="phq9", answers=_answers("phq9", 15, item_9=1), difficulty=2, taken_on=_at(1)
+        )
+        made.append(alerted.display_name)
+    stdout.write(f"Questionnaires demo: made for {', '.join(made) if made else 'no one (already there)'}.")

@@ -4,8 +4,9 @@ from django import forms
 
 from clients.models import Client
 from iop.forms import DrawnField, add_refusals
+from progress import measures
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
-from progress.models import Attendance
+from progress.models import Attendance, SafetyAlert
 from progress.notes import BIRP_FIELDS, individual_text_refusals, shared_text_refusals
 from scheduling.models import Session
 
@@ -253,4 +254,106 @@ class AddendumForm(forms.Form):
         label="Addendum",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="A correction or late entry; the signed note itself does not change.",
+    )
+
+
+# --- The client's portal: check-ins and questionnaires ----------------------------------------
+
+
+def _scale_choices(low_words: str, high_words: str) -> list[tuple[int, str]]:
+    return [
+        (value, f"{value} — {low_words}" if value == 0 else f"{value} — {high_words}" if value == 10 else str(value))
+        for value in range(11)
+    ]
+
+
+class CheckInForm(forms.Form):
+    """The weekly check-in: three scales of 0 to 10 with words at each end, and free text."""
+
+    mood = forms.TypedChoiceField(
+        label="How has your mood been this week?",
+        coerce=int,
+        choices=_scale_choices("very low", "very good"),
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a number from 0 to 10."},
+    )
+    coping = forms.TypedChoiceField(
+        label="How well have you been coping this week?",
+        coerce=int,
+        choices=_scale_choices("not coping at all", "coping very well"),
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a number from 0 to 10."},
+    )
+    cravings = forms.TypedChoiceField(
+        label="How strong have cravings or urges been this week?",
+        coerce=int,
+        choices=_scale_choices("none", "very strong"),
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a number from 0 to 10."},
+    )
+    what_helped = forms.CharField(
+        label="What helped this week?",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional. Your therapists read it.",
+    )
+
+    def __init__(self, *args, ask_cravings: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not ask_cravings:
+            del self.fields["cravings"]
+
+    def scales(self):
+        return [self[name] for name in ("mood", "coping", "cravings") if name in self.fields]
+
+
+class MeasureForm(forms.Form):
+    """A PHQ-9 or GAD-7 as published: every item one of four answers, the difficulty question
+    answered or not (it is not scored)."""
+
+    def __init__(self, *args, instrument: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instrument = measures.instrument(instrument)
+        for number, text in enumerate(self.instrument.items, start=1):
+            self.fields[f"item_{number}"] = forms.TypedChoiceField(
+                label=f"{number}. {text}",
+                coerce=int,
+                choices=measures.ANSWERS,
+                widget=forms.RadioSelect,
+                error_messages={"required": "Choose one answer for this question."},
+            )
+        self.fields["difficulty"] = forms.TypedChoiceField(
+            label=measures.DIFFICULTY_QUESTION,
+            coerce=int,
+            choices=measures.DIFFICULTY_ANSWERS,
+            widget=forms.RadioSelect,
+            required=False,
+            empty_value=None,
+        )
+
+    def items(self):
+        return [self[f"item_{number}"] for number in range(1, self.instrument.item_count + 1)]
+
+    def answers(self) -> dict[str, int]:
+        return {f"item_{n}": self.cleaned_data[f"item_{n}"] for n in range(1, self.instrument.item_count + 1)}
+
+
+class FollowUpForm(forms.Form):
+    """The follow-up of a safety alert: when, how the client was contacted, and the outcome.
+    Who is the signed-in therapist."""
+
+    followed_up_at = forms.DateTimeField(
+        label="When",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    contacted_by = forms.ChoiceField(
+        label="How the client was contacted", choices=NOT_CHOSEN + list(SafetyAlert.Contact.choices)
+    )
+    outcome = forms.CharField(
+        label="Outcome",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What was assessed and decided (e.g. safety plan reviewed, risk level, next contact).",
     )

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 from clients.models import Client
 from scheduling.models import Session
@@ -253,3 +254,211 @@ class Addendum(models.Model):
 
     def __str__(self) -> str:
         return f"Addendum to {self.group_note} by {self.author}"
+
+
+# --- Check-ins, questionnaires and safety alerts ---------------------------------------------
+
+
+def _scale(field: str, *, low: int = 0, high: int = 10) -> Q:
+    return Q(**{f"{field}__gte": low, f"{field}__lte": high})
+
+
+class CheckIn(models.Model):
+    """The client's own weekly check-in: how their mood, coping and cravings were, 0 to 10, and
+    what helped. One a week (the Monday names the week); the client may change it that week."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="check_ins")
+    week = models.DateField(help_text="The Monday of the week checked in for.")
+    mood = models.PositiveSmallIntegerField(help_text="0 = very low, 10 = very good.")
+    coping = models.PositiveSmallIntegerField(help_text="0 = not coping at all, 10 = coping very well.")
+    # Empty when the program asks no question about cravings (IOP_CHECK_IN_CRAVINGS).
+    cravings = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0 = none, 10 = very strong.")
+    what_helped = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client", "week"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "week"],
+                name="progress_checkin_one_per_client_week",
+                violation_error_message="This client has already checked in this week.",
+            ),
+            models.CheckConstraint(
+                name="progress_checkin_mood_0_to_10",
+                condition=_scale("mood"),
+                violation_error_message="Mood is a number from 0 to 10.",
+            ),
+            models.CheckConstraint(
+                name="progress_checkin_coping_0_to_10",
+                condition=_scale("coping"),
+                violation_error_message="Coping is a number from 0 to 10.",
+            ),
+            models.CheckConstraint(
+                name="progress_checkin_cravings_0_to_10",
+                condition=Q(cravings__isnull=True) | _scale("cravings"),
+                violation_error_message="Cravings is a number from 0 to 10.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check-in of {self.client.display_name}, week of {self.week:%Y-%m-%d}"
+
+
+ITEM_FIELDS = tuple(f"item_{number}" for number in range(1, 10))
+
+
+def _items_set(numbers, *, isnull: bool) -> Q:
+    return Q(**{f"item_{number}__isnull": isnull for number in numbers})
+
+
+class MeasureResponse(models.Model):
+    """One PHQ-9 or GAD-7, as the client answered it in the portal or on paper (entered by
+    staff). Items and scoring as published (``progress.measures``); the database holds every
+    item to 0-3 and the total to their sum."""
+
+    class Instrument(models.TextChoices):
+        PHQ9 = "phq9", "PHQ-9"
+        GAD7 = "gad7", "GAD-7"
+
+    class Occasion(models.TextChoices):
+        ADMISSION = "admission", "Admission"
+        FOLLOW_UP = "follow_up", "Follow-up"
+        DISCHARGE = "discharge", "Discharge"
+
+    class Source(models.TextChoices):
+        PORTAL = "portal", "Portal (the client)"
+        PAPER = "paper", "Paper form (entered by staff)"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="measure_responses")
+    instrument = models.CharField(max_length=4, choices=Instrument.choices)
+    occasion = models.CharField(max_length=10, choices=Occasion.choices)
+    taken_on = models.DateTimeField(help_text="When the client answered.")
+    source = models.CharField(max_length=6, choices=Source.choices)
+    # Empty for the client's own answers in the portal.
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    item_1 = models.PositiveSmallIntegerField()
+    item_2 = models.PositiveSmallIntegerField()
+    item_3 = models.PositiveSmallIntegerField()
+    item_4 = models.PositiveSmallIntegerField()
+    item_5 = models.PositiveSmallIntegerField()
+    item_6 = models.PositiveSmallIntegerField()
+    item_7 = models.PositiveSmallIntegerField()
+    item_8 = models.PositiveSmallIntegerField(null=True, blank=True)
+    item_9 = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The published last question (how difficult the problems made life), not part of the score.
+    difficulty = models.PositiveSmallIntegerField(null=True, blank=True)
+    total = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["client", "instrument", "taken_on"]
+        indexes = [
+            models.Index(fields=["client", "instrument", "taken_on"], name="progress_measure_client_taken"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="progress_measure_instrument_known",
+                condition=Q(instrument__in=["phq9", "gad7"]),
+                violation_error_message="Unknown questionnaire.",
+            ),
+            models.CheckConstraint(
+                name="progress_measure_occasion_known",
+                condition=Q(occasion__in=["admission", "follow_up", "discharge"]),
+                violation_error_message="Unknown occasion.",
+            ),
+            models.CheckConstraint(
+                name="progress_measure_source_known",
+                condition=Q(source__in=["portal", "paper"]),
+                violation_error_message="Unknown source.",
+            ),
+            *[
+                models.CheckConstraint(
+                    name=f"progress_measure_{field}_0_to_3",
+                    condition=Q(**{f"{field}__isnull": True}) | _scale(field, high=3),
+                    violation_error_message="Every answer is 0 to 3.",
+                )
+                for field in ITEM_FIELDS
+            ],
+            models.CheckConstraint(
+                name="progress_measure_difficulty_0_to_3",
+                condition=Q(difficulty__isnull=True) | _scale("difficulty", high=3),
+                violation_error_message="The difficulty answer is 0 to 3.",
+            ),
+            models.CheckConstraint(
+                name="progress_measure_items_of_instrument",
+                condition=(Q(instrument="phq9") & _items_set(range(1, 10), isnull=False))
+                | (Q(instrument="gad7") & _items_set(range(1, 8), isnull=False) & _items_set((8, 9), isnull=True)),
+                violation_error_message="A PHQ-9 answers items 1 to 9; a GAD-7 items 1 to 7 and no others.",
+            ),
+            models.CheckConstraint(
+                name="progress_measure_total_is_sum",
+                condition=Q(total=sum((Coalesce(F(field), 0) for field in ITEM_FIELDS[1:]), Coalesce(F("item_1"), 0))),
+                violation_error_message="The total is the sum of the answers.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_instrument_display()} of {self.client.display_name}, {self.taken_on:%Y-%m-%d}"
+
+    @property
+    def answers(self) -> list[int]:
+        count = 9 if self.instrument == self.Instrument.PHQ9 else 7
+        return [getattr(self, field) for field in ITEM_FIELDS[:count]]
+
+
+class SafetyAlert(models.Model):
+    """Raised with a PHQ-9 whose item 9 (thoughts of being better off dead or of self-harm) is
+    above 0; open until a therapist (or staff) records the follow-up. Never leaves the clinic's
+    pages: no reminder, e-mail, text or calendar entry mentions it."""
+
+    class Contact(models.TextChoices):
+        PHONE = "phone", "Phone"
+        IN_PERSON = "in_person", "In person"
+        VIDEO = "video", "Video"
+        TEXT_MESSAGE = "text_message", "Text message"
+        OTHER = "other", "Other"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="safety_alerts")
+    response = models.OneToOneField(MeasureResponse, on_delete=models.PROTECT, related_name="safety_alert")
+    raised_at = models.DateTimeField()
+    followed_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    followed_up_at = models.DateTimeField(null=True, blank=True)
+    contacted_by = models.CharField("how contacted", max_length=12, choices=Contact.choices, blank=True)
+    outcome = models.TextField(blank=True, max_length=4000)
+
+    class Meta:
+        ordering = ["raised_at", "pk"]
+        indexes = [
+            # The open alerts, read at the top of every therapist page: few rows, found directly.
+            models.Index(
+                fields=["raised_at"], name="progress_safetyalert_open", condition=Q(followed_up_at__isnull=True)
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="progress_safetyalert_follow_up_complete",
+                condition=Q(followed_up_by__isnull=True, followed_up_at__isnull=True, contacted_by="", outcome="")
+                | (
+                    Q(followed_up_by__isnull=False, followed_up_at__isnull=False) & ~Q(contacted_by="") & ~Q(outcome="")
+                ),
+                violation_error_message="A follow-up records who, when, how the client was contacted and the outcome.",
+            ),
+            models.CheckConstraint(
+                name="progress_safetyalert_contact_known",
+                condition=Q(contacted_by__in=["", "phone", "in_person", "video", "text_message", "other"]),
+                violation_error_message="Unknown way of contact.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Safety alert for {self.client.display_name}, {self.raised_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.followed_up_at is None

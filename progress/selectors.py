@@ -325,3 +325,31 @@ def participation_balance(group: TherapyGroup, *, today: datetime.date | None = 
     cells = {(a.session_id, a.client_id): a for a in Attendance.objects.filter(session__in=sessions)}
     rows = [MemberBalance(client=m.client, cells=[cells.get((s.pk, m.client_id)) for s in sessions]) for m in members]
     return sessions, rows
+
+
+# --- A client's therapists ------------------------------------------------------------------
+
+
+def memberships_led_by(therapist: Therapist, *, history: bool) -> QuerySet[Membership]:
+    """The memberships that make a client this therapist's: in a group they facilitate or
+    co-facilitate, active (for care: alerts, flags, follow-ups), or also ended (``history``: for
+    reading what was recorded while the client was theirs). A waitlisted client is not yet theirs."""
+    statuses = [Membership.Status.ACTIVE, Membership.Status.ENDED] if history else [Membership.Status.ACTIVE]
+    return Membership.objects.filter(status__in=statuses).filter(
+        Q(group__facilitator=therapist) | Q(group__co_facilitator=therapist)
+    )
+
+
+def clients_of_therapist(therapist: Therapist, *, history: bool = False) -> QuerySet[Client]:
+    members = memberships_led_by(therapist, history=history).filter(client=OuterRef("pk"))
+    return Client.objects.filter(Exists(members))
+
+
+def get_client_for_therapist(user, pk: int, *, history: bool = True) -> Client:
+    """The client if they are (or, for ``history``, were) in a group the therapist leads or
+    co-leads; otherwise 404, as for a client who does not exist."""
+    therapist = therapist_for(user)
+    client = clients_of_therapist(therapist, history=history).filter(pk=pk).first()
+    if client is None:
+        raise Http404("No such client.")
+    return client

@@ -13,4 +13,5 @@ urlpatterns = [
     path("sessions/<int:pk>/note/sign/", views.note_sign, name="note_sign"),
     path("sessions/<int:pk>/note/addenda/", views.note_addendum, name="note_addendum"),
     path("groups/<int:pk>/", views.group_detail, name="group"),
+    path("alerts/<int:pk>/", views.alert_follow_up, name="alert"),
 ]

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.trail import Action, record
 from iop.forms import add_refusals
-from progress import attendance, notes, selectors
+from progress import attendance, measures, notes, safety, selectors
 from progress.forms import (
     AddendumForm,
     AttendanceFormSet,
+    FollowUpForm,
     GroupNoteForm,
     IndividualNoteFormSet,
     SignNoteForm,
@@ -264,3 +265,28 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     record(Action.VIEW, target=group, clients=[row.client for row in rows], detail="group page")
     return render(request, "progress/group_detail.html", context)
+
+
+@login_required
+def alert_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    """A safety alert and its follow-up form: who is the signed-in therapist, when defaults to
+    now. Recording it closes the alert for all of the client's therapists."""
+    alert = safety.get_alert_for_therapist(request.user, pk)
+    if request.method == "POST" and alert.is_open:
+        form = FollowUpForm(request.POST)
+        if form.is_valid():
+            try:
+                safety.record_follow_up(alert=alert, by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_refusals(form, error)
+            else:
+                messages.success(
+                    request, f"The follow-up for {alert.client.display_name} is recorded; the alert is closed."
+                )
+                return redirect("therapist:dashboard")
+    else:
+        now = timezone.localtime().replace(second=0, microsecond=0)
+        form = FollowUpForm(initial={"followed_up_at": now})
+    record(Action.VIEW, target=alert, clients=[alert.client_id], detail="safety alert page")
+    context = {"alert": alert, "form": form, "answer": dict(measures.ANSWERS).get(alert.response.item_9)}
+    return render(request, "progress/alert_follow_up.html", context)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from clients.services import sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
-from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+from progress.models import Addendum, Attendance, CheckIn, GroupNote, IndividualNote, MeasureResponse
 from scheduling.models import Closure, Reminder, Session, WeeklySlot
 from scheduling.services import record_meeting
 
@@ -252,3 +252,44 @@ class AddendumFactory(factory.django.DjangoModelFactory):
     group_note = factory.SubFactory(GroupNoteFactory)
     author = factory.LazyAttribute(lambda a: a.group_note.created_by)
     text = "Late entry: the member called after the session to say the exercise helped."
+
+
+class MeasureResponseFactory(factory.django.DjangoModelFactory):
+    """A PHQ-9 (by default) answered in the portal, with answers that add up to ``total`` and
+    item 9 at 0 (no safety alert): made directly, without the service."""
+
+    class Meta:
+        model = MeasureResponse
+
+    client = factory.SubFactory(ClientFactory)
+    instrument = MeasureResponse.Instrument.PHQ9
+    occasion = MeasureResponse.Occasion.FOLLOW_UP
+    source = MeasureResponse.Source.PORTAL
+    taken_on = factory.LazyFunction(timezone.now)
+    total = 9
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        count = 9 if kwargs["instrument"] == MeasureResponse.Instrument.PHQ9 else 7
+        # Item 9 stays 0 (a PHQ-9 with it above 0 comes through progress.checkins.record_measure).
+        scored = count - 1 if count == 9 else count
+        remaining = kwargs["total"]
+        for number in range(1, 10):
+            value = None
+            if number <= count:
+                value = min(3, remaining) if number <= scored else 0
+                remaining -= value
+            kwargs.setdefault(f"item_{number}", value)
+        return super()._create(model_class, *args, **kwargs)
+
+
+class CheckInFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CheckIn
+
+    client = factory.SubFactory(ClientFactory)
+    week = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=timezone.localdate().weekday()))
+    mood = 5
+    coping = 5
+    cravings = 3
+    what_helped = "Walking after dinner."

@@ -26,3 +26,25 @@ def test_seed_demo_gives_the_demo_therapist_history_to_work_with():
     rows = [row for group_rows in flagged for row in group_rows]
     assert any(row.likely_dominant for row in rows)
     assert any(row.likely_reluctant for row in rows)
+
+
+def test_seed_demo_gives_the_demo_client_eight_weeks_of_check_ins_and_questionnaires_idempotently():
+    from clients.models import Client
+    from progress import checkins, safety
+    from progress.measures import Category
+    from progress.models import CheckIn, MeasureResponse
+
+    call_command("seed_demo", stdout=io.StringIO())
+    counts = (CheckIn.objects.count(), MeasureResponse.objects.count(), safety.open_alerts().count())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert (CheckIn.objects.count(), MeasureResponse.objects.count(), safety.open_alerts().count()) == counts
+    demo_client = Client.objects.get(portal_user__username="client")
+    assert CheckIn.objects.filter(client=demo_client).count() == 8
+    phq9, gad7 = checkins.measures_for_client(demo_client)["phq9"], checkins.measures_for_client(demo_client)["gad7"]
+    assert phq9[-1].category == Category.RELIABLE_IMPROVEMENT
+    assert gad7[-1].category == Category.RELIABLE_IMPROVEMENT
+    therapist = Therapist.objects.get(user__username="therapist")
+    assert safety.open_alerts_for_therapist(therapist).count() == 1
+    off_track, _ = checkins.not_on_track_clients(therapist)
+    assert [row.client.chart_number for row in off_track] == ["IOP-1016"]
