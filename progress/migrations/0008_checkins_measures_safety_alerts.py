@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('clients', '0005_index_for_signature_list'),
-        ('progress', '0006_indexes_for_admin_lists'),
+        ('progress', '0007_sessions_note_signed_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
