@@ -268,6 +268,8 @@ IOP_CHECK_IN_CRAVINGS = env_bool("IOP_CHECK_IN_CRAVINGS", default=True)
 IOP_MEASURE_INTERVAL_DAYS = env_int("IOP_MEASURE_INTERVAL_DAYS", default=14, minimum=1)
 # Whether the portal shows the client the totals and severity bands of their questionnaires.
 IOP_PORTAL_SHOWS_SCORES = env_bool("IOP_PORTAL_SHOWS_SCORES", default=True)
+# Days after which a treatment plan's review is overdue (counted from its last review, or its start).
+IOP_PLAN_REVIEW_DAYS = env_int("IOP_PLAN_REVIEW_DAYS", default=30, minimum=1)
 # What a client who answers PHQ-9 item 9 above "Not at all" is shown at once, with CLINIC_PHONE.
 IOP_CRISIS_LINE = env_str("IOP_CRISIS_LINE", default="988 Suicide & Crisis Lifeline — call or text 988")
 

@@ -6,7 +6,7 @@ from clients.models import Client
 from iop.forms import DrawnField, add_refusals
 from progress import measures
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
-from progress.models import Attendance, SafetyAlert
+from progress.models import Attendance, Goal, SafetyAlert
 from progress.notes import BIRP_FIELDS, individual_text_refusals, shared_text_refusals
 from scheduling.models import Session
 
@@ -188,11 +188,18 @@ class IndividualNoteForm(forms.Form):
     intervention = forms.CharField(label="Intervention", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     response = forms.CharField(label="Response", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     plan = forms.CharField(label="Plan", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # The golden thread: the goals of the member's treatment plan this part addressed. Drawn as
+    # a fieldset of checkboxes by the note's template.
+    goals = forms.TypedMultipleChoiceField(
+        label="Goals addressed", coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
 
-    def __init__(self, *args, member: Client, roster: list[Client], **kwargs):
+    def __init__(self, *args, member: Client, roster: list[Client], goals: list[Goal] = (), **kwargs):
         self.member = member
         self.roster = roster
         super().__init__(*args, **kwargs)
+        self.goal_options = list(goals)
+        self.fields["goals"].choices = [(goal.pk, goal.short) for goal in self.goal_options]
 
     def clean(self):
         cleaned = super().clean()
@@ -207,17 +214,29 @@ class IndividualNoteForm(forms.Form):
     def birp(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(name, "") for name in BIRP_FIELDS}
 
+    def goal_boxes(self) -> list[tuple[str, Goal, bool]]:
+        """Each goal offered, with its checkbox's id and whether it is ticked."""
+        ticked = {str(value) for value in (self["goals"].value() or [])}
+        return [
+            (f"{self.auto_id % self.add_prefix('goals')}_{index}", goal, str(goal.pk) in ticked)
+            for index, goal in enumerate(self.goal_options)
+        ]
+
 
 class BaseIndividualNoteFormSet(OnePerMemberFormSet):
     """One BIRP note per attending member."""
 
-    def __init__(self, *args, attending: list[Client], roster: list[Client], **kwargs):
+    def __init__(
+        self, *args, attending: list[Client], roster: list[Client], goals: dict[int, list[Goal]] | None = None, **kwargs
+    ):
         self.attending = self.members = attending
         self.roster = roster
+        self.goals = goals or {}
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index):
-        return {"member": self.attending[index], "roster": self.roster}
+        member = self.attending[index]
+        return {"member": member, "roster": self.roster, "goals": self.goals.get(member.pk, [])}
 
     def clean(self):
         if (
@@ -227,8 +246,8 @@ class BaseIndividualNoteFormSet(OnePerMemberFormSet):
         ):
             raise forms.ValidationError("The attendance changed while you were editing; reload the page.")
 
-    def by_client(self) -> dict[int, dict[str, str]]:
-        return {form.member.pk: form.birp() for form in self.forms}
+    def by_client(self) -> dict[int, dict]:
+        return {form.member.pk: {**form.birp(), "goals": form.cleaned_data.get("goals", [])} for form in self.forms}
 
 
 IndividualNoteFormSet = forms.formset_factory(IndividualNoteForm, formset=BaseIndividualNoteFormSet, extra=0)
@@ -356,4 +375,70 @@ class FollowUpForm(forms.Form):
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What was assessed and decided (e.g. safety plan reviewed, risk level, next contact).",
+    )
+
+
+# --- Treatment plans ------------------------------------------------------------------------
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class StartPlanForm(forms.Form):
+    bound_field_class = DrawnField
+
+    started_on = forms.DateField(label="Plan starts on", widget=DATE_INPUT)
+
+
+class GoalForm(forms.Form):
+    """A goal of the plan: the problem as the client puts it, the goal, measurable objectives."""
+
+    bound_field_class = DrawnField
+
+    problem = forms.CharField(
+        label="Problem, in the client's words",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text='As the client says it, e.g. "I drink when I can\'t sleep."',
+    )
+    goal = forms.CharField(label="Goal", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    objectives = forms.CharField(
+        label="Measurable objectives",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='One a line, each something you can count or see, e.g. "Uses a coping skill 4 of 7 evenings."',
+    )
+    target_date = forms.DateField(label="Target date", widget=DATE_INPUT)
+
+
+class GoalStatusForm(forms.Form):
+    """A goal's new status and why; one per goal on the plan page, each with its own ids."""
+
+    bound_field_class = DrawnField
+
+    to_status = forms.ChoiceField(label="New status", choices=NOT_CHOSEN + Goal.Status.choices)
+    note = forms.CharField(
+        label="Why",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What was achieved, or what changed.",
+    )
+
+    def __init__(self, *args, goal: Goal, **kwargs):
+        self.goal = goal
+        kwargs.setdefault("auto_id", f"id_goal{goal.pk}_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["to_status"].choices = NOT_CHOSEN + [
+            choice for choice in Goal.Status.choices if choice[0] != goal.status
+        ]
+
+
+class ReviewForm(forms.Form):
+    bound_field_class = DrawnField
+
+    reviewed_on = forms.DateField(label="Reviewed on", widget=DATE_INPUT)
+    summary = forms.CharField(
+        label="Review",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Progress on each goal, what the client says, and what changes in the plan.",
     )

@@ -198,7 +198,10 @@ class IndividualNoteQuerySet(LockedNoteQuerySet):
 
 
 class IndividualNote(LockedOnceSigned):
-    """One attending member's part of a group note, in BIRP form. Locked with its group note."""
+    """One attending member's part of a group note, in BIRP form. Locked with its group note.
+
+    ``goals`` are the goals of the member's treatment plan this part addressed (the golden
+    thread from plan to note); ``progress.notes.save_group_note`` takes only the member's own."""
 
     group_note = models.ForeignKey(GroupNote, on_delete=models.CASCADE, related_name="individual_notes")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="individual_notes")
@@ -206,6 +209,9 @@ class IndividualNote(LockedOnceSigned):
     intervention = models.TextField(blank=True, help_text="What the facilitator did for this member.")
     response = models.TextField(blank=True, help_text="How the member responded.")
     plan = models.TextField(blank=True, help_text="Next steps for this member.")
+    goals = models.ManyToManyField(
+        "progress.Goal", through="progress.NoteGoal", related_name="individual_notes", blank=True
+    )
 
     objects = IndividualNoteQuerySet.as_manager()
 
@@ -462,3 +468,183 @@ class SafetyAlert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.followed_up_at is None
+
+
+# --- Treatment plans and goals ------------------------------------------------------------------
+
+
+class TreatmentPlan(models.Model):
+    """A client's treatment plan: one per client, kept current by its goals and its reviews
+    rather than replaced (a revised goal is marked so and a new one written beside it).
+
+    ``last_reviewed_on`` is the plan's start until the first review, then the latest review's
+    day (``progress.plans.record_review`` keeps it): a review is overdue when it is older than
+    ``IOP_PLAN_REVIEW_DAYS``, a range read from its index by the therapist's dashboard."""
+
+    client = models.OneToOneField(Client, on_delete=models.PROTECT, related_name="treatment_plan")
+    started_on = models.DateField()
+    last_reviewed_on = models.DateField(help_text="The latest review, or the plan's start before the first.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["client__legal_last_name", "client__legal_first_name"]
+        indexes = [models.Index(fields=["last_reviewed_on"], name="progress_plan_last_reviewed")]
+        constraints = [
+            models.CheckConstraint(
+                name="progress_plan_reviewed_after_start",
+                condition=Q(last_reviewed_on__gte=F("started_on")),
+                violation_error_message="A plan is reviewed on or after the day it started.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Treatment plan of {self.client.display_name}"
+
+
+class PlanReview(models.Model):
+    """A review of the plan: who reviewed it, on which day, and what they concluded."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="reviews")
+    reviewed_on = models.DateField()
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(auto_now_add=True)
+    summary = models.TextField(max_length=4000, help_text="Progress on the goals and what changes.")
+
+    class Meta:
+        ordering = ["-reviewed_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="progress_planreview_has_summary",
+                condition=~Q(summary=""),
+                violation_error_message="A review needs its summary.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of {self.plan} on {self.reviewed_on:%Y-%m-%d}"
+
+
+class Goal(models.Model):
+    """One goal of a plan: the problem in the client's own words, the goal, its measurable
+    objectives (one a line), a target date and a status whose every change is kept
+    (``GoalStatusChange``, written by ``progress.plans``)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        MET = "met", "Met"
+        PARTLY_MET = "partly_met", "Partly met"
+        REVISED = "revised", "Revised"
+        DISCONTINUED = "discontinued", "Discontinued"
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="goals")
+    problem = models.TextField("problem (in the client's words)", max_length=2000)
+    goal = models.TextField(max_length=2000)
+    objectives = models.TextField(max_length=4000, help_text="Measurable objectives, one a line.")
+    target_date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["plan", "created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="progress_goal_status_known",
+                condition=Q(status__in=["active", "met", "partly_met", "revised", "discontinued"]),
+                violation_error_message="Unknown goal status.",
+            ),
+            models.CheckConstraint(
+                name="progress_goal_has_text",
+                condition=~Q(problem="") & ~Q(goal="") & ~Q(objectives=""),
+                violation_error_message="A goal needs the problem, the goal and its objectives.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Goal of {self.plan.client.display_name}: {self.short}"
+
+    @property
+    def short(self) -> str:
+        """The goal's first line, shortened, for lists and the note's "Goals addressed"."""
+        line = self.goal.strip().splitlines()[0] if self.goal.strip() else ""
+        return line if len(line) <= 80 else line[:79] + "…"
+
+    @property
+    def objective_lines(self) -> list[str]:
+        return [line.strip() for line in self.objectives.splitlines() if line.strip()]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+GOAL_STATUSES = ["active", "met", "partly_met", "revised", "discontinued"]
+
+
+class GoalStatusChange(models.Model):
+    """One change of a goal's status: from what, to what, when, by whom and why. The goal's
+    first row (from nothing to active) is written when the goal is. Never edited."""
+
+    goal = models.ForeignKey(Goal, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=12, choices=Goal.Status.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=Goal.Status.choices)
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["goal", "changed_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="progress_goalstatuschange_statuses_known",
+                condition=Q(from_status__in=["", *GOAL_STATUSES]) & Q(to_status__in=GOAL_STATUSES),
+                violation_error_message="Unknown goal status.",
+            ),
+            models.CheckConstraint(
+                name="progress_goalstatuschange_is_a_change",
+                condition=~Q(from_status=F("to_status")),
+                violation_error_message="The goal already has this status.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.goal}: {self.from_status or 'new'} → {self.to_status}"
+
+
+class NoteGoalQuerySet(LockedNoteQuerySet):
+    signed_lookup = "individual_note__group_note__signed_at"
+
+    def bulk_create(self, objs, *args, **kwargs):
+        # How ``IndividualNote.goals.add()`` writes: refused, like save(), once the note is signed.
+        objs = list(objs)
+        parts = {obj.individual_note_id for obj in objs}
+        if parts and IndividualNote.objects.filter(pk__in=parts, group_note__signed_at__isnull=False).exists():
+            raise SignedNoteLocked()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class NoteGoal(LockedOnceSigned):
+    """A goal an individualized note addressed. Locked with its note: a signed note's goals are
+    part of what was signed."""
+
+    individual_note = models.ForeignKey(IndividualNote, on_delete=models.CASCADE, related_name="goal_links")
+    goal = models.ForeignKey(Goal, on_delete=models.PROTECT, related_name="note_links")
+
+    objects = NoteGoalQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["individual_note", "goal"],
+                name="progress_notegoal_once_per_note",
+                violation_error_message="This goal is already linked to this note.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.goal} — {self.individual_note}"
+
+    def _signed_in_database(self) -> bool:
+        return IndividualNote.objects.filter(pk=self.individual_note_id, group_note__signed_at__isnull=False).exists()
