@@ -13,11 +13,12 @@ from django.utils import timezone
 from clients.models import Client
 from groups.models import Therapist, TherapyGroup
 from iop.clock import minutes_after, start_of_day
+from progress import plans
 from progress.attendance import AttendanceEntry, record_attendance, session_mode
 from progress.checkins import record_measure, save_check_in
-from progress.models import Attendance, GroupNote, MeasureResponse
+from progress.models import Attendance, GroupNote, MeasureResponse, TreatmentPlan
 from progress.notes import attending_clients, save_group_note, sign_note
-from progress.selectors import roster_for_session, sessions_for_therapist
+from progress.selectors import goals_for_note, roster_for_session, sessions_for_therapist
 from scheduling.models import Session
 from scheduling.services import mark_session_held
 
@@ -91,6 +92,9 @@ def _write_note(session: Session, user) -> GroupNote:
         }
         for client in attending
     }
+    # The golden thread: each part links the member's active treatment goals.
+    for client_pk, goals in goals_for_note(attending, session).items():
+        individual[client_pk]["goals"] = [goal.pk for goal in goals if goal.is_active]
     return save_group_note(session=session, author=user, objective=session.objective, individual=individual, **SHARED)
 
 
@@ -252,3 +256,85 @@ def seed_measures(*, stdout, demo_client: Client) -> None:
         )
         made.append(alerted.display_name)
     stdout.write(f"Questionnaires demo: made for {', '.join(made) if made else 'no one (already there)'}.")
+
+
+# --- Treatment plans ----------------------------------------------------------------------------
+
+# A client of the demo therapist's "Weekend Planning Check-in" whose plan, started on admission,
+# was never reviewed: overdue on the dashboard and in the admin.
+OVERDUE_PLAN_CHART = "IOP-1028"
+# The demo client's goals: problem in their words, goal, objectives, weeks to the target, and
+# what became of it (status and why).
+DEMO_GOALS = [
+    (
+        "I drink when I can't sleep, and then I feel worse the next day.",
+        "Sleep through most nights without alcohol.",
+        "Uses the wind-down routine at least 5 of 7 nights.\nNo alcohol after 8 pm for 4 weeks in a row.",
+        10,
+        None,
+    ),
+    (
+        "I skip group when work gets busy.",
+        "Attend every scheduled session.",
+        "Attends 100% of scheduled sessions for 4 weeks.\nCalls ahead when a session must be missed.",
+        6,
+        ("met", "Attended every session for five weeks; calls ahead when late."),
+    ),
+    (
+        "Panic attacks at work, two or three a week.",
+        "Have no more than one panic attack a week at work.",
+        "Uses paced breathing at the first sign of panic.\nLogs each attack and what helped.",
+        8,
+        ("revised", "Attacks now mostly on the commute, not at work: goal rewritten around the commute."),
+    ),
+]
+DEMO_REVIEW = (
+    "Sleep improving (wind-down routine 4 of 7 nights). Attendance goal met. Panic goal revised "
+    "to the commute. PHQ-9 reliably improved; continue the plan."
+)
+
+
+@transaction.atomic
+def seed_plans(*, stdout, demo_client: Client) -> None:
+    """The demo client's treatment plan (three goals: active, met, revised, with their history,
+    and one review) and a plan overdue for review. A client who has a plan is left as they are.
+    Run before the notes, which link the active goals."""
+    user = get_user_model().objects.filter(username=DEMO_THERAPIST).first()
+    if user is None:
+        return
+    today = timezone.localdate()
+    made = []
+    if not TreatmentPlan.objects.filter(client=demo_client).exists() and demo_client.admission_date:
+        started_on = demo_client.admission_date + datetime.timedelta(days=1)
+        plan = plans.start_plan(client=demo_client, by=user, started_on=started_on)
+        for problem, goal_text, objectives, weeks, outcome in DEMO_GOALS:
+            goal = plans.add_goal(
+                plan=plan,
+                by=user,
+                problem=problem,
+                goal=goal_text,
+                objectives=objectives,
+                target_date=started_on + datetime.timedelta(weeks=weeks),
+            )
+            if outcome is not None:
+                plans.change_goal_status(goal=goal, by=user, to_status=outcome[0], note=outcome[1])
+        # Reviewed four weeks ago: the next review is due in a couple of days.
+        plans.record_review(plan=plan, by=user, summary=DEMO_REVIEW, reviewed_on=today - datetime.timedelta(days=28))
+        made.append(demo_client.display_name)
+    overdue = Client.objects.filter(chart_number=OVERDUE_PLAN_CHART).first()
+    if overdue is not None and overdue.admission_date and not TreatmentPlan.objects.filter(client=overdue).exists():
+        try:
+            plan = plans.start_plan(client=overdue, by=user, started_on=overdue.admission_date)
+            plans.add_goal(
+                plan=plan,
+                by=user,
+                problem="Weekends are when I use.",
+                goal="Plan every weekend before Friday evening.",
+                objectives="A written weekend plan each Friday for 6 weeks.\nTwo sober activities each weekend.",
+                target_date=overdue.admission_date + datetime.timedelta(weeks=8),
+            )
+        except ValidationError as refusal:
+            stdout.write(f"No plan for {overdue.display_name}: {' '.join(refusal.messages)}")
+        else:
+            made.append(overdue.display_name)
+    stdout.write(f"Treatment plans demo: made for {', '.join(made) if made else 'no one (already there)'}.")

@@ -563,7 +563,8 @@ class Goal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Goal of {self.plan.client.display_name}: {self.short}"
+        # No words of the goal: the admin titles rows with this, for staff who may not read them.
+        return f"Goal {self.pk} of {self.plan.client.display_name} ({self.get_status_display().lower()})"
 
     @property
     def short(self) -> str:

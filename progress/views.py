@@ -116,6 +116,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "closed_reasons": closed,
         "note": GroupNote.objects.filter(session=session).only("pk", "signed_at").first(),
         "can_mark_held": not held_refusals(session),
+        # A substitute covers one meeting; the members' plans are their own therapists'.
+        "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
     }
     record(Action.VIEW, target=session, clients=roster, detail="session page")
     return render(request, "progress/session_detail.html", context)
@@ -173,6 +175,7 @@ def _note_page(
         "sign_form": sign_form or SignNoteForm(),
         "addendum_form": addendum_form or AddendumForm(),
         "signing_refusals": notes.signing_refusals(note) if note is not None and not note.is_signed else [],
+        "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
     }
     return render(request, "progress/note.html", context, status=status)
 

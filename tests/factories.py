@@ -13,7 +13,18 @@ from django.utils import timezone
 from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from clients.services import sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
-from progress.models import Addendum, Attendance, CheckIn, GroupNote, IndividualNote, MeasureResponse
+from progress.models import (
+    Addendum,
+    Attendance,
+    CheckIn,
+    Goal,
+    GoalStatusChange,
+    GroupNote,
+    IndividualNote,
+    MeasureResponse,
+    PlanReview,
+    TreatmentPlan,
+)
 from scheduling.models import Closure, Reminder, Session, WeeklySlot
 from scheduling.services import record_meeting
 
@@ -293,3 +304,47 @@ class CheckInFactory(factory.django.DjangoModelFactory):
     coping = 5
     cravings = 3
     what_helped = "Walking after dinner."
+
+
+class TreatmentPlanFactory(factory.django.DjangoModelFactory):
+    """A plan started today, not reviewed yet (``progress.plans.start_plan`` checks the rules)."""
+
+    class Meta:
+        model = TreatmentPlan
+
+    client = factory.SubFactory(ClientFactory)
+    started_on = factory.LazyFunction(timezone.localdate)
+    last_reviewed_on = factory.LazyAttribute(lambda p: p.started_on)
+    created_by = factory.SubFactory(UserFactory)
+
+
+class GoalFactory(factory.django.DjangoModelFactory):
+    """An active goal with the first row of its history, as ``progress.plans.add_goal`` leaves it."""
+
+    class Meta:
+        model = Goal
+        skip_postgeneration_save = True
+
+    plan = factory.SubFactory(TreatmentPlanFactory)
+    problem = "I drink when I can't sleep."
+    goal = "Sleep without drinking."
+    objectives = "Uses the wind-down routine 5 of 7 nights.\nNo drinks after 8 pm for 4 weeks."
+    target_date = factory.LazyAttribute(lambda g: g.plan.started_on + datetime.timedelta(days=60))
+    created_by = factory.LazyAttribute(lambda g: g.plan.created_by)
+
+    @factory.post_generation
+    def history(goal, create, extracted, **kwargs):
+        if create:
+            GoalStatusChange.objects.create(
+                goal=goal, from_status="", to_status=goal.status, changed_at=goal.created_at, changed_by=goal.created_by
+            )
+
+
+class PlanReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanReview
+
+    plan = factory.SubFactory(TreatmentPlanFactory)
+    reviewed_on = factory.LazyAttribute(lambda r: r.plan.started_on)
+    reviewed_by = factory.LazyAttribute(lambda r: r.plan.created_by)
+    summary = "Sleeping better most nights; keep both objectives."
