@@ -465,7 +465,7 @@ class TreatmentPlanAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, a
             f"goals_{status}": Count("goals", filter=Q(goals__status=status), distinct=True)
             for status in Goal.Status.values
         }
-        return super().get_queryset(request).select_related("created_by").annotate(**counts)
+        return super().get_queryset(request).select_related("client", "created_by").annotate(**counts)
 
     def audit_clients(self, plan):
         return [plan.client_id]

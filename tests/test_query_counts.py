@@ -30,7 +30,8 @@ from iop.admin_filters import AutocompleteFilter
 from iop.middleware import LAST_ACTIVITY
 from iop.models import PasswordChangeDue
 from progress.checkins import record_measure
-from progress.models import GroupNote
+from progress.models import GroupNote, NoteGoal
+from progress.plans import change_goal_status
 from scheduling.models import Reminder, Session
 from tests.factories import (
     AddendumFactory,
@@ -38,14 +39,17 @@ from tests.factories import (
     CheckInFactory,
     ClientFactory,
     ClosureFactory,
+    GoalFactory,
     GroupNoteFactory,
     IndividualNoteFactory,
     MeasureResponseFactory,
     MembershipFactory,
+    PlanReviewFactory,
     ReminderFactory,
     SessionFactory,
     TherapistFactory,
     TherapyGroupFactory,
+    TreatmentPlanFactory,
     UserFactory,
     WeeklySlotFactory,
 )
@@ -76,7 +80,17 @@ def build_clinic(now):
     IndividualNoteFactory(group_note=note, client=client)
     # The client's PHQ-9 with item 9 above 0: an open safety alert on the therapist's pages.
     alert_response = record_measure(client=client, instrument="phq9", answers={f"item_{n}": 2 for n in range(1, 10)})
+    # The client's treatment plan, long unreviewed (on the dashboard), its goal linked from the note.
+    plan = TreatmentPlanFactory(
+        client=client,
+        created_by=therapist.user,
+        started_on=timezone.localdate(now) - datetime.timedelta(days=90),
+    )
+    goal = GoalFactory(plan=plan)
+    NoteGoal.objects.create(individual_note=note.individual_notes.get(client=client), goal=goal)
     return {
+        "plan": plan,
+        "goal": goal,
         "alert": alert_response.safety_alert,
         "response": alert_response,
         "reader": reader,
@@ -119,7 +133,9 @@ def add_unit(clinic, now):
     note = GroupNoteFactory(session=met)
     for member in members:
         AttendanceFactory(session=met, client=member)
-        IndividualNoteFactory(group_note=note, client=member)
+        part = IndividualNoteFactory(group_note=note, client=member)
+        if member == client:
+            NoteGoal.objects.create(individual_note=part, goal=clinic["goal"])
     GroupNote.objects.filter(pk=note.pk).update(signed_at=now, signed_by=therapist.user)
     Session.objects.filter(pk=met.pk).update(note_signed_at=now)  # as sign_note leaves it
     AddendumFactory(group_note=note, author=therapist.user)
@@ -133,7 +149,17 @@ def add_unit(clinic, now):
     newcomer = ClientFactory()
     MembershipFactory(client=newcomer, group=clinic["group"])
     AttendanceFactory(session=clinic["session"], client=newcomer, status="absent", minutes_attended=0, participation=0)
-    IndividualNoteFactory(group_note=clinic["note"], client=newcomer)
+    newcomer_part = IndividualNoteFactory(group_note=clinic["note"], client=newcomer)
+
+    # The client's plan gains a goal that changed status and a review; the newcomer has a plan
+    # overdue for review, whose goal their part of the session's note addressed.
+    goal = GoalFactory(plan=clinic["plan"])
+    change_goal_status(goal=goal, by=therapist.user, to_status="met", note="Reached.")
+    PlanReviewFactory(plan=clinic["plan"], reviewed_on=clinic["plan"].started_on + datetime.timedelta(days=index))
+    newcomer_plan = TreatmentPlanFactory(
+        client=newcomer, created_by=therapist.user, started_on=timezone.localdate(now) - datetime.timedelta(days=60)
+    )
+    NoteGoal.objects.create(individual_note=newcomer_part, goal=GoalFactory(plan=newcomer_plan))
 
     # The client's history grows a week of check-in and questionnaires; a member of the therapist's
     # group gains an open alert, another is not on track.
@@ -278,6 +304,10 @@ def owner(route: str, clinic) -> object:
 def path_for(route: str, clinic) -> str:
     if "alerts/" in route:
         pk = clinic["alert"].pk
+    elif "clients/" in route:
+        pk = clinic["client"].pk
+    elif "goals/" in route:
+        pk = clinic["goal"].pk
     elif "questionnaires/" in route:
         pk = clinic["response"].pk
     else:
@@ -317,6 +347,8 @@ def test_the_pages_that_grow_with_the_clinic_are_among_those_counted():
         "therapist/",
         "therapist/sessions/<int:pk>/",
         "therapist/alerts/<int:pk>/",
+        "therapist/clients/<int:pk>/plan/",
+        "therapist/goals/<int:pk>/",
     ]:
         assert route in routes
     assert Reminder in admin.site._registry and Session in admin.site._registry
