@@ -559,3 +559,61 @@ def test_anonymous_is_sent_to_login(client, goal, name, method, kind, allowed):
 @pytest.mark.parametrize("name", ["therapist:plan", "therapist:goal"])
 def test_a_missing_id_is_404_like_someone_elses(facilitator_client, name):
     assert facilitator_client.get(reverse(name, args=[987654])).status_code == 404
+
+
+# --- The staff admin --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def supervisor(db):
+    from django.contrib.auth.models import Group
+
+    from iop.permissions import CLINIC_STAFF, CLINICAL_SUPERVISOR
+
+    user = UserFactory(username="clinical-supervisor", is_staff=True)
+    user.groups.add(*Group.objects.filter(name__in=[CLINIC_STAFF, CLINICAL_SUPERVISOR]))
+    return user
+
+
+def test_staff_see_a_plans_status_and_overdue_review_but_not_its_words(staff_client, plan, goal, therapist, settings):
+    settings.IOP_PLAN_REVIEW_DAYS = 5
+    plans.record_review(plan=plan, by=therapist.user, summary="Half-way there.", reviewed_on=plan.started_on)
+
+    listed = staff_client.get(reverse("admin:progress_treatmentplan_changelist") + "?review=overdue")
+    page = staff_client.get(reverse("admin:progress_treatmentplan_change", args=[plan.pk])).content.decode()
+
+    assert listed.status_code == 200
+    assert list(listed.context["cl"].result_list) == [plan]
+    assert "Overdue by" in listed.content.decode()
+    assert "Active" in page and plan.client.chart_number in page
+    for words in ("Sleep without drinking", "drink when I can", "Wind-down routine", "Half-way there."):
+        assert words not in page
+    assert AuditEvent.objects.filter(
+        model="progress.treatmentplan", client_id=plan.client_id, detail="plan text withheld"
+    ).exists()
+
+
+def test_supervisors_read_the_plans_words_and_a_notes_goals_addressed(
+    client, supervisor, attended, members, member, goal, therapist
+):
+    note = write_note(attended, members, by=therapist.user)
+    note.individual_notes.get(client=member).goals.add(goal)
+    client.force_login(supervisor)
+
+    plan_page = client.get(reverse("admin:progress_treatmentplan_change", args=[goal.plan_id])).content.decode()
+    note_page = client.get(reverse("admin:progress_groupnote_change", args=[note.pk])).content.decode()
+
+    assert "Sleep without drinking" in plan_page
+    assert "Goals addressed" in note_page and "Sleep without drinking" in note_page
+
+
+def test_the_review_filter_splits_overdue_due_soon_and_not_due(staff_client, plan, settings):
+    settings.IOP_PLAN_REVIEW_DAYS = 15  # the plan started 10 days ago: due in 5 days
+    url = reverse("admin:progress_treatmentplan_changelist")
+
+    found = {
+        choice: list(staff_client.get(f"{url}?review={choice}").context["cl"].result_list)
+        for choice in ("overdue", "due", "current")
+    }
+
+    assert found == {"overdue": [], "due": [plan], "current": []}
