@@ -401,6 +401,21 @@ def plan_of(client: Client) -> TreatmentPlan | None:
     )
 
 
+def goals_of(client: Client) -> list[Goal]:
+    """The client's goals, oldest first, each with its plan (``goal.plan``) and its status
+    history (``goal.status_changes.all()``, oldest first, with who changed it): two queries.
+    For pages that show the goals beside other things (the progress page, the discharge summary)."""
+    history = Prefetch(
+        "status_changes", queryset=GoalStatusChange.objects.select_related("changed_by").order_by("changed_at", "pk")
+    )
+    return list(
+        Goal.objects.filter(plan__client=client)
+        .select_related("plan")
+        .prefetch_related(history)
+        .order_by("created_at", "pk")
+    )
+
+
 def review_cutoff(today: datetime.date) -> datetime.date:
     """A plan last reviewed (or started) before this day is overdue for review."""
     return today - datetime.timedelta(days=settings.IOP_PLAN_REVIEW_DAYS)

@@ -22,7 +22,7 @@ from progress.models import (
     SignedNoteLocked,
     TreatmentPlan,
 )
-from progress.selectors import overdue_plan_reviews, plan_of
+from progress.selectors import goals_of, overdue_plan_reviews, plan_of
 from scheduling.enrolment import end_membership
 from tests.factories import PASSWORD, ClientFactory, GoalFactory, TreatmentPlanFactory, UserFactory
 from tests.helpers import make_session, note_post, record_everyone_present, write_note
@@ -261,6 +261,16 @@ def test_the_plan_selector_reads_goals_history_and_reviews_in_four_queries(
 
     assert history == [("met", ["active", "met"])]
     assert reviews == [therapist.user.username]
+
+
+def test_a_clients_goals_with_their_plan_and_history_are_two_queries(goal, plan, therapist, django_assert_num_queries):
+    plans.change_goal_status(goal=goal, by=therapist.user, to_status="partly_met", note="Half the nights.")
+
+    with django_assert_num_queries(2):
+        read = goals_of(plan.client)
+        rows = [(g.plan.started_on, g.status, [c.changed_by.username for c in g.status_changes.all()]) for g in read]
+
+    assert rows == [(plan.started_on, "partly_met", [therapist.user.username] * 2)]
 
 
 # --- The golden thread ------------------------------------------------------------------------
