@@ -59,6 +59,7 @@ SERVER_ENV = {
 }
 # Pages that only answer POST (a form's target), not measured.
 POST_ONLY = {"therapist:session_held", "therapist:note_sign", "therapist:note_addendum", "scheduling:rotate_feed"}
+POST_ONLY |= {"therapist:plan_start", "therapist:plan_goal_add", "therapist:plan_review", "therapist:goal_status"}
 
 
 @dataclass
@@ -157,7 +158,7 @@ def user_pages() -> list[Page]:
     from django.utils import timezone
 
     from iop.clock import monday_of
-    from progress.models import Attendance, GroupNote
+    from progress.models import Attendance, Goal, GroupNote
     from progress.selectors import groups_for_therapist, sessions_for_therapist
     from scheduling.models import Session
 
@@ -200,9 +201,14 @@ def user_pages() -> list[Page]:
             pages.append(Page(f"therapist: note page ({label})", "therapist", note_page))
     if group is not None:
         pages.append(Page("therapist: group page", "therapist", reverse("therapist:group", args=[group.pk])))
+    # The bench client's treatment plan (the page offers to start one where there is none).
+    pages.append(Page("therapist: treatment plan", "therapist", reverse("therapist:plan", args=[client.pk])))
+    goal = Goal.objects.filter(plan__client=client).order_by("pk").first()
+    if goal is not None:
+        pages.append(Page("therapist: treatment goal", "therapist", reverse("therapist:goal", args=[goal.pk])))
 
     covered = {"scheduling:week", "scheduling:feed", "therapist:dashboard", "therapist:session", "therapist:note"}
-    covered |= {"therapist:group", "therapist:overdue_notes"}
+    covered |= {"therapist:group", "therapist:overdue_notes", "therapist:plan", "therapist:goal"}
     for namespace in ("scheduling", "therapist"):
         for name in get_resolver().namespace_dict[namespace][1].reverse_dict:
             if isinstance(name, str) and f"{namespace}:{name}" not in covered | POST_ONLY:

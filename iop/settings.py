@@ -256,6 +256,18 @@ OTP_TOTP_ISSUER = CLINIC_SHORT_NAME
 # The demo's is a fictional 555-01xx number.
 CLINIC_PHONE = env_phone("CLINIC_PHONE", default="(312) 555-0142" if DEBUG else "")
 
+# --- Progress measures ----------------------------------------------------------------------
+# Whether the client's weekly check-in asks about cravings or urges (a program may not).
+IOP_CHECK_IN_CRAVINGS = env_bool("IOP_CHECK_IN_CRAVINGS", default=True)
+# Days between a client's PHQ-9 / GAD-7 after the one at admission.
+IOP_MEASURE_INTERVAL_DAYS = env_int("IOP_MEASURE_INTERVAL_DAYS", default=14, minimum=1)
+# Whether the portal shows the client the totals and severity bands of their questionnaires.
+IOP_PORTAL_SHOWS_SCORES = env_bool("IOP_PORTAL_SHOWS_SCORES", default=True)
+# Days after which a treatment plan's review is overdue (counted from its last review, or its start).
+IOP_PLAN_REVIEW_DAYS = env_int("IOP_PLAN_REVIEW_DAYS", default=30, minimum=1)
+# What a client who answers PHQ-9 item 9 above "Not at all" is shown at once, with CLINIC_PHONE.
+IOP_CRISIS_LINE = env_str("IOP_CRISIS_LINE", default="988 Suicide & Crisis Lifeline — call or text 988")
+
 # --- Celery ---------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL the broker is kombu's filesystem transport under var/, so the demo
 # needs no external service. Production points CELERY_BROKER_URL at Redis.

@@ -23,6 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("schedule/", include("scheduling.urls")),
+    path("schedule/", include("progress.portal_urls")),
     path("therapist/", include("progress.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -8,10 +8,12 @@ when; the text of notes, addenda and the facilitator's observations is shown (an
 only for holders of ``progress.read_note_text`` ("Clinical supervisor"). Every page here that
 shows client data records its read (``audit.admin.AuditedAdmin``)."""
 
+import datetime
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.shortcuts import redirect
 from django.template.defaultfilters import linebreaksbr
 from django.urls import path, reverse
@@ -25,8 +27,20 @@ from clients.models import FOUND_BY, Client
 from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
 from iop.admin_tables import table
-from progress.models import Addendum, Attendance, GroupNote, IndividualNote
-from progress.selectors import may_read_note_text
+
+# Registers the questionnaires' and safety alerts' pages.
+from progress import admin_measures  # noqa: F401
+from progress.models import (
+    Addendum,
+    Attendance,
+    Goal,
+    GoalStatusChange,
+    GroupNote,
+    IndividualNote,
+    PlanReview,
+    TreatmentPlan,
+)
+from progress.selectors import may_read_note_text, review_cutoff, review_due_on
 from scheduling import services
 from scheduling.forms import CancelForm, GenerateForm, SessionForm
 from scheduling.models import Session
@@ -56,19 +70,21 @@ class NoteTextAdminMixin:
     """Leaves the fields in ``NOTE_TEXT_FIELDS`` out of the page and the search for whoever may
     not read note text; ``fields`` and ``search_fields`` list everything, for supervisors."""
 
+    note_text_fields = NOTE_TEXT_FIELDS
+
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
-        return fields if may_read_note_text(request.user) else [f for f in fields if f not in NOTE_TEXT_FIELDS]
+        return fields if may_read_note_text(request.user) else [f for f in fields if f not in self.note_text_fields]
 
     def get_search_fields(self, request):
         fields = super().get_search_fields(request)
         if may_read_note_text(request.user):
             return fields
-        return [f for f in fields if f.split("__")[-1].lstrip("=^@") not in NOTE_TEXT_FIELDS]
+        return [f for f in fields if f.split("__")[-1].lstrip("=^@") not in self.note_text_fields]
 
     def get_list_display(self, request):
         fields = super().get_list_display(request)
-        return fields if may_read_note_text(request.user) else [f for f in fields if f not in NOTE_TEXT_FIELDS]
+        return fields if may_read_note_text(request.user) else [f for f in fields if f not in self.note_text_fields]
 
 
 def _shown_or_withheld(request, what: str) -> str:
@@ -222,13 +238,17 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
         # Not note.individual_notes: the queryset's prefetch of the parts' client ids (the text
         # left out) is cached there.
         parts = IndividualNote.objects.filter(group_note=note).select_related("client")
-        parts = parts.order_by("client__legal_last_name", "pk")
+        parts = parts.order_by("client__legal_last_name", "pk").prefetch_related(
+            Prefetch("goals", queryset=Goal.objects.order_by("created_at", "pk"))
+        )
         return table(
-            headers=["Client", "Behaviour", "Intervention", "Response", "Plan"],
+            headers=["Client", "Behaviour", "Intervention", "Response", "Plan", "Goals addressed"],
             rows=(
                 (
                     part.client,
                     *(linebreaksbr(text) for text in (part.behaviour, part.intervention, part.response, part.plan)),
+                    # The golden thread: which goals of the member's plan this part served.
+                    "; ".join(goal.short for goal in part.goals.all()),
                 )
                 for part in parts
             ),
@@ -360,3 +380,117 @@ class SessionAdmin(AuditedAdmin, AutocompleteFilterMixin, LargeListAdmin):
                 self.message_user(request, f"Not generated: {refusal}", messages.ERROR)
             return redirect("admin:scheduling_session_changelist")
         return render_action_form(self, request, Session.objects.none(), form=form, title="Generate sessions now")
+
+
+# --- Treatment plans ------------------------------------------------------------------------
+
+# A plan's clinical words: shown only with ``progress.read_note_text``.
+PLAN_TEXT_FIELDS = {"problem", "goal", "objectives", "summary"}
+
+
+class ReviewDueFilter(admin.SimpleListFilter):
+    title = "review"
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue"), ("due", "Due within 7 days"), ("current", "Not due yet")]
+
+    def queryset(self, request, queryset):
+        cutoff = review_cutoff(timezone.localdate())
+        soon = cutoff + datetime.timedelta(days=7)
+        if self.value() == "overdue":
+            return queryset.filter(last_reviewed_on__lt=cutoff)
+        if self.value() == "due":
+            return queryset.filter(last_reviewed_on__gte=cutoff, last_reviewed_on__lt=soon)
+        if self.value() == "current":
+            return queryset.filter(last_reviewed_on__gte=soon)
+        return queryset
+
+
+class GoalInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.StackedInline):
+    model = Goal
+    note_text_fields = PLAN_TEXT_FIELDS
+    fields = ["status", "target_date", "created_at", "updated_at", "history", "problem", "goal", "objectives"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        changes = Prefetch("status_changes", queryset=GoalStatusChange.objects.order_by("changed_at", "pk"))
+        return super().get_queryset(request).select_related("plan__client").prefetch_related(changes)
+
+    @admin.display(description="Status history")
+    def history(self, goal):
+        # The changes' dates and statuses (status, for staff); why they changed is clinical text.
+        return "; ".join(
+            f"{timezone.localtime(change.changed_at):%Y-%m-%d} "
+            f"{change.get_from_status_display() + ' → ' if change.from_status else 'added as '}"
+            f"{change.get_to_status_display().lower()}"
+            for change in goal.status_changes.all()
+        )
+
+
+class PlanReviewInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    model = PlanReview
+    note_text_fields = PLAN_TEXT_FIELDS
+    fields = ["reviewed_on", "reviewed_by", "summary"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reviewed_by", "plan__client")
+
+
+@admin.register(TreatmentPlan)
+class TreatmentPlanAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Staff see each plan's status: when it started, when it was last reviewed, whether the
+    review is overdue and how many goals are in each status. The goals' words and the reviews'
+    text are for holders of ``progress.read_note_text``; therapists write plans on their pages."""
+
+    note_text_fields = PLAN_TEXT_FIELDS
+    list_display = ["client", "started_on", "last_reviewed_on", "review_due", "review_state", "goal_counts"]
+    list_filter = [ReviewDueFilter]
+    search_fields = CLIENT_SEARCH_FIELDS
+    list_select_related = ["client"]
+    # The longest unreviewed first: the overdue ones lead the list.
+    ordering = ["last_reviewed_on", "pk"]
+    fields = ["client", "started_on", "created_by", "created_at", "last_reviewed_on", "review_due", "review_state"]
+    readonly_fields = fields
+    inlines = [GoalInline, PlanReviewInline]
+
+    def get_queryset(self, request):
+        counts = {
+            f"goals_{status}": Count("goals", filter=Q(goals__status=status), distinct=True)
+            for status in Goal.Status.values
+        }
+        return super().get_queryset(request).select_related("client", "created_by").annotate(**counts)
+
+    def audit_clients(self, plan):
+        return [plan.client_id]
+
+    def audit_detail(self, request) -> str:
+        return _shown_or_withheld(request, "plan text")
+
+    @admin.display(description="Review due", ordering="last_reviewed_on")
+    def review_due(self, plan):
+        return review_due_on(plan)
+
+    @admin.display(description="Review")
+    def review_state(self, plan):
+        due = review_due_on(plan)
+        today = timezone.localdate()
+        if due < today:
+            return f"Overdue by {(today - due).days} days"
+        if due <= today + datetime.timedelta(days=7):
+            return "Due within 7 days"
+        return "Not due yet"
+
+    @admin.display(description="Goals")
+    def goal_counts(self, plan):
+        parts = [
+            f"{getattr(plan, f'goals_{status}', 0)} {label.lower()}"
+            for status, label in Goal.Status.choices
+            if getattr(plan, f"goals_{status}", 0)
+        ]
+        return ", ".join(parts) or "none yet"

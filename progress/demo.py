@@ -10,12 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from clients.models import Client
 from groups.models import Therapist, TherapyGroup
 from iop.clock import minutes_after, start_of_day
+from progress import plans
 from progress.attendance import AttendanceEntry, record_attendance, session_mode
-from progress.models import Attendance, GroupNote
+from progress.checkins import record_measure, save_check_in
+from progress.models import Attendance, GroupNote, MeasureResponse, TreatmentPlan
 from progress.notes import attending_clients, save_group_note, sign_note
-from progress.selectors import roster_for_session, sessions_for_therapist
+from progress.selectors import goals_for_note, roster_for_session, sessions_for_therapist
 from scheduling.models import Session
 from scheduling.services import mark_session_held
 
@@ -89,6 +92,9 @@ def _write_note(session: Session, user) -> GroupNote:
         }
         for client in attending
     }
+    # The golden thread: each part links the member's active treatment goals.
+    for client_pk, goals in goals_for_note(attending, session).items():
+        individual[client_pk]["goals"] = [goal.pk for goal in goals if goal.is_active]
     return save_group_note(session=session, author=user, objective=session.objective, individual=individual, **SHARED)
 
 
@@ -164,3 +170,171 @@ def seed_progress(*, stdout) -> None:
         f"Therapist demo: {len(past)} past sessions; attendance taken for {recorded}, "
         f"{notes} notes written, {signed} signed."
     )
+
+
+# --- Check-ins, questionnaires and a safety alert ---------------------------------------------
+
+DEMO_MEASURE_WEEKS = 8
+# Clients of the demo therapist's "Mindfulness & Grounding Skills": one not on track (reliably
+# worse on the PHQ-9), one whose PHQ-9 raised the open safety alert.
+NOT_ON_TRACK_CHART = "IOP-1016"
+ALERT_CHART = "IOP-1017"
+# The demo client's course, every two weeks from admission: a reliable improvement on the PHQ-9
+# (16 to 10) and the GAD-7 (12 to 8): on track on both.
+DEMO_PHQ9 = [16, 15, 12, 10]
+DEMO_GAD7 = [12, 11, 10, 8]
+DEMO_CHECK_INS = [(3, 3, 7), (4, 3, 6), (4, 4, 6), (5, 5, 5), (5, 6, 4), (6, 6, 4), (6, 7, 3), (7, 7, 3)]
+WHAT_HELPED = [
+    "Getting to every session.",
+    "Calling my sister when the evening got hard.",
+    "The grounding exercise on the bus.",
+    "",
+    "Walking after dinner instead of sitting with it.",
+    "Writing down triggers like we practised.",
+    "Planning the weekend on Friday.",
+    "Sleeping at the same time every night.",
+]
+
+
+def _answers(instrument: str, total: int, *, item_9: int = 0) -> dict[str, int]:
+    """Answers that add up to ``total``, spread over the items (item 9 as given)."""
+    count = 9 if instrument == "phq9" else 7
+    scored = count - 1 if instrument == "phq9" else count
+    remaining = total - item_9
+    answers = {}
+    for number in range(1, scored + 1):
+        answers[f"item_{number}"] = min(
+            3, remaining // (scored - number + 1) + (1 if remaining % (scored - number + 1) else 0)
+        )
+        remaining -= answers[f"item_{number}"]
+    if instrument == "phq9":
+        answers["item_9"] = item_9
+    return answers
+
+
+def _at(days_ago: int) -> datetime.datetime:
+    return start_of_day(timezone.localdate() - datetime.timedelta(days=days_ago)) + datetime.timedelta(hours=19)
+
+
+@transaction.atomic
+def seed_measures(*, stdout, demo_client: Client) -> None:
+    """Eight weeks of the demo client's check-ins and fortnightly questionnaires, a client not on
+    track and an open safety alert in the demo therapist's group. A client who has answered
+    anything already is left as they are."""
+    today = timezone.localdate()
+    made = []
+    if not MeasureResponse.objects.filter(client=demo_client).exists():
+        for weeks_ago, (mood, coping, cravings) in zip(range(DEMO_MEASURE_WEEKS, 0, -1), DEMO_CHECK_INS, strict=True):
+            save_check_in(
+                client=demo_client,
+                mood=mood,
+                coping=coping,
+                cravings=cravings,
+                what_helped=WHAT_HELPED[DEMO_MEASURE_WEEKS - weeks_ago],
+                today=today - datetime.timedelta(weeks=weeks_ago),
+            )
+        for turn, (phq9, gad7) in enumerate(zip(DEMO_PHQ9, DEMO_GAD7, strict=True)):
+            days_ago = 7 * DEMO_MEASURE_WEEKS - 14 * turn
+            for instrument, total in (("phq9", phq9), ("gad7", gad7)):
+                record_measure(
+                    client=demo_client,
+                    instrument=instrument,
+                    answers=_answers(instrument, total),
+                    difficulty=1,
+                    taken_on=_at(days_ago),
+                )
+        made.append(demo_client.display_name)
+    off_track = Client.objects.filter(chart_number=NOT_ON_TRACK_CHART).first()
+    if off_track is not None and not MeasureResponse.objects.filter(client=off_track).exists():
+        for total, days_ago in ((8, 20), (14, 6)):
+            record_measure(client=off_track, instrument="phq9", answers=_answers("phq9", total), taken_on=_at(days_ago))
+        made.append(off_track.display_name)
+    alerted = Client.objects.filter(chart_number=ALERT_CHART).first()
+    if alerted is not None and not MeasureResponse.objects.filter(client=alerted).exists():
+        record_measure(
+            client=alerted, instrument="phq9", answers=_answers("phq9", 15, item_9=1), difficulty=2, taken_on=_at(1)
+        )
+        made.append(alerted.display_name)
+    stdout.write(f"Questionnaires demo: made for {', '.join(made) if made else 'no one (already there)'}.")
+
+
+# --- Treatment plans ----------------------------------------------------------------------------
+
+# A client of the demo therapist's "Weekend Planning Check-in" whose plan, started on admission,
+# was never reviewed: overdue on the dashboard and in the admin.
+OVERDUE_PLAN_CHART = "IOP-1028"
+# The demo client's goals: problem in their words, goal, objectives, weeks to the target, and
+# what became of it (status and why).
+DEMO_GOALS = [
+    (
+        "I drink when I can't sleep, and then I feel worse the next day.",
+        "Sleep through most nights without alcohol.",
+        "Uses the wind-down routine at least 5 of 7 nights.\nNo alcohol after 8 pm for 4 weeks in a row.",
+        10,
+        None,
+    ),
+    (
+        "I skip group when work gets busy.",
+        "Attend every scheduled session.",
+        "Attends 100% of scheduled sessions for 4 weeks.\nCalls ahead when a session must be missed.",
+        6,
+        ("met", "Attended every session for five weeks; calls ahead when late."),
+    ),
+    (
+        "Panic attacks at work, two or three a week.",
+        "Have no more than one panic attack a week at work.",
+        "Uses paced breathing at the first sign of panic.\nLogs each attack and what helped.",
+        8,
+        ("revised", "Attacks now mostly on the commute, not at work: goal rewritten around the commute."),
+    ),
+]
+DEMO_REVIEW = (
+    "Sleep improving (wind-down routine 4 of 7 nights). Attendance goal met. Panic goal revised "
+    "to the commute. PHQ-9 reliably improved; continue the plan."
+)
+
+
+@transaction.atomic
+def seed_plans(*, stdout, demo_client: Client) -> None:
+    """The demo client's treatment plan (three goals: active, met, revised, with their history,
+    and one review) and a plan overdue for review. A client who has a plan is left as they are.
+    Run before the notes, which link the active goals."""
+    user = get_user_model().objects.filter(username=DEMO_THERAPIST).first()
+    if user is None:
+        return
+    today = timezone.localdate()
+    made = []
+    if not TreatmentPlan.objects.filter(client=demo_client).exists() and demo_client.admission_date:
+        started_on = demo_client.admission_date + datetime.timedelta(days=1)
+        plan = plans.start_plan(client=demo_client, by=user, started_on=started_on)
+        for problem, goal_text, objectives, weeks, outcome in DEMO_GOALS:
+            goal = plans.add_goal(
+                plan=plan,
+                by=user,
+                problem=problem,
+                goal=goal_text,
+                objectives=objectives,
+                target_date=started_on + datetime.timedelta(weeks=weeks),
+            )
+            if outcome is not None:
+                plans.change_goal_status(goal=goal, by=user, to_status=outcome[0], note=outcome[1])
+        # Reviewed four weeks ago: the next review is due in a couple of days.
+        plans.record_review(plan=plan, by=user, summary=DEMO_REVIEW, reviewed_on=today - datetime.timedelta(days=28))
+        made.append(demo_client.display_name)
+    overdue = Client.objects.filter(chart_number=OVERDUE_PLAN_CHART).first()
+    if overdue is not None and overdue.admission_date and not TreatmentPlan.objects.filter(client=overdue).exists():
+        try:
+            plan = plans.start_plan(client=overdue, by=user, started_on=overdue.admission_date)
+            plans.add_goal(
+                plan=plan,
+                by=user,
+                problem="Weekends are when I use.",
+                goal="Plan every weekend before Friday evening.",
+                objectives="A written weekend plan each Friday for 6 weeks.\nTwo sober activities each weekend.",
+                target_date=overdue.admission_date + datetime.timedelta(weeks=8),
+            )
+        except ValidationError as refusal:
+            stdout.write(f"No plan for {overdue.display_name}: {' '.join(refusal.messages)}")
+        else:
+            made.append(overdue.display_name)
+    stdout.write(f"Treatment plans demo: made for {', '.join(made) if made else 'no one (already there)'}.")

@@ -4,8 +4,9 @@ from django import forms
 
 from clients.models import Client
 from iop.forms import DrawnField, add_refusals
+from progress import measures
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
-from progress.models import Attendance
+from progress.models import Attendance, Goal, SafetyAlert
 from progress.notes import BIRP_FIELDS, individual_text_refusals, shared_text_refusals
 from scheduling.models import Session
 
@@ -187,11 +188,18 @@ class IndividualNoteForm(forms.Form):
     intervention = forms.CharField(label="Intervention", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     response = forms.CharField(label="Response", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     plan = forms.CharField(label="Plan", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # The golden thread: the goals of the member's treatment plan this part addressed. Drawn as
+    # a fieldset of checkboxes by the note's template.
+    goals = forms.TypedMultipleChoiceField(
+        label="Goals addressed", coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
 
-    def __init__(self, *args, member: Client, roster: list[Client], **kwargs):
+    def __init__(self, *args, member: Client, roster: list[Client], goals: list[Goal] = (), **kwargs):
         self.member = member
         self.roster = roster
         super().__init__(*args, **kwargs)
+        self.goal_options = list(goals)
+        self.fields["goals"].choices = [(goal.pk, goal.short) for goal in self.goal_options]
 
     def clean(self):
         cleaned = super().clean()
@@ -206,17 +214,29 @@ class IndividualNoteForm(forms.Form):
     def birp(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(name, "") for name in BIRP_FIELDS}
 
+    def goal_boxes(self) -> list[tuple[str, Goal, bool]]:
+        """Each goal offered, with its checkbox's id and whether it is ticked."""
+        ticked = {str(value) for value in (self["goals"].value() or [])}
+        return [
+            (f"{self.auto_id % self.add_prefix('goals')}_{index}", goal, str(goal.pk) in ticked)
+            for index, goal in enumerate(self.goal_options)
+        ]
+
 
 class BaseIndividualNoteFormSet(OnePerMemberFormSet):
     """One BIRP note per attending member."""
 
-    def __init__(self, *args, attending: list[Client], roster: list[Client], **kwargs):
+    def __init__(
+        self, *args, attending: list[Client], roster: list[Client], goals: dict[int, list[Goal]] | None = None, **kwargs
+    ):
         self.attending = self.members = attending
         self.roster = roster
+        self.goals = goals or {}
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index):
-        return {"member": self.attending[index], "roster": self.roster}
+        member = self.attending[index]
+        return {"member": member, "roster": self.roster, "goals": self.goals.get(member.pk, [])}
 
     def clean(self):
         if (
@@ -226,8 +246,8 @@ class BaseIndividualNoteFormSet(OnePerMemberFormSet):
         ):
             raise forms.ValidationError("The attendance changed while you were editing; reload the page.")
 
-    def by_client(self) -> dict[int, dict[str, str]]:
-        return {form.member.pk: form.birp() for form in self.forms}
+    def by_client(self) -> dict[int, dict]:
+        return {form.member.pk: {**form.birp(), "goals": form.cleaned_data.get("goals", [])} for form in self.forms}
 
 
 IndividualNoteFormSet = forms.formset_factory(IndividualNoteForm, formset=BaseIndividualNoteFormSet, extra=0)
@@ -253,4 +273,172 @@ class AddendumForm(forms.Form):
         label="Addendum",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="A correction or late entry; the signed note itself does not change.",
+    )
+
+
+# --- The client's portal: check-ins and questionnaires ----------------------------------------
+
+
+def _scale_choices(low_words: str, high_words: str) -> list[tuple[int, str]]:
+    return [
+        (value, f"{value} — {low_words}" if value == 0 else f"{value} — {high_words}" if value == 10 else str(value))
+        for value in range(11)
+    ]
+
+
+class CheckInForm(forms.Form):
+    """The weekly check-in: three scales of 0 to 10 with words at each end, and free text."""
+
+    mood = forms.TypedChoiceField(
+        label="How has your mood been this week?",
+        coerce=int,
+        choices=_scale_choices("very low", "very good"),
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a number from 0 to 10."},
+    )
+    coping = forms.TypedChoiceField(
+        label="How well have you been coping this week?",
+        coerce=int,
+        choices=_scale_choices("not coping at all", "coping very well"),
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a number from 0 to 10."},
+    )
+    cravings = forms.TypedChoiceField(
+        label="How strong have cravings or urges been this week?",
+        coerce=int,
+        choices=_scale_choices("none", "very strong"),
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a number from 0 to 10."},
+    )
+    what_helped = forms.CharField(
+        label="What helped this week?",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional. Your therapists read it.",
+    )
+
+    def __init__(self, *args, ask_cravings: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not ask_cravings:
+            del self.fields["cravings"]
+
+    def scales(self):
+        return [self[name] for name in ("mood", "coping", "cravings") if name in self.fields]
+
+
+class MeasureForm(forms.Form):
+    """A PHQ-9 or GAD-7 as published: every item one of four answers, the difficulty question
+    answered or not (it is not scored)."""
+
+    def __init__(self, *args, instrument: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instrument = measures.instrument(instrument)
+        for number, text in enumerate(self.instrument.items, start=1):
+            self.fields[f"item_{number}"] = forms.TypedChoiceField(
+                label=f"{number}. {text}",
+                coerce=int,
+                choices=measures.ANSWERS,
+                widget=forms.RadioSelect,
+                error_messages={"required": "Choose one answer for this question."},
+            )
+        self.fields["difficulty"] = forms.TypedChoiceField(
+            label=measures.DIFFICULTY_QUESTION,
+            coerce=int,
+            choices=measures.DIFFICULTY_ANSWERS,
+            widget=forms.RadioSelect,
+            required=False,
+            empty_value=None,
+        )
+
+    def items(self):
+        return [self[f"item_{number}"] for number in range(1, self.instrument.item_count + 1)]
+
+    def answers(self) -> dict[str, int]:
+        return {f"item_{n}": self.cleaned_data[f"item_{n}"] for n in range(1, self.instrument.item_count + 1)}
+
+
+class FollowUpForm(forms.Form):
+    """The follow-up of a safety alert: when, how the client was contacted, and the outcome.
+    Who is the signed-in therapist."""
+
+    followed_up_at = forms.DateTimeField(
+        label="When",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    contacted_by = forms.ChoiceField(
+        label="How the client was contacted", choices=NOT_CHOSEN + list(SafetyAlert.Contact.choices)
+    )
+    outcome = forms.CharField(
+        label="Outcome",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What was assessed and decided (e.g. safety plan reviewed, risk level, next contact).",
+    )
+
+
+# --- Treatment plans ------------------------------------------------------------------------
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class StartPlanForm(forms.Form):
+    bound_field_class = DrawnField
+
+    started_on = forms.DateField(label="Plan starts on", widget=DATE_INPUT)
+
+
+class GoalForm(forms.Form):
+    """A goal of the plan: the problem as the client puts it, the goal, measurable objectives."""
+
+    bound_field_class = DrawnField
+
+    problem = forms.CharField(
+        label="Problem, in the client's words",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text='As the client says it, e.g. "I drink when I can\'t sleep."',
+    )
+    goal = forms.CharField(label="Goal", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    objectives = forms.CharField(
+        label="Measurable objectives",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='One a line, each something you can count or see, e.g. "Uses a coping skill 4 of 7 evenings."',
+    )
+    target_date = forms.DateField(label="Target date", widget=DATE_INPUT)
+
+
+class GoalStatusForm(forms.Form):
+    """A goal's new status and why; one per goal on the plan page, each with its own ids."""
+
+    bound_field_class = DrawnField
+
+    to_status = forms.ChoiceField(label="New status", choices=NOT_CHOSEN + Goal.Status.choices)
+    note = forms.CharField(
+        label="Why",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What was achieved, or what changed.",
+    )
+
+    def __init__(self, *args, goal: Goal, **kwargs):
+        self.goal = goal
+        kwargs.setdefault("auto_id", f"id_goal{goal.pk}_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["to_status"].choices = NOT_CHOSEN + [
+            choice for choice in Goal.Status.choices if choice[0] != goal.status
+        ]
+
+
+class ReviewForm(forms.Form):
+    bound_field_class = DrawnField
+
+    reviewed_on = forms.DateField(label="Reviewed on", widget=DATE_INPUT)
+    summary = forms.CharField(
+        label="Review",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Progress on each goal, what the client says, and what changes in the plan.",
     )

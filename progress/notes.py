@@ -9,13 +9,14 @@ from collections.abc import Iterable, Mapping
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from iop.passwords import LOCKED_OUT_MESSAGE, PasswordCheck, check_password_or_count_failure
-from progress.models import NOTE_IS_LOCKED, Addendum, Attendance, GroupNote, IndividualNote
+from progress.models import NOTE_IS_LOCKED, Addendum, Attendance, Goal, GroupNote, IndividualNote, NoteGoal
 from progress.selectors import leads_session, roster_for_session, session_roster
 from scheduling.models import Session
 from scheduling.services import record_meeting
@@ -102,9 +103,12 @@ def save_group_note(
 ) -> GroupNote:
     """Write or rewrite the unsigned note of a session.
 
-    ``individual`` maps an attending member's client id to their BIRP parts. The shared part
+    ``individual`` maps an attending member's client id to their BIRP parts and, under
+    ``"goals"``, the ids of the goals of their treatment plan the part addressed (the golden
+    thread; only the member's own goals, active or already linked to this note). The shared part
     may not contain any member's name; an individualized note may not contain another member's
-    full name. Raises ``ValidationError`` saying which name was found; then nothing is saved.
+    full name. Raises ``ValidationError`` saying which name (or goal) was refused; then nothing
+    is saved.
     """
     hold_chain()  # before any row lock: see audit.trail.hold_chain
     session = Session.objects.select_for_update().select_related("group").get(pk=session.pk)
@@ -130,10 +134,13 @@ def save_group_note(
         errors.setdefault(field, []).extend(messages)
 
     attending = {client.pk: client for client in attending_clients(session)}
+    goals = {int(pk): {int(goal) for goal in parts.get("goals") or ()} for pk, parts in (individual or {}).items()}
     individual = {
         int(pk): {field: (parts.get(field) or "").strip() for field in BIRP_FIELDS}
         for pk, parts in (individual or {}).items()
     }
+    for message in goal_link_refusals(goals, attending=attending.values(), note=note):
+        errors.setdefault("goals", []).append(message)
     for client_pk, parts in individual.items():
         client = attending.get(client_pk)
         if client is None:
@@ -155,6 +162,7 @@ def save_group_note(
     note.save()
     existing = {n.client_id: n for n in note.individual_notes.all()}
     written = []
+    parts_by_client: dict[int, IndividualNote] = {}
     for client_pk, parts in individual.items():
         if not any(parts.values()) and client_pk not in existing:
             continue
@@ -163,6 +171,8 @@ def save_group_note(
             setattr(individual_note, field, value)
         individual_note.save()
         written.append(client_pk)
+        parts_by_client[client_pk] = individual_note
+    _link_goals(parts_by_client, goals)
     # The clients whose individualized notes were written; what the note says stays out of the trail.
     record(
         Action.CREATE if is_new else Action.CHANGE,
@@ -171,6 +181,51 @@ def save_group_note(
         detail=f"shared part and {len(written)} individualized notes",
     )
     return note
+
+
+def goal_link_refusals(
+    goals: Mapping[int, set[int]], *, attending: Iterable[Client], note: GroupNote | None
+) -> list[str]:
+    """Each goal id that a member's part may not link: another client's goal (or none at all),
+    or one of theirs that is no longer active and was not linked to this note before."""
+    asked = {goal for ids in goals.values() for goal in ids}
+    if not asked:
+        return []
+    names = {client.pk: client.display_name for client in attending}
+    linked = set()
+    if note is not None:
+        linked = set(NoteGoal.objects.filter(individual_note__group_note=note).values_list("goal_id", flat=True))
+    found = {goal.pk: goal for goal in Goal.objects.filter(pk__in=asked).select_related("plan")}
+    refusals = []
+    for client_pk, ids in goals.items():
+        name = names.get(client_pk, "A member")
+        for goal_pk in sorted(ids):
+            goal = found.get(goal_pk)
+            if goal is None or goal.plan.client_id != client_pk:
+                refusals.append(f"{name}: a note links only the member's own treatment goals.")
+            elif not goal.is_active and goal_pk not in linked:
+                refusals.append(f'{name}: the goal "{goal.short}" is {goal.get_status_display().lower()}, not active.')
+    return refusals
+
+
+def _link_goals(parts: Mapping[int, IndividualNote], goals: Mapping[int, set[int]]) -> None:
+    """Each written part links exactly the goals given for its member: two queries for the
+    note, whatever its size (the links are compared, then removed and added in bulk)."""
+    if not parts:
+        return
+    current = set(
+        NoteGoal.objects.filter(individual_note__in=parts.values()).values_list("individual_note_id", "goal_id")
+    )
+    wanted = {(part.pk, goal) for client_pk, part in parts.items() for goal in goals.get(client_pk, ())}
+    removed = current - wanted
+    if removed:
+        stale = Q()
+        for part_pk, goal_pk in removed:
+            stale |= Q(individual_note_id=part_pk, goal_id=goal_pk)
+        NoteGoal.objects.filter(stale).delete()
+    added = wanted - current
+    if added:
+        NoteGoal.objects.bulk_create(NoteGoal(individual_note_id=part, goal_id=goal) for part, goal in sorted(added))
 
 
 def signing_refusals(note: GroupNote, *, roster: list[Client] | None = None) -> list[str]:

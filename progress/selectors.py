@@ -7,12 +7,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     Count,
     Exists,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -25,7 +27,16 @@ from audit.trail import Action, record
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup, member_at
 from iop.clock import monday_of, start_of_day
-from progress.models import READ_NOTE_TEXT, Attendance, GroupNote
+from progress.models import (
+    READ_NOTE_TEXT,
+    Attendance,
+    Goal,
+    GoalStatusChange,
+    GroupNote,
+    NoteGoal,
+    PlanReview,
+    TreatmentPlan,
+)
 from scheduling.models import Session
 
 BALANCE_SESSIONS = 6
@@ -123,7 +134,7 @@ def _note_with_parts(session: Session) -> GroupNote | None:
     return (
         GroupNote.objects.filter(session=session)
         .select_related("signed_by", "created_by")
-        .prefetch_related("individual_notes__client", "addenda__author")
+        .prefetch_related("individual_notes__client", "individual_notes__goals", "addenda__author")
         .first()
     )
 
@@ -374,3 +385,137 @@ def participation_balance(group: TherapyGroup, *, today: datetime.date | None = 
     cells = {(a.session_id, a.client_id): a for a in Attendance.objects.filter(session__in=sessions)}
     rows = [MemberBalance(client=m.client, cells=[cells.get((s.pk, m.client_id)) for s in sessions]) for m in members]
     return sessions, rows
+
+
+# --- A client's therapists ------------------------------------------------------------------
+
+
+def memberships_led_by(therapist: Therapist, *, history: bool) -> QuerySet[Membership]:
+    """The memberships that make a client this therapist's: in a group they facilitate or
+    co-facilitate, active (for care: alerts, flags, follow-ups), or also ended (``history``: for
+    reading what was recorded while the client was theirs). A waitlisted client is not yet theirs."""
+    statuses = [Membership.Status.ACTIVE, Membership.Status.ENDED] if history else [Membership.Status.ACTIVE]
+    return Membership.objects.filter(status__in=statuses).filter(
+        Q(group__facilitator=therapist) | Q(group__co_facilitator=therapist)
+    )
+
+
+def clients_of_therapist(therapist: Therapist, *, history: bool = False) -> QuerySet[Client]:
+    members = memberships_led_by(therapist, history=history).filter(client=OuterRef("pk"))
+    return Client.objects.filter(Exists(members))
+
+
+def get_client_for_therapist(user, pk: int, *, history: bool = True) -> Client:
+    """The client if they are (or, for ``history``, were) in a group the therapist leads or
+    co-leads; otherwise 404, as for a client who does not exist."""
+    therapist = therapist_for(user)
+    client = clients_of_therapist(therapist, history=history).filter(pk=pk).first()
+    if client is None:
+        raise Http404("No such client.")
+    return client
+
+
+def may_write_plan(user, client: Client) -> bool:
+    """Whether the user writes and reviews the client's treatment plan: a therapist who leads or
+    co-leads a group the client is an active member of now (the past ones read it)."""
+    therapist = _therapist_of(user)
+    return therapist is not None and memberships_led_by(therapist, history=False).filter(client=client).exists()
+
+
+# --- Treatment plans ------------------------------------------------------------------------
+
+
+def plan_of(client: Client) -> TreatmentPlan | None:
+    """The client's plan with its goals, each goal's status history (oldest first, with who
+    changed it) and its reviews (newest first): four queries, whatever the plan holds. The
+    progress page and the discharge summary read it from here."""
+    return (
+        TreatmentPlan.objects.filter(client=client)
+        .select_related("created_by")
+        .prefetch_related(
+            Prefetch(
+                "goals",
+                queryset=Goal.objects.order_by("created_at", "pk").prefetch_related(
+                    Prefetch(
+                        "status_changes",
+                        queryset=GoalStatusChange.objects.select_related("changed_by").order_by("changed_at", "pk"),
+                    )
+                ),
+            ),
+            Prefetch(
+                "reviews", queryset=PlanReview.objects.select_related("reviewed_by").order_by("-reviewed_on", "-pk")
+            ),
+        )
+        .first()
+    )
+
+
+def goals_of(client: Client) -> list[Goal]:
+    """The client's goals, oldest first, each with its plan (``goal.plan``) and its status
+    history (``goal.status_changes.all()``, oldest first, with who changed it): two queries.
+    For pages that show the goals beside other things (the progress page, the discharge summary)."""
+    history = Prefetch(
+        "status_changes", queryset=GoalStatusChange.objects.select_related("changed_by").order_by("changed_at", "pk")
+    )
+    return list(
+        Goal.objects.filter(plan__client=client)
+        .select_related("plan")
+        .prefetch_related(history)
+        .order_by("created_at", "pk")
+    )
+
+
+def review_cutoff(today: datetime.date) -> datetime.date:
+    """A plan last reviewed (or started) before this day is overdue for review."""
+    return today - datetime.timedelta(days=settings.IOP_PLAN_REVIEW_DAYS)
+
+
+def review_due_on(plan: TreatmentPlan) -> datetime.date:
+    return plan.last_reviewed_on + datetime.timedelta(days=settings.IOP_PLAN_REVIEW_DAYS)
+
+
+def overdue_plan_reviews(therapist: Therapist, *, today: datetime.date) -> QuerySet[TreatmentPlan]:
+    """The plans of the therapist's current clients whose review is overdue, the longest overdue
+    first: from the index on ``last_reviewed_on``, each plan's client looked up once. Pages show
+    a bounded part of it."""
+    theirs = memberships_led_by(therapist, history=False).filter(client=OuterRef("client"))
+    return (
+        TreatmentPlan.objects.filter(last_reviewed_on__lt=review_cutoff(today))
+        .filter(Exists(theirs))
+        .select_related("client")
+        .only(
+            "pk",
+            "last_reviewed_on",
+            "started_on",
+            "client__id",
+            "client__legal_first_name",
+            "client__legal_last_name",
+            "client__preferred_name",
+            "client__chart_number",
+        )
+        .order_by("last_reviewed_on", "pk")
+    )
+
+
+def goals_for_note(attending: Iterable[Client], session: Session) -> dict[int, list[Goal]]:
+    """Each attending member's goals the session's note may address: their active goals and any
+    goal the note already links (a goal met since keeps its tick). One query."""
+    ids = [client.pk for client in attending]
+    linked = NoteGoal.objects.filter(goal=OuterRef("pk"), individual_note__group_note__session=session)
+    offered = Q(status=Goal.Status.ACTIVE) | Q(Exists(linked))
+    goals = Goal.objects.filter(offered, plan__client_id__in=ids).select_related("plan").order_by("created_at", "pk")
+    found: dict[int, list[Goal]] = {pk: [] for pk in ids}
+    for goal in goals:
+        found[goal.plan.client_id].append(goal)
+    return found
+
+
+def get_goal_for_therapist(user, pk: int, *, history: bool = True) -> Goal:
+    """The goal if its client is (or, for ``history``, was) in a group the therapist leads or
+    co-leads; otherwise 404, as for a goal that does not exist."""
+    therapist = therapist_for(user)
+    theirs = memberships_led_by(therapist, history=history).filter(client=OuterRef("plan__client"))
+    goal = Goal.objects.filter(Exists(theirs), pk=pk).select_related("plan__client").first()
+    if goal is None:
+        raise Http404("No such goal.")
+    return goal

@@ -13,4 +13,11 @@ urlpatterns = [
     path("sessions/<int:pk>/note/sign/", views.note_sign, name="note_sign"),
     path("sessions/<int:pk>/note/addenda/", views.note_addendum, name="note_addendum"),
     path("groups/<int:pk>/", views.group_detail, name="group"),
+    path("alerts/<int:pk>/", views.alert_follow_up, name="alert"),
+    path("clients/<int:pk>/plan/", views.client_plan, name="plan"),
+    path("clients/<int:pk>/plan/start/", views.plan_start, name="plan_start"),
+    path("clients/<int:pk>/plan/goals/", views.plan_goal_add, name="plan_goal_add"),
+    path("clients/<int:pk>/plan/reviews/", views.plan_review, name="plan_review"),
+    path("goals/<int:pk>/", views.goal_edit, name="goal"),
+    path("goals/<int:pk>/status/", views.goal_status, name="goal_status"),
 ]

@@ -16,15 +16,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.trail import Action, record
 from iop.forms import add_refusals
-from progress import attendance, notes, selectors
+from progress import attendance, measures, notes, plans, safety, selectors
 from progress.forms import (
     AddendumForm,
     AttendanceFormSet,
+    FollowUpForm,
+    GoalForm,
+    GoalStatusForm,
     GroupNoteForm,
     IndividualNoteFormSet,
+    ReviewForm,
     SignNoteForm,
+    StartPlanForm,
 )
-from progress.models import NOTE_IS_LOCKED, GroupNote
+from progress.models import NOTE_IS_LOCKED, Goal, GroupNote
 from scheduling.models import Session
 from scheduling.services import held_refusals
 
@@ -108,6 +113,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "closed_reasons": closed,
         "note": GroupNote.objects.filter(session=session).only("pk", "signed_at").first(),
         "can_mark_held": not held_refusals(session),
+        # A substitute covers one meeting; the members' plans are their own therapists'.
+        "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
     }
     record(Action.VIEW, target=session, clients=roster, detail="session page")
     return render(request, "progress/session_detail.html", context)
@@ -151,6 +158,7 @@ def _note_page(
                 initial=[_birp_initial(member, written.get(member.pk)) for member in attending],
                 attending=attending,
                 roster=roster,
+                goals=selectors.goals_for_note(attending, session),
             )
     unsigned = note is not None and not note.is_signed
     context = {
@@ -165,13 +173,18 @@ def _note_page(
         "sign_form": sign_form or SignNoteForm(),
         "addendum_form": addendum_form or AddendumForm(),
         "signing_refusals": notes.signing_refusals(note, roster=roster) if unsigned else [],
+        "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
     }
     return render(request, "progress/note.html", context, status=status)
 
 
 def _birp_initial(member, written) -> dict:
     if written is not None:
-        return {"client": member.pk, **{field: getattr(written, field) for field in notes.BIRP_FIELDS}}
+        return {
+            "client": member.pk,
+            **{field: getattr(written, field) for field in notes.BIRP_FIELDS},
+            "goals": [goal.pk for goal in written.goals.all()],
+        }
     return {"client": member.pk, "behaviour": member.attendance.observation}
 
 
@@ -186,7 +199,8 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
     roster = selectors.session_roster(session)
     attending = [m for m in roster if m.attendance is not None and m.attendance.attended]
     note_form = GroupNoteForm(request.POST, roster=roster)
-    individual_formset = IndividualNoteFormSet(request.POST, attending=attending, roster=roster)
+    goals = selectors.goals_for_note(attending, session)
+    individual_formset = IndividualNoteFormSet(request.POST, attending=attending, roster=roster, goals=goals)
     if note_form.is_valid() and individual_formset.is_valid():
         try:
             notes.save_group_note(
@@ -262,3 +276,185 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     record(Action.VIEW, target=group, clients=[row.client for row in rows], detail="group page")
     return render(request, "progress/group_detail.html", context)
+
+
+@login_required
+def alert_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    """A safety alert and its follow-up form: who is the signed-in therapist, when defaults to
+    now. Recording it closes the alert for all of the client's therapists."""
+    alert = safety.get_alert_for_therapist(request.user, pk)
+    if request.method == "POST" and alert.is_open:
+        form = FollowUpForm(request.POST)
+        if form.is_valid():
+            try:
+                safety.record_follow_up(alert=alert, by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_refusals(form, error)
+            else:
+                messages.success(
+                    request, f"The follow-up for {alert.client.display_name} is recorded; the alert is closed."
+                )
+                return redirect("therapist:dashboard")
+    else:
+        now = timezone.localtime().replace(second=0, microsecond=0)
+        form = FollowUpForm(initial={"followed_up_at": now})
+    record(Action.VIEW, target=alert, clients=[alert.client_id], detail="safety alert page")
+    context = {"alert": alert, "form": form, "answer": dict(measures.ANSWERS).get(alert.response.item_9)}
+    return render(request, "progress/alert_follow_up.html", context)
+
+
+# --- Treatment plans ------------------------------------------------------------------------
+
+
+def _plan_page(
+    request: HttpRequest,
+    client,
+    *,
+    start_form: StartPlanForm | None = None,
+    goal_form: GoalForm | None = None,
+    status_form: GoalStatusForm | None = None,
+    review_form: ReviewForm | None = None,
+) -> HttpResponse:
+    """The client's plan: goals with their status and history, reviews, and (for a therapist of
+    the client's current groups) the forms to add a goal, change a status and record a review.
+    A form sent with an error comes back in its place."""
+    plan = selectors.plan_of(client)
+    today = timezone.localdate()
+    goals = list(plan.goals.all()) if plan is not None else []
+    status_forms = {goal.pk: GoalStatusForm(goal=goal) for goal in goals}
+    if status_form is not None:
+        status_forms[status_form.goal.pk] = status_form
+    context = {
+        "client": client,
+        "plan": plan,
+        "goals": [(goal, status_forms[goal.pk]) for goal in goals],
+        "reviews": list(plan.reviews.all()) if plan is not None else [],
+        "can_write": selectors.may_write_plan(request.user, client),
+        "review_due_on": selectors.review_due_on(plan) if plan is not None else None,
+        "review_overdue": plan is not None and plan.last_reviewed_on < selectors.review_cutoff(today),
+        "start_form": start_form or StartPlanForm(initial={"started_on": today}),
+        "goal_form": goal_form or GoalForm(),
+        "review_form": review_form or ReviewForm(initial={"reviewed_on": today}),
+    }
+    record(Action.VIEW, target=plan if plan is not None else client, clients=[client.pk], detail="treatment plan page")
+    return render(request, "progress/plan.html", context)
+
+
+@login_required
+@require_GET
+def client_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    client = selectors.get_client_for_therapist(request.user, pk, history=True)
+    return _plan_page(request, client)
+
+
+def _plan_of_current_client(request: HttpRequest, pk: int):
+    """For the plan's writes: the client must be in a group the therapist leads now."""
+    client = selectors.get_client_for_therapist(request.user, pk, history=False)
+    return client, selectors.plan_of(client)
+
+
+@login_required
+@require_POST
+def plan_start(request: HttpRequest, pk: int) -> HttpResponse:
+    client, plan = _plan_of_current_client(request, pk)
+    if plan is not None:
+        messages.info(request, "This client already has a treatment plan; add goals or review it.")
+        return redirect("therapist:plan", pk=client.pk)
+    form = StartPlanForm(request.POST)
+    if form.is_valid():
+        try:
+            plans.start_plan(client=client, by=request.user, started_on=form.cleaned_data["started_on"])
+        except ValidationError as error:
+            add_refusals(form, error)
+        else:
+            messages.success(request, "The treatment plan is started. Add its goals.")
+            return redirect("therapist:plan", pk=client.pk)
+    return _plan_page(request, client, start_form=form)
+
+
+@login_required
+@require_POST
+def plan_goal_add(request: HttpRequest, pk: int) -> HttpResponse:
+    client, plan = _plan_of_current_client(request, pk)
+    if plan is None:
+        raise Http404("This client has no treatment plan yet.")
+    form = GoalForm(request.POST)
+    if form.is_valid():
+        try:
+            plans.add_goal(plan=plan, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_refusals(form, error)
+        else:
+            messages.success(request, "The goal is added to the plan.")
+            return redirect("therapist:plan", pk=client.pk)
+    return _plan_page(request, client, goal_form=form)
+
+
+@login_required
+@require_POST
+def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
+    client, plan = _plan_of_current_client(request, pk)
+    if plan is None:
+        raise Http404("This client has no treatment plan yet.")
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            plans.record_review(plan=plan, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_refusals(form, error)
+        else:
+            messages.success(request, "The review is recorded.")
+            return redirect("therapist:plan", pk=client.pk)
+    return _plan_page(request, client, review_form=form)
+
+
+@login_required
+@require_POST
+def goal_status(request: HttpRequest, pk: int) -> HttpResponse:
+    goal = selectors.get_goal_for_therapist(request.user, pk, history=False)
+    form = GoalStatusForm(request.POST, goal=goal)
+    if form.is_valid():
+        try:
+            plans.change_goal_status(goal=goal, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_refusals(form, error)
+        else:
+            messages.success(request, f"The goal is now {Goal.Status(form.cleaned_data['to_status']).label.lower()}.")
+            return redirect("therapist:plan", pk=goal.plan.client_id)
+    return _plan_page(request, goal.plan.client, status_form=form)
+
+
+@login_required
+def goal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct an active goal's words, objectives or target date."""
+    goal = selectors.get_goal_for_therapist(request.user, pk, history=request.method != "POST")
+    if request.method == "POST":
+        form = GoalForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                plans.edit_goal(
+                    goal=goal,
+                    by=request.user,
+                    problem=data["problem"],
+                    goal_text=data["goal"],
+                    objectives=data["objectives"],
+                    target_date=data["target_date"],
+                )
+            except ValidationError as error:
+                add_refusals(form, error)
+            else:
+                messages.success(request, "The goal is changed.")
+                return redirect("therapist:plan", pk=goal.plan.client_id)
+    else:
+        form = GoalForm(
+            initial={field: getattr(goal, field) for field in ("problem", "goal", "objectives", "target_date")}
+        )
+    record(Action.VIEW, target=goal, clients=[goal.plan.client_id], detail="treatment goal page")
+    context = {
+        "goal": goal,
+        "client": goal.plan.client,
+        "form": form,
+        "can_write": goal.is_active and selectors.may_write_plan(request.user, goal.plan.client),
+    }
+    return render(request, "progress/goal_edit.html", context)

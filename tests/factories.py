@@ -13,7 +13,18 @@ from django.utils import timezone
 from clients.models import AgreementSignature, Client, ConfidentialityAgreement
 from clients.services import sign_agreement
 from groups.models import Membership, Therapist, TherapyGroup
-from progress.models import Addendum, Attendance, GroupNote, IndividualNote
+from progress.models import (
+    Addendum,
+    Attendance,
+    CheckIn,
+    Goal,
+    GoalStatusChange,
+    GroupNote,
+    IndividualNote,
+    MeasureResponse,
+    PlanReview,
+    TreatmentPlan,
+)
 from scheduling.models import Closure, Reminder, Session, WeeklySlot
 from scheduling.services import record_meeting
 
@@ -252,3 +263,88 @@ class AddendumFactory(factory.django.DjangoModelFactory):
     group_note = factory.SubFactory(GroupNoteFactory)
     author = factory.LazyAttribute(lambda a: a.group_note.created_by)
     text = "Late entry: the member called after the session to say the exercise helped."
+
+
+class MeasureResponseFactory(factory.django.DjangoModelFactory):
+    """A PHQ-9 (by default) answered in the portal, with answers that add up to ``total`` and
+    item 9 at 0 (no safety alert): made directly, without the service."""
+
+    class Meta:
+        model = MeasureResponse
+
+    client = factory.SubFactory(ClientFactory)
+    instrument = MeasureResponse.Instrument.PHQ9
+    occasion = MeasureResponse.Occasion.FOLLOW_UP
+    source = MeasureResponse.Source.PORTAL
+    taken_on = factory.LazyFunction(timezone.now)
+    total = 9
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        count = 9 if kwargs["instrument"] == MeasureResponse.Instrument.PHQ9 else 7
+        # Item 9 stays 0 (a PHQ-9 with it above 0 comes through progress.checkins.record_measure).
+        scored = count - 1 if count == 9 else count
+        remaining = kwargs["total"]
+        for number in range(1, 10):
+            value = None
+            if number <= count:
+                value = min(3, remaining) if number <= scored else 0
+                remaining -= value
+            kwargs.setdefault(f"item_{number}", value)
+        return super()._create(model_class, *args, **kwargs)
+
+
+class CheckInFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CheckIn
+
+    client = factory.SubFactory(ClientFactory)
+    week = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=timezone.localdate().weekday()))
+    mood = 5
+    coping = 5
+    cravings = 3
+    what_helped = "Walking after dinner."
+
+
+class TreatmentPlanFactory(factory.django.DjangoModelFactory):
+    """A plan started today, not reviewed yet (``progress.plans.start_plan`` checks the rules)."""
+
+    class Meta:
+        model = TreatmentPlan
+
+    client = factory.SubFactory(ClientFactory)
+    started_on = factory.LazyFunction(timezone.localdate)
+    last_reviewed_on = factory.LazyAttribute(lambda p: p.started_on)
+    created_by = factory.SubFactory(UserFactory)
+
+
+class GoalFactory(factory.django.DjangoModelFactory):
+    """An active goal with the first row of its history, as ``progress.plans.add_goal`` leaves it."""
+
+    class Meta:
+        model = Goal
+        skip_postgeneration_save = True
+
+    plan = factory.SubFactory(TreatmentPlanFactory)
+    problem = "I drink when I can't sleep."
+    goal = "Sleep without drinking."
+    objectives = "Uses the wind-down routine 5 of 7 nights.\nNo drinks after 8 pm for 4 weeks."
+    target_date = factory.LazyAttribute(lambda g: g.plan.started_on + datetime.timedelta(days=60))
+    created_by = factory.LazyAttribute(lambda g: g.plan.created_by)
+
+    @factory.post_generation
+    def history(goal, create, extracted, **kwargs):
+        if create:
+            GoalStatusChange.objects.create(
+                goal=goal, from_status="", to_status=goal.status, changed_at=goal.created_at, changed_by=goal.created_by
+            )
+
+
+class PlanReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanReview
+
+    plan = factory.SubFactory(TreatmentPlanFactory)
+    reviewed_on = factory.LazyAttribute(lambda r: r.plan.started_on)
+    reviewed_by = factory.LazyAttribute(lambda r: r.plan.created_by)
+    summary = "Sleeping better most nights; keep both objectives."

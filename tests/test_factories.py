@@ -22,6 +22,9 @@ FACTORIES = [
     factories.GroupNoteFactory,
     factories.IndividualNoteFactory,
     factories.AddendumFactory,
+    factories.TreatmentPlanFactory,
+    factories.GoalFactory,
+    factories.PlanReviewFactory,
 ]
 
 

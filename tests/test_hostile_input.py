@@ -25,7 +25,7 @@ from django.test import Client as WebClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from audit.models import AuditEvent
-from progress import attendance, notes
+from progress import attendance, notes, plans
 from scheduling.enrolment import enroll_client
 from scheduling.models import Closure, Reminder, Session, WeeklySlot
 from scheduling.reminders import plan_reminders
@@ -138,7 +138,19 @@ def clinic(today, now, staff_user):
     next_week = next(s for s in sessions if s.slot_date > today)
     plan_reminders(now=next_week.starts_at - datetime.timedelta(hours=3))
     assert Reminder.objects.exists()
+    # A treatment plan with a goal for one member; another member has none yet.
+    plan = plans.start_plan(client=members[0], by=therapist.user, started_on=group.start_date)
+    goal = plans.add_goal(
+        plan=plan,
+        by=therapist.user,
+        problem="I drink when I can't sleep.",
+        goal="Sleep without drinking.",
+        objectives="Wind-down routine 5 of 7 nights.",
+        target_date=today + datetime.timedelta(days=30),
+    )
     return {
+        "plan_clients": [members[0], members[1]],
+        "goal": goal,
         "therapist": therapist,
         "group": group,
         "portal_client": portal_client,
@@ -427,7 +439,12 @@ def test_every_admin_page_filter_action_and_form_survives_hostile_input(clinic, 
 
 def owned_ids(route: str, clinic: dict) -> dict[str, list[str]]:
     """The real ids a page's owner may ask for, by route parameter name."""
-    pks = [clinic["group"].pk] if "group" in route else [s.pk for s in clinic["sessions"]]
+    if "clients/" in route:
+        pks = [client.pk for client in clinic["plan_clients"]]
+    elif "goals/" in route:
+        pks = [clinic["goal"].pk]
+    else:
+        pks = [clinic["group"].pk] if "group" in route else [s.pk for s in clinic["sessions"]]
     return {
         "pk": [str(pk) for pk in pks],
         "token": [clinic["portal_client"].calendar_token],

@@ -29,20 +29,27 @@ from groups.models import Membership
 from iop.admin_filters import AutocompleteFilter
 from iop.middleware import LAST_ACTIVITY
 from iop.models import PasswordChangeDue
-from progress.models import GroupNote
+from progress.checkins import record_measure
+from progress.models import GroupNote, NoteGoal
+from progress.plans import change_goal_status
 from scheduling.models import Reminder, Session
 from tests.factories import (
     AddendumFactory,
     AttendanceFactory,
+    CheckInFactory,
     ClientFactory,
     ClosureFactory,
+    GoalFactory,
     GroupNoteFactory,
     IndividualNoteFactory,
+    MeasureResponseFactory,
     MembershipFactory,
+    PlanReviewFactory,
     ReminderFactory,
     SessionFactory,
     TherapistFactory,
     TherapyGroupFactory,
+    TreatmentPlanFactory,
     UserFactory,
     WeeklySlotFactory,
 )
@@ -71,7 +78,21 @@ def build_clinic(now):
     AttendanceFactory(session=session, client=client)
     note = GroupNoteFactory(session=session)
     IndividualNoteFactory(group_note=note, client=client)
+    # The client's PHQ-9 with item 9 above 0: an open safety alert on the therapist's pages.
+    alert_response = record_measure(client=client, instrument="phq9", answers={f"item_{n}": 2 for n in range(1, 10)})
+    # The client's treatment plan, long unreviewed (on the dashboard), its goal linked from the note.
+    plan = TreatmentPlanFactory(
+        client=client,
+        created_by=therapist.user,
+        started_on=timezone.localdate(now) - datetime.timedelta(days=90),
+    )
+    goal = GoalFactory(plan=plan)
+    NoteGoal.objects.create(individual_note=note.individual_notes.get(client=client), goal=goal)
     return {
+        "plan": plan,
+        "goal": goal,
+        "alert": alert_response.safety_alert,
+        "response": alert_response,
         "reader": reader,
         "therapist": therapist,
         "group": group,
@@ -112,7 +133,9 @@ def add_unit(clinic, now):
     note = GroupNoteFactory(session=met)
     for member in members:
         AttendanceFactory(session=met, client=member)
-        IndividualNoteFactory(group_note=note, client=member)
+        part = IndividualNoteFactory(group_note=note, client=member)
+        if member == client:
+            NoteGoal.objects.create(individual_note=part, goal=clinic["goal"])
     GroupNote.objects.filter(pk=note.pk).update(signed_at=now, signed_by=therapist.user)
     Session.objects.filter(pk=met.pk).update(note_signed_at=now)  # as sign_note leaves it
     AddendumFactory(group_note=note, author=therapist.user)
@@ -126,7 +149,28 @@ def add_unit(clinic, now):
     newcomer = ClientFactory()
     MembershipFactory(client=newcomer, group=clinic["group"])
     AttendanceFactory(session=clinic["session"], client=newcomer, status="absent", minutes_attended=0, participation=0)
-    IndividualNoteFactory(group_note=clinic["note"], client=newcomer)
+    newcomer_part = IndividualNoteFactory(group_note=clinic["note"], client=newcomer)
+
+    # The client's plan gains a goal that changed status and a review; the newcomer has a plan
+    # overdue for review, whose goal their part of the session's note addressed.
+    goal = GoalFactory(plan=clinic["plan"])
+    change_goal_status(goal=goal, by=therapist.user, to_status="met", note="Reached.")
+    PlanReviewFactory(plan=clinic["plan"], reviewed_on=clinic["plan"].started_on + datetime.timedelta(days=index))
+    newcomer_plan = TreatmentPlanFactory(
+        client=newcomer, created_by=therapist.user, started_on=timezone.localdate(now) - datetime.timedelta(days=60)
+    )
+    NoteGoal.objects.create(individual_note=newcomer_part, goal=GoalFactory(plan=newcomer_plan))
+
+    # The client's history grows a week of check-in and questionnaires; a member of the therapist's
+    # group gains an open alert, another is not on track.
+    CheckInFactory(client=client, week=timezone.localdate(now) - datetime.timedelta(weeks=index, days=now.weekday()))
+    for instrument in ("phq9", "gad7"):
+        MeasureResponseFactory(
+            client=client, instrument=instrument, total=8, taken_on=now - datetime.timedelta(weeks=2 * index)
+        )
+    record_measure(client=newcomer, instrument="phq9", answers={f"item_{n}": 1 for n in range(1, 10)})
+    MeasureResponseFactory(client=members[1], total=6, taken_on=now - datetime.timedelta(weeks=8))
+    MeasureResponseFactory(client=members[1], total=14, taken_on=now - datetime.timedelta(weeks=1))
 
     start = timezone.localdate(now) + datetime.timedelta(days=30 + 3 * index)
     ClosureFactory(name=f"Staff day {index}", starts_on=start, ends_on=start)
@@ -258,8 +302,18 @@ def owner(route: str, clinic) -> object:
 
 
 def path_for(route: str, clinic) -> str:
+    if "alerts/" in route:
+        pk = clinic["alert"].pk
+    elif "clients/" in route:
+        pk = clinic["client"].pk
+    elif "goals/" in route:
+        pk = clinic["goal"].pk
+    elif "questionnaires/" in route:
+        pk = clinic["response"].pk
+    else:
+        pk = clinic["group"].pk if "groups/" in route else clinic["session"].pk
     values = {
-        "pk": str(clinic["group"].pk if "groups/" in route else clinic["session"].pk),
+        "pk": str(pk),
         "token": clinic["client"].calendar_token,
     }
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "x"), route)
@@ -283,6 +337,18 @@ def test_every_page_outside_the_admin_costs_the_same_queries_in_a_clinic_ten_tim
 def test_the_pages_that_grow_with_the_clinic_are_among_those_counted():
     routes = user_pages()
 
-    for route in ["schedule/", "schedule/feed/<str:token>.ics", "therapist/", "therapist/sessions/<int:pk>/"]:
+    for route in [
+        "schedule/",
+        "schedule/feed/<str:token>.ics",
+        "schedule/my-answers/",
+        "schedule/check-in/",
+        "schedule/questionnaires/phq-9/",
+        "schedule/questionnaires/<int:pk>/",
+        "therapist/",
+        "therapist/sessions/<int:pk>/",
+        "therapist/alerts/<int:pk>/",
+        "therapist/clients/<int:pk>/plan/",
+        "therapist/goals/<int:pk>/",
+    ]:
         assert route in routes
     assert Reminder in admin.site._registry and Session in admin.site._registry

@@ -30,13 +30,17 @@ MANY_NAMES = [(f"Member{chr(65 + i)}", f"Surname{chr(65 + i)}") for i in range(1
 # Asserted exactly, and the same at both data sizes: a query per member would break them. Each
 # page also records its read: the audit row costs AUDIT_ROW_QUERIES (one INSERT, the chain's last
 # link, the savepoint; see tests/helpers.py), whatever the number of clients on it.
-SESSION_PAGE_QUERIES = 8 + AUDIT_ROW_QUERIES
-# The note page's signing refusals read the roster the page has already read.
-NOTE_PAGE_QUERIES = 10 + AUDIT_ROW_QUERIES
-GROUP_PAGE_QUERIES = 7 + AUDIT_ROW_QUERIES
+# Every therapist page also reads the open safety alerts of the therapist's clients (the banner
+# at its top, progress.templatetags.progress_safety): one query.
+SESSION_PAGE_QUERIES = 9 + AUDIT_ROW_QUERIES
+# The note page's signing refusals read the roster the page has already read; it also reads the
+# goals each member's part may address and the goals each part already links (the golden
+# thread): two queries.
+NOTE_PAGE_QUERIES = 13 + AUDIT_ROW_QUERIES
+GROUP_PAGE_QUERIES = 8 + AUDIT_ROW_QUERIES
 # The session and the user, the therapist, the groups they lead, the count of unsigned notes and
-# one page of them.
-OVERDUE_PAGE_QUERIES = 6 + AUDIT_ROW_QUERIES
+# one page of them, and the alerts' banner.
+OVERDUE_PAGE_QUERIES = 7 + AUDIT_ROW_QUERIES
 
 
 def group_of(size, therapist):
@@ -122,7 +126,8 @@ def test_unsigned_notes_page_query_count_does_not_grow_with_the_notes(facilitato
 # row also reads which clients the note is about.
 ATTENDANCE_POST_QUERIES = 15 + AUDIT_WRITE_QUERIES
 ATTENDANCE_POST_QUERIES_PER_MEMBER = 10
-NOTE_POST_QUERIES = 16 + AUDIT_WRITE_QUERIES
+# The goals each member's part may address, and the links the parts already have: two queries.
+NOTE_POST_QUERIES = 18 + AUDIT_WRITE_QUERIES
 NOTE_POST_QUERIES_PER_MEMBER = 2
 # Signing asks the password through the sign-in lockout (iop.passwords): the account and the
 # address's recent failures, and the user by username, three queries whatever the roster; and

@@ -344,3 +344,34 @@ def test_a_message_with_a_listed_word_is_never_sent(settings, telling_session, n
     assert outcome.status == "failed"
     assert (row.status, mail.outbox) == (Reminder.Status.FAILED, [])
     assert "Recovery" in row.last_error
+
+
+# Words that would tell of a questionnaire or a safety alert.
+MEASURE_WORDS = ["alert", "phq", "gad", "questionnaire", "check-in", "crisis", "988", "safety", "harm", "dead", "score"]
+
+
+def test_a_safety_alert_and_questionnaires_never_reach_a_reminder_or_the_feed(
+    client, telling_session, client_record, other_client, now, django_capture_on_commit_callbacks
+):
+    from progress.checkins import record_measure, save_check_in
+    from progress.models import SafetyAlert
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for person in (client_record, other_client):
+            record_measure(
+                client=person, instrument="phq9", answers={f"item_{n}": 2 for n in range(1, 10)}, difficulty=2
+            )
+            save_check_in(client=person, mood=2, coping=3, cravings=8, what_helped="Nothing")
+    assert SafetyAlert.objects.count() == 2
+    # Raising the alert sends nothing to anyone.
+    assert mail.outbox == [] and MemorySmsBackend.outbox == []
+
+    send_every_kind(telling_session, now=now, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    body = client.get(reverse("scheduling:feed", args=[client_record.calendar_token])).content.decode()
+
+    texts = [body] + [sms["body"] for sms in MemorySmsBackend.outbox]
+    texts += [part for email in mail.outbox for part in (email.subject, email.body, email.alternatives[0][0])]
+    assert len(texts) > 1
+    for text in texts:
+        for word in MEASURE_WORDS:
+            assert word not in text.lower(), (word, text)

@@ -16,7 +16,7 @@ from groups.models import Membership, Therapist, TherapyGroup
 from iop.clock import monday_of
 from iop.locks import hold_until_commit
 from iop.permissions import CLINIC_STAFF
-from progress.demo import DEMO_PASSWORD, seed_progress
+from progress.demo import DEMO_MEASURE_WEEKS, DEMO_PASSWORD, seed_measures, seed_plans, seed_progress
 from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import generate_sessions, save_slot
@@ -218,6 +218,9 @@ class Command(BaseCommand):
         clients, created_clients = {}, []
         for index, (chart, first, last, preferred, year, level, language, status, signed) in enumerate(CLIENTS):
             admitted = today - datetime.timedelta(days=7 + index % 30)
+            if chart == DEMO_CLIENT_CHART:
+                # Long enough in the program for eight weeks of check-ins and questionnaires.
+                admitted = today - datetime.timedelta(weeks=DEMO_MEASURE_WEEKS, days=1)
             client, created = Client.objects.get_or_create(
                 chart_number=chart,
                 defaults={
@@ -297,7 +300,10 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}): staff, therapist, client")
+        # The plans first: the notes link the goals they addressed.
+        seed_plans(stdout=self.stdout, demo_client=clients[DEMO_CLIENT_CHART])
         seed_progress(stdout=self.stdout)
+        seed_measures(stdout=self.stdout, demo_client=clients[DEMO_CLIENT_CHART])
 
     def _schedule(self, today: datetime.date) -> None:
         for group in TherapyGroup.objects.filter(name__in=SLOTS, slots__isnull=True):
