@@ -67,8 +67,8 @@ def _svg(chart: pygal.graph.graph.Graph, *, title: str, description: str, css_cl
             tag = str(child.tag).rsplit("}", 1)[-1]
             if tag in ("script", "style") or "tooltip" in child.get("class", "").split():
                 parent.remove(child)
-            elif tag == "desc" and "value" in child.get("class", "").split():
-                # pygal's per-point <desc> are the tooltips' text; the table says the same.
+            elif tag == "desc":
+                # pygal's per-point <desc> are its tooltips' data; the table says the same.
                 parent.remove(child)
         parent.attrib.pop("style", None)
     number = next(_ids)
