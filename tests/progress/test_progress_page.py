@@ -393,3 +393,12 @@ def test_a_therapist_gets_404_on_the_client_page(client, therapist):
 
 def test_the_schedule_links_the_progress_page(portal):
     assert reverse("portal:progress") in portal.get(reverse("scheduling:week")).content.decode()
+
+
+def test_the_session_and_plan_pages_link_the_progress_page(client, therapist, group, course_of_member, now):
+    session = SessionFactory(group=group, starts_at=now - datetime.timedelta(hours=2))
+    client.force_login(therapist.user)
+    link = progress_url(course_of_member)
+
+    assert link in client.get(reverse("therapist:session", args=[session.pk])).content.decode()
+    assert link in client.get(reverse("therapist:plan", args=[course_of_member.pk])).content.decode()
