@@ -23,6 +23,9 @@ HEIGHT = 300
 NO_DATA = "No data yet"
 # A label under every bar or point up to this many weeks; beyond, one every four weeks.
 ALL_LABELS_UP_TO = 12
+# A dot on every point up to this many weeks (half a year); beyond, the lines alone: pygal's
+# dots cost two thirds of a long chart's drawing, and the table beside it gives every value.
+DOTS_UP_TO = 26
 
 Point = tuple[datetime.date, float | int | None]
 
@@ -144,7 +147,9 @@ def _line(
             x_labels_major=major_x,
             show_legend=len(series) > 1,
             legend_at_bottom=True,
-            allow_interruptions=True,
+            show_dots=len(days) <= DOTS_UP_TO,
+            # A week without a value (a group not attended) is passed over, not a break in the line.
+            allow_interruptions=False,
         )
     )
     chart.x_labels = labels
