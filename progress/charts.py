@@ -11,6 +11,7 @@ import datetime
 import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pygal
 from django.utils.safestring import SafeString, mark_safe
@@ -18,11 +19,22 @@ from django.utils.safestring import SafeString, mark_safe
 from progress import measures
 
 SVG_NS = "http://www.w3.org/2000/svg"
-WIDTH = 720
-HEIGHT = 300
 NO_DATA = "No data yet"
-# A label under every bar or point up to this many weeks; beyond, one every four weeks.
-ALL_LABELS_UP_TO = 12
+
+
+@dataclass(frozen=True)
+class Size:
+    """The drawing's own units (the SVG scales to the page's width, its text with it), and the
+    number of weeks up to which every week is labelled (beyond, one every four weeks)."""
+
+    width: int
+    height: int
+    all_labels_up_to: int
+
+
+# The therapist's page, on a desk; the client's, on a phone (fewer units: larger text once scaled).
+WIDE = Size(width=720, height=300, all_labels_up_to=12)
+NARROW = Size(width=400, height=300, all_labels_up_to=6)
 # A dot on every point up to this many weeks (half a year); beyond, the lines alone: pygal's
 # dots cost two thirds of a long chart's drawing, and the table beside it gives every value.
 DOTS_UP_TO = 26
@@ -36,13 +48,13 @@ def _week_label(day: datetime.date) -> str:
     return f"{day:%b} {day.day}"
 
 
-def _config(**options) -> dict:
+def _config(size: Size, **options) -> dict:
     return {
         "js": [],
         "css": [],
         "disable_xml_declaration": True,
-        "width": WIDTH,
-        "height": HEIGHT,
+        "width": size.width,
+        "height": size.height,
         "explicit_size": False,
         "no_data_text": NO_DATA,
         "tooltip_border_radius": 0,
@@ -89,27 +101,28 @@ def _svg(chart: pygal.graph.graph.Graph, *, title: str, description: str, css_cl
     return mark_safe(ET.tostring(tree, encoding="unicode"))
 
 
-def _labels(days: Sequence[datetime.date]) -> tuple[list[str], list[str]]:
+def _labels(days: Sequence[datetime.date], size: Size) -> tuple[list[str], list[str]]:
     """The x labels, and those drawn (all for a short stay; every fourth week for a long one)."""
     labels = [_week_label(day) for day in days]
-    if len(labels) <= ALL_LABELS_UP_TO:
+    if len(labels) <= size.all_labels_up_to:
         return labels, labels
     return labels, labels[::4]
 
 
-def weekly_hours(weeks: Sequence[Point], *, minimum: float) -> SafeString:
+def weekly_hours(weeks: Sequence[Point], *, minimum: float, size: Size = WIDE) -> SafeString:
     """Hours attended each week (bars) against the level of care's minimum (a solid guide line)."""
     top = max([minimum, *(hours or 0 for _, hours in weeks)])
     top = int(top) + 2
-    labels, major = _labels([day for day, _ in weeks])
+    labels, major = _labels([day for day, _ in weeks], size)
     chart = pygal.Bar(
         **_config(
+            size,
             title="Hours attended per week",
             range=(0, top),
             # pygal cannot place labels on an empty chart.
             y_labels=sorted({0, minimum, *range(0, top + 1, 3)}) if weeks else None,
             y_labels_major=[minimum] if weeks else None,
-            show_minor_x_labels=len(labels) <= ALL_LABELS_UP_TO,
+            show_minor_x_labels=len(labels) <= size.all_labels_up_to,
             x_labels_major=major,
             y_title="hours",
         )
@@ -133,17 +146,19 @@ def _line(
     y_labels: Sequence[int],
     major: Sequence[int] = (),
     css_class: str,
+    size: Size,
 ) -> SafeString:
     days = sorted({day for points in series.values() for day, _ in points})
-    labels, major_x = _labels(days)
+    labels, major_x = _labels(days, size)
     position = {day: index for index, day in enumerate(days)}
     chart = pygal.Line(
         **_config(
+            size,
             title=title,
             range=(0, top),
             y_labels=list(y_labels) if days else None,
             y_labels_major=list(major) if days else None,
-            show_minor_x_labels=len(labels) <= ALL_LABELS_UP_TO,
+            show_minor_x_labels=len(labels) <= size.all_labels_up_to,
             x_labels_major=major_x,
             show_legend=len(series) > 1,
             legend_at_bottom=True,
@@ -162,7 +177,7 @@ def _line(
     return _svg(chart, title=title, description=description if days else NO_DATA, css_class=css_class)
 
 
-def measure(code: str, points: Sequence[Point]) -> SafeString:
+def measure(code: str, points: Sequence[Point], *, size: Size = WIDE) -> SafeString:
     """A questionnaire's totals over time, with the severity bands' lower bounds as guide lines."""
     form = measures.instrument(code)
     cut_offs = [lowest for lowest, _ in form.bands[1:]]
@@ -175,10 +190,11 @@ def measure(code: str, points: Sequence[Point]) -> SafeString:
         y_labels=[0, *cut_offs, form.max_total],
         major=cut_offs,
         css_class=f"chart-{code}",
+        size=size,
     )
 
 
-def check_ins(series: dict[str, Sequence[Point]]) -> SafeString:
+def check_ins(series: dict[str, Sequence[Point]], *, size: Size = WIDE) -> SafeString:
     """The weekly check-in's answers (mood, coping and cravings, 0-10), one line each."""
     count = max((len(points) for points in series.values()), default=0)
     return _line(
@@ -188,10 +204,11 @@ def check_ins(series: dict[str, Sequence[Point]]) -> SafeString:
         top=10,
         y_labels=range(0, 11, 2),
         css_class="chart-check-ins",
+        size=size,
     )
 
 
-def participation(series: dict[str, Sequence[Point]]) -> SafeString:
+def participation(series: dict[str, Sequence[Point]], *, size: Size = WIDE) -> SafeString:
     """The mean participation level (0-4) per week, one line per group."""
     count = len({day for points in series.values() for day, _ in points})
     return _line(
@@ -201,4 +218,5 @@ def participation(series: dict[str, Sequence[Point]]) -> SafeString:
         top=4,
         y_labels=range(0, 5),
         css_class="chart-participation",
+        size=size,
     )

@@ -151,15 +151,17 @@ def my_progress(request: HttpRequest) -> HttpResponse:
     context = {
         "client": client,
         "course": stay,
-        "hours_chart": charts.weekly_hours([(w.monday, w.hours) for w in stay.weeks], minimum=stay.minimum_hours),
-        "check_in_chart": charts.check_ins(stay.check_in_series(cravings=asks_cravings)),
+        "hours_chart": charts.weekly_hours(
+            [(w.monday, w.hours) for w in stay.weeks], minimum=stay.minimum_hours, size=charts.NARROW
+        ),
+        "check_in_chart": charts.check_ins(stay.check_in_series(cravings=asks_cravings), size=charts.NARROW),
         "asks_cravings": asks_cravings,
         "shows_scores": shows_scores,
         "measures": [
             {
                 "instrument": measures.instrument(code),
                 "rows": stay.measures[code],
-                "chart": charts.measure(code, stay.measure_series(code)),
+                "chart": charts.measure(code, stay.measure_series(code), size=charts.NARROW),
                 "change": stay.latest_change(code),
             }
             for code in measures.INSTRUMENTS
