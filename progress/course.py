@@ -113,8 +113,9 @@ def stay_weeks(client: Client, *, today: datetime.date, first_met: datetime.date
     return mondays
 
 
-def gather(client: Client, *, today: datetime.date | None = None, plan: bool = True) -> Course:
-    """The client's course (four queries, and four more for the plan)."""
+def gather(client: Client, *, today: datetime.date | None = None) -> Course:
+    """The client's course: seven queries (four for the plan with its goals, their histories
+    and its reviews), whatever the length of the stay."""
     today = today or timezone.localdate()
     minimum = minimum_hours(client)
     attended = (
@@ -153,7 +154,7 @@ def gather(client: Client, *, today: datetime.date | None = None, plan: bool = T
         ),
         key=lambda row: (row.monday, row.group),
     )
-    treatment_plan = selectors.plan_of(client) if plan else None
+    treatment_plan = selectors.plan_of(client)
     return Course(
         client=client,
         minimum_hours=minimum,

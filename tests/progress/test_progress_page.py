@@ -402,3 +402,13 @@ def test_the_session_and_plan_pages_link_the_progress_page(client, therapist, gr
 
     assert link in client.get(reverse("therapist:session", args=[session.pk])).content.decode()
     assert link in client.get(reverse("therapist:plan", args=[course_of_member.pk])).content.decode()
+
+
+def test_staff_get_404_on_the_client_page(staff_client):
+    assert staff_client.get(reverse("portal:progress")).status_code == 404
+
+
+def test_anonymous_is_sent_to_sign_in_from_the_client_page(client):
+    response = client.get(reverse("portal:progress"))
+
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
