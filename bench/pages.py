@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iop.settings")
 
-from scale import BENCH_SECRET_KEY, PASSWORD  # noqa: E402
+from scale import BENCH_SECRET_KEY, PASSWORD, course_client  # noqa: E402
 
 # Production settings, reachable over plain http on this machine.
 SERVER_ENV = {
@@ -207,8 +207,15 @@ def user_pages() -> list[Page]:
     if goal is not None:
         pages.append(Page("therapist: treatment goal", "therapist", reverse("therapist:goal", args=[goal.pk])))
 
+    longest = course_client(therapist)
+    if longest is not None:
+        progress = reverse("therapist:progress", args=[longest.pk])
+        pages.append(Page("therapist: client progress (the longest course)", "therapist", progress))
+    pages.append(Page("client: my progress", "client", reverse("portal:progress")))
+
     covered = {"scheduling:week", "scheduling:feed", "therapist:dashboard", "therapist:session", "therapist:note"}
     covered |= {"therapist:group", "therapist:overdue_notes", "therapist:plan", "therapist:goal"}
+    covered |= {"therapist:progress", "portal:progress"}
     for namespace in ("scheduling", "therapist"):
         for name in get_resolver().namespace_dict[namespace][1].reverse_dict:
             if isinstance(name, str) and f"{namespace}:{name}" not in covered | POST_ONLY:

@@ -224,6 +224,8 @@ class Builder:
             self.audit_trail()
         with Phase("logins (second factor, portal)"):
             self.logins()
+        with Phase("courses (check-ins, questionnaires, plans)"):
+            self.courses()
         with Phase("VACUUM ANALYZE"), connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
         self.summary(time.monotonic() - started)
@@ -865,6 +867,86 @@ class Builder:
             key = two_factor.new_authenticator_key()
             two_factor.turn_on_authenticator(user=user, key=key, token=code_for(key))
 
+    # --- A year of the progress measures -------------------------------------------------
+
+    def courses(self) -> None:
+        """The portal client and the therapist's client with the most attendance (whose progress
+        page the pages bench opens, ``course_client``) get what a long stay holds beside its
+        attendance: a check-in every week, a PHQ-9 and a GAD-7 every two weeks, and a treatment
+        plan with goals and their histories."""
+        from django.utils import timezone
+
+        from progress.models import CheckIn, Goal, GoalStatusChange, MeasureResponse, TreatmentPlan
+
+        rng = random.Random(self.options.seed + 13)
+        today = timezone.localdate()
+        monday = today - datetime.timedelta(days=today.weekday())
+        therapist = self.therapists[0]
+        for client in {self.portal_client, course_client(therapist)} - {None}:
+            weeks = [monday - datetime.timedelta(weeks=n) for n in range(self.options.weeks_back, -1, -1)]
+            CheckIn.objects.bulk_create(
+                CheckIn(
+                    client=client,
+                    week=week,
+                    mood=min(10, 3 + n // 8 + rng.randint(0, 2)),
+                    coping=min(10, 3 + n // 9 + rng.randint(0, 2)),
+                    cravings=max(0, 7 - n // 8 - rng.randint(0, 2)),
+                    what_helped=rng.choice(["Calling my sister.", "Walking after dinner.", "", "Going to group."]),
+                )
+                for n, week in enumerate(weeks)
+            )
+            responses = []
+            for n, week in enumerate(weeks[::2]):
+                for instrument, items, start in (("phq9", 9, 17), ("gad7", 7, 13)):
+                    total = max(2, start - n // 2 + rng.randint(-1, 1))
+                    answers = [0] * 9
+                    remaining = total
+                    for item in range(items - 1 if items == 9 else items):  # PHQ-9 item 9 stays 0
+                        answers[item] = min(3, remaining)
+                        remaining -= answers[item]
+                    responses.append(
+                        MeasureResponse(
+                            client=client,
+                            instrument=instrument,
+                            occasion="admission" if n == 0 else "follow_up",
+                            source="portal",
+                            taken_on=timezone.make_aware(datetime.datetime.combine(week, datetime.time(19))),
+                            total=total,
+                            **{f"item_{i + 1}": answers[i] if i < items else None for i in range(9)},
+                        )
+                    )
+            MeasureResponse.objects.bulk_create(responses)
+            plan = TreatmentPlan.objects.create(
+                client=client, started_on=weeks[0], last_reviewed_on=monday, created_by=therapist.user
+            )
+            for n in range(6):
+                status = (
+                    Goal.Status.ACTIVE
+                    if n < 3
+                    else [Goal.Status.MET, Goal.Status.REVISED, Goal.Status.PARTLY_MET][n - 3]
+                )
+                goal = Goal.objects.create(
+                    plan=plan,
+                    problem="I drink when I can't sleep.",
+                    goal=f"Goal {n + 1}: sleep without drinking.",
+                    objectives="Uses the wind-down routine 5 of 7 nights.",
+                    target_date=weeks[0] + datetime.timedelta(weeks=8 * (n + 1)),
+                    status=status,
+                    created_by=therapist.user,
+                )
+                GoalStatusChange.objects.create(
+                    goal=goal, from_status="", to_status="active", changed_at=goal.created_at, changed_by=therapist.user
+                )
+                if status != Goal.Status.ACTIVE:
+                    GoalStatusChange.objects.create(
+                        goal=goal,
+                        from_status="active",
+                        to_status=status,
+                        changed_at=goal.created_at,
+                        changed_by=therapist.user,
+                        note="Reviewed with the client.",
+                    )
+
     def summary(self, seconds: float) -> None:
         from django.apps import apps
 
@@ -890,6 +972,21 @@ class Builder:
             f"logins (password {PASSWORD}): staff (superuser), therapist ({led} groups), "
             f"client ({self.portal_client.chart_number}, {self.portal_groups} active groups)"
         )
+
+
+def course_client(therapist):
+    """The client of the therapist's groups (now or before) with the most attendance: the longest
+    course the therapist can open, whose progress page bench/pages.py measures."""
+    from django.db.models import Count
+
+    from progress.selectors import clients_of_therapist
+
+    return (
+        clients_of_therapist(therapist, history=True)
+        .annotate(sessions=Count("attendances"))
+        .order_by("-sessions", "pk")
+        .first()
+    )
 
 
 def _ends_at_expression():

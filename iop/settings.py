@@ -267,6 +267,9 @@ IOP_PORTAL_SHOWS_SCORES = env_bool("IOP_PORTAL_SHOWS_SCORES", default=True)
 IOP_PLAN_REVIEW_DAYS = env_int("IOP_PLAN_REVIEW_DAYS", default=30, minimum=1)
 # What a client who answers PHQ-9 item 9 above "Not at all" is shown at once, with CLINIC_PHONE.
 IOP_CRISIS_LINE = env_str("IOP_CRISIS_LINE", default="988 Suicide & Crisis Lifeline — call or text 988")
+# The hours of services a week the level of care asks for (ASAM level 2.1: 9 or more for adults,
+# 6 or more for adolescents): the progress pages flag the weeks below, by clients.LevelOfCare.
+IOP_WEEKLY_MINIMUM_HOURS = {"adult_iop": 9, "adolescent_iop": 6}
 
 # --- Celery ---------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL the broker is kombu's filesystem transport under var/, so the demo

@@ -12,4 +12,5 @@ urlpatterns = [
     path("questionnaires/gad-7/", portal_views.questionnaire, {"instrument": measures.GAD7}, name="gad7"),
     path("questionnaires/<int:pk>/", portal_views.questionnaire_done, name="questionnaire_done"),
     path("my-answers/", portal_views.history, name="history"),
+    path("progress/", portal_views.my_progress, name="progress"),
 ]

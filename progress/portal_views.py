@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from audit.trail import Action, record
 from clients.models import Client
 from iop.forms import add_refusals
-from progress import checkins, measures
+from progress import charts, checkins, course, measures
 from progress.forms import CheckInForm, MeasureForm
 from progress.models import CheckIn, MeasureResponse
 from scheduling.selectors import client_for_portal
@@ -136,3 +136,47 @@ def history(request: HttpRequest) -> HttpResponse:
         detail=f"portal history: {len(check_ins)} check-ins, {len(answered)} questionnaires",
     )
     return render(request, "progress/portal/history.html", context)
+
+
+@login_required
+@require_GET
+def my_progress(request: HttpRequest) -> HttpResponse:
+    """My progress: my hours each week against the program's minimum, my check-ins, my goals
+    (their words and status) and, where the clinic shows them, my PHQ-9 and GAD-7. Nothing the
+    facilitators wrote, and no one else."""
+    client = client_for_portal(request.user)
+    stay = course.gather(client)
+    shows_scores = settings.IOP_PORTAL_SHOWS_SCORES
+    asks_cravings = checkins.cravings_asked()
+    context = {
+        "client": client,
+        "course": stay,
+        "hours_chart": charts.weekly_hours(
+            [(w.monday, w.hours) for w in stay.weeks], minimum=stay.minimum_hours, size=charts.NARROW
+        ),
+        "check_in_chart": charts.check_ins(stay.check_in_series(cravings=asks_cravings), size=charts.NARROW),
+        "asks_cravings": asks_cravings,
+        "shows_scores": shows_scores,
+        "measures": [
+            {
+                "instrument": measures.instrument(code),
+                "rows": stay.measures[code],
+                "chart": charts.measure(code, stay.measure_series(code), size=charts.NARROW),
+                "change": stay.latest_change(code),
+            }
+            for code in measures.INSTRUMENTS
+        ]
+        if shows_scores
+        else [],
+    }
+    record(
+        Action.VIEW,
+        target=client,
+        clients=[client],
+        detail=(
+            f"portal progress page: {len(stay.weeks)} weeks of attendance, {len(stay.check_ins)} check-ins, "
+            f"{len(stay.goals)} goals"
+            + (f", {sum(len(rows) for rows in stay.measures.values())} questionnaires" if shows_scores else "")
+        ),
+    )
+    return render(request, "progress/portal/progress.html", context)

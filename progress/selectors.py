@@ -519,3 +519,44 @@ def get_goal_for_therapist(user, pk: int, *, history: bool = True) -> Goal:
     if goal is None:
         raise Http404("No such goal.")
     return goal
+
+
+# --- The facilitators' observations ---------------------------------------------------------
+
+OBSERVATIONS_SHOWN = 20
+
+
+def observations_of(
+    client: Client, *, before: datetime.date | None = None
+) -> tuple[list[Attendance], datetime.date | None]:
+    """The facilitators' observations of the client, newest first, about ``OBSERVATIONS_SHOWN`` at
+    a time (those of sessions before ``before``, a local day, for the older ones), and the day to
+    ask for the next older ones with (None when none remain). A page ends at a day's end, so the
+    next page misses none of a day. Clinical text, like a note's: the page that shows them
+    records its read (one row for the page, naming the client)."""
+    rows = (
+        Attendance.objects.filter(client=client)
+        .exclude(observation="")
+        .select_related("session__group", "recorded_by")
+        .only(
+            "pk",
+            "status",
+            "participation",
+            "observation",
+            "session__starts_at",
+            "session__group__name",
+            "recorded_by__first_name",
+            "recorded_by__last_name",
+            "recorded_by__username",
+        )
+        .order_by("-session__starts_at", "-pk")
+    )
+    if before is not None:
+        rows = rows.filter(session__starts_at__lt=start_of_day(before))
+    found = list(rows[: OBSERVATIONS_SHOWN + 1])
+    if len(found) <= OBSERVATIONS_SHOWN:
+        return found, None
+    # The first one not shown: its whole day goes to the next page.
+    boundary = timezone.localdate(found[-1].session.starts_at)
+    shown = [row for row in found[:-1] if timezone.localdate(row.session.starts_at) > boundary]
+    return shown, boundary + datetime.timedelta(days=1)

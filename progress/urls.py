@@ -15,6 +15,7 @@ urlpatterns = [
     path("groups/<int:pk>/", views.group_detail, name="group"),
     path("alerts/<int:pk>/", views.alert_follow_up, name="alert"),
     path("clients/<int:pk>/plan/", views.client_plan, name="plan"),
+    path("clients/<int:pk>/progress/", views.client_progress, name="progress"),
     path("clients/<int:pk>/plan/start/", views.plan_start, name="plan_start"),
     path("clients/<int:pk>/plan/goals/", views.plan_goal_add, name="plan_goal_add"),
     path("clients/<int:pk>/plan/reviews/", views.plan_review, name="plan_review"),

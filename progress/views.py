@@ -5,6 +5,8 @@ Every page shown records one VIEW in the audit trail with the clients on it (a r
 404, records nothing); the note page reads the note through ``selectors.read_note``, which
 records it."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.trail import Action, record
 from iop.forms import add_refusals
-from progress import attendance, measures, notes, plans, safety, selectors
+from progress import attendance, charts, checkins, course, measures, notes, plans, safety, selectors
 from progress.forms import (
     AddendumForm,
     AttendanceFormSet,
@@ -458,3 +460,58 @@ def goal_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "can_write": goal.is_active and selectors.may_write_plan(request.user, goal.plan.client),
     }
     return render(request, "progress/goal_edit.html", context)
+
+
+# --- A client's progress --------------------------------------------------------------------
+
+
+def _day_or_none(value: str | None):
+    """A day from the URL (?before=2026-05-04); a value that is not one is ignored."""
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_GET
+def client_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The client's course over their stay: hours per week against the minimum, participation,
+    check-ins, PHQ-9 and GAD-7, goals, and the facilitators' observations (newest first, a page
+    at a time). Their therapists, current or past, read it; anyone else gets 404."""
+    client = selectors.get_client_for_therapist(request.user, pk, history=True)
+    stay = course.gather(client)
+    before = _day_or_none(request.GET.get("before"))
+    observations, older_than = selectors.observations_of(client, before=before)
+    asks_cravings = checkins.cravings_asked()
+    context = {
+        "client": client,
+        "course": stay,
+        "hours_chart": charts.weekly_hours([(w.monday, w.hours) for w in stay.weeks], minimum=stay.minimum_hours),
+        "participation_chart": charts.participation(stay.participation_by_group),
+        "check_in_chart": charts.check_ins(stay.check_in_series(cravings=asks_cravings)),
+        "measures": [
+            {
+                "instrument": measures.instrument(code),
+                "rows": stay.measures[code],
+                "chart": charts.measure(code, stay.measure_series(code)),
+                "change": stay.latest_change(code),
+            }
+            for code in measures.INSTRUMENTS
+        ],
+        "asks_cravings": asks_cravings,
+        "observations": observations,
+        "older_than": older_than,
+        "before": before,
+    }
+    record(
+        Action.VIEW,
+        target=client,
+        clients=[client.pk],
+        detail=(
+            f"progress page: {len(stay.weeks)} weeks of attendance, {len(stay.check_ins)} check-ins, "
+            f"{sum(len(rows) for rows in stay.measures.values())} questionnaires, {len(stay.goals)} goals, "
+            f"{len(observations)} observations" + (f" before {before:%Y-%m-%d}" if before else "")
+        ),
+    )
+    return render(request, "progress/client_progress.html", context)

@@ -44,12 +44,14 @@ def demo_clinic(transactional_db):
     # may have flushed the permissions the data migrations gave the "Clinic staff" group.
     UserFactory(username="administrator", is_staff=True, is_superuser=True)
     return {
-        "client": ["/schedule/", "/accounts/password_change/"],
+        "client": ["/schedule/", "/schedule/progress/", "/accounts/password_change/"],
         "therapist": [
             "/therapist/",
             f"/therapist/sessions/{session.pk}/",
             f"/therapist/sessions/{session.pk}/note/",
             f"/therapist/groups/{group.pk}/",
+            # The charts are inline SVG without pygal's <style> or script.
+            f"/therapist/clients/{client.pk}/progress/",
         ],
         "administrator": [
             "/admin/",
