@@ -502,8 +502,7 @@ def _insert_sessions_in_sql(slots: list[WeeklySlot], first: datetime.date, last:
 
 
 # The columns a generated meeting fills (``_session_for`` says the same for one meeting), and the
-# rows per INSERT: a year of a group's meetings is one statement, well inside every database's
-# limit on parameters.
+# rows per INSERT: well inside every database's limit on parameters.
 GENERATED_SESSION_FIELDS = (
     "group",
     "slot",
