@@ -208,12 +208,12 @@ def _closures_over(first: datetime.date, last: datetime.date) -> list[Closure]:
     )
 
 
+CLOSED_PREFIX = "Clinic closed: "
+
+
 def closure_reason(closure: Closure) -> str:
     """What a meeting cancelled by a closure tells clients."""
     return f"{CLOSED_PREFIX}{closure.name}"
-
-
-CLOSED_PREFIX = "Clinic closed: "
 
 
 @dataclass
