@@ -204,7 +204,10 @@ class Session(models.Model):
     video_link = models.URLField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     cancellation_reason = models.CharField(max_length=200, blank=True)
-    closure = models.ForeignKey(Closure, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
+    # Indexed only where set (see Meta.indexes): a closure cancels a few days of a year.
+    closure = models.ForeignKey(
+        Closure, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions", db_index=False
+    )
     # Set by the progress app, under the session's row lock, when it first records attendance or
     # a note; from then on the meeting is history (see SessionQuerySet.met).
     first_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -285,6 +288,10 @@ class Session(models.Model):
                 condition=UNSIGNED_MET,
                 name="scheduling_unsigned_grp_start",
             ),
+            # A closure's meetings, found when it is deleted (its meetings lose it). Nearly every
+            # meeting has none: an index of every row would cost each generated meeting a write
+            # that nothing reads.
+            models.Index(fields=["closure"], condition=Q(closure__isnull=False), name="scheduling_session_closure"),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,15 @@ from django.utils import timezone
 from audit.trail import Action, hold_chain, record
 from clients.models import Client, new_calendar_token
 from groups.models import Membership, Therapist, TherapyGroup
-from iop.clock import local_start, minutes_after, monday_of, start_of, start_of_day, start_of_day_after
+from iop.clock import (
+    clinic_zone,
+    local_start,
+    minutes_after,
+    monday_of,
+    start_of,
+    start_of_day,
+    start_of_day_after,
+)
 from scheduling import reminders
 from scheduling.models import Closure, Session, WeeklySlot
 
@@ -189,7 +197,23 @@ def end_slot(*, slot: WeeklySlot, last_day: datetime.date) -> WeeklySlot:
 
 
 def _closure_on(day: datetime.date, closures: Iterable[Closure]) -> Closure | None:
+    """The closure that cancels a meeting on ``day``: the first of ``closures`` that covers it
+    (``_closures_over`` gives them latest first; the generation SQL picks the same one)."""
     return next((c for c in closures if c.starts_on <= day <= c.ends_on), None)
+
+
+def _closures_over(first: datetime.date, last: datetime.date) -> list[Closure]:
+    return list(
+        Closure.objects.filter(ends_on__gte=first, starts_on__lte=last).order_by("-starts_on", "-ends_on", "-pk")
+    )
+
+
+CLOSED_PREFIX = "Clinic closed: "
+
+
+def closure_reason(closure: Closure) -> str:
+    """What a meeting cancelled by a closure tells clients."""
+    return f"{CLOSED_PREFIX}{closure.name}"
 
 
 @dataclass
@@ -211,8 +235,9 @@ class Refusal:
         return f"{self.slot}, {self.day:%b %d, %Y}: {' '.join(self.reasons)}"
 
 
-# Groups whose meetings are looked up and made together: bounds the memory a year for every
-# group takes (the meetings of a few groups at a time, never all of them at once).
+# Groups whose meetings are made by one statement: a year of 50 groups is some 10,000 meetings,
+# which bounds the memory of a year for every group, and the groups a refusal sends back to be
+# made one by one.
 GENERATION_GROUPS_PER_BATCH = 50
 
 
@@ -226,10 +251,15 @@ def generate_sessions(
     """Make the sessions of every slot from ``start`` (default: this week's Monday) up to
     ``weeks`` weeks ahead of today. Idempotent: a slot occurrence that has a session is skipped.
 
-    Each group's meetings are made in a transaction of their own, a few groups at a time. A
-    meeting the database refuses (say a virtual slot of a group that no longer has a video link)
-    is reported in ``refused`` and every other meeting is still made: one group's problem never
-    leaves the others without sessions. ``made`` holds the ids of the sessions made."""
+    The meetings of a few groups are made together, by one statement in one transaction. If the
+    database refuses one of them (say a virtual slot of a group that no longer has a video link),
+    that transaction is rolled back and its groups are made again each in a transaction of its
+    own, a refused group slot by slot, a refused slot meeting by meeting: the refused meetings are
+    reported in ``refused`` and every other meeting is made. One group's problem never leaves the
+    others without sessions. ``made`` holds the ids of the sessions made.
+
+    The slots' and groups' rows are read from the database as they are when the meetings are made
+    (a slot passed in must be saved)."""
     today = today or timezone.localdate()
     weeks = weeks or settings.SESSION_GENERATION_WEEKS
     start = start or monday_of(today)
@@ -244,38 +274,77 @@ def generate_sessions(
     generation = Generation()
     if not slots_by_group:
         return generation
-    closures = list(Closure.objects.filter(ends_on__gte=start, starts_on__lte=horizon))
+    closures = _closures_over(start, horizon)
     group_ids = sorted(slots_by_group)
     with _commits_not_waiting_for_the_disk():
         for first in range(0, len(group_ids), GENERATION_GROUPS_PER_BATCH):
             batch = group_ids[first : first + GENERATION_GROUPS_PER_BATCH]
             groups = TherapyGroup.objects.in_bulk(batch)
-            batch_slots = [slot for group_id in batch for slot in slots_by_group[group_id]]
-            existing = set(
-                Session.objects.filter(slot__in=batch_slots, slot_date__gte=start, slot_date__lte=horizon).values_list(
-                    "slot_id", "slot_date"
-                )
-            )
             for group_id in batch:
-                occurrences = []
                 for slot in slots_by_group[group_id]:
                     slot.group = groups[group_id]
-                    days = [day for day in _slot_days(slot, start, horizon) if (slot.pk, day) not in existing]
-                    if days:
-                        occurrences.append([(slot, day) for day in days])
-                if occurrences:
-                    _insert_group_sessions(occurrences, closures, generation)
+            _make_sessions([slots_by_group[group_id] for group_id in batch], start, horizon, closures, generation)
     return generation
+
+
+def _make_sessions(
+    slots_by_group: list[list[WeeklySlot]],
+    start: datetime.date,
+    horizon: datetime.date,
+    closures: list[Closure],
+    generation: Generation,
+) -> None:
+    """Make the meetings of a few groups' slots in one transaction; if the database refuses it,
+    group by group, a refused group slot by slot, and a refused slot meeting by meeting, each in a
+    transaction of its own, so that only the refused meetings are missing.
+
+    The fallback costs nothing on a normal night and a few statements per group on a bad one."""
+
+    def insert(slots: list[WeeklySlot], first: datetime.date = start, last: datetime.date = horizon) -> list[int]:
+        with transaction.atomic():
+            return _insert_sessions(slots, first, last, closures)
+
+    try:
+        generation.made += insert([slot for slots in slots_by_group for slot in slots])
+        return
+    except IntegrityError:
+        pass
+    for slots in slots_by_group:
+        try:
+            generation.made += insert(slots)
+            continue
+        except IntegrityError:
+            pass
+        for slot in slots:
+            try:
+                generation.made += insert([slot])
+                continue
+            except IntegrityError:
+                pass
+            # A meeting made before is passed over only after its row has passed the checks, which
+            # the slot's meetings now fail: asked one by one, it would be reported as refused.
+            made_before = set(
+                slot.sessions.filter(slot_date__range=(start, horizon)).values_list("slot_date", flat=True)
+            )
+            for day in _slot_days(slot, start, horizon):
+                if day in made_before:
+                    continue
+                try:
+                    generation.made += insert([slot], day, day)
+                except IntegrityError as error:
+                    generation.refused.append(
+                        Refusal(slot, day, _why_refused(_session_for(slot, day, closures), error))
+                    )
 
 
 @contextlib.contextmanager
 def _commits_not_waiting_for_the_disk():
-    """On PostgreSQL, commit each group's meetings without waiting for the disk to confirm it.
+    """On PostgreSQL, commit each batch's meetings without waiting for the disk to confirm it.
 
     Generating is idempotent: meetings lost to a crash in the instant before the disk caught up
     are made again by the next run. The setting holds for this connection during this run only.
-    Not waiting at each commit is what lets every group have a transaction of its own at little
-    cost."""
+    Not waiting at each commit is what lets a refused batch's groups have a transaction each at
+    little cost."""
     if connection.vendor != "postgresql":
         yield
         return
@@ -303,6 +372,8 @@ def _slot_days(slot: WeeklySlot, start: datetime.date, horizon: datetime.date) -
 
 
 def _session_for(slot: WeeklySlot, day: datetime.date, closures: list[Closure]) -> Session:
+    """The meeting a slot makes on a day (``_insert_session_rows`` and the generation SQL make
+    the same row)."""
     group = slot.group
     starts_at = local_start(day, slot.start_time)
     closure = _closure_on(day, closures)
@@ -317,45 +388,121 @@ def _session_for(slot: WeeklySlot, day: datetime.date, closures: list[Closure]) 
         room=slot.place,
         video_link=slot.video_link,
         status=Session.Status.CANCELLED if closure else Session.Status.SCHEDULED,
-        cancellation_reason=f"Clinic closed: {closure.name}" if closure else "",
+        cancellation_reason=closure_reason(closure) if closure else "",
         closure=closure,
     )
 
 
-def _insert_group_sessions(
-    occurrences: list[list[tuple[WeeklySlot, datetime.date]]], closures: list[Closure], generation: Generation
-) -> None:
-    """Insert one group's meetings (``occurrences``: per slot, its days) in one transaction; if
-    the database refuses it, slot by slot, and a slot refused, meeting by meeting, so that only
-    the refused meetings are missing.
+def _insert_sessions(
+    slots: list[WeeklySlot], first: datetime.date, last: datetime.date, closures: list[Closure]
+) -> list[int]:
+    """Insert the meetings ``slots`` have from ``first`` to ``last`` and do not have yet, and
+    return their ids, in the caller's transaction. A refusal (a check, a second meeting of the
+    group at that moment) raises ``IntegrityError``.
 
-    The fallback costs nothing on a normal night and a few statements per slot on a bad one."""
+    On PostgreSQL the database works the meetings out from the slots' rows itself; elsewhere
+    (SQLite, for development) Python does."""
+    if connection.vendor == "postgresql":
+        return _insert_sessions_in_sql(slots, first, last)
+    return _insert_session_rows([(slot, day) for slot in slots for day in _slot_days(slot, first, last)], closures)
 
-    def insert(batch: list[tuple[WeeklySlot, datetime.date]]) -> list[int]:
-        with transaction.atomic():
-            return _insert_session_rows(batch, closures)
 
-    try:
-        generation.made += insert([occurrence for days in occurrences for occurrence in days])
-        return
-    except IntegrityError:
-        pass
-    for days in occurrences:
-        try:
-            generation.made += insert(days)
-            continue
-        except IntegrityError:
-            pass
-        for slot, day in days:
-            try:
-                generation.made += insert([(slot, day)])
-            except IntegrityError as error:
-                generation.refused.append(Refusal(slot, day, _why_refused(_session_for(slot, day, closures), error)))
+# The meetings of some slots from %(first)s to %(last)s, worked out as ``_slot_days`` and
+# ``_session_for`` do, and inserted; an occurrence that has its meeting already is passed over.
+#
+# A year for every group is some 160,000 meetings: made here, nothing of them crosses to Python
+# but their ids. What remains is the database's own work on each row: its eight indexes and its
+# three foreign keys (checked at commit).
+#
+# The start: PostgreSQL reads a wall-clock time the clocks skip as the clinic's rule says (as much
+# later as the clocks jumped) but a time shown twice as its second occurrence; the rule says the
+# first. ``earlier`` is the reading with the day before's offset: when it is earlier and shows the
+# same wall-clock time, it is the first occurrence.
+#
+# The closure: of those covering the day, the one that began last, as ``_closures_over`` orders
+# them for ``_closure_on``.
+GENERATE_SESSIONS_SQL = """
+WITH closed_day AS (
+    SELECT DISTINCT ON (closed.day) closed.day, closure.id, closure.name
+    FROM scheduling_closure closure
+    CROSS JOIN LATERAL (
+        SELECT GREATEST(closure.starts_on, %(first)s::date) + offset_days AS day
+        FROM generate_series(0, LEAST(closure.ends_on, %(last)s::date) - GREATEST(closure.starts_on, %(first)s::date))
+            AS offset_days
+    ) closed
+    WHERE closure.ends_on >= %(first)s::date AND closure.starts_on <= %(last)s::date
+    ORDER BY closed.day, closure.starts_on DESC, closure.ends_on DESC, closure.id DESC
+),
+span AS (
+    SELECT slot.id AS slot_id, slot.group_id, slot.weekday, slot.start_time, slot.duration_minutes,
+           slot.default_objective, grp.facilitator_id,
+           -- WeeklySlot.place and WeeklySlot.video_link
+           CASE WHEN slot.is_virtual THEN '' WHEN slot.room <> '' THEN slot.room ELSE grp.room END AS room,
+           CASE WHEN slot.is_virtual OR grp.modality <> %(in_person)s THEN grp.video_link ELSE '' END AS video_link,
+           GREATEST(%(first)s::date, slot.effective_from, grp.start_date) AS from_day,
+           LEAST(%(last)s::date, slot.effective_until, grp.end_date) AS until_day
+    FROM scheduling_weeklyslot slot
+    JOIN groups_therapygroup grp ON grp.id = slot.group_id
+    WHERE slot.id = ANY(%(slots)s::bigint[])
+),
+occurrence AS (
+    SELECT span.*, first_day + offset_days AS day, first_day + offset_days + span.start_time AS wall_clock
+    FROM span
+    CROSS JOIN LATERAL (
+        -- PostgreSQL's ISODOW is 1 (Monday) to 7; a slot's weekday is 0 (Monday) to 6.
+        SELECT span.from_day + mod(span.weekday - EXTRACT(ISODOW FROM span.from_day)::int + 8, 7) AS first_day
+    ) week
+    CROSS JOIN LATERAL generate_series(0, span.until_day - first_day, 7) AS offset_days
+),
+meeting AS (
+    SELECT occurrence.*,
+           CASE WHEN reading.earlier < reading.later AND reading.earlier AT TIME ZONE %(zone)s = occurrence.wall_clock
+                THEN reading.earlier ELSE reading.later END AS starts_at
+    FROM occurrence
+    CROSS JOIN LATERAL (
+        SELECT occurrence.wall_clock AT TIME ZONE %(zone)s AS later,
+               (occurrence.wall_clock - interval '1 day') AT TIME ZONE %(zone)s + interval '24 hours' AS earlier
+    ) reading
+)
+INSERT INTO scheduling_session (
+    group_id, slot_id, slot_date, starts_at, ends_at, objective, facilitator_id, room, video_link, status,
+    cancellation_reason, closure_id, updated_at
+)
+SELECT meeting.group_id, meeting.slot_id, meeting.day, meeting.starts_at,
+       meeting.starts_at + make_interval(mins => meeting.duration_minutes),
+       meeting.default_objective, meeting.facilitator_id, meeting.room, meeting.video_link,
+       CASE WHEN closed_day.id IS NULL THEN %(scheduled)s ELSE %(cancelled)s END,
+       COALESCE(%(closed_prefix)s || closed_day.name, ''),
+       closed_day.id,
+       %(now)s
+FROM meeting
+LEFT JOIN closed_day ON closed_day.day = meeting.day
+ON CONFLICT (slot_id, slot_date) DO NOTHING
+RETURNING id
+"""
+
+
+def _insert_sessions_in_sql(slots: list[WeeklySlot], first: datetime.date, last: datetime.date) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            GENERATE_SESSIONS_SQL,
+            {
+                "slots": [slot.pk for slot in slots],
+                "first": first,
+                "last": last,
+                "zone": clinic_zone().key,
+                "in_person": TherapyGroup.Modality.IN_PERSON.value,
+                "scheduled": Session.Status.SCHEDULED.value,
+                "cancelled": Session.Status.CANCELLED.value,
+                "closed_prefix": CLOSED_PREFIX,
+                "now": timezone.now(),
+            },
+        )
+        return [session_id for (session_id,) in cursor.fetchall()]
 
 
 # The columns a generated meeting fills (``_session_for`` says the same for one meeting), and the
-# rows per INSERT: a year of a group's meetings is one statement, well inside every database's
-# limit on parameters.
+# rows per INSERT: well inside every database's limit on parameters.
 GENERATED_SESSION_FIELDS = (
     "group",
     "slot",
@@ -375,43 +522,40 @@ GENERATION_ROWS_PER_INSERT = 500
 
 
 def _insert_session_rows(occurrences: list[tuple[WeeklySlot, datetime.date]], closures: list[Closure]) -> list[int]:
-    """Insert the meetings of ``occurrences`` and return their ids, in the caller's transaction.
+    """Insert the meetings of ``occurrences`` that do not exist yet and return their ids, in the
+    caller's transaction: the way of databases other than PostgreSQL.
 
-    A year for every group is some 160,000 meetings: written as rows of values straight into an
-    INSERT, not as model instances through ``bulk_create``, which would spend most of the night
-    building and converting objects. The one conflict passed over is an occurrence a concurrent run
-    made after we looked (the id of that meeting is returned); every other refusal (a check, a
-    second meeting of the group at that moment) raises ``IntegrityError``, as ``bulk_create`` with
-    ``update_conflicts`` would: ``ignore_conflicts`` would also let SQLite drop rows that fail a
-    check, silently."""
+    Written as rows of values straight into an INSERT, not as model instances through
+    ``bulk_create``, which would spend most of the time building and converting objects. The one
+    conflict passed over is an occurrence that has its meeting already (made by an earlier or a
+    concurrent run); every other refusal (a check, a second meeting of the group at that moment)
+    raises ``IntegrityError``. ``ignore_conflicts`` would also let SQLite drop rows that fail a
+    check, silently: ``ON CONFLICT`` naming the one constraint does not."""
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
     rows = []
     for slot, day in occurrences:
-        group = slot.group
-        starts_at = local_start(day, slot.start_time)
-        closure = _closure_on(day, closures)
+        session = _session_for(slot, day, closures)
         rows.append(
             (
-                group.pk,
+                session.group_id,
                 slot.pk,
                 ops.adapt_datefield_value(day),
-                ops.adapt_datetimefield_value(starts_at),
-                ops.adapt_datetimefield_value(minutes_after(starts_at, slot.duration_minutes)),
-                slot.default_objective,
-                group.facilitator_id,
-                slot.place,
-                slot.video_link,
-                Session.Status.CANCELLED.value if closure else Session.Status.SCHEDULED.value,
-                f"Clinic closed: {closure.name}" if closure else "",
-                closure.pk if closure else None,
+                ops.adapt_datetimefield_value(session.starts_at),
+                ops.adapt_datetimefield_value(session.ends_at),
+                session.objective,
+                session.facilitator_id,
+                session.room,
+                session.video_link,
+                session.status,
+                session.cancellation_reason,
+                session.closure_id,
                 now,
             )
         )
     quote = ops.quote_name
     columns = ", ".join(quote(Session._meta.get_field(name).column) for name in GENERATED_SESSION_FIELDS)
     row_placeholder = f"({', '.join(['%s'] * len(GENERATED_SESSION_FIELDS))})"
-    slot_column, day_column = quote("slot_id"), quote("slot_date")
     ids = []
     with connection.cursor() as cursor:
         for first in range(0, len(rows), GENERATION_ROWS_PER_INSERT):
@@ -419,7 +563,7 @@ def _insert_session_rows(occurrences: list[tuple[WeeklySlot, datetime.date]], cl
             cursor.execute(
                 f"INSERT INTO {quote(Session._meta.db_table)} ({columns}) "
                 f"VALUES {', '.join([row_placeholder] * len(chunk))} "
-                f"ON CONFLICT ({slot_column}, {day_column}) DO UPDATE SET {day_column} = EXCLUDED.{day_column} "
+                f"ON CONFLICT ({quote('slot_id')}, {quote('slot_date')}) DO NOTHING "
                 f"RETURNING {quote('id')}",
                 [value for row in chunk for value in row],
             )
@@ -553,7 +697,7 @@ def save_closure(*, closure: Closure) -> list[Session]:
     on_closed_days = Session.objects.filter(starts_at__lt=after)
     cancelled = []
     for session in on_closed_days.unmet(after=first.astimezone(datetime.UTC) - datetime.timedelta(microseconds=1)):
-        cancelled.append(cancel_session(session=session, reason=f"Clinic closed: {closure.name}", closure=closure))
+        cancelled.append(cancel_session(session=session, reason=closure_reason(closure), closure=closure))
     return cancelled
 
 
