@@ -10,7 +10,7 @@ import datetime
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -170,19 +170,35 @@ def record(
         return _append(rows, previous=_last_chain())
 
 
-def record_change(rows: list[AuditEvent], change: Callable[[], bool]) -> bool:
-    """Make ``change`` and write ``rows`` (from ``prepare``) as its record, inside the caller's
-    transaction; the rows only if ``change`` returns True (it happened). Returns that.
+def record_change(rows: list[AuditEvent], *, change: str, params: Sequence[object]) -> bool:
+    """Make a change and write ``rows`` (from ``prepare``) as its record, in the caller's
+    transaction; the rows only if the change changed something. ``change`` is one statement that
+    returns a row for each row it changed (``UPDATE … RETURNING id``). Returns whether it did.
 
-    For a write many processes make at a high rate (a reminder recorded as sent): the chain's lock
-    is every writer's turn, held until the caller commits, so nothing is done under it that can
-    be done before. The rows are built before it is taken; under it come only the chain's last
-    link, ``change`` and one INSERT. ``change`` runs after the lock, so its row locks come after
-    the chain's, as ``hold_chain`` asks."""
-    previous = _last_chain()
-    if not change():
+    For a write that many processes make at a high rate (a reminder recorded as sent). The chain's
+    lock is every writer's turn until the caller commits, and a holder that waits between two
+    statements (for its answer, for its turn on a busy CPU) makes every other writer wait as well.
+    So nothing is done under it that can be done before: the rows are built first, and on
+    PostgreSQL one round trip takes the lock, makes the change and reads the chain's last link
+    (three statements sent together, each with a snapshot of its own taken after the one before
+    it ran). The INSERT and the caller's COMMIT follow. The change's row locks come after the
+    chain's lock, as ``hold_chain`` asks."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Several statements in one execute: Django's psycopg cursor binds parameters on the
+            # client (its default), so they go as one simple query.
+            cursor.execute(f"SELECT pg_advisory_xact_lock(%s); {change}; {_LAST_LINK_SQL}", [CHAIN_LOCK, *params])
+            cursor.nextset()
+            changed = cursor.fetchall()
+            cursor.nextset()
+        else:  # one writer at a time already
+            cursor.execute(change, params)
+            changed = cursor.fetchall()
+            cursor.execute(_LAST_LINK_SQL)
+        last = cursor.fetchone()
+    if not changed:
         return False
-    _append(rows, previous=previous)
+    _append(rows, previous=last[0] if last else GENESIS)
     return True
 
 

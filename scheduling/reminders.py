@@ -465,27 +465,22 @@ def _mark_sent(reminder: Reminder, *, sent_at: datetime.datetime, now: datetime.
         clients=[reminder.client_id],
         detail=f"{reminder.kind} reminder sent by {reminder.get_channel_display().lower()}",
     )
+    adapt = connection.ops.adapt_datetimefield_value
     with transaction.atomic():
         commit_without_waiting_for_disk()
-        record_change(export, partial(_finish_sent, reminder, sent_at=sent_at, now=now))
-
-
-def _finish_sent(reminder: Reminder, *, sent_at: datetime.datetime, now: datetime.datetime) -> bool:
-    """``_finish`` to "sent" by a plain UPDATE: it runs under the chain's lock, where building the
-    ORM's query was most of its time (0.4 ms of CPU on the development VM)."""
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _MARK_SENT_SQL,
-            [adapt(sent_at), adapt(now), reminder.pk, Reminder.Status.SENDING.value, reminder.claimed_by],
+        record_change(
+            export,
+            change=_MARK_SENT_SQL,
+            params=[adapt(sent_at), adapt(now), reminder.pk, Reminder.Status.SENDING.value, reminder.claimed_by],
         )
-        return cursor.rowcount == 1
 
 
+# ``_finish`` to "sent", written out: it runs under the chain's lock (see _mark_sent), where
+# building the ORM's query was most of the UPDATE's time (0.4 ms of CPU on the development VM).
 _MARK_SENT_SQL = (
     f"UPDATE {connection.ops.quote_name(Reminder._meta.db_table)} "
     f"SET status = '{Reminder.Status.SENT.value}', sent_at = %s, last_error = '', updated_at = %s "
-    "WHERE id = %s AND status = %s AND claimed_by = %s"
+    "WHERE id = %s AND status = %s AND claimed_by = %s RETURNING id"
 )
 
 
