@@ -6,6 +6,7 @@ transaction commits, so the next one reads the row it wrote. A row changed, remo
 in afterwards breaks the chain at that row, and the key (``AUDIT_CHAIN_KEY``) keeps anyone who
 can write to the database but cannot read the server's settings from forging a new chain."""
 
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -170,40 +171,74 @@ def record(
         return _append(rows, previous=_last_chain())
 
 
-def record_change(rows: list[AuditEvent], *, change: str, params: Sequence[object]) -> bool:
-    """Make a change and write ``rows`` (from ``prepare``) as its record, in the caller's
-    transaction; the rows only if the change changed something. ``change`` is one statement that
-    returns a row for each row it changed (``UPDATE … RETURNING id``). Returns whether it did.
+def commit_change(rows: list[AuditEvent], *, change: str, params: Sequence[object], wait_for_disk: bool = True) -> bool:
+    """Make a change, write ``rows`` (from ``prepare``) as its record and commit both; the rows
+    only if the change changed something. ``change`` is one statement that returns a row for each
+    row it changed (``UPDATE … RETURNING id``). Returns whether it did. Called inside a
+    transaction (a test's, an eager task's), it writes in that one and leaves the COMMIT to it.
 
     For a write that many processes make at a high rate (a reminder recorded as sent). The chain's
-    lock is every writer's turn until the caller commits, and a holder that waits between two
-    statements (for its answer, for its turn on a busy CPU) makes every other writer wait as well.
-    So nothing is done under it that can be done before: the rows are built first, and on
-    PostgreSQL one round trip takes the lock, makes the change and reads the chain's last link
-    (three statements sent together, each with a snapshot of its own taken after the one before
-    it ran). The INSERT and the caller's COMMIT follow. The change's row locks come after the
-    chain's lock, as ``hold_chain`` asks."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Several statements in one execute: Django's psycopg cursor binds parameters on the
-            # client (its default), so they go as one simple query.
-            cursor.execute(f"SELECT pg_advisory_xact_lock(%s); {change}; {_LAST_LINK_SQL}", [CHAIN_LOCK, *params])
-            cursor.nextset()
-            changed = cursor.fetchall()
-            cursor.nextset()
-        else:  # one writer at a time already
+    lock is every writer's turn until the COMMIT, and a holder that waits between two statements
+    (for its answer, for its turn on a busy CPU) makes every other writer wait as well. So nothing
+    is done under it that can be done before (the rows are built first), and on PostgreSQL it
+    takes two round trips: one begins, takes the lock, makes the change and reads the chain's
+    last link (statements sent together, each with a snapshot of its own taken after the one
+    before it ran); the other writes the rows and commits. The change's row locks come after the
+    chain's lock, as ``hold_chain`` asks.
+
+    ``wait_for_disk=False`` lets the COMMIT return before it reaches the disk (PostgreSQL's
+    ``synchronous_commit`` off, for this transaction only). The commit is as final as any for
+    every other connection, and this process dying after it returned cannot undo it; only a crash
+    of PostgreSQL itself (or of the machine) within about three ``wal_writer_delay`` (200 ms by
+    default) can, and then the change and its record are both gone, as if never made. Only for a
+    change that is made again after such a crash."""
+    if connection.vendor != "postgresql":  # one writer at a time already: no lock to hold short
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(change, params)
-            changed = cursor.fetchall()
-            cursor.execute(_LAST_LINK_SQL)
-        last = cursor.fetchone()
-    if not changed:
-        return False
-    _append(rows, previous=last[0] if last else GENESIS)
-    return True
+            if not cursor.fetchall():
+                return False
+            _append(rows, previous=_last_chain())
+            return True
+    # The transaction is begun and ended by these two round trips, and Django's connection is in
+    # autocommit mode before and after; inside the caller's transaction, it is the caller's.
+    own = not connection.in_atomic_block
+    begin = ["BEGIN", *([] if wait_for_disk else ["SET LOCAL synchronous_commit TO OFF"])] if own else []
+    statements = [*begin, "SELECT pg_advisory_xact_lock(%s)", change, _LAST_LINK_SQL]
+    commit = "; COMMIT" if own else ""
+    with connection.cursor() as cursor:
+        try:
+            # Several statements in one execute: Django's psycopg cursor binds parameters on the
+            # client (its default), so they go as one simple query; their results follow in order.
+            cursor.execute("; ".join(statements), [CHAIN_LOCK, *params])
+            for _ in range(len(statements) - 2):
+                cursor.nextset()
+            changed = bool(cursor.fetchall())
+            cursor.nextset()
+            last = cursor.fetchone()
+            if changed:
+                insert, values = _insert(rows, previous=last[0] if last else GENESIS)
+                cursor.execute(insert + commit, values)
+                _take_ids(rows, cursor.fetchall())
+            elif own:
+                cursor.execute("COMMIT")
+        except BaseException:
+            if own:
+                with contextlib.suppress(DatabaseError):
+                    cursor.execute("ROLLBACK")
+            raise
+    return changed
 
 
 def _append(rows: list[AuditEvent], *, previous: str) -> list[AuditEvent]:
-    """Chain the rows after ``previous`` and write them by one INSERT.
+    insert, values = _insert(rows, previous=previous)
+    with connection.cursor() as cursor:
+        cursor.execute(insert, values)
+        _take_ids(rows, cursor.fetchall())
+    return rows
+
+
+def _insert(rows: list[AuditEvent], *, previous: str) -> tuple[str, list[object]]:
+    """Chain the rows after ``previous``; the one INSERT that writes them, and its values.
 
     A plain INSERT rather than ``bulk_create``: it runs under the chain's lock, and building the
     ORM's query was most of its time there (0.3 of 0.4 ms of CPU a row on the development VM)."""
@@ -217,12 +252,13 @@ def _append(rows: list[AuditEvent], *, previous: str) -> list[AuditEvent]:
             for name in _WRITTEN
         ]
     placeholders = ", ".join([f"({', '.join(['%s'] * len(_WRITTEN))})"] * len(rows))
-    with connection.cursor() as cursor:
-        cursor.execute(f"{_INSERT_SQL} VALUES {placeholders} RETURNING id", values)
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row.pk = pk
-            row._state.adding, row._state.db = False, connection.alias
-    return rows
+    return f"{_INSERT_SQL} VALUES {placeholders} RETURNING id", values
+
+
+def _take_ids(rows: list[AuditEvent], ids: list[tuple[int]]) -> None:
+    for row, (pk,) in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding, row._state.db = False, connection.alias
 
 
 _WRITTEN = tuple(field.attname for field in AuditEvent._meta.concrete_fields if not field.primary_key)

@@ -53,17 +53,3 @@ def drop_broken_connection() -> None:
     (Django reconnects only at the start of a request or a task)."""
     with contextlib.suppress(*CONNECTION_ERRORS):
         connection.close()
-
-
-def commit_without_waiting_for_disk() -> None:
-    """Let the current transaction's COMMIT return before its record reaches the disk
-    (PostgreSQL's ``synchronous_commit`` off, for this transaction only; nothing elsewhere).
-
-    The commit is as final as any for every other connection and survives the death of this
-    process the moment COMMIT returns; only a crash of PostgreSQL itself (or of the machine)
-    within about three ``wal_writer_delay`` (200 ms by default) afterwards can undo it, whole, as
-    if it had never been made. Use it where undoing would be safe: where the write is repeated
-    after such a crash, as a reminder left "sending" is sent again."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")

@@ -31,10 +31,10 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from kombu.exceptions import KombuError
 
-from audit.trail import Action, hold_chain, prepare, record, record_change
+from audit.trail import Action, commit_change, hold_chain, prepare, record
 from clients.models import Client
 from groups.models import Membership, member_at, was_member_at
-from iop.db import CONNECTION_ERRORS, commit_without_waiting_for_disk, persist
+from iop.db import CONNECTION_ERRORS, persist
 from scheduling import channels
 from scheduling.models import Reminder, Session
 
@@ -456,11 +456,12 @@ def _mark_sent(reminder: Reminder, *, sent_at: datetime.datetime, now: datetime.
 
     The message has left: from here to this COMMIT is the window in which a killed worker would
     send the reminder twice, and the chain's lock taken here is the one turn every process
-    sending reminders waits for. So the audit row is built before the lock, and the COMMIT does
-    not wait for the disk (iop.db.commit_without_waiting_for_disk): a worker killed after it
-    returns cannot undo it, and a crash of PostgreSQL itself within a fraction of a second can
-    only put the row back to "sending" with its audit row, so that the reminder goes out once
-    more (a duplicate, with the same Message-ID, and recorded), never that one is lost."""
+    sending reminders waits for. So the audit row is built before the lock, the lock is held for
+    two round trips (audit.trail.commit_change), and the COMMIT does not wait for the disk: a
+    worker killed after it returns cannot undo it, and a crash of PostgreSQL itself within a
+    fraction of a second can only put the row back to "sending" without its audit row, so that
+    the reminder goes out once more (a duplicate with the same Message-ID, and then recorded),
+    never that one is lost."""
     export = prepare(
         Action.EXPORT,
         target=reminder,
@@ -468,13 +469,12 @@ def _mark_sent(reminder: Reminder, *, sent_at: datetime.datetime, now: datetime.
         detail=f"{reminder.kind} reminder sent by {reminder.get_channel_display().lower()}",
     )
     adapt = connection.ops.adapt_datetimefield_value
-    with transaction.atomic():
-        commit_without_waiting_for_disk()
-        record_change(
-            export,
-            change=_MARK_SENT_SQL,
-            params=[adapt(sent_at), adapt(now), reminder.pk, Reminder.Status.SENDING.value, reminder.claimed_by],
-        )
+    commit_change(
+        export,
+        change=_MARK_SENT_SQL,
+        params=[adapt(sent_at), adapt(now), reminder.pk, Reminder.Status.SENDING.value, reminder.claimed_by],
+        wait_for_disk=False,
+    )
 
 
 # ``_finish`` to "sent", written out: it runs under the chain's lock (see _mark_sent), where
