@@ -8,8 +8,8 @@ from django.contrib import admin
 from django.http import HttpResponse
 from django.utils import timezone
 
+from audit.lists import LargeListAdmin
 from audit.models import AuditEvent
-from audit.paginator import BoundedCountPaginator
 from audit.trail import Action, record
 
 # A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
@@ -82,15 +82,12 @@ class ClientIdFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(LargeListAdmin):
     list_display = ["at", "username", "role", "action", "model", "object_id", "client_id", "ip", "request_id"]
     list_filter = [ClientIdFilter, "action", "role", ("at", admin.DateFieldListFilter)]
     search_fields = ["username", "=object_id", "=request_id", "detail"]
-    list_per_page = 100
-    # Counting a long trail on every page is slow: the count stops at a bound, and the date is a
-    # filter, not a date hierarchy (which scans the whole trail for its months).
-    paginator = BoundedCountPaginator
-    show_full_result_count = False
+    # Counting a long trail on every page is slow: the count stops at a bound (LargeListAdmin),
+    # and the date is a filter, not a date hierarchy (which scans the whole trail for its months).
     actions = ["export_csv"]
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
 

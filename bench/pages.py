@@ -187,6 +187,8 @@ def user_pages() -> list[Page]:
         Page("client: calendar feed", "anonymous", reverse("scheduling:feed", args=[client.calendar_token])),
         Page("client: two-step page", "client", reverse("two_factor")),
         Page("therapist: dashboard", "therapist", reverse("therapist:dashboard")),
+        Page("therapist: dashboard, the whole week", "therapist", reverse("therapist:dashboard") + "?week=all"),
+        Page("therapist: unsigned notes", "therapist", reverse("therapist:overdue_notes")),
     ]
     for label, session in [("held, signed note", signed), ("met, note unsigned", unsigned), ("upcoming", upcoming)]:
         if session is None:
@@ -200,7 +202,7 @@ def user_pages() -> list[Page]:
         pages.append(Page("therapist: group page", "therapist", reverse("therapist:group", args=[group.pk])))
 
     covered = {"scheduling:week", "scheduling:feed", "therapist:dashboard", "therapist:session", "therapist:note"}
-    covered |= {"therapist:group"}
+    covered |= {"therapist:group", "therapist:overdue_notes"}
     for namespace in ("scheduling", "therapist"):
         for name in get_resolver().namespace_dict[namespace][1].reverse_dict:
             if isinstance(name, str) and f"{namespace}:{name}" not in covered | POST_ONLY:
@@ -304,18 +306,14 @@ def filter_choices(model_admin, user, changelist: str, obj) -> list[tuple[str, s
 # --- Query counts, in this process ----------------------------------------------------------
 
 
-def query_counts(pages: list[Page]) -> dict[str, int | str]:
-    from django.db import connection
+def signed_in_clients() -> dict:
+    """Django test clients signed in as the bench's people (and one anonymous), second step done."""
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from iop.middleware import LAST_ACTIVITY
-
-    users = bench_users()
     browsers = {"anonymous": Client()}
-    for who, user in users.items():
+    for who, user in bench_users().items():
         browser = Client()
         browser.force_login(user)
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -325,6 +323,16 @@ def query_counts(pages: list[Page]) -> dict[str, int | str]:
             session[DEVICE_ID_SESSION_KEY] = device.persistent_id
             session.save()
         browsers[who] = browser
+    return browsers
+
+
+def query_counts(pages: list[Page]) -> dict[str, int | str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from iop.middleware import LAST_ACTIVITY
+
+    browsers = signed_in_clients()
     counts = {}
     for page in pages:
         browser = browsers[page.who]

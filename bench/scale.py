@@ -556,6 +556,7 @@ class Builder:
         individualized note per attending member. Written with COPY: a million rows through
         ``bulk_create`` take minutes on two CPUs."""
         from django.db import transaction
+        from django.db.models import OuterRef, Subquery
         from django.utils import timezone
 
         from progress.models import Attendance, GroupNote, IndividualNote
@@ -679,6 +680,9 @@ class Builder:
             self.attendance_count += len(attendance)
             self.note_count += len(notes)
             self.individual_count += len(individual)
+        # Each session carries its note's signature, as progress.notes.sign_note leaves it.
+        signed_at = GroupNote.objects.filter(session=OuterRef("pk")).values("signed_at")
+        Session.objects.filter(group_note__signed_at__isnull=False).update(note_signed_at=Subquery(signed_at))
         print(
             f"  {self.attendance_count} attendance rows, {self.note_count} group notes, "
             f"{self.individual_count} individualized notes"
@@ -723,6 +727,7 @@ class Builder:
             "last_error",
             "enqueued_at",
             "claimed_at",
+            "claimed_by",
             "sent_at",
             "created_at",
             "updated_at",
@@ -763,6 +768,7 @@ class Builder:
                                 error,
                                 enqueued,
                                 enqueued,
+                                "",
                                 sent,
                                 planned,
                                 sent or enqueued or planned,

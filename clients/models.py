@@ -18,6 +18,27 @@ class LevelOfCare(models.TextChoices):
     ADOLESCENT_IOP = "adolescent_iop", "Adolescent IOP"
 
 
+# What staff type to find a client: the start of a chart number or of a name.
+FOUND_BY = ("chart_number", "legal_last_name", "legal_first_name", "preferred_name")
+
+
+class ClientQuerySet(models.QuerySet):
+    def found_by(self, search_term: str):
+        """The clients whose chart number or legal or preferred name starts with each word of
+        ``search_term`` ("ali mor" finds Alice Moreno).
+
+        Admin lists of a client's rows (attendance, notes, reminders, memberships) search from
+        here: a few clients are found through their indexes (``clients/0004``), then their rows
+        through the row table's client index, instead of joining every row to its client first."""
+        clients = self
+        for word in search_term.split():
+            match = Q()
+            for field in FOUND_BY:
+                match |= Q(**{f"{field}__istartswith": word})
+            clients = clients.filter(match)
+        return clients
+
+
 class Client(ConstraintErrorsOnFields, models.Model):
     constraint_error_fields = {"chart_number_taken": "chart_number"}
 
@@ -76,6 +97,8 @@ class Client(ConstraintErrorsOnFields, models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClientQuerySet.as_manager()
 
     class Meta:
         ordering = ["legal_last_name", "legal_first_name", "chart_number"]

@@ -1,17 +1,22 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms.models import BaseInlineFormSet
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 
+from audit.lists import ListAdmin
 from groups import services
 from groups.forms import NewTherapistForm
 from groups.models import Membership, Therapist
+from iop.admin_tables import EMPTY, table
 from iop.admin_widgets import TolerantAutocompleteMixin
 
 
 @admin.register(Therapist)
-class TherapistAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
+class TherapistAdmin(TolerantAutocompleteMixin, ListAdmin):
     list_display = ["__str__", "credentials", "license_number", "is_active"]
     list_filter = ["is_active", "credentials"]
     search_fields = ["user__first_name", "user__last_name", "user__username", "credentials"]
@@ -52,50 +57,34 @@ class TherapistAdmin(TolerantAutocompleteMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/form_page.html", context)
 
 
-class _MembersFormSet(BaseInlineFormSet):
-    prefix_name = "members"
+class MembersTablesMixin:
+    """A group's active members and its waitlist, as read-only tables on its change page (add
+    ``members_table`` and ``waitlist_table`` to the fields). Each client links to the membership,
+    where it is ended or moved."""
 
-    @classmethod
-    def get_default_prefix(cls):
-        return cls.prefix_name
+    @admin.display(description="Active members")
+    def members_table(self, group):
+        if group.pk is None:
+            return "Members join once the group is saved."
+        members = group.memberships.active().select_related("client").order_by("joined_on", "pk")
+        return table(
+            headers=["Client", "Joined on"],
+            rows=((_membership_link(m), date_format(m.joined_on)) for m in members),
+            empty="No active members.",
+        )
 
-
-class _WaitlistFormSet(_MembersFormSet):
-    prefix_name = "waitlist"
-
-
-class _ReadOnlyMembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    status = None
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        # Each row is titled by its __str__, which names the client and the group.
-        return super().get_queryset(request).filter(status=self.status).select_related("client", "group")
+    @admin.display(description="Waitlist (first come, first served)")
+    def waitlist_table(self, group):
+        if group.pk is None:
+            return EMPTY
+        waiting = group.memberships.waitlisted().select_related("client")
+        return table(
+            headers=["Client", "Waitlisted at"],
+            rows=((_membership_link(m), date_format(localtime(m.waitlisted_at), "DATETIME_FORMAT")) for m in waiting),
+            empty="Nobody is waiting.",
+        )
 
 
-class ActiveMemberInline(_ReadOnlyMembershipInline):
-    verbose_name = "active member"
-    verbose_name_plural = "active members"
-    status = Membership.Status.ACTIVE
-    formset = _MembersFormSet
-    fields = ["client", "joined_on"]
-    readonly_fields = fields
-
-
-class WaitlistInline(_ReadOnlyMembershipInline):
-    verbose_name = "waitlisted client"
-    verbose_name_plural = "waitlist (first come, first served)"
-    status = Membership.Status.WAITLISTED
-    formset = _WaitlistFormSet
-    fields = ["client", "waitlisted_at"]
-    readonly_fields = fields
-    ordering = ["waitlisted_at", "pk"]
+def _membership_link(membership: Membership) -> str:
+    url = reverse("admin:groups_membership_change", args=[membership.pk])
+    return format_html('<a href="{}">{}</a>', url, membership.client)

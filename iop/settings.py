@@ -47,8 +47,6 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "iop.apps.IopConfig",
-    "crispy_forms",
-    "crispy_bootstrap5",
     "audit",
     "clients",
     "groups",
@@ -201,9 +199,6 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
-CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Security when served for real -----------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

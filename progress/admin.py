@@ -11,17 +11,20 @@ shows client data records its read (``audit.admin.AuditedAdmin``)."""
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import redirect
+from django.template.defaultfilters import linebreaksbr
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin
-from clients.models import Client
+from audit.lists import LargeListAdmin
+from clients.admin import SearchFromClientsMixin
+from clients.models import FOUND_BY, Client
 from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
-from iop.admin_lists import LargeListAdmin
+from iop.admin_tables import table
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote
 from progress.selectors import may_read_note_text
 from scheduling import services
@@ -43,11 +46,10 @@ class ReadOnlyAdminMixin:
 # A client's rows are found by chart number or the start of a name: each served by an index
 # (clients/migrations: trigram indexes on PostgreSQL), where a substring search of a million
 # rows' joins would not be.
-CLIENT_SEARCH_PARTS = [("^", "chart_number"), ("^", "legal_last_name"), ("^", "legal_first_name")]
-CLIENT_SEARCH_FIELDS = [f"{prefix}client__{name}" for prefix, name in CLIENT_SEARCH_PARTS]
+CLIENT_SEARCH_FIELDS = [f"^client__{field}" for field in FOUND_BY]
 
 # Clinical text: shown and searched only with ``progress.read_note_text``.
-NOTE_TEXT_FIELDS = {"topic", "interventions", "group_dynamics", "text", "observation"}
+NOTE_TEXT_FIELDS = {"topic", "interventions", "group_dynamics", "text", "observation", "individualized_notes"}
 
 
 class NoteTextAdminMixin:
@@ -94,19 +96,6 @@ class AttendanceInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInli
         return super().get_queryset(request).select_related("client", "session__group")
 
 
-class IndividualNoteInline(ReadOnlyAdminMixin, admin.StackedInline):
-    """Shown only to readers of note text (``GroupNoteAdmin.get_inlines``)."""
-
-    model = IndividualNote
-    fields = ["client", "behaviour", "intervention", "response", "plan"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("client", "group_note__session__group")
-
-
 class AddendumInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Addendum
     fields = ["created_at", "author", "text"]
@@ -119,7 +108,14 @@ class AddendumInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, AutocompleteFilterMixin, LargeListAdmin):
+class AttendanceAdmin(
+    AuditedAdmin,
+    SearchFromClientsMixin,
+    NoteTextAdminMixin,
+    ReadOnlyAdminMixin,
+    AutocompleteFilterMixin,
+    LargeListAdmin,
+):
     list_display = ["session", "client", "status", "minutes_attended", "mode", "participation"]
     # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
     list_filter = [
@@ -181,7 +177,7 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
         ("session__starts_at", admin.DateFieldListFilter),
     ]
     # The notes about a client (chart number, name prefix: indexed); a group is a filter.
-    search_fields = [f"{prefix}individual_notes__client__{name}" for prefix, name in CLIENT_SEARCH_PARTS]
+    search_fields = [f"^individual_notes__client__{field}" for field in FOUND_BY]
     list_select_related = ["session__group", "signed_by"]
     fields = [
         "session",
@@ -190,13 +186,14 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
         "objective",
         "interventions",
         "group_dynamics",
+        "individualized_notes",
         "created_by",
         "created_at",
         "signed_by",
         "signed_at",
     ]
     readonly_fields = fields
-    inlines = [IndividualNoteInline, AddendumInline]
+    inlines = [AddendumInline]
 
     def get_queryset(self, request):
         # A note is written once its session has started (progress.notes): said here too, so that
@@ -212,23 +209,31 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
     def get_search_results(self, request, queryset, search_term):
         """The notes with a part about a client the words find: one EXISTS per note, instead of
         joining every individualized part and removing the duplicates (DISTINCT) of the join."""
-        words = search_term.split()
-        if not words:
+        if not search_term.split():
             return queryset, False
-        clients = Client.objects.all()
-        for word in words:
-            clients = clients.filter(
-                Q(chart_number__istartswith=word)
-                | Q(legal_last_name__istartswith=word)
-                | Q(legal_first_name__istartswith=word)
-            )
-        parts = IndividualNote.objects.filter(group_note=OuterRef("pk"), client__in=clients)
+        parts = IndividualNote.objects.filter(
+            group_note=OuterRef("pk"), client__in=Client.objects.found_by(search_term)
+        )
         return queryset.filter(Exists(parts)), False
 
-    def get_inlines(self, request, obj):
-        # Without note text the addenda show who added them and when; the individualized notes
-        # are all text, so they are left out.
-        return self.inlines if may_read_note_text(request.user) else [AddendumInline]
+    @admin.display(description="Individualized notes (BIRP)")
+    def individualized_notes(self, note):
+        """Shown only to readers of note text (``NoteTextAdminMixin``)."""
+        # Not note.individual_notes: the queryset's prefetch of the parts' client ids (the text
+        # left out) is cached there.
+        parts = IndividualNote.objects.filter(group_note=note).select_related("client")
+        parts = parts.order_by("client__legal_last_name", "pk")
+        return table(
+            headers=["Client", "Behaviour", "Intervention", "Response", "Plan"],
+            rows=(
+                (
+                    part.client,
+                    *(linebreaksbr(text) for text in (part.behaviour, part.intervention, part.response, part.plan)),
+                )
+                for part in parts
+            ),
+            empty="No individualized notes.",
+        )
 
     def audit_clients(self, note):
         return [part.client_id for part in note.individual_notes.all()]

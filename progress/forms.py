@@ -1,25 +1,13 @@
 import uuid
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
 
 from clients.models import Client
-from iop.forms import add_refusals
+from iop.forms import DrawnField, add_refusals
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
 from progress.models import Attendance
 from progress.notes import BIRP_FIELDS, individual_text_refusals, shared_text_refusals
 from scheduling.models import Session
-
-
-def _inline_helper(layout: Layout) -> FormHelper:
-    """Rows of a larger form: no <form> tag and no CSRF token of their own."""
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    helper.layout = layout
-    return helper
-
 
 NOT_CHOSEN = [("", "— choose —")]
 
@@ -27,6 +15,8 @@ NOT_CHOSEN = [("", "— choose —")]
 class AttendanceForm(forms.Form):
     """One roster member's row, empty until the therapist chooses. The member is fixed by the
     roster, not by what is posted; what a row needs is ``attendance_refusals``."""
+
+    bound_field_class = DrawnField  # one form per member: see DrawnField
 
     client = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=NOT_CHOSEN + Attendance.Status.choices, required=False)
@@ -48,18 +38,6 @@ class AttendanceForm(forms.Form):
         self.fields["minutes_attended"].max_value = session.duration_minutes
         self.fields["minutes_attended"].widget.attrs.update({"max": session.duration_minutes, "inputmode": "numeric"})
         self.fields["minutes_attended"].help_text = f"0–{session.duration_minutes}"
-        self.helper = _inline_helper(
-            Layout(
-                "client",
-                Row(
-                    Column("status", css_class="col-6 col-md-3"),
-                    Column("minutes_attended", css_class="col-6 col-md-2"),
-                    Column("mode", css_class="col-6 col-md-3"),
-                    Column("participation", css_class="col-6 col-md-4"),
-                ),
-                Field("observation"),
-            )
-        )
 
     @classmethod
     def initial_for(cls, *, session: Session, member: Client) -> dict:
@@ -176,6 +154,8 @@ AttendanceFormSet = forms.formset_factory(AttendanceForm, formset=BaseRosterForm
 class GroupNoteForm(forms.Form):
     """The shared part of the note: about the group, naming no member."""
 
+    bound_field_class = DrawnField
+
     topic = forms.CharField(max_length=200)
     objective = forms.CharField(max_length=300)
     interventions = forms.CharField(
@@ -188,7 +168,6 @@ class GroupNoteForm(forms.Form):
     def __init__(self, *args, roster: list[Client], **kwargs):
         self.roster = roster
         super().__init__(*args, **kwargs)
-        self.helper = _inline_helper(Layout("topic", "objective", "interventions", "group_dynamics"))
 
     def clean(self):
         cleaned = super().clean()
@@ -201,6 +180,8 @@ class GroupNoteForm(forms.Form):
 class IndividualNoteForm(forms.Form):
     """One attending member's BIRP note; other members by initials only."""
 
+    bound_field_class = DrawnField  # one form per member: see DrawnField
+
     client = forms.IntegerField(widget=forms.HiddenInput)
     behaviour = forms.CharField(label="Behaviour", widget=forms.Textarea(attrs={"rows": 2}))
     intervention = forms.CharField(label="Intervention", required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -211,17 +192,6 @@ class IndividualNoteForm(forms.Form):
         self.member = member
         self.roster = roster
         super().__init__(*args, **kwargs)
-        self.helper = _inline_helper(
-            Layout(
-                "client",
-                Row(
-                    Column("behaviour", css_class="col-12 col-md-6"),
-                    Column("intervention", css_class="col-12 col-md-6"),
-                    Column("response", css_class="col-12 col-md-6"),
-                    Column("plan", css_class="col-12 col-md-6"),
-                ),
-            )
-        )
 
     def clean(self):
         cleaned = super().clean()
@@ -264,6 +234,8 @@ IndividualNoteFormSet = forms.formset_factory(IndividualNoteForm, formset=BaseIn
 
 
 class SignNoteForm(forms.Form):
+    bound_field_class = DrawnField
+
     password = forms.CharField(
         label="Your password",
         strip=False,
@@ -273,6 +245,8 @@ class SignNoteForm(forms.Form):
 
 
 class AddendumForm(forms.Form):
+    bound_field_class = DrawnField
+
     # A new id each time the form is shown; a double click sends the same one twice.
     submission_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
     text = forms.CharField(

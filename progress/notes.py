@@ -16,7 +16,7 @@ from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from iop.passwords import LOCKED_OUT_MESSAGE, PasswordCheck, check_password_or_count_failure
 from progress.models import NOTE_IS_LOCKED, Addendum, Attendance, GroupNote, IndividualNote
-from progress.selectors import leads_session, roster_for_session
+from progress.selectors import leads_session, roster_for_session, session_roster
 from scheduling.models import Session
 from scheduling.services import record_meeting
 
@@ -173,17 +173,18 @@ def save_group_note(
     return note
 
 
-def signing_refusals(note: GroupNote) -> list[str]:
-    """What still has to be done before the note can be signed (empty when it can)."""
-    session = note.session
+def signing_refusals(note: GroupNote, *, roster: list[Client] | None = None) -> list[str]:
+    """What still has to be done before the note can be signed (empty when it can). A page that
+    has read the roster (``selectors.session_roster``: each client with its ``attendance``)
+    passes it, so that it is not read again."""
     reasons = []
-    roster = list(roster_for_session(session))
-    recorded = set(Attendance.objects.filter(session=session).values_list("client_id", flat=True))
-    missing = [client.display_name for client in roster if client.pk not in recorded]
+    roster = session_roster(note.session) if roster is None else roster
+    missing = [client.display_name for client in roster if client.attendance is None]
     if missing:
         reasons.append(f"Attendance is not recorded for {', '.join(missing)}.")
     written = {n.client_id for n in note.individual_notes.all() if n.behaviour.strip()}
-    unwritten = [client.display_name for client in attending_clients(session) if client.pk not in written]
+    attending = [client for client in roster if client.attendance is not None and client.attendance.attended]
+    unwritten = [client.display_name for client in attending if client.pk not in written]
     if unwritten:
         reasons.append(f"The individualized note (at least the behaviour) is missing for {', '.join(unwritten)}.")
     return reasons
@@ -226,6 +227,10 @@ def _sign_note(*, note: GroupNote, user: AbstractBaseUser, password_right: bool)
     note.signed_by = user
     note.signed_at = timezone.now()
     note.save(update_fields=["signed_by", "signed_at", "updated_at"])
+    # The session carries the signature for the therapist's lists (Session.note_signed_at). An
+    # update, not save(): the session's updated_at versions its calendar entry, which signing
+    # does not change.
+    Session.objects.filter(pk=note.session_id).update(note_signed_at=note.signed_at)
     record(Action.SIGN, target=note, clients=[n.client_id for n in note.individual_notes.all()], detail="signed")
     return note
 

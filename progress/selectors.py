@@ -9,10 +9,8 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
-    BooleanField,
     Count,
     Exists,
-    ExpressionWrapper,
     IntegerField,
     OuterRef,
     Q,
@@ -210,7 +208,6 @@ def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> li
             unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
             attendance_count=Coalesce(Subquery(recorded, output_field=IntegerField()), 0),
             note_id=_note_of_session("pk"),
-            note_signed_at=_note_of_session("signed_at"),
         )
     )
     for session in sessions:
@@ -238,24 +235,78 @@ def week_sessions(
     return _with_progress(sessions.order_by("starts_at"), now=now)
 
 
+@dataclass
+class DashboardWeek:
+    """This week's sessions as the dashboard shows them, each with its progress (``_with_progress``)."""
+
+    today: list[Session]
+    later: list[Session]
+    earlier: list[Session]
+    later_count: int
+    earlier_count: int
+
+
+def dashboard_week(
+    therapist: Therapist,
+    *,
+    today: datetime.date,
+    now: datetime.datetime,
+    group_ids: Iterable[int],
+    shown: int | None,
+) -> DashboardWeek:
+    """All of today's sessions, the next ``shown`` of the days after and the latest ``shown`` of
+    the days before (every one when ``shown`` is None). A therapist who leads sixteen groups meets
+    some sixty times a week: the week's sessions are listed by their start alone, and the counts
+    and note of each are asked only of those shown."""
+    monday = monday_of(today)
+    sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(
+        starts_at__gte=start_of_day(monday), starts_at__lt=start_of_day(monday + datetime.timedelta(days=7))
+    )
+    days = {
+        pk: timezone.localdate(starts_at)
+        for pk, starts_at in sessions.order_by("starts_at").values_list("pk", "starts_at")
+    }
+    todays = [pk for pk, day in days.items() if day == today]
+    later = [pk for pk, day in days.items() if day > today]
+    earlier = [pk for pk, day in days.items() if day < today]
+    later_shown = later[:shown]
+    earlier_shown = earlier[-shown:] if shown else earlier
+    with_progress = {
+        session.pk: session
+        for session in _with_progress(sessions.filter(pk__in=todays + later_shown + earlier_shown), now=now)
+    }
+    return DashboardWeek(
+        today=[with_progress[pk] for pk in todays],
+        later=[with_progress[pk] for pk in later_shown],
+        earlier=[with_progress[pk] for pk in earlier_shown],
+        later_count=len(later),
+        earlier_count=len(earlier),
+    )
+
+
 def overdue_sessions(
     therapist: Therapist, *, now: datetime.datetime | None = None, group_ids: Iterable[int] | None = None
 ) -> QuerySet[Session]:
     """Met sessions whose note is still unsigned more than 24 hours after they ended, oldest
     first, each with ``note_started``. Pages show a bounded part of it (a therapist back from
-    leave may have many)."""
+    leave may have many).
+
+    Read from the partial indexes of met sessions without a signed note (``note_unsigned``), so
+    the year's signed sessions are never visited; whether a note was started is asked only of
+    the rows shown."""
     now = now or timezone.now()
     ended_before = now - NOTE_OVERDUE_AFTER
     group_ids = led_group_ids(therapist) if group_ids is None else group_ids
     return (
         sessions_for_therapist(therapist, group_ids=group_ids)
-        .met()
+        .note_unsigned()
         # A session starts before it ends: the start bound lets the indexes on the start do the work.
         .filter(starts_at__lt=ended_before, ends_at__lt=ended_before)
-        .annotate(note_id=_note_of_session("pk"), note_signed_at=_note_of_session("signed_at"))
-        .filter(note_signed_at__isnull=True)
-        .annotate(note_started=ExpressionWrapper(Q(note_id__isnull=False), output_field=BooleanField()))
-        .order_by("starts_at", "pk")
+        .annotate(note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))))
+        # Oldest first by the end, where the 24 hours start. Not by the start: PostgreSQL would
+        # walk the index of every session's start from the first meeting of the year, hoping to
+        # meet the first page soon, instead of sorting the few the partial indexes hold.
+        .order_by("ends_at", "pk")
     )
 
 

@@ -32,6 +32,9 @@ from scheduling.services import held_refusals
 # to sign, and each would be a row to read and draw.
 OVERDUE_ON_DASHBOARD = 10
 OVERDUE_PER_PAGE = 25
+# Sessions shown later and earlier this week, unless the whole week is asked for (?week=all):
+# a therapist who leads sixteen groups meets some sixty times a week, and today's come first.
+WEEK_SECTION_ON_DASHBOARD = 8
 
 
 @login_required
@@ -41,15 +44,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(now)
     groups = list(selectors.groups_for_therapist(therapist, now=now).order_by("name"))
     led = selectors.led_group_ids(therapist, groups)
-    week = selectors.week_sessions(therapist, today=today, now=now, group_ids=led)
+    # The next ones, and the latest of the earlier ones (older unsigned notes are overdue above).
+    shown = None if request.GET.get("week") == "all" else WEEK_SECTION_ON_DASHBOARD
+    week = selectors.dashboard_week(therapist, today=today, now=now, group_ids=led, shown=shown)
     # One more than shown tells whether the page of all of them is worth a link.
     overdue = list(selectors.overdue_sessions(therapist, now=now, group_ids=led)[: OVERDUE_ON_DASHBOARD + 1])
     context = {
         "therapist": therapist,
         "today": today,
-        "today_sessions": [s for s in week if s.day == today],
-        "later_sessions": [s for s in week if s.day > today],
-        "earlier_sessions": [s for s in week if s.day < today],
+        "today_sessions": week.today,
+        "later_sessions": week.later,
+        "earlier_sessions": week.earlier,
+        "later_count": week.later_count,
+        "earlier_count": week.earlier_count,
         "overdue_sessions": overdue[:OVERDUE_ON_DASHBOARD],
         "more_overdue": len(overdue) > OVERDUE_ON_DASHBOARD,
         "groups": groups,
@@ -145,6 +152,7 @@ def _note_page(
                 attending=attending,
                 roster=roster,
             )
+    unsigned = note is not None and not note.is_signed
     context = {
         "session": session,
         "note": note,
@@ -156,7 +164,7 @@ def _note_page(
         "individual_rows": list(zip(attending, individual_formset.forms, strict=True)) if individual_formset else [],
         "sign_form": sign_form or SignNoteForm(),
         "addendum_form": addendum_form or AddendumForm(),
-        "signing_refusals": notes.signing_refusals(note) if note is not None and not note.is_signed else [],
+        "signing_refusals": notes.signing_refusals(note, roster=roster) if unsigned else [],
     }
     return render(request, "progress/note.html", context, status=status)
 

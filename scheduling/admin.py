@@ -1,27 +1,29 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from audit.admin import AuditedAdmin
+from audit.lists import LargeListAdmin, ListAdmin
 from audit.models import AuditEvent
 from clients import services as client_services
-from clients.admin import SignatureInline
+from clients.admin import SearchFromClientsMixin, SignatureInline
 from clients.forms import DischargeForm, PortalAccountForm
-from clients.models import AgreementSignature, Client
+from clients.models import FOUND_BY, AgreementSignature, Client
 from groups import services as group_services
-from groups.admin import ActiveMemberInline, WaitlistInline
+from groups.admin import MembersTablesMixin
 from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
 from groups.models import Membership, TherapyGroup
 from iop.admin_actions import action_with_form, apply_to_each, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
-from iop.admin_lists import LargeListAdmin
+from iop.admin_tables import EMPTY, table
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling import enrolment, group_changes, reminders, services
 from scheduling.forms import (
@@ -47,7 +49,7 @@ class WeeklySlotInline(admin.TabularInline):
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(ListAdmin):
     form = ClosureForm
     list_display = ["name", "starts_on", "ends_on", "cancelled_sessions"]
     date_hierarchy = "starts_on"
@@ -80,7 +82,7 @@ class ReminderKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(AuditedAdmin, LargeListAdmin):
+class ReminderAdmin(AuditedAdmin, SearchFromClientsMixin, LargeListAdmin):
     """The reminder outbox: staff watch it, retry failed rows and cancel pending ones; the rows
     themselves are written only by scheduling.reminders."""
 
@@ -88,7 +90,7 @@ class ReminderAdmin(AuditedAdmin, LargeListAdmin):
     # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
     list_filter = ["status", "channel", ReminderKindFilter, ("send_at", admin.DateFieldListFilter)]
     # From the client (chart number, name prefix: indexed); failed rows are a filter away.
-    search_fields = ["^client__chart_number", "^client__legal_last_name", "^client__legal_first_name"]
+    search_fields = [f"^client__{field}" for field in FOUND_BY]
     list_select_related = ["session__group", "client"]
     readonly_fields = [field.name for field in Reminder._meta.fields]
     actions = ["retry", "cancel"]
@@ -128,27 +130,9 @@ class ReminderAdmin(AuditedAdmin, LargeListAdmin):
 # --- Clients, groups and memberships: their workflows reach the schedule ----------------------
 
 
-class MembershipInline(admin.TabularInline):
-    """The client's groups; enrolment and ending go through the membership pages."""
-
-    model = Membership
-    extra = 0
-    fields = ["group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
-    readonly_fields = fields
-    show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    # Each row is titled by its __str__, which names the client and the group.
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("client", "group")
-
-
 # Registered here, not in clients: its actions enrol and discharge, workflows that reach the schedule.
 @admin.register(Client)
-class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
+class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
     list_display = [
         "chart_number",
         "display_name",
@@ -169,11 +153,12 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
         "discharge_date",
         "portal_user",
         "clinical_record",
+        "memberships_table",
         "created_at",
         "updated_at",
     ]
     autocomplete_fields = ["partner"]
-    inlines = [SignatureInline, MembershipInline]
+    inlines = [SignatureInline]
     actions = [
         "enrol_in_group",
         "admit",
@@ -211,6 +196,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
             },
         ),
         ("Links", {"fields": ["portal_user", "partner"]}),
+        ("Groups", {"fields": ["memberships_table"]}),
         ("Attendance and notes", {"fields": ["clinical_record"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
@@ -288,6 +274,28 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
                     0,
                 ),
             )
+        )
+
+    @admin.display(description="Memberships")
+    def memberships_table(self, client):
+        """The client's groups; enrolment and ending go through the membership pages."""
+        if client.pk is None:
+            return EMPTY
+        memberships = client.memberships.select_related("group")
+        return table(
+            headers=["Group", "Status", "Joined on", "Waitlisted at", "Ended on", "End reason"],
+            rows=(
+                (
+                    format_html('<a href="{}">{}</a>', reverse("admin:groups_membership_change", args=[m.pk]), m.group),
+                    m.get_status_display(),
+                    m.joined_on and date_format(m.joined_on),
+                    m.waitlisted_at and date_format(timezone.localtime(m.waitlisted_at), "DATETIME_FORMAT"),
+                    m.ended_on and date_format(m.ended_on),
+                    m.get_end_reason_display(),
+                )
+                for m in memberships
+            ),
+            empty="Not in any group yet.",
         )
 
     @admin.display(description="Clinical record")
@@ -403,7 +411,9 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, admin.ModelAdmin):
 
 # Registered here, not in groups: a group's edits reach its slots and meetings (scheduling).
 @admin.register(TherapyGroup)
-class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFilterMixin, admin.ModelAdmin):
+class TherapyGroupAdmin(
+    AuditedAdmin, MembersTablesMixin, TolerantAutocompleteMixin, AutocompleteFilterMixin, ListAdmin
+):
     form = TherapyGroupAdminForm
     list_display = ["name", "kind", "seats", "waitlist", "facilitator", "modality", "language", "audience", "status"]
     list_filter = [
@@ -418,14 +428,15 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFil
     search_fields = ["name", "description", "room"]
     list_select_related = ["facilitator__user"]
     autocomplete_fields = ["facilitator", "co_facilitator"]
-    readonly_fields = ["seats", "enrol_link"]
-    inlines = [WeeklySlotInline, ActiveMemberInline, WaitlistInline]
+    readonly_fields = ["seats", "enrol_link", "members_table", "waitlist_table"]
+    inlines = [WeeklySlotInline]
     actions = ["end_groups"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "status", ("start_date", "end_date")]}),
         ("Seats", {"fields": ["capacity", "seats", "enrolment", "enrol_link"]}),
         ("Facilitation", {"fields": ["facilitator", "co_facilitator", "language", "audience"]}),
         ("Where", {"fields": ["modality", "room", "video_link"]}),
+        ("Members", {"fields": ["members_table", "waitlist_table"]}),
     ]
 
     # The list shows seat counts; the change page names the members and the waitlist.
@@ -495,18 +506,14 @@ class TherapyGroupAdmin(AuditedAdmin, TolerantAutocompleteMixin, AutocompleteFil
 
 # Registered here, not in groups: enrolling and ending check and change the schedule.
 @admin.register(Membership)
-class MembershipAdmin(AuditedAdmin, AutocompleteFilterMixin, admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin, SearchFromClientsMixin, AutocompleteFilterMixin, ListAdmin):
     list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
     list_filter = ["status", "group__kind", ("group", AutocompleteFilter), "end_reason"]
     # Newest first, from the primary key: ordering 36,000 rows by their group's name sorts them all.
     ordering = ["-pk"]
-    search_fields = [
-        "client__chart_number",
-        "client__legal_first_name",
-        "client__legal_last_name",
-        "client__preferred_name",
-        "group__name",
-    ]
+    # A client (chart number, name prefix) or a group (a word of its name).
+    search_fields = [*(f"^client__{field}" for field in FOUND_BY), "group__name"]
+    search_help_text = "A chart number, the start of the client's names, or words of the group's name."
     list_select_related = ["client", "group"]
     readonly_fields = [
         "client",
@@ -524,6 +531,9 @@ class MembershipAdmin(AuditedAdmin, AutocompleteFilterMixin, admin.ModelAdmin):
 
     def audit_clients(self, membership):
         return [membership.client_id]
+
+    def search_filter(self, search_term: str) -> Q:
+        return super().search_filter(search_term) | Q(group__in=TherapyGroup.objects.named(search_term))
 
     def has_delete_permission(self, request, obj=None):
         # Memberships are clinical history: they end, they are not deleted.

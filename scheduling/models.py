@@ -153,11 +153,21 @@ class Place:
         return f"{words} ({JOIN_LINK_IN_PORTAL})" if self.by_video else words
 
 
+# Meetings someone has met in: marked held, or with attendance or a note recorded.
+MET = Q(status="held") | Q(first_recorded_at__isnull=False)
+UNSIGNED_MET = MET & Q(note_signed_at__isnull=True)
+
+
 class SessionQuerySet(models.QuerySet):
     def met(self):
         """Meetings someone has met in: marked held, or with attendance or a note recorded.
         They are clinical history: they no longer move, and they are never cancelled."""
-        return self.filter(Q(status=Session.Status.HELD) | Q(first_recorded_at__isnull=False))
+        return self.filter(MET)
+
+    def note_unsigned(self):
+        """Met meetings whose progress note is not signed (or not written) yet; read from the
+        partial indexes on ``UNSIGNED_MET``."""
+        return self.filter(UNSIGNED_MET)
 
     def unmet(self, *, after: datetime.datetime):
         """Meetings after ``after`` that still take place and that nobody has met in yet."""
@@ -198,6 +208,11 @@ class Session(models.Model):
     # Set by the progress app, under the session's row lock, when it first records attendance or
     # a note; from then on the meeting is history (see SessionQuerySet.met).
     first_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the session's progress note was signed, copied here by the progress app as it signs
+    # (progress.notes.sign_note; a signed note never changes): the therapist's "notes unsigned
+    # for more than 24 hours" are then read from an index of the few met sessions without one,
+    # instead of a look into the notes for each of the year's sessions of sixteen groups.
+    note_signed_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = SessionQuerySet.as_manager()
@@ -256,6 +271,20 @@ class Session(models.Model):
             models.Index(fields=["starts_at"], name="scheduling_session_starts_at"),
             # The same order under the status filter: "scheduled" is the last few weeks of a year.
             models.Index(fields=["status", "starts_at"], name="scheduling_session_by_status"),
+            # Met sessions whose note is not signed yet, by the facilitator and by the group (a
+            # therapist's are those they facilitate or whose group they lead): a few per group,
+            # where all of a year is thousands. A generated meeting is not met, so generating a
+            # year writes nothing to them.
+            models.Index(
+                fields=["facilitator", "starts_at"],
+                condition=UNSIGNED_MET,
+                name="scheduling_unsigned_fac_start",
+            ),
+            models.Index(
+                fields=["group", "starts_at"],
+                condition=UNSIGNED_MET,
+                name="scheduling_unsigned_grp_start",
+            ),
         ]
 
     def __str__(self) -> str:

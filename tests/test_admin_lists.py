@@ -6,9 +6,19 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from audit import paginator
+from audit import lists
 from progress.models import Attendance
-from tests.factories import AttendanceFactory, ClientFactory, SessionFactory, TherapistFactory, TherapyGroupFactory
+from tests.factories import (
+    AttendanceFactory,
+    ClientFactory,
+    IndividualNoteFactory,
+    MembershipFactory,
+    ReminderFactory,
+    SessionFactory,
+    SignatureFactory,
+    TherapistFactory,
+    TherapyGroupFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +81,7 @@ def test_groups_filter_by_a_facilitator_chosen_by_search_as_you_type(staff_clien
 
 
 def test_a_long_list_counts_only_up_to_its_bound(staff_client, two_groups, now, monkeypatch):
-    monkeypatch.setattr(paginator, "COUNT_LIMIT", 2)
+    monkeypatch.setattr(lists, "COUNT_LIMIT", 2)
     sessions_of(*two_groups, now=now)
 
     response = staff_client.get(reverse("admin:scheduling_session_changelist"))
@@ -96,3 +106,51 @@ def test_attendance_is_found_by_the_start_of_a_chart_number_or_name(staff_client
     # A substring in the middle of a name is not a start: no scan of every row's client.
     assert found("very") == set()
     assert Attendance.objects.count() == 2
+
+
+def _row_for(admin_list: str, client):
+    """One row of the list about ``client``; its id, and the list's URL."""
+    if admin_list == "attendance":
+        return AttendanceFactory(client=client), "admin:progress_attendance_changelist"
+    if admin_list == "reminder":
+        return ReminderFactory(client=client), "admin:scheduling_reminder_changelist"
+    if admin_list == "membership":
+        return MembershipFactory(client=client), "admin:groups_membership_changelist"
+    if admin_list == "signature":
+        return SignatureFactory(client=client), "admin:clients_agreementsignature_changelist"
+    note = IndividualNoteFactory(client=client).group_note
+    return note, "admin:progress_groupnote_changelist"
+
+
+@pytest.mark.parametrize("admin_list", ["attendance", "reminder", "membership", "signature", "group note"])
+def test_a_clients_rows_are_found_by_chart_number_or_name_from_their_start(staff_client, agreement, admin_list):
+    jordan = ClientFactory(
+        chart_number="C-1234", legal_first_name="Jordan", legal_last_name="Avery", preferred_name="Jo", signed=False
+    )
+    morgan = ClientFactory(chart_number="C-9876", legal_first_name="Morgan", legal_last_name="Blake", signed=False)
+    ours, url = _row_for(admin_list, jordan)
+    theirs, _ = _row_for(admin_list, morgan)
+    model = type(ours)
+    rows_before = model.objects.count()
+
+    def found(term):
+        return {row.pk for row in staff_client.get(reverse(url), {"q": term}).context["cl"].result_list}
+
+    assert found("c-12") == {ours.pk}
+    assert found("BLA") == {theirs.pk}
+    assert found("jord aver") == {ours.pk}  # every word, each the start of one of the names
+    assert found("jo") == {ours.pk}  # the preferred name too
+    assert found("jordan blake") == set()
+    assert found("very") == set()  # the middle of a name is not a start
+    assert found("c-") == {ours.pk, theirs.pk}
+    assert model.objects.count() == rows_before
+
+
+def test_memberships_are_found_by_a_word_of_their_groups_name_too(staff_client, agreement):
+    anger = MembershipFactory(group=TherapyGroupFactory(name="Anger management"))
+    MembershipFactory(group=TherapyGroupFactory(name="Mindfulness"))
+    url = reverse("admin:groups_membership_changelist")
+
+    rows = staff_client.get(url, {"q": "manage"}).context["cl"].result_list
+
+    assert [row.pk for row in rows] == [anger.pk]

@@ -114,6 +114,7 @@ def add_unit(clinic, now):
         AttendanceFactory(session=met, client=member)
         IndividualNoteFactory(group_note=note, client=member)
     GroupNote.objects.filter(pk=note.pk).update(signed_at=now, signed_by=therapist.user)
+    Session.objects.filter(pk=met.pk).update(note_signed_at=now)  # as sign_note leaves it
     AddendumFactory(group_note=note, author=therapist.user)
     SessionFactory(group=group, starts_at=now - datetime.timedelta(hours=3, minutes=index))  # note overdue
     ahead = SessionFactory(group=group, starts_at=now + datetime.timedelta(days=1, minutes=index))

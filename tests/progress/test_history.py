@@ -13,6 +13,7 @@ from groups.models import Membership
 from iop.clock import local_start
 from progress import attendance, notes, selectors
 from progress.models import Addendum, Attendance
+from progress.views import WEEK_SECTION_ON_DASHBOARD
 from scheduling.enrolment import end_membership, enroll_client
 from scheduling.models import Reminder
 from scheduling.reminders import plan_reminders
@@ -257,6 +258,37 @@ def test_earlier_this_week_rows_show_their_date(facilitator_client, therapist, g
 
     assert [s.pk for s in response.context["earlier_sessions"]] == [earlier.pk]
     assert f"{tuesday:%a} {tuesday:%b} {tuesday.day}" in response.content.decode()
+
+
+def test_a_busy_week_shows_the_next_and_the_latest_sessions_and_links_to_the_whole_week(
+    facilitator_client, therapist, group, members, clock, today
+):
+    thursday = today + datetime.timedelta(days=(3 - today.weekday()) % 7)
+    clock.move_to(local_start(thursday, datetime.time(12)))
+    facilitator_client.force_login(therapist.user)  # days later: a login left idle has ended
+    earlier, later = [], []
+    for hour in range(8, 20, 2):
+        for day, found in ((-2, earlier), (-1, earlier), (1, later), (2, later)):
+            found.append(
+                make_session(group, starts_at=local_start(thursday + datetime.timedelta(days=day), datetime.time(hour)))
+            )
+    earlier.sort(key=lambda s: s.starts_at)
+    later.sort(key=lambda s: s.starts_at)
+    shown = WEEK_SECTION_ON_DASHBOARD
+
+    response = facilitator_client.get(reverse("therapist:dashboard"))
+
+    assert [s.pk for s in response.context["later_sessions"]] == [s.pk for s in later[:shown]]
+    assert [s.pk for s in response.context["earlier_sessions"]] == [s.pk for s in earlier[-shown:]]
+    page = response.content.decode()
+    assert f"Show all {len(later)} sessions later this week" in page
+    assert "Show all sessions earlier this week" in page
+
+    whole = facilitator_client.get(reverse("therapist:dashboard"), {"week": "all"})
+
+    assert [s.pk for s in whole.context["later_sessions"]] == [s.pk for s in later]
+    assert [s.pk for s in whole.context["earlier_sessions"]] == [s.pk for s in earlier]
+    assert "Show all" not in whole.content.decode()
 
 
 def test_the_dashboard_counts_the_roster_at_each_sessions_start(full_group, signed_session, therapist):

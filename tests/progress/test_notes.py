@@ -383,6 +383,23 @@ def test_signed_note_is_not_listed_as_overdue(facilitator_client, group, members
     assert facilitator_client.get(reverse("therapist:dashboard")).context["overdue_sessions"] == []
 
 
+def test_signing_a_note_stamps_its_session_and_nothing_else_of_it(group, members, therapist):
+    session = make_session(group, starts_at=timezone.now() - datetime.timedelta(days=2))
+    record_everyone_present(session, members, by=therapist.user)
+    note = write_note(session, members, by=therapist.user)
+    session.refresh_from_db()
+    calendar_version = session.updated_at
+
+    notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
+
+    session.refresh_from_db()
+    note.refresh_from_db()
+    assert session.note_signed_at == note.signed_at
+    # Signing changes no calendar entry: the feed's version (updated_at) stays.
+    assert session.updated_at == calendar_version
+    assert not Session.objects.note_unsigned().filter(pk=session.pk).exists()
+
+
 def held_sessions_without_signed_notes(group, count):
     """``count`` meetings held on the days before yesterday, none with a signed note."""
     return [

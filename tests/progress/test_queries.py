@@ -31,7 +31,8 @@ MANY_NAMES = [(f"Member{chr(65 + i)}", f"Surname{chr(65 + i)}") for i in range(1
 # page also records its read: the audit row costs AUDIT_ROW_QUERIES (one INSERT, the chain's last
 # link, the savepoint; see tests/helpers.py), whatever the number of clients on it.
 SESSION_PAGE_QUERIES = 8 + AUDIT_ROW_QUERIES
-NOTE_PAGE_QUERIES = 14 + AUDIT_ROW_QUERIES
+# The note page's signing refusals read the roster the page has already read.
+NOTE_PAGE_QUERIES = 10 + AUDIT_ROW_QUERIES
 GROUP_PAGE_QUERIES = 7 + AUDIT_ROW_QUERIES
 # The session and the user, the therapist, the groups they lead, the count of unsigned notes and
 # one page of them.
@@ -124,8 +125,9 @@ ATTENDANCE_POST_QUERIES_PER_MEMBER = 10
 NOTE_POST_QUERIES = 16 + AUDIT_WRITE_QUERIES
 NOTE_POST_QUERIES_PER_MEMBER = 2
 # Signing asks the password through the sign-in lockout (iop.passwords): the account and the
-# address's recent failures, and the user by username, three queries whatever the roster.
-SIGN_POST_QUERIES = 18 + AUDIT_WRITE_QUERIES
+# address's recent failures, and the user by username, three queries whatever the roster; and
+# the session takes the signature's time (Session.note_signed_at).
+SIGN_POST_QUERIES = 19 + AUDIT_WRITE_QUERIES
 # The addendum's audit row names the note's clients: one query to read them.
 ADDENDUM_POST_QUERIES = 11 + AUDIT_WRITE_QUERIES + 1
 

@@ -6,13 +6,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import parse_http_date
-from icalendar import Calendar
+from icalendar import Calendar, Event
 
 from audit.models import AuditEvent
 from groups.models import Membership
 from iop.discretion import undiscreet_words
+from scheduling import calendar
 from scheduling.calendar import event_uid
 from scheduling.enrolment import end_membership, enroll_client
+from scheduling.models import Session
 from scheduling.services import cancel_session, rotate_calendar_token, save_slot, update_session
 from tests.factories import TherapyGroupFactory, UserFactory
 
@@ -62,6 +64,67 @@ def test_the_feed_is_discreet(client, client_record, member_sessions, group, set
         group.facilitator.user.last_name,
     ]:
         assert secret.lower() not in unfolded
+
+
+def icalendar_components(sessions, *, clinic_name):
+    """The feed as icalendar's component objects write it: what scheduling.calendar wrote
+    before it wrote the lines itself."""
+    cal = Calendar()
+    cal.add("prodid", f"-//{clinic_name}//Appointments//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", clinic_name)
+    for session in sessions:
+        event = Event()
+        event.add("uid", event_uid(session))
+        event.add("dtstamp", timezone.now())
+        event.add("last-modified", session.updated_at)
+        event.add("dtstart", session.starts_at)
+        event.add("dtend", session.ends_at)
+        event.add("summary", f"Appointment — {clinic_name}")
+        event.add("location", session.where.outside(clinic=clinic_name))
+        event.add("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")
+        event.add("sequence", 1 if session.is_cancelled else 0)
+        event.add("transp", "OPAQUE")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def parsed(body):
+    calendar = Calendar.from_ical(body)
+    header = {name: calendar.decoded(name) for name in calendar}
+    return header, [{name: event.decoded(name) for name in event} for event in calendar.walk("VEVENT")]
+
+
+@pytest.mark.now("2026-11-25 09:30")
+def test_the_feed_written_line_by_line_is_what_icalendars_components_write():
+    start = timezone.now() + datetime.timedelta(days=1)
+    places = [
+        {"room": "Room 2"},
+        {"video_link": "https://video.example.org/r/abc"},
+        {"room": "Salle Étoile, 2ᵉ étage; côté jardin — " + "au bout du couloir " * 4},
+    ]
+    sessions = [
+        Session(
+            pk=index + 1,
+            starts_at=start + datetime.timedelta(days=index),
+            ends_at=start + datetime.timedelta(days=index, minutes=75),
+            updated_at=start - datetime.timedelta(hours=index),
+            status=Session.Status.CANCELLED if index == 1 else Session.Status.SCHEDULED,
+            **places[index % len(places)],
+        )
+        for index in range(6)
+    ]
+    clinic_name = "Riverside Health, Suite 4; Zoë's"
+
+    written = calendar.client_calendar(sessions, clinic_name=clinic_name)
+
+    assert parsed(written) == parsed(icalendar_components(sessions, clinic_name=clinic_name))
+    lines = written.split(b"\r\n")
+    assert lines[-1] == b""
+    assert max(len(line) for line in lines) <= calendar.LINE_OCTETS
+    assert any(line.startswith(b" ") for line in lines)  # the long place name is folded
 
 
 def test_cancelled_sessions_are_cancelled_events(client, client_record, member_sessions):

@@ -1,0 +1,103 @@
+"""Fields drawn in Python (iop.forms.DrawnField) write the HTML Django's widget templates write,
+and their field group ties label, errors and help text to the control."""
+
+import pytest
+from django import forms
+from django.forms.boundfield import BoundField
+from django.test.html import parse_html
+
+from iop.forms import DrawnField
+
+CHOICES = [("", "— choose —"), ("present", "Present"), ("late", 'Late & "quoted"')]
+NUMBERED = [(None, "— choose —"), (0, "0 — none"), (2, "2 — took part")]
+GROUPED = [("In the room", [("in_person", "In person")]), ("Away", [("virtual", "Virtual")])]
+
+
+class Everything(forms.Form):
+    bound_field_class = DrawnField
+
+    text = forms.CharField(max_length=20, help_text="Short <b>text</b>.")
+    optional_text = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "Say <it>"}))
+    minutes = forms.IntegerField(min_value=0, max_value=90, widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    hidden = forms.IntegerField(widget=forms.HiddenInput)
+    email = forms.EmailField(required=False)
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    kept_password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=True))
+    observation = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    status = forms.ChoiceField(choices=CHOICES, required=False)
+    participation = forms.TypedChoiceField(choices=NUMBERED, coerce=int, required=False, empty_value=None)
+    mode = forms.ChoiceField(choices=GROUPED)
+    # Widgets whose templates DrawnField does not write: drawn by their templates.
+    agreed = forms.BooleanField(required=False)
+    kinds = forms.MultipleChoiceField(choices=CHOICES[1:], required=False, widget=forms.CheckboxSelectMultiple)
+
+
+VALUES = {
+    "text": "a <b>\"bold\"</b> & 'that'",
+    "optional_text": "",
+    "minutes": "45",
+    "hidden": "7",
+    "email": "not an address",
+    "password": "secret",
+    "kept_password": "kept",
+    "observation": "\nfirst line\n<script>",
+    "status": "late",
+    "participation": "2",
+    "mode": "virtual",
+    "agreed": "on",
+    "kinds": ["late"],
+}
+INITIAL = {"hidden": 3, "status": "present", "participation": 0, "observation": "noted", "minutes": None}
+
+
+def forms_to_draw():
+    yield Everything(prefix="form-0")
+    yield Everything(initial=INITIAL, prefix="form-1")
+    bound = Everything({f"form-2-{name}": value for name, value in VALUES.items()}, prefix="form-2")
+    bound.is_valid()
+    yield bound
+    empty = Everything({}, prefix="form-3")
+    empty.is_valid()
+    yield empty
+
+
+@pytest.mark.parametrize("form", list(forms_to_draw()), ids=["unbound", "initial", "bound", "bound empty"])
+@pytest.mark.parametrize("name", list(Everything.base_fields))
+@pytest.mark.parametrize("attrs", [None, {"class": "form-control is-invalid"}])
+def test_a_drawn_control_is_the_html_django_templates_write(form, name, attrs):
+    drawn = form[name]
+    assert isinstance(drawn, DrawnField)
+    templated = BoundField(form, form.fields[name], name)
+    assert parse_html(str(drawn.as_widget(attrs=attrs))) == parse_html(str(templated.as_widget(attrs=attrs)))
+
+
+def test_the_field_group_ties_label_errors_and_help_to_the_control():
+    form = Everything({"text": "", "minutes": "900"})
+    form.is_valid()
+    group = parse_html(str(form["minutes"].as_field_group()))
+    html = str(form["minutes"].as_field_group())
+    assert '<label for="id_minutes" class="form-label">Minutes' in html
+    assert 'class="form-control is-invalid"' in html
+    assert 'aria-invalid="true"' in html
+    assert 'aria-describedby="id_minutes_error"' in html
+    assert '<div id="id_minutes_error" class="invalid-feedback">' in html
+    assert "less than or equal to 90" in html
+    assert group.count(parse_html('<span class="asteriskField" aria-hidden="true">*</span>')) == 1
+
+    text = str(form["text"].as_field_group())
+    assert 'aria-describedby="id_text_helptext id_text_error"' in text
+    # Help text is the form's own words, escaped like any other text.
+    assert '<div id="id_text_helptext" class="form-text">Short &lt;b&gt;text&lt;/b&gt;.</div>' in text
+
+
+def test_a_select_field_group_is_a_bootstrap_select_and_an_optional_field_has_no_asterisk():
+    html = str(Everything(initial=INITIAL)["status"].as_field_group())
+    assert 'class="form-select"' in html
+    assert '<option value="present" selected>Present</option>' in html
+    assert "asteriskField" not in html
+    assert "invalid-feedback" not in html
+
+
+def test_a_hidden_field_group_is_the_control_alone():
+    html = str(Everything(initial=INITIAL)["hidden"].as_field_group())
+    assert parse_html(html) == parse_html('<input type="hidden" name="hidden" value="3" id="id_hidden">')
