@@ -6,16 +6,17 @@ transaction commits, so the next one reads the row it wrote. A row changed, remo
 in afterwards breaks the chain at that row, and the key (``AUDIT_CHAIN_KEY``) keeps anyone who
 can write to the database but cannot read the server's settings from forging a new chain."""
 
+import contextlib
 import datetime
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -66,11 +67,19 @@ def link(previous: str, event: AuditEvent) -> str:
 
 
 def _last_chain() -> str:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    """Take the chain's lock, then read its last link: two statements, so that the read's snapshot
+    is taken once the lock is held and sees the row its last holder committed."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
-    last = AuditEvent.objects.order_by("-id").values_list("chain", flat=True).first()
-    return last or GENESIS
+        # A plain cursor: this runs under the lock every writer waits for, so it costs no more
+        # than it must (the ORM's query building is most of a short statement's time).
+        cursor.execute(_LAST_LINK_SQL)
+        last = cursor.fetchone()
+    return last[0] if last else GENESIS
+
+
+_LAST_LINK_SQL = f"SELECT chain FROM {connection.ops.quote_name(AuditEvent._meta.db_table)} ORDER BY id DESC LIMIT 1"
 
 
 def hold_chain() -> None:
@@ -99,7 +108,7 @@ def _label(target: Model | type[Model] | None) -> str:
     return target._meta.label_lower if target is not None else ""
 
 
-def record(
+def prepare(
     action: str,
     *,
     target: Model | type[Model] | None = None,
@@ -109,8 +118,9 @@ def record(
     actor: Actor | None = None,
     user=None,
 ) -> list[AuditEvent]:
-    """Record one access: a row per client it concerns (one row when it concerns none), all
-    written by one INSERT in the caller's transaction.
+    """The rows that record one access, not yet chained: a row per client it concerns (one row
+    when it concerns none), sharing every value but the client. ``record`` writes them;
+    ``commit_change`` has them built before it takes the chain's lock.
 
     ``target`` is the record (or, for a list, the model) accessed; ``clients`` the clients it is
     about, as ids or rows. ``user`` stands in for the actor's user for sign-in events, where the
@@ -136,40 +146,135 @@ def record(
         "user_agent": actor.user_agent.replace("\x00", ""),
         "request_id": actor.request_id,
     }
-    rows = [AuditEvent(client_id=client_id, **shared) for client_id in (client_ids or [None])]
+    return [AuditEvent(client_id=client_id, **shared) for client_id in (client_ids or [None])]
+
+
+def record(
+    action: str,
+    *,
+    target: Model | type[Model] | None = None,
+    object_id: object = "",
+    clients: Iterable[int | Model | None] = (),
+    detail: str = "",
+    actor: Actor | None = None,
+    user=None,
+) -> list[AuditEvent]:
+    """Record one access (see ``prepare``), all its rows written by one INSERT in the caller's
+    transaction."""
+    rows = prepare(action, target=target, object_id=object_id, clients=clients, detail=detail, actor=actor, user=user)
     # No savepoint inside the caller's transaction (two round trips fewer per record): a failed
     # INSERT fails the caller's whole write, which is what an unrecorded access must do anyway.
     with transaction.atomic(savepoint=False):
-        previous = _last_chain()
-        for row in rows:
-            row.chain = previous = link(previous, row)
-        if connection.vendor == "postgresql":
-            _insert_rows(shared, rows)
-            return rows
+        return _append(rows, previous=_last_chain())
+
+
+def commit_change(rows: list[AuditEvent], *, change: str, params: Sequence[object], wait_for_disk: bool = True) -> bool:
+    """Make a change, write ``rows`` (from ``prepare``) as its record and commit both; the rows
+    only if the change changed something. ``change`` is one statement that returns a row for each
+    row it changed (``UPDATE … RETURNING id``). Returns whether it did. Called inside a
+    transaction (a test's, an eager task's), it writes in that one and leaves the COMMIT to it.
+
+    For a write that many processes make at a high rate (a reminder recorded as sent). The chain's
+    lock is every writer's turn until the COMMIT, and a holder that waits between two statements
+    (for its answer, for its turn on a busy CPU) makes every other writer wait as well. So nothing
+    is done under it that can be done before (the rows are built first), and on PostgreSQL it
+    takes two round trips: one begins, takes the lock, makes the change and reads the chain's
+    last link (statements sent together, each with a snapshot of its own taken after the one
+    before it ran); the other writes the rows and commits. The change's row locks come after the
+    chain's lock, as ``hold_chain`` asks.
+
+    ``wait_for_disk=False`` lets the COMMIT return before it reaches the disk (PostgreSQL's
+    ``synchronous_commit`` off, for this transaction only). The commit is as final as any for
+    every other connection, and this process dying after it returned cannot undo it; only a crash
+    of PostgreSQL itself (or of the machine) within about three ``wal_writer_delay`` (200 ms by
+    default) can, and then the change and its record are both gone, as if never made. Only for a
+    change that is made again after such a crash."""
+    if connection.vendor != "postgresql":  # one writer at a time already: no lock to hold short
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(change, params)
+            if not cursor.fetchall():
+                return False
+            _append(rows, previous=_last_chain())
+            return True
+    # The transaction is begun and ended by these two round trips, and Django's connection is in
+    # autocommit mode before and after; inside the caller's transaction, it is the caller's.
+    own = not connection.in_atomic_block
+    begin = ["BEGIN", *([] if wait_for_disk else ["SET LOCAL synchronous_commit TO OFF"])] if own else []
+    statements = [*begin, "SELECT pg_advisory_xact_lock(%s)", change, _LAST_LINK_SQL]
+    commit = "; COMMIT" if own else ""
+    with connection.cursor() as cursor:
+        try:
+            # Several statements in one execute: Django's psycopg cursor binds parameters on the
+            # client (its default), so they go as one simple query; their results follow in order.
+            cursor.execute("; ".join(statements), [CHAIN_LOCK, *params])
+            for _ in range(len(statements) - 2):
+                cursor.nextset()
+            changed = bool(cursor.fetchall())
+            cursor.nextset()
+            last = cursor.fetchone()
+            if changed:
+                _chain(rows, previous=last[0] if last else GENESIS)
+                insert, values = _insert_rows(rows)
+                cursor.execute(insert + commit, values)
+                _take_ids(rows, cursor.fetchall())
+            elif own:
+                cursor.execute("COMMIT")
+        except BaseException:
+            if own:
+                with contextlib.suppress(DatabaseError):
+                    cursor.execute("ROLLBACK")
+            raise
+    return changed
+
+
+def _append(rows: list[AuditEvent], *, previous: str) -> list[AuditEvent]:
+    """Chain the rows after ``previous`` and write them by one INSERT."""
+    _chain(rows, previous=previous)
+    if connection.vendor != "postgresql":
         return AuditEvent.objects.bulk_create(rows)
+    insert, values = _insert_rows(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(insert, values)
+        _take_ids(rows, cursor.fetchall())
+    return rows
 
 
-def _insert_rows(shared: dict, rows: list[AuditEvent]) -> None:
-    """The rows of one access in one INSERT on PostgreSQL: the values they share sent once, their
-    client ids and links as two arrays, taken in order so that the ids follow the chain.
+def _chain(rows: list[AuditEvent], *, previous: str) -> None:
+    for row in rows:
+        row.chain = previous = link(previous, row)
+
+
+def _insert_rows(rows: list[AuditEvent]) -> tuple[str, list[object]]:
+    """The one INSERT, and its values, that writes the rows of one access on PostgreSQL: the values
+    they share sent once, their client ids and links as two arrays, taken in order so that the ids
+    follow the chain.
 
     ``bulk_create`` prepares every field of every row: for the 400 rows of a list of 50 notes
-    that took longer than drawing the page."""
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    fields = [AuditEvent._meta.get_field(name) for name in shared]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    values = [field.get_db_prep_save(value, connection) for field, value in zip(fields, shared.values(), strict=True)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}, client_id, chain) "
-            f"SELECT {', '.join(['%s'] * len(values))}, row.client_id, row.chain "
-            "FROM unnest(%s::bigint[], %s::varchar[]) WITH ORDINALITY AS row(client_id, chain, place) "
-            "ORDER BY row.place RETURNING id",
-            [*values, [row.client_id for row in rows], [row.chain for row in rows]],
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row.pk = row.id = pk
-            row._state.adding = False
+    that took longer than drawing the page, and for the one row of a reminder sent it was most of
+    the time the chain's lock was held. The shared values go as they are, but for the time and
+    the address, in the backend's form."""
+    first = rows[0]
+    shared = [getattr(first, name) for name in _SHARED]
+    shared[_SHARED.index("at")] = connection.ops.adapt_datetimefield_value(first.at)
+    shared[_SHARED.index("ip")] = connection.ops.adapt_ipaddressfield_value(first.ip)
+    return _INSERT_ROWS_SQL, [*shared, [row.client_id for row in rows], [row.chain for row in rows]]
+
+
+def _take_ids(rows: list[AuditEvent], ids: list[tuple[int]]) -> None:
+    for row, (pk,) in zip(rows, ids, strict=True):
+        row.pk = row.id = pk
+        row._state.adding, row._state.db = False, connection.alias
+
+
+_SHARED = tuple(name for name in CHAINED_FIELDS if name != "client_id")
+_INSERT_ROWS_SQL = (
+    f"INSERT INTO {connection.ops.quote_name(AuditEvent._meta.db_table)} "
+    f"({', '.join(connection.ops.quote_name(AuditEvent._meta.get_field(name).column) for name in _SHARED)}, "
+    "client_id, chain) "
+    f"SELECT {', '.join(['%s'] * len(_SHARED))}, row.client_id, row.chain "
+    "FROM unnest(%s::bigint[], %s::varchar[]) WITH ORDINALITY AS row(client_id, chain, place) "
+    "ORDER BY row.place RETURNING id"
+)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,9 @@ def main() -> None:
             "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{database_name}",
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(outbox),
+            # Each process keeps its database connection for the whole run, so that the PostgreSQL
+            # processes counted at the end are the ones that did the work.
+            "DJANGO_CONN_MAX_AGE": "3600",
         }
         worker = subprocess.Popen(
             [str(ROOT / ".venv/bin/celery"), "-A", "iop", "worker", "-Q", queue, "-c", str(options.concurrency)]
@@ -96,6 +99,7 @@ def main() -> None:
             time.sleep(0.2)
         seconds = time.monotonic() - started
 
+        worker_cpu, database_cpu = cpu_seconds(worker_processes(worker.pid)), cpu_seconds(database_backends())
         delivered = Counter(message_ids(outbox))
         expected = {f"reminder-{pk}" for pk in Reminder.objects.values_list("pk", flat=True)}
         sent_rows = Reminder.objects.filter(status="sent").count()
@@ -103,6 +107,11 @@ def main() -> None:
         print(f"published: {published} (+1000 duplicate messages), one worker with {options.concurrency} processes")
         print(f"delivered: {sum(delivered.values())} messages, rows sent: {sent_rows}, in {seconds:.2f} s")
         print(f"reminders/second: {sent_rows / seconds:.0f}")
+        if sent_rows:
+            print(
+                f"CPU per reminder: worker {worker_cpu / sent_rows * 1000:.2f} ms, "
+                f"PostgreSQL {database_cpu / sent_rows * 1000:.2f} ms (this machine's load: {os.getloadavg()[0]:.1f})"
+            )
         print(f"duplicates: {sum(count - 1 for count in delivered.values())}")
         print(f"lost: {len(expected - set(delivered))}")
     finally:
@@ -130,6 +139,32 @@ def stop_worker(worker: subprocess.Popen, *, grace: float) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, signal.SIGKILL)
     worker.wait()
+
+
+def worker_processes(worker_pid: int) -> list[int]:
+    """The worker's main process and its pool's processes (this machine only)."""
+    children = Path(f"/proc/{worker_pid}/task/{worker_pid}/children")
+    return [worker_pid, *map(int, children.read_text().split())] if children.exists() else [worker_pid]
+
+
+def database_backends() -> list[int]:
+    """The PostgreSQL processes serving this bench's database (PostgreSQL on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time the processes used so far: on a machine shared with other work, how much each
+    reminder costs tells more than how many went out a second."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def build_clinic(reminder_count: int) -> int:

@@ -313,6 +313,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One message per worker process at a time: a worker that dies strands no queue of messages (the
 # sweep would publish their rows again anyway, REMINDER_REQUEUE_AFTER_SECONDS later).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# No task has a rate limit: the worker need not look for one before each task.
+CELERY_WORKER_DISABLE_RATE_LIMITS = True
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 # Publishing after a web request's commit, and /healthz, wait at most this long for the broker and

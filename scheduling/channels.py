@@ -123,6 +123,7 @@ class Outbox:
     def __init__(self):
         self._mail = None
         self._sms = None
+        self._looked_at: dict[tuple[str, str, str], list[str]] = {}
 
     def __enter__(self) -> "Outbox":
         return self
@@ -142,7 +143,7 @@ class Outbox:
         The last look before a message leaves: one that carries a listed word is never sent,
         whatever let it through (a short name whose system check was silenced, a template edited
         in haste). It fails for good, visibly, in the admin's reminder list."""
-        found = undiscreet_words(" ".join([message.subject, message.text, message.html]))
+        found = self._undiscreet_words(message)
         if found:
             raise ChannelError(
                 f"Not sent: the message would contain {', '.join(dict.fromkeys(found))}, which gives the kind of "
@@ -160,6 +161,13 @@ class Outbox:
             self.close()  # a connection that failed once is not trusted with the next message
             raise
         return timezone.now()
+
+    def _undiscreet_words(self, message: Message) -> list[str]:
+        # Every message is looked at; the members of one session get the same text, looked at once.
+        texts = (message.subject, message.text, message.html)
+        if texts not in self._looked_at:
+            self._looked_at[texts] = undiscreet_words(" ".join(texts))
+        return self._looked_at[texts]
 
     def _mail_connection(self):
         if self._mail is None:

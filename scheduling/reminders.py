@@ -19,19 +19,19 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from kombu.exceptions import KombuError
 
-from audit.trail import Action, hold_chain, record
+from audit.trail import Action, commit_change, hold_chain, prepare, record
 from clients.models import Client
 from groups.models import Membership, member_at, was_member_at
 from iop.db import CONNECTION_ERRORS, persist
@@ -347,8 +347,10 @@ PERSIST_BEFORE_SENDING = 5
 PERSIST_AFTER_SENDING = 8
 # Ids per task: one claim, one read and one mail connection for them all; each row is still
 # recorded as sent the moment it left. Sending stops after SEND_BUDGET_SECONDS (well within the
-# task's time limit) and the rows not reached go back to the outbox for the next sweep.
-SEND_BATCH_SIZE = 25
+# task's time limit) and the rows not reached go back to the outbox for the next sweep. 50 rows
+# take well under a second; a worker killed mid-batch leaves the rest "sending" for the stale
+# timeout, so that they still go out within a minute.
+SEND_BATCH_SIZE = 50
 SEND_BUDGET_SECONDS = 10
 
 
@@ -388,6 +390,7 @@ def send_reminders(
         what="reading reminders",
     )
     stop_at = time.monotonic() + SEND_BUDGET_SECONDS
+    rendered: dict = {}  # each session's text, drawn once for all its members
     with channels.Outbox() as outbox:
         for index, reminder in enumerate(claimed):
             if time.monotonic() > stop_at:
@@ -395,13 +398,13 @@ def send_reminders(
                 persist(partial(_release, rest, now=now), within=PERSIST_BEFORE_SENDING, what="releasing reminders")
                 outcomes.update((row.pk, SendOutcome("released")) for row in rest)
                 break
-            outcomes[reminder.pk] = outcome = _send_one(reminder, outbox=outbox, now=now)
+            outcomes[reminder.pk] = outcome = _send_one(reminder, outbox=outbox, rendered=rendered, now=now)
             if outcome.status == "unrecorded":
                 break  # the rest stay claimed: the stale timeout puts them back
     return outcomes
 
 
-def _send_one(reminder: Reminder, *, outbox: channels.Outbox, now: datetime.datetime) -> SendOutcome:
+def _send_one(reminder: Reminder, *, outbox: channels.Outbox, rendered: dict, now: datetime.datetime) -> SendOutcome:
     reason = why_not_send(reminder, now=now)
     if reason:
         persist(
@@ -410,7 +413,7 @@ def _send_one(reminder: Reminder, *, outbox: channels.Outbox, now: datetime.date
             what="cancelling a reminder",
         )
         return SendOutcome("cancelled")
-    message = render_message(reminder)
+    message = render_message(reminder, rendered=rendered)
     address = reminder.client.email if reminder.channel == Reminder.Channel.EMAIL else reminder.client.phone
     try:
         sent_at = outbox.send(channel=reminder.channel, to=address, message=message)
@@ -449,16 +452,38 @@ def _release(rows: list[Reminder], *, now: datetime.datetime) -> int:
 
 def _mark_sent(reminder: Reminder, *, sent_at: datetime.datetime, now: datetime.datetime) -> None:
     """Sending → sent, with its audit row, in one transaction. Safe to run twice: a second run
-    finds the row no longer sending under this claim and records nothing."""
-    with transaction.atomic():
-        hold_chain()  # before the row's update: see audit.trail.hold_chain
-        if _finish(reminder, status=Reminder.Status.SENT, sent_at=sent_at, last_error="", now=now):
-            record(
-                Action.EXPORT,
-                target=reminder,
-                clients=[reminder.client_id],
-                detail=f"{reminder.kind} reminder sent by {reminder.get_channel_display().lower()}",
-            )
+    finds the row no longer sending under this claim and records nothing.
+
+    The message has left: from here to this COMMIT is the window in which a killed worker would
+    send the reminder twice, and the chain's lock taken here is the one turn every process
+    sending reminders waits for. So the audit row is built before the lock, the lock is held for
+    two round trips (audit.trail.commit_change), and the COMMIT does not wait for the disk: a
+    worker killed after it returns cannot undo it, and a crash of PostgreSQL itself within a
+    fraction of a second can only put the row back to "sending" without its audit row, so that
+    the reminder goes out once more (a duplicate with the same Message-ID, and then recorded),
+    never that one is lost."""
+    export = prepare(
+        Action.EXPORT,
+        target=reminder,
+        clients=[reminder.client_id],
+        detail=f"{reminder.kind} reminder sent by {reminder.get_channel_display().lower()}",
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    commit_change(
+        export,
+        change=_MARK_SENT_SQL,
+        params=[adapt(sent_at), adapt(now), reminder.pk, Reminder.Status.SENDING.value, reminder.claimed_by],
+        wait_for_disk=False,
+    )
+
+
+# ``_finish`` to "sent", written out: it runs under the chain's lock (see _mark_sent), where
+# building the ORM's query was most of the UPDATE's time (0.4 ms of CPU on the development VM).
+_MARK_SENT_SQL = (
+    f"UPDATE {connection.ops.quote_name(Reminder._meta.db_table)} "
+    f"SET status = '{Reminder.Status.SENT.value}', sent_at = %s, last_error = '', updated_at = %s "
+    "WHERE id = %s AND status = %s AND claimed_by = %s RETURNING id"
+)
 
 
 def _with_membership(reminders):
@@ -531,10 +556,19 @@ def _record_failure(reminder: Reminder, *, error: channels.ChannelError, now: da
     return SendOutcome("failed")
 
 
-def render_message(reminder: Reminder) -> channels.Message:
+def render_message(reminder: Reminder, *, rendered: dict | None = None) -> channels.Message:
     """The discreet text: the clinic's short name, the date, the time and where (for a meeting by
     video, that the join link is in the portal), and the clinic's phone number. Nothing else about
-    the session or the people in it."""
+    the session or the people in it, so every member of a session gets the same text: a batch
+    passes ``rendered`` and draws each session's text once."""
+    key = (reminder.session_id, reminder.session_starts_at, reminder.kind == Reminder.CANCELLATION, reminder.channel)
+    rendered = {} if rendered is None else rendered
+    if key not in rendered:
+        rendered[key] = _render(reminder)
+    return replace(rendered[key], reference=f"reminder-{reminder.pk}")
+
+
+def _render(reminder: Reminder) -> channels.Message:
     starts_at = timezone.localtime(reminder.session_starts_at)
     context = {
         "clinic": settings.CLINIC_SHORT_NAME,
@@ -546,10 +580,10 @@ def render_message(reminder: Reminder) -> channels.Message:
     template = "cancellation" if reminder.kind == Reminder.CANCELLATION else "reminder"
     if reminder.channel != Reminder.Channel.EMAIL:
         text = " ".join(render_to_string(f"reminders/{template}_sms.txt", context).split())
-        return channels.Message(reference=f"reminder-{reminder.pk}", subject="", text=text, html="")
+        return channels.Message(reference="", subject="", text=text, html="")
     subject = " ".join(render_to_string(f"reminders/{template}_subject.txt", context).split())
     return channels.Message(
-        reference=f"reminder-{reminder.pk}",
+        reference="",
         subject=subject,
         text=render_to_string(f"reminders/{template}.txt", context),
         html=render_to_string(f"reminders/{template}.html", context),

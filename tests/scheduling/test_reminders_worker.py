@@ -11,11 +11,14 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.trail import Action, record, verify
 from iop.celery import app
 from scheduling import reminders
 from scheduling.enrolment import enroll_client
 from scheduling.models import Reminder
 from scheduling.tasks import send_reminder
+from tests import factories
 from tests.scheduling.test_reminders_services import CLOSED_PORT_BROKER, make_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -105,3 +108,42 @@ def test_reminders_wait_out_a_broker_outage_and_go_when_it_returns(due_reminders
         assert wait_for(lambda: not due_reminders.exclude(status="sent").exists())
 
     assert len(mail.outbox) == 2
+
+
+def test_processes_recording_reminders_at_once_keep_the_audit_chain_whole(group, agreement):
+    """Four senders mark their reminders sent while a page records a read: each mark takes the
+    chain's lock, makes its UPDATE and reads the last link in one round trip, then writes and
+    commits in a second, so every row links to the one committed before it."""
+    for member in factories.ClientFactory.create_batch(8):
+        enroll_client(client=member, group=group, on=datetime.date(2026, 1, 5))
+    make_session(group, hours_ahead=10)
+    reminders.plan_reminders()
+    ids = list(Reminder.objects.filter(kind="24h").order_by("pk").values_list("pk", flat=True))
+    barrier = threading.Barrier(5)
+
+    def sender(share):
+        barrier.wait()
+        try:
+            for reminder_id in share:
+                reminders.send_reminders(reminder_ids=[reminder_id])
+        finally:
+            connection.close()
+
+    def reader():
+        barrier.wait()
+        try:
+            for _ in range(4):
+                record(Action.VIEW, target=Reminder, detail="reminder list")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender, args=(ids[n::4],)) for n in range(4)]
+    threads.append(threading.Thread(target=reader))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Reminder.objects.filter(pk__in=ids, status="sent").count() == len(ids) == 8
+    assert AuditEvent.objects.filter(action="export", model="scheduling.reminder").count() == 8
+    assert verify().intact
