@@ -201,14 +201,14 @@ def user_pages() -> list[Page]:
             pages.append(Page(f"therapist: note page ({label})", "therapist", note_page))
     if group is not None:
         pages.append(Page("therapist: group page", "therapist", reverse("therapist:group", args=[group.pk])))
-    # The bench client's treatment plan (the page offers to start one where there is none).
-    pages.append(Page("therapist: treatment plan", "therapist", reverse("therapist:plan", args=[client.pk])))
-    goal = Goal.objects.filter(plan__client=client).order_by("pk").first()
-    if goal is not None:
-        pages.append(Page("therapist: treatment goal", "therapist", reverse("therapist:goal", args=[goal.pk])))
-
+    # The longest course the therapist can open (a client of their groups, now or before): its
+    # treatment plan, a goal of it and its progress page.
     longest = course_client(therapist)
     if longest is not None:
+        pages.append(Page("therapist: treatment plan", "therapist", reverse("therapist:plan", args=[longest.pk])))
+        goal = Goal.objects.filter(plan__client=longest).order_by("pk").first()
+        if goal is not None:
+            pages.append(Page("therapist: treatment goal", "therapist", reverse("therapist:goal", args=[goal.pk])))
         progress = reverse("therapist:progress", args=[longest.pk])
         pages.append(Page("therapist: client progress (the longest course)", "therapist", progress))
     pages.append(Page("client: my progress", "client", reverse("portal:progress")))
