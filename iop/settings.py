@@ -266,7 +266,8 @@ IOP_PORTAL_SHOWS_SCORES = env_bool("IOP_PORTAL_SHOWS_SCORES", default=True)
 # Days after which a treatment plan's review is overdue (counted from its last review, or its start).
 IOP_PLAN_REVIEW_DAYS = env_int("IOP_PLAN_REVIEW_DAYS", default=30, minimum=1)
 # What a client who answers PHQ-9 item 9 above "Not at all" is shown at once, with CLINIC_PHONE.
-IOP_CRISIS_LINE = env_str("IOP_CRISIS_LINE", default="988 Suicide & Crisis Lifeline — call or text 988")
+# Never empty: a client in crisis is always given a line to call.
+IOP_CRISIS_LINE = env_str("IOP_CRISIS_LINE", default="").strip() or "988 Suicide & Crisis Lifeline — call or text 988"
 # The hours of services a week the level of care asks for (ASAM level 2.1: 9 or more for adults,
 # 6 or more for adolescents): the progress pages flag the weeks below, by clients.LevelOfCare.
 IOP_WEEKLY_MINIMUM_HOURS = {"adult_iop": 9, "adolescent_iop": 6}

@@ -29,6 +29,8 @@ AUDIT_WRITE_QUERIES = AUDIT_ROW_QUERIES + (1 if connection.vendor == "postgresql
 # they are a therapist, whether they are a client (audit.trail.role_of), when the page has not
 # asked already.
 AUDIT_ROLE_QUERIES = 2
+# The open safety alerts at the top of every therapist page (progress/templatetags/progress_safety.py).
+SAFETY_BANNER_QUERIES = 1
 
 # The Monday the scheduling suite's slots are saved on (see tests/scheduling/conftest.py).
 MONDAY = datetime.date(2026, 11, 23)

@@ -15,6 +15,7 @@ from tests.factories import PASSWORD, TherapyGroupFactory
 from tests.helpers import (
     AUDIT_ROW_QUERIES,
     AUDIT_WRITE_QUERIES,
+    SAFETY_BANNER_QUERIES,
     add_members,
     attendance_post,
     make_session,
@@ -30,17 +31,17 @@ MANY_NAMES = [(f"Member{chr(65 + i)}", f"Surname{chr(65 + i)}") for i in range(1
 # Asserted exactly, and the same at both data sizes: a query per member would break them. Each
 # page also records its read: the audit row costs AUDIT_ROW_QUERIES (one INSERT, the chain's last
 # link, the savepoint; see tests/helpers.py), whatever the number of clients on it.
-# Every therapist page also reads the open safety alerts of the therapist's clients (the banner
-# at its top, progress.templatetags.progress_safety): one query.
-SESSION_PAGE_QUERIES = 9 + AUDIT_ROW_QUERIES
+# Every therapist page also asks once for the open safety alerts of the therapist's clients (the
+# banner at its top; none here, so it records no read).
+SESSION_PAGE_QUERIES = 8 + AUDIT_ROW_QUERIES + SAFETY_BANNER_QUERIES
 # The note page's signing refusals read the roster the page has already read; it also reads the
 # goals each member's part may address and the goals each part already links (the golden
 # thread): two queries.
-NOTE_PAGE_QUERIES = 13 + AUDIT_ROW_QUERIES
-GROUP_PAGE_QUERIES = 8 + AUDIT_ROW_QUERIES
+NOTE_PAGE_QUERIES = 12 + AUDIT_ROW_QUERIES + SAFETY_BANNER_QUERIES
+GROUP_PAGE_QUERIES = 7 + AUDIT_ROW_QUERIES + SAFETY_BANNER_QUERIES
 # The session and the user, the therapist, the groups they lead, the count of unsigned notes and
-# one page of them, and the alerts' banner.
-OVERDUE_PAGE_QUERIES = 7 + AUDIT_ROW_QUERIES
+# one page of them.
+OVERDUE_PAGE_QUERIES = 6 + AUDIT_ROW_QUERIES + SAFETY_BANNER_QUERIES
 
 
 def group_of(size, therapist):

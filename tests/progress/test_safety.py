@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 from django.conf import settings
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
@@ -228,3 +229,20 @@ def test_anonymous_is_sent_to_login(client, alert):
 
 def test_a_missing_alert_is_404_like_someone_elses(facilitator_client):
     assert facilitator_client.get(reverse("therapist:alert", args=[987654])).status_code == 404
+
+
+def test_a_clients_history_stays_readable_by_the_therapist_of_an_ended_membership(
+    client, member, therapist, other_therapist, today
+):
+    from progress.selectors import clients_of_therapist, get_client_for_therapist
+
+    Membership.objects.filter(client=member).update(
+        status=Membership.Status.ENDED, ended_on=today, end_reason=Membership.EndReason.COMPLETED
+    )
+
+    assert member not in clients_of_therapist(therapist)
+    assert get_client_for_therapist(therapist.user, member.pk) == member
+    with pytest.raises(Http404):
+        get_client_for_therapist(therapist.user, member.pk, history=False)
+    with pytest.raises(Http404):
+        get_client_for_therapist(other_therapist.user, member.pk)
