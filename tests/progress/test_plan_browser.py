@@ -1,5 +1,6 @@
 """The demo therapist reviews an overdue treatment plan in Debian's Chromium, on a tablet-sized screen."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -33,7 +34,8 @@ def test_demo_therapist_reviews_the_overdue_plan_from_the_dashboard(overdue_plan
         overdue = page.locator("[data-testid=plan-reviews-due]")
         assert client.display_name in overdue.inner_text()
 
-        overdue.locator(f"text={client.display_name}").click()
+        # The plan's link (the row also links the client's progress page).
+        overdue.get_by_role("link", name=re.compile(f"^{re.escape(client.display_name)} \\(")).click()
         page.wait_for_selector("text=Treatment plan:")
         assert "overdue" in page.inner_text("[data-testid=plan-dates]")
         # A review without its text is refused at the field, and the plan stays overdue.
