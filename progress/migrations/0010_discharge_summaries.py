@@ -4,6 +4,16 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from iop.permissions import grant_to_clinic_staff
+
+# Staff see which discharges have a summary and whether it is signed (its text only with
+# progress.read_note_text); therapists write and sign summaries on their pages.
+STAFF_PERMISSIONS = ["progress.view_dischargesummary"]
+
+
+def grant(apps, schema_editor):
+    grant_to_clinic_staff(apps, STAFF_PERMISSIONS)
+
 
 class Migration(migrations.Migration):
 
@@ -34,4 +44,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('client', 'discharge_date'), name='progress_dischargesummary_one_per_discharge', violation_error_message='This discharge already has a summary.'), models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', True), ('signed_by__isnull', True)), models.Q(('signed_at__isnull', False), ('signed_by__isnull', False)), _connector='OR'), name='progress_dischargesummary_signed_by_and_at', violation_error_message='A signed summary has both its signer and the time of signing.')],
             },
         ),
+        migrations.RunPython(grant, migrations.RunPython.noop),
     ]

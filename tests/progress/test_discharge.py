@@ -5,6 +5,7 @@ signed, access per role, and the page's queries."""
 import datetime
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,6 +13,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from groups.models import Membership
+from iop.permissions import CLINICAL_SUPERVISOR
 from progress import discharge
 from progress.models import Attendance, DischargeSummary, SignedNoteLocked, TreatmentPlan
 from scheduling.enrolment import discharge_client
@@ -272,3 +274,24 @@ def test_the_page_costs_the_same_queries_with_a_longer_stay(discharged, draft, t
         client.get(url)
 
     assert len(short) == len(long)
+
+
+# --- The staff admin -------------------------------------------------------------------------
+
+
+def test_staff_see_the_status_and_not_the_text(draft, staff_client):
+    changelist = staff_client.get(reverse("admin:progress_dischargesummary_changelist"))
+    change = staff_client.get(reverse("admin:progress_dischargesummary_change", args=[draft.pk]))
+
+    assert changelist.status_code == change.status_code == 200
+    assert "Draft" in changelist.content.decode()
+    assert "Engaged well." not in change.content.decode()
+    assert "Weekly aftercare group." not in change.content.decode()
+
+
+def test_a_supervisor_reads_the_text(draft, staff_client, staff_user):
+    staff_user.groups.add(Group.objects.get(name=CLINICAL_SUPERVISOR))
+
+    change = staff_client.get(reverse("admin:progress_dischargesummary_change", args=[draft.pk]))
+
+    assert "Engaged well." in change.content.decode()
