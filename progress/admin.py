@@ -33,6 +33,7 @@ from progress import admin_measures  # noqa: F401
 from progress.models import (
     Addendum,
     Attendance,
+    DischargeSummary,
     Goal,
     GoalStatusChange,
     GroupNote,
@@ -494,3 +495,40 @@ class TreatmentPlanAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, a
             if getattr(plan, f"goals_{status}", 0)
         ]
         return ", ".join(parts) or "none yet"
+
+
+@admin.register(DischargeSummary)
+class DischargeSummaryAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Staff see which discharges have a summary and whether it is signed; the narrative and the
+    recommendations are for holders of ``progress.read_note_text``. Therapists write and sign
+    summaries on their pages."""
+
+    note_text_fields = NOTE_TEXT_FIELDS | {"narrative", "recommendations", "facts"}
+    list_display = ["client", "discharge_date", "status", "written_by", "signed_by", "signed_at"]
+    list_filter = [SignedFilter]
+    search_fields = CLIENT_SEARCH_FIELDS
+    list_select_related = ["client", "written_by", "signed_by"]
+    ordering = ["-discharge_date", "pk"]
+    fields = [
+        "client",
+        "discharge_date",
+        "status",
+        "written_by",
+        "created_at",
+        "updated_at",
+        "signed_by",
+        "signed_at",
+        "narrative",
+        "recommendations",
+    ]
+    readonly_fields = fields
+
+    def audit_clients(self, summary):
+        return [summary.client_id]
+
+    def audit_detail(self, request) -> str:
+        return _shown_or_withheld(request, "discharge summary text")
+
+    @admin.display(description="Status")
+    def status(self, summary):
+        return "Signed" if summary.is_signed else "Draft"

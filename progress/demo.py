@@ -16,9 +16,11 @@ from iop.clock import minutes_after, start_of_day
 from progress import plans
 from progress.attendance import AttendanceEntry, record_attendance, session_mode
 from progress.checkins import record_measure, save_check_in
-from progress.models import Attendance, GroupNote, MeasureResponse, TreatmentPlan
+from progress.discharge import save_summary, sign_summary
+from progress.models import Attendance, DischargeSummary, GroupNote, MeasureResponse, TreatmentPlan
 from progress.notes import attending_clients, save_group_note, sign_note
 from progress.selectors import goals_for_note, roster_for_session, sessions_for_therapist
+from scheduling.enrolment import discharge_client
 from scheduling.models import Session
 from scheduling.services import mark_session_held
 
@@ -338,3 +340,49 @@ def seed_plans(*, stdout, demo_client: Client) -> None:
         else:
             made.append(overdue.display_name)
     stdout.write(f"Treatment plans demo: made for {', '.join(made) if made else 'no one (already there)'}.")
+
+
+# --- Discharge summaries ------------------------------------------------------------------------
+
+# Two clients of the demo therapist's "Mindfulness & Grounding Skills", discharged by seed_demo:
+# one whose summary is signed, one whose draft waits on the dashboard.
+SIGNED_DISCHARGE_CHART = "IOP-1022"
+DRAFT_DISCHARGE_CHART = "IOP-1023"
+DEMO_NARRATIVE = (
+    "Completed the program. Attended most scheduled sessions and took an active part in the skills "
+    "exercises; uses grounding and paced breathing when anxious. Mood and sleep improved over the stay."
+)
+DEMO_RECOMMENDATIONS = (
+    "Weekly outpatient therapy; the alumni support group on Thursdays; keep the written relapse-prevention "
+    "plan and the crisis line (988) at hand."
+)
+
+
+@transaction.atomic
+def seed_discharges(*, stdout) -> None:
+    """Discharge two of the demo therapist's clients today, one with a signed summary and one with
+    a draft. A client already discharged, or with a summary, is left as they are."""
+    user = get_user_model().objects.filter(username=DEMO_THERAPIST).first()
+    if user is None:
+        return
+    made = []
+    for chart, sign in ((SIGNED_DISCHARGE_CHART, True), (DRAFT_DISCHARGE_CHART, False)):
+        client = Client.objects.filter(chart_number=chart).first()
+        if client is None or DischargeSummary.objects.filter(client=client).exists():
+            continue
+        try:
+            if client.status == Client.Status.ACTIVE:
+                client = discharge_client(client=client, on=timezone.localdate(), note="Completed the program.")
+            summary = save_summary(
+                client=client,
+                author=user,
+                narrative=DEMO_NARRATIVE,
+                recommendations=DEMO_RECOMMENDATIONS if sign else "",
+            )
+            if sign:
+                sign_summary(summary=summary, user=user, password=DEMO_PASSWORD)
+        except ValidationError as refusal:
+            stdout.write(f"No discharge summary for {client.display_name}: {' '.join(refusal.messages)}")
+        else:
+            made.append(f"{client.display_name} ({'signed' if sign else 'draft'})")
+    stdout.write(f"Discharge summaries demo: made for {', '.join(made) if made else 'no one (already there)'}.")

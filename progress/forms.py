@@ -442,3 +442,31 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Progress on each goal, what the client says, and what changes in the plan.",
     )
+
+
+class DischargeSummaryForm(forms.Form):
+    bound_field_class = DrawnField
+
+    narrative = forms.CharField(
+        label="Narrative of the stay",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="The course of treatment: presenting problems, progress, participation, the reason for discharge.",
+    )
+    recommendations = forms.CharField(
+        label="Recommendations",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Aftercare, referrals, follow-up appointments and the crisis plan.",
+    )
+
+
+class SignSummaryForm(forms.Form):
+    bound_field_class = DrawnField
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Signing locks the summary and freezes the facts of the stay as they are now.",
+    )

@@ -98,18 +98,19 @@ class LockedNoteQuerySet(models.QuerySet):
     """
 
     signed_lookup = "signed_at"
+    locked_message = NOTE_IS_LOCKED
 
     def _touches_signed(self) -> bool:
         return self.filter(**{f"{self.signed_lookup}__isnull": False}).exists()
 
     def update(self, **kwargs):
         if self._touches_signed():
-            raise SignedNoteLocked()
+            raise SignedNoteLocked(self.locked_message)
         return super().update(**kwargs)
 
     def delete(self):
         if self._touches_signed():
-            raise SignedNoteLocked()
+            raise SignedNoteLocked(self.locked_message)
         return super().delete()
 
 
@@ -117,17 +118,19 @@ class LockedOnceSigned(models.Model):
     """A note part that refuses ``save()`` and ``delete()`` once its note is signed in the
     database; each subclass says, in ``_signed_in_database``, which stored signature locks it."""
 
+    locked_message = NOTE_IS_LOCKED
+
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
         if self._signed_in_database():
-            raise SignedNoteLocked()
+            raise SignedNoteLocked(self.locked_message)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         if self._signed_in_database():
-            raise SignedNoteLocked()
+            raise SignedNoteLocked(self.locked_message)
         return super().delete(*args, **kwargs)
 
     def _signed_in_database(self) -> bool:
@@ -649,3 +652,69 @@ class NoteGoal(LockedOnceSigned):
 
     def _signed_in_database(self) -> bool:
         return IndividualNote.objects.filter(pk=self.individual_note_id, group_note__signed_at__isnull=False).exists()
+
+
+SUMMARY_IS_LOCKED = "This discharge summary is signed and locked."
+
+
+class DischargeSummaryQuerySet(LockedNoteQuerySet):
+    signed_lookup = "signed_at"
+    locked_message = SUMMARY_IS_LOCKED
+
+    def signed(self):
+        return self.filter(signed_at__isnull=False)
+
+    def unsigned(self):
+        return self.filter(signed_at__isnull=True)
+
+
+class DischargeSummary(LockedOnceSigned):
+    """The summary of one discharge, written by a therapist of the client and signed like a note.
+
+    While it is a draft, the facts of the stay (dates, attendance, measures, goals) are gathered
+    live (``progress.discharge.summary_facts``); signing freezes them into ``facts``, so the signed
+    document reads the same whatever is recorded later. Signed, it is locked."""
+
+    locked_message = SUMMARY_IS_LOCKED
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="discharge_summaries")
+    discharge_date = models.DateField()
+    written_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    narrative = models.TextField(blank=True, help_text="The course of treatment, in the therapist's words.")
+    recommendations = models.TextField(blank=True, help_text="Aftercare, referrals and follow-up.")
+    # The facts of the stay as signed (empty while a draft: the page gathers them live).
+    facts = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DischargeSummaryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-discharge_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "discharge_date"],
+                name="progress_dischargesummary_one_per_discharge",
+                violation_error_message="This discharge already has a summary.",
+            ),
+            models.CheckConstraint(
+                name="progress_dischargesummary_signed_by_and_at",
+                condition=Q(signed_by__isnull=True, signed_at__isnull=True)
+                | Q(signed_by__isnull=False, signed_at__isnull=False),
+                violation_error_message="A signed summary has both its signer and the time of signing.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Discharge summary of {self.client.display_name}, {self.discharge_date:%Y-%m-%d}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def _signed_in_database(self) -> bool:
+        return self.pk is not None and DischargeSummary.objects.filter(pk=self.pk, signed_at__isnull=False).exists()

@@ -18,10 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.trail import Action, record
 from iop.forms import add_refusals
-from progress import attendance, charts, checkins, course, measures, notes, plans, safety, selectors
+from progress import attendance, charts, checkins, course, discharge, measures, notes, plans, safety, selectors
 from progress.forms import (
     AddendumForm,
     AttendanceFormSet,
+    DischargeSummaryForm,
     FollowUpForm,
     GoalForm,
     GoalStatusForm,
@@ -29,6 +30,7 @@ from progress.forms import (
     IndividualNoteFormSet,
     ReviewForm,
     SignNoteForm,
+    SignSummaryForm,
     StartPlanForm,
 )
 from progress.models import NOTE_IS_LOCKED, Goal, GroupNote
@@ -515,3 +517,76 @@ def client_progress(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     )
     return render(request, "progress/client_progress.html", context)
+
+
+# --- Discharge summary ------------------------------------------------------------------------
+
+
+def _discharge_page(request, client, *, form=None, sign_form=None, status=200) -> HttpResponse:
+    summary = discharge.summary_of(client)
+    may_write = discharge.may_write_summary(request.user, client)
+    facts = discharge.facts_of(summary, client) if client.discharge_date is not None else None
+    if form is None and summary is not None:
+        form = DischargeSummaryForm(
+            initial={"narrative": summary.narrative, "recommendations": summary.recommendations}
+        )
+    context = {
+        "client": client,
+        "summary": summary,
+        "facts": facts,
+        "may_write": may_write and (summary is None or not summary.is_signed),
+        "form": form or DischargeSummaryForm(),
+        "sign_form": sign_form or SignSummaryForm(),
+    }
+    record(
+        Action.VIEW,
+        target=summary if summary is not None else client,
+        clients=[client.pk],
+        detail="discharge summary" + (" (signed)" if summary is not None and summary.is_signed else ""),
+    )
+    return render(request, "progress/discharge.html", context, status=status)
+
+
+@login_required
+def discharge_summary(request: HttpRequest, pk: int) -> HttpResponse:
+    """The summary of the client's discharge: its therapists, current or past, read it; those of
+    the groups the client was in at discharge write the draft and sign it. 404 for anyone else."""
+    client = selectors.get_client_for_therapist(request.user, pk, history=True)
+    if request.method != "POST":
+        return _discharge_page(request, client)
+    form = DischargeSummaryForm(request.POST)
+    if form.is_valid():
+        try:
+            discharge.save_summary(
+                client=client,
+                author=request.user,
+                narrative=form.cleaned_data["narrative"],
+                recommendations=form.cleaned_data["recommendations"],
+            )
+        except ValidationError as error:
+            add_refusals(form, error)
+        else:
+            messages.success(request, "The draft summary is saved.")
+            return redirect("therapist:discharge", pk=client.pk)
+    return _discharge_page(request, client, form=form)
+
+
+@login_required
+@require_POST
+def discharge_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    client = selectors.get_client_for_therapist(request.user, pk, history=True)
+    summary = discharge.summary_of(client)
+    if summary is None:
+        raise Http404("No discharge summary has been started.")
+    form = SignSummaryForm(request.POST)
+    if form.is_valid():
+        try:
+            discharge.sign_summary(
+                summary=summary, user=request.user, password=form.cleaned_data["password"], request=request
+            )
+        except ValidationError as error:
+            add_refusals(form, error)
+        else:
+            messages.success(request, "The discharge summary is signed and locked.")
+            return redirect("therapist:discharge", pk=client.pk)
+    return _discharge_page(request, client, sign_form=form)

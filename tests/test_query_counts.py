@@ -25,12 +25,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from clients.models import Client
 from groups.models import Membership
 from iop.admin_filters import AutocompleteFilter
 from iop.middleware import LAST_ACTIVITY
 from iop.models import PasswordChangeDue
 from progress.checkins import record_measure
-from progress.models import GroupNote, NoteGoal
+from progress.models import DischargeSummary, GroupNote, NoteGoal
 from progress.plans import change_goal_status
 from scheduling.models import Reminder, Session
 from tests.factories import (
@@ -171,6 +172,19 @@ def add_unit(clinic, now):
     record_measure(client=newcomer, instrument="phq9", answers={f"item_{n}": 1 for n in range(1, 10)})
     MeasureResponseFactory(client=members[1], total=6, taken_on=now - datetime.timedelta(weeks=8))
     MeasureResponseFactory(client=members[1], total=14, taken_on=now - datetime.timedelta(weeks=1))
+
+    # A member of the therapist's group discharged today, their summary a draft (on the dashboard).
+    leaver = ClientFactory()
+    leaver.status, leaver.discharge_date = Client.Status.DISCHARGED, timezone.localdate(now)
+    Client.objects.filter(pk=leaver.pk).update(status=leaver.status, discharge_date=leaver.discharge_date)
+    MembershipFactory(
+        client=leaver,
+        group=group,
+        status=Membership.Status.ENDED,
+        ended_on=timezone.localdate(now),
+        end_reason=Membership.EndReason.DISCHARGED,
+    )
+    DischargeSummary.objects.create(client=leaver, discharge_date=leaver.discharge_date, written_by=therapist.user)
 
     start = timezone.localdate(now) + datetime.timedelta(days=30 + 3 * index)
     ClosureFactory(name=f"Staff day {index}", starts_on=start, ends_on=start)
@@ -331,7 +345,7 @@ def test_every_page_outside_the_admin_costs_the_same_queries_in_a_clinic_ten_tim
     large = queries(client, path)
 
     assert small[0] < 500
-    if route in ("therapist/clients/<int:pk>/progress/", "schedule/progress/"):
+    if route in ("therapist/clients/<int:pk>/progress/", "therapist/clients/<int:pk>/discharge/", "schedule/progress/"):
         assert small[0] == 200, path
     assert small == large, f"{path}: (status, queries) {small} at 1×, {large} at 10×"
 
@@ -352,6 +366,7 @@ def test_the_pages_that_grow_with_the_clinic_are_among_those_counted():
         "therapist/clients/<int:pk>/plan/",
         "therapist/goals/<int:pk>/",
         "therapist/clients/<int:pk>/progress/",
+        "therapist/clients/<int:pk>/discharge/",
         "schedule/progress/",
     ]:
         assert route in routes

@@ -69,3 +69,21 @@ def test_seed_demo_gives_the_demo_client_a_treatment_plan_with_goals_linked_from
     therapist = Therapist.objects.get(user__username="therapist")
     overdue = Client.objects.get(chart_number=OVERDUE_PLAN_CHART)
     assert [p.client_id for p in overdue_plan_reviews(therapist, today=today)] == [overdue.pk]
+
+
+def test_seed_demo_discharges_two_clients_one_summary_signed_one_draft_idempotently():
+    from progress.demo import DRAFT_DISCHARGE_CHART, SIGNED_DISCHARGE_CHART
+    from progress.discharge import unsigned_discharges
+    from progress.models import DischargeSummary
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert DischargeSummary.objects.count() == 2, out.getvalue()
+    signed = DischargeSummary.objects.get(client__chart_number=SIGNED_DISCHARGE_CHART)
+    assert signed.is_signed
+    assert signed.facts["sessions_attended"] > 0
+    assert not DischargeSummary.objects.get(client__chart_number=DRAFT_DISCHARGE_CHART).is_signed
+    therapist = Therapist.objects.get(user__username="therapist")
+    assert [c.chart_number for c in unsigned_discharges(therapist, limit=10)] == [DRAFT_DISCHARGE_CHART]
