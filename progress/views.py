@@ -351,6 +351,21 @@ def client_plan(request: HttpRequest, pk: int) -> HttpResponse:
     return _plan_page(request, client)
 
 
+def _submit(request: HttpRequest, form, write, *, done, then: str, pk: int) -> HttpResponse | None:
+    """A posted form written through its service: ``write(cleaned_data)``. Written, the message
+    ``done`` (or ``done(cleaned_data)``) and a redirect to the page ``then`` of ``pk``; refused,
+    the service's reasons on the form's fields and None, for the page to be drawn again."""
+    if not form.is_valid():
+        return None
+    try:
+        write(form.cleaned_data)
+    except ValidationError as error:
+        add_refusals(form, error)
+        return None
+    messages.success(request, done(form.cleaned_data) if callable(done) else done)
+    return redirect(then, pk=pk)
+
+
 def _plan_of_current_client(request: HttpRequest, pk: int):
     """For the plan's writes: the client must be in a group the therapist leads now."""
     client = selectors.get_client_for_therapist(request.user, pk, history=False)
@@ -365,15 +380,15 @@ def plan_start(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "This client already has a treatment plan; add goals or review it.")
         return redirect("therapist:plan", pk=client.pk)
     form = StartPlanForm(request.POST)
-    if form.is_valid():
-        try:
-            plans.start_plan(client=client, by=request.user, started_on=form.cleaned_data["started_on"])
-        except ValidationError as error:
-            add_refusals(form, error)
-        else:
-            messages.success(request, "The treatment plan is started. Add its goals.")
-            return redirect("therapist:plan", pk=client.pk)
-    return _plan_page(request, client, start_form=form)
+    written = _submit(
+        request,
+        form,
+        lambda data: plans.start_plan(client=client, by=request.user, started_on=data["started_on"]),
+        done="The treatment plan is started. Add its goals.",
+        then="therapist:plan",
+        pk=client.pk,
+    )
+    return written or _plan_page(request, client, start_form=form)
 
 
 @login_required
@@ -383,15 +398,15 @@ def plan_goal_add(request: HttpRequest, pk: int) -> HttpResponse:
     if plan is None:
         raise Http404("This client has no treatment plan yet.")
     form = GoalForm(request.POST)
-    if form.is_valid():
-        try:
-            plans.add_goal(plan=plan, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_refusals(form, error)
-        else:
-            messages.success(request, "The goal is added to the plan.")
-            return redirect("therapist:plan", pk=client.pk)
-    return _plan_page(request, client, goal_form=form)
+    written = _submit(
+        request,
+        form,
+        lambda data: plans.add_goal(plan=plan, by=request.user, **data),
+        done="The goal is added to the plan.",
+        then="therapist:plan",
+        pk=client.pk,
+    )
+    return written or _plan_page(request, client, goal_form=form)
 
 
 @login_required
@@ -401,15 +416,15 @@ def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
     if plan is None:
         raise Http404("This client has no treatment plan yet.")
     form = ReviewForm(request.POST)
-    if form.is_valid():
-        try:
-            plans.record_review(plan=plan, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_refusals(form, error)
-        else:
-            messages.success(request, "The review is recorded.")
-            return redirect("therapist:plan", pk=client.pk)
-    return _plan_page(request, client, review_form=form)
+    written = _submit(
+        request,
+        form,
+        lambda data: plans.record_review(plan=plan, by=request.user, **data),
+        done="The review is recorded.",
+        then="therapist:plan",
+        pk=client.pk,
+    )
+    return written or _plan_page(request, client, review_form=form)
 
 
 @login_required
@@ -417,15 +432,15 @@ def plan_review(request: HttpRequest, pk: int) -> HttpResponse:
 def goal_status(request: HttpRequest, pk: int) -> HttpResponse:
     goal = selectors.get_goal_for_therapist(request.user, pk, history=False)
     form = GoalStatusForm(request.POST, goal=goal)
-    if form.is_valid():
-        try:
-            plans.change_goal_status(goal=goal, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_refusals(form, error)
-        else:
-            messages.success(request, f"The goal is now {Goal.Status(form.cleaned_data['to_status']).label.lower()}.")
-            return redirect("therapist:plan", pk=goal.plan.client_id)
-    return _plan_page(request, goal.plan.client, status_form=form)
+    written = _submit(
+        request,
+        form,
+        lambda data: plans.change_goal_status(goal=goal, by=request.user, **data),
+        done=lambda data: f"The goal is now {Goal.Status(data['to_status']).label.lower()}.",
+        then="therapist:plan",
+        pk=goal.plan.client_id,
+    )
+    return written or _plan_page(request, goal.plan.client, status_form=form)
 
 
 @login_required
@@ -434,22 +449,23 @@ def goal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     goal = selectors.get_goal_for_therapist(request.user, pk, history=request.method != "POST")
     if request.method == "POST":
         form = GoalForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                plans.edit_goal(
-                    goal=goal,
-                    by=request.user,
-                    problem=data["problem"],
-                    goal_text=data["goal"],
-                    objectives=data["objectives"],
-                    target_date=data["target_date"],
-                )
-            except ValidationError as error:
-                add_refusals(form, error)
-            else:
-                messages.success(request, "The goal is changed.")
-                return redirect("therapist:plan", pk=goal.plan.client_id)
+        written = _submit(
+            request,
+            form,
+            lambda data: plans.edit_goal(
+                goal=goal,
+                by=request.user,
+                problem=data["problem"],
+                goal_text=data["goal"],
+                objectives=data["objectives"],
+                target_date=data["target_date"],
+            ),
+            done="The goal is changed.",
+            then="therapist:plan",
+            pk=goal.plan.client_id,
+        )
+        if written:
+            return written
     else:
         form = GoalForm(
             initial={field: getattr(goal, field) for field in ("problem", "goal", "objectives", "target_date")}
@@ -555,20 +571,17 @@ def discharge_summary(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return _discharge_page(request, client)
     form = DischargeSummaryForm(request.POST)
-    if form.is_valid():
-        try:
-            discharge.save_summary(
-                client=client,
-                author=request.user,
-                narrative=form.cleaned_data["narrative"],
-                recommendations=form.cleaned_data["recommendations"],
-            )
-        except ValidationError as error:
-            add_refusals(form, error)
-        else:
-            messages.success(request, "The draft summary is saved.")
-            return redirect("therapist:discharge", pk=client.pk)
-    return _discharge_page(request, client, form=form)
+    written = _submit(
+        request,
+        form,
+        lambda data: discharge.save_summary(
+            client=client, author=request.user, narrative=data["narrative"], recommendations=data["recommendations"]
+        ),
+        done="The draft summary is saved.",
+        then="therapist:discharge",
+        pk=client.pk,
+    )
+    return written or _discharge_page(request, client, form=form)
 
 
 @login_required
@@ -579,14 +592,14 @@ def discharge_sign(request: HttpRequest, pk: int) -> HttpResponse:
     if summary is None:
         raise Http404("No discharge summary has been started.")
     form = SignSummaryForm(request.POST)
-    if form.is_valid():
-        try:
-            discharge.sign_summary(
-                summary=summary, user=request.user, password=form.cleaned_data["password"], request=request
-            )
-        except ValidationError as error:
-            add_refusals(form, error)
-        else:
-            messages.success(request, "The discharge summary is signed and locked.")
-            return redirect("therapist:discharge", pk=client.pk)
-    return _discharge_page(request, client, sign_form=form)
+    written = _submit(
+        request,
+        form,
+        lambda data: discharge.sign_summary(
+            summary=summary, user=request.user, password=data["password"], request=request
+        ),
+        done="The discharge summary is signed and locked.",
+        then="therapist:discharge",
+        pk=client.pk,
+    )
+    return written or _discharge_page(request, client, sign_form=form)
