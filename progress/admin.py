@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin
-from audit.lists import LargeListAdmin
+from audit.lists import LargeListAdmin, ListAdmin
 from clients.admin import SearchFromClientsMixin
 from clients.models import FOUND_BY, Client
 from iop.admin_actions import action_with_form, render_action_form
@@ -444,7 +444,7 @@ class PlanReviewInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInli
 
 
 @admin.register(TreatmentPlan)
-class TreatmentPlanAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TreatmentPlanAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, ListAdmin):
     """Staff see each plan's status: when it started, when it was last reviewed, whether the
     review is overdue and how many goals are in each status. The goals' words and the reviews'
     text are for holders of ``progress.read_note_text``; therapists write plans on their pages."""
@@ -498,7 +498,7 @@ class TreatmentPlanAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, a
 
 
 @admin.register(DischargeSummary)
-class DischargeSummaryAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class DischargeSummaryAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, ListAdmin):
     """Staff see which discharges have a summary and whether it is signed; the narrative and the
     recommendations are for holders of ``progress.read_note_text``. Therapists write and sign
     summaries on their pages."""

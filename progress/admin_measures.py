@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin
+from audit.lists import ListAdmin
 from clients.models import Client
 from iop.admin_widgets import TolerantAutocompleteSelect
 from iop.forms import add_refusals
@@ -61,7 +62,7 @@ def _band(response: MeasureResponse) -> str:
 
 
 @admin.register(MeasureResponse)
-class MeasureResponseAdmin(AuditedAdmin, admin.ModelAdmin):
+class MeasureResponseAdmin(AuditedAdmin, ListAdmin):
     list_display = ["client", "instrument", "occasion", "taken_on", "source", "total", "band", "alert"]
     list_filter = ["instrument", "occasion", "source"]
     search_fields = ["^client__chart_number", "^client__legal_last_name", "^client__legal_first_name"]
@@ -147,7 +148,7 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(SafetyAlert)
-class SafetyAlertAdmin(AuditedAdmin, admin.ModelAdmin):
+class SafetyAlertAdmin(AuditedAdmin, ListAdmin):
     list_display = ["client", "raised_at", "state", "followed_up_by", "followed_up_at", "contacted_by"]
     list_filter = [OpenFilter]
     search_fields = ["^client__chart_number", "^client__legal_last_name", "^client__legal_first_name"]

@@ -279,37 +279,23 @@ class AddendumForm(forms.Form):
 # --- The client's portal: check-ins and questionnaires ----------------------------------------
 
 
-def _scale_choices(low_words: str, high_words: str) -> list[tuple[int, str]]:
-    return [
-        (value, f"{value} — {low_words}" if value == 0 else f"{value} — {high_words}" if value == 10 else str(value))
-        for value in range(11)
-    ]
+def _scale(label: str, low_words: str, high_words: str) -> forms.TypedChoiceField:
+    """A 0 to 10 scale, a radio button each, with words at each end."""
+    return forms.TypedChoiceField(
+        label=label,
+        coerce=int,
+        choices=[(0, f"0 — {low_words}"), *((value, str(value)) for value in range(1, 10)), (10, f"10 — {high_words}")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a number from 0 to 10."},
+    )
 
 
 class CheckInForm(forms.Form):
     """The weekly check-in: three scales of 0 to 10 with words at each end, and free text."""
 
-    mood = forms.TypedChoiceField(
-        label="How has your mood been this week?",
-        coerce=int,
-        choices=_scale_choices("very low", "very good"),
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose a number from 0 to 10."},
-    )
-    coping = forms.TypedChoiceField(
-        label="How well have you been coping this week?",
-        coerce=int,
-        choices=_scale_choices("not coping at all", "coping very well"),
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose a number from 0 to 10."},
-    )
-    cravings = forms.TypedChoiceField(
-        label="How strong have cravings or urges been this week?",
-        coerce=int,
-        choices=_scale_choices("none", "very strong"),
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose a number from 0 to 10."},
-    )
+    mood = _scale("How has your mood been this week?", "very low", "very good")
+    coping = _scale("How well have you been coping this week?", "not coping at all", "coping very well")
+    cravings = _scale("How strong have cravings or urges been this week?", "none", "very strong")
     what_helped = forms.CharField(
         label="What helped this week?",
         required=False,
