@@ -316,7 +316,7 @@ class Builder:
                     modality=modality,
                     room="" if modality == "virtual" else f"Room {100 + n % 90}",
                     video_link="" if modality == "in_person" else f"https://video.example.org/j/{4000 + n}",
-                    language="Spanish" if spanish else "English",
+                    language="es" if spanish else "en",
                     audience=LevelOfCare.ADOLESCENT_IOP if self.random.random() < 0.15 else LevelOfCare.ADULT_IOP,
                     enrolment="closed" if self.random.random() < 0.1 else "open",
                     start_date=self.first_day - datetime.timedelta(weeks=self.random.randint(0, 20)),
@@ -456,7 +456,7 @@ class Builder:
                     admission_date=admitted,
                     discharge_date=discharged,
                     level_of_care="adolescent_iop" if n % 8 == 0 else "adult_iop",
-                    preferred_language="Spanish" if n % 12 == 0 else "English",
+                    preferred_language="es" if n % 12 == 0 else "en",
                     reminder_channel="sms" if n % 3 == 0 else "email",
                     reminder_consent=n % 5 != 0,
                 )

@@ -18,6 +18,28 @@ class LevelOfCare(models.TextChoices):
     ADOLESCENT_IOP = "adolescent_iop", "Adolescent IOP"
 
 
+class Language(models.TextChoices):
+    """The languages a client can ask for and a group can be held in, as language codes.
+
+    The codes are the ones Django's translation machinery uses (``LANGUAGES``), so the portal can speak
+    a client's language where a translation exists; the others fall back to English.
+    """
+
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish (Español)"
+    ARABIC = "ar", "Arabic (العربية)"
+    CHINESE = "zh-hans", "Chinese (中文)"
+    FRENCH = "fr", "French (Français)"
+    HAITIAN_CREOLE = "ht", "Haitian Creole (Kreyòl ayisyen)"
+    KOREAN = "ko", "Korean (한국어)"
+    PORTUGUESE = "pt", "Portuguese (Português)"
+    RUSSIAN = "ru", "Russian (Русский)"
+    SOMALI = "so", "Somali (Soomaali)"
+    TAGALOG = "tl", "Tagalog"
+    VIETNAMESE = "vi", "Vietnamese (Tiếng Việt)"
+    ASL = "ase", "American Sign Language"
+
+
 # What staff type to find a client: the start of a chart number or of a name.
 FOUND_BY = ("chart_number", "legal_last_name", "legal_first_name", "preferred_name")
 
@@ -71,7 +93,7 @@ class Client(ConstraintErrorsOnFields, models.Model):
     discharge_date = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
     level_of_care = models.CharField(max_length=20, choices=LevelOfCare.choices, default=LevelOfCare.ADULT_IOP)
 
-    preferred_language = models.CharField(max_length=40, default="English")
+    preferred_language = models.CharField(max_length=10, choices=Language.choices, default=Language.ENGLISH)
     communication_preferences = models.TextField(
         blank=True, help_text="E.g. needs an interpreter, prefers written instructions, hard of hearing."
     )
@@ -125,6 +147,11 @@ class Client(ConstraintErrorsOnFields, models.Model):
                 name="clients_client_discharged_has_discharge_date",
                 condition=~Q(status="discharged") | Q(discharge_date__isnull=False),
                 violation_error_message="A discharged client needs a discharge date.",
+            ),
+            models.CheckConstraint(
+                name="clients_client_preferred_language_known",
+                condition=Q(preferred_language__in=Language.values),
+                violation_error_message="Choose a language from the list.",
             ),
             models.CheckConstraint(
                 name="clients_client_not_own_partner",

@@ -6,7 +6,7 @@ from django.db.models import ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from clients.models import Client, LevelOfCare
+from clients.models import Client, Language, LevelOfCare
 from iop.dates import validate_clinic_date
 from iop.discretion import validate_discreet
 
@@ -100,7 +100,7 @@ class TherapyGroup(models.Model):
     modality = models.CharField(max_length=10, choices=Modality.choices, default=Modality.IN_PERSON)
     room = models.CharField(max_length=60, blank=True, validators=[validate_discreet])
     video_link = models.URLField(blank=True)
-    language = models.CharField(max_length=40, default="English")
+    language = models.CharField(max_length=10, choices=Language.choices, default=Language.ENGLISH)
     audience = models.CharField(max_length=20, choices=LevelOfCare.choices, default=LevelOfCare.ADULT_IOP)
     enrolment = models.CharField(max_length=8, choices=Enrolment.choices, default=Enrolment.OPEN)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
@@ -128,6 +128,11 @@ class TherapyGroup(models.Model):
                 | (Q(modality="virtual") & ~Q(video_link=""))
                 | (Q(modality="hybrid") & ~Q(room="") & ~Q(video_link="")),
                 violation_error_message="In-person groups need a room, virtual groups a video link, hybrid both.",
+            ),
+            models.CheckConstraint(
+                name="groups_therapygroup_language_known",
+                condition=Q(language__in=Language.values),
+                violation_error_message="Choose a language from the list.",
             ),
             models.CheckConstraint(
                 name="groups_therapygroup_ends_after_start",

@@ -71,7 +71,7 @@ def _client_form(**overrides):
         "legal_last_name": "Moss",
         "date_of_birth": "1992-04-01",
         "level_of_care": "adult_iop",
-        "preferred_language": "English",
+        "preferred_language": "en",
         "reminder_channel": "email",
         "signatures-TOTAL_FORMS": "0",
         "signatures-INITIAL_FORMS": "0",

@@ -192,7 +192,7 @@ def test_group_form_refuses_a_cap_outside_8_to_12(staff_client, therapist, capac
             "facilitator": therapist.pk,
             "modality": "in_person",
             "room": "Room 7",
-            "language": "English",
+            "language": "en",
             "audience": "adult_iop",
             "enrolment": "open",
             "status": "running",
