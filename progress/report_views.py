@@ -67,8 +67,6 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     default = reports.default_period(timezone.localdate())
     asked = any(name in request.GET for name in ("start", "end", "group", "therapist"))
     form = ReportFilterForm(request.GET if asked else {"start": default.start, "end": default.end})
-    if not kind.by_therapist:
-        del form.fields["therapist"]
     shown = None
     csv_url = ""
     if form.is_valid():

@@ -15,7 +15,7 @@ import csv
 import datetime
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Count, DateField, Exists, OuterRef, Q
@@ -623,9 +623,7 @@ class Kind:
     slug: str
     title: str
     summary: str
-    build: object
-    # The filters that apply to it.
-    by_therapist: bool = True
+    build: Callable[..., Report]
     # Names clients (minimum necessary: shown only to who may see client records).
     names_clients: bool = False
 
