@@ -20,6 +20,8 @@ accounts = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # The clinic's reports are admin pages, under the admin's address.
+    path("admin/reports/", include("progress.report_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("schedule/", include("scheduling.urls")),

@@ -44,7 +44,7 @@ Point = tuple[datetime.date, float | int | None]
 _ids = itertools.count(1)
 
 
-def _week_label(day: datetime.date) -> str:
+def week_label(day: datetime.date) -> str:
     return f"{day:%b} {day.day}"
 
 
@@ -65,6 +65,10 @@ class _Bar(_WithoutTooltips, pygal.Bar):
 
 
 class _Line(_WithoutTooltips, pygal.Line):
+    pass
+
+
+class _StackedBar(_WithoutTooltips, pygal.StackedBar):
     pass
 
 
@@ -123,7 +127,7 @@ def _svg(chart: pygal.graph.graph.Graph, *, title: str, description: str, css_cl
 
 def _labels(days: Sequence[datetime.date], size: Size) -> tuple[list[str], list[str]]:
     """The x labels, and those drawn (all for a short stay; every fourth week for a long one)."""
-    labels = [_week_label(day) for day in days]
+    labels = [week_label(day) for day in days]
     if len(labels) <= size.all_labels_up_to:
         return labels, labels
     return labels, labels[::4]
@@ -238,5 +242,68 @@ def participation(series: dict[str, Sequence[Point]], *, size: Size = WIDE) -> S
         top=4,
         y_labels=range(0, 5),
         css_class="chart-participation",
+        size=size,
+    )
+
+
+# --- The clinic's reports (admin) -----------------------------------------------------------
+
+
+def _axis_top(values: Sequence[float | int | None]) -> int:
+    highest = max((value for value in values if value is not None), default=0)
+    return max(int(highest) + 1, 1)
+
+
+def report_bars(
+    labels: Sequence[str],
+    series: dict[str, Sequence[float | int | None]],
+    *,
+    title: str,
+    description: str,
+    y_title: str,
+    top: int | None = None,
+    stacked: bool = False,
+    size: Size = WIDE,
+) -> SafeString:
+    """Bars for each label (a group, a month, a week, a level of care), one colour per series; the
+    report's table beside it gives every value."""
+    if top is None:
+        if stacked:
+            totals = [sum(values[i] or 0 for values in series.values()) for i in range(len(labels))]
+            top = _axis_top(totals)
+        else:
+            top = _axis_top([value for values in series.values() for value in values])
+    step = max(1, -(-top // 5))
+    chart = (_StackedBar if stacked else _Bar)(
+        **_config(
+            size,
+            title=title,
+            range=(0, top),
+            y_labels=list(range(0, top + 1, step)) if labels else None,
+            show_legend=len(series) > 1,
+            legend_at_bottom=True,
+            show_minor_x_labels=len(labels) <= size.all_labels_up_to,
+            x_labels_major=list(labels)[::4] if len(labels) > size.all_labels_up_to else list(labels),
+            y_title=y_title,
+        )
+    )
+    chart.x_labels = list(labels)
+    if labels:
+        for name, values in series.items():
+            chart.add(name, list(values))
+    return _svg(chart, title=title, description=description if labels else NO_DATA, css_class="chart-report")
+
+
+def report_lines(series: dict[str, Sequence[Point]], *, title: str, description: str, size: Size = WIDE) -> SafeString:
+    """A count over weeks, one line per series (the census by level of care)."""
+    top = _axis_top([value for points in series.values() for _, value in points])
+    step = max(1, -(-top // 5))
+    return _line(
+        series,
+        title=title,
+        description=description,
+        top=top,
+        y_labels=range(0, top + 1, step),
+        css_class="chart-report",
         size=size,
     )

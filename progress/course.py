@@ -2,21 +2,24 @@
 week against the level of care's minimum, participation per group per week, check-ins, PHQ-9 and
 GAD-7 with their bands and change from baseline, and the treatment plan's goals.
 
-A bounded number of queries whatever the length of the stay: a year of attendance is some two
-hundred rows of four columns, summed here by the clinic's calendar week (a session's week is the
-Monday of its local date, so an evening group on the night the clocks change stays in its week).
+A bounded number of queries whatever the length of the stay: the database sums a year of
+attendance into a row per group and week under the hours rule (``weekly_hours``), the rule the
+clinic's reports count by too.
 The facilitators' observations are clinical text and are read page by page
 (``selectors.observations_of``)."""
 
 import datetime
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Count, DateField, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from clients.models import Client
-from iop.clock import monday_of
+from iop.clock import clinic_zone, monday_of
 from progress import checkins, measures, selectors
 from progress.models import Attendance, CheckIn, TreatmentPlan
 from scheduling.models import Session
@@ -91,6 +94,37 @@ class Course:
         return rows[-1].change if len(rows) > 1 else None
 
 
+# The hours rule, the one every page and report counts by: the minutes attended at held sessions
+# by a member marked present, late or left early, summed by the clinic's calendar week of the
+# session (the Monday of its local date: an evening group on the night the clocks change stays in
+# its week). A week is below the minimum when it is over and its hours are under the level of
+# care's minimum (``WeekHours.below_minimum``).
+COUNTED = Q(status__in=Attendance.ATTENDED)
+
+
+def week_of_session() -> TruncWeek:
+    """The Monday of the session's local date, worked out by the database."""
+    return TruncWeek("session__starts_at", tzinfo=clinic_zone(), output_field=DateField())
+
+
+def weekly_hours(attendances: QuerySet[Attendance], *, by: Sequence[str] = ()) -> QuerySet:
+    """``attendances`` at held sessions summed per week (and per each field of ``by``): the
+    ``monday``, the ``minutes`` and ``sessions`` counted by the hours rule, the sum of their
+    ``participation`` levels, and the start of the week's ``first_met`` session (any status)."""
+    return (
+        attendances.filter(session__status=Session.Status.HELD)
+        .annotate(monday=week_of_session())
+        .order_by()
+        .values("monday", *by)
+        .annotate(
+            minutes=Coalesce(Sum("minutes_attended", filter=COUNTED), 0),
+            sessions=Count("pk", filter=COUNTED),
+            participation=Coalesce(Sum("participation", filter=COUNTED), 0),
+            first_met=Min("session__starts_at"),
+        )
+    )
+
+
 def minimum_hours(client: Client) -> float:
     """The weekly minimum of the client's level of care (ASAM: 9 hours adult IOP, 6 adolescent)."""
     return settings.IOP_WEEKLY_MINIMUM_HOURS[client.level_of_care]
@@ -118,24 +152,25 @@ def gather(client: Client, *, today: datetime.date | None = None) -> Course:
     and its reviews), whatever the length of the stay."""
     today = today or timezone.localdate()
     minimum = minimum_hours(client)
-    attended = (
-        Attendance.objects.filter(client=client, session__status=Session.Status.HELD)
-        .order_by()
-        .values_list("session__starts_at", "session__group__name", "status", "minutes_attended", "participation")
-    )
     minutes: dict[datetime.date, int] = defaultdict(int)
     sessions: dict[datetime.date, int] = defaultdict(int)
-    levels: dict[tuple[str, datetime.date], list[int]] = defaultdict(list)
+    participation = []
     first_met = None
-    for starts_at, group, status, minutes_attended, participation in attended:
-        day = timezone.localdate(starts_at)
+    # One row per group and week, summed by the database under the hours rule.
+    for row in weekly_hours(Attendance.objects.filter(client=client), by=("session__group__name",)):
+        day = timezone.localdate(row["first_met"])
         first_met = day if first_met is None else min(first_met, day)
-        if status not in Attendance.ATTENDED:
-            continue
-        monday = monday_of(day)
-        minutes[monday] += minutes_attended
-        sessions[monday] += 1
-        levels[(group, monday)].append(participation)
+        minutes[row["monday"]] += row["minutes"]
+        sessions[row["monday"]] += row["sessions"]
+        if row["sessions"]:
+            participation.append(
+                GroupWeek(
+                    group=row["session__group__name"],
+                    monday=row["monday"],
+                    mean=round(row["participation"] / row["sessions"], 1),
+                    sessions=row["sessions"],
+                )
+            )
     this_monday = monday_of(today)
     weeks = [
         WeekHours(
@@ -147,13 +182,7 @@ def gather(client: Client, *, today: datetime.date | None = None) -> Course:
         )
         for monday in stay_weeks(client, today=today, first_met=first_met)
     ]
-    participation = sorted(
-        (
-            GroupWeek(group=group, monday=monday, mean=round(sum(values) / len(values), 1), sessions=len(values))
-            for (group, monday), values in levels.items()
-        ),
-        key=lambda row: (row.monday, row.group),
-    )
+    participation.sort(key=lambda row: (row.monday, row.group))
     treatment_plan = selectors.plan_of(client)
     return Course(
         client=client,

@@ -3,8 +3,10 @@ import uuid
 from django import forms
 
 from clients.models import Client
+from groups.models import Therapist, TherapyGroup
+from iop.dates import validate_clinic_date
 from iop.forms import DrawnField, add_refusals
-from progress import measures
+from progress import measures, reports
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
 from progress.models import Attendance, Goal, SafetyAlert
 from progress.notes import BIRP_FIELDS, individual_text_refusals, shared_text_refusals
@@ -456,3 +458,36 @@ class SignSummaryForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Signing locks the summary and freezes the facts of the stay as they are now.",
     )
+
+
+# --- Reports --------------------------------------------------------------------------------
+
+
+class ReportFilterForm(forms.Form):
+    """A report's period and what it is narrowed to; read from the page's address (GET)."""
+
+    start = forms.DateField(label="From", widget=DATE_INPUT, validators=[validate_clinic_date])
+    end = forms.DateField(label="To (included)", widget=DATE_INPUT, validators=[validate_clinic_date])
+    group = forms.ModelChoiceField(
+        queryset=TherapyGroup.objects.only("pk", "name").order_by("name", "pk"),
+        required=False,
+        empty_label="All groups",
+    )
+    therapist = forms.ModelChoiceField(
+        queryset=Therapist.objects.order_by("user__last_name", "user__first_name", "pk"),
+        required=False,
+        empty_label="All therapists",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end"):
+            add_refusals(self, reports.period_refusals(cleaned["start"], cleaned["end"]))
+        return cleaned
+
+    @property
+    def period(self) -> "reports.Period":
+        return reports.Period(self.cleaned_data["start"], self.cleaned_data["end"])
+
+    def filters(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in ("group", "therapist")}

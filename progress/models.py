@@ -44,6 +44,8 @@ class Attendance(models.Model):
 
     class Meta:
         ordering = ["session__starts_at", "client__legal_last_name", "client__legal_first_name"]
+        # The clinic's reports (progress.reports) are counts over attendance and the stays around it.
+        permissions = [("view_reports", "Can view the clinic's reports")]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "client"],

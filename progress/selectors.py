@@ -122,6 +122,19 @@ def get_session_for_therapist(user, pk: int) -> Session:
     return session
 
 
+def get_session_for_sign_in_sheet(user, pk: int) -> Session:
+    """The session whose paper sign-in sheet the user may print: staff who see sessions in the
+    admin, and the therapists who lead it (``get_session_for_therapist``); 404 for anyone else."""
+    if user.is_authenticated and user.is_active and user.is_staff and user.has_perm("scheduling.view_session"):
+        session = (
+            Session.objects.select_related("group__co_facilitator__user", "facilitator__user").filter(pk=pk).first()
+        )
+        if session is None:
+            raise Http404("No such session.")
+        return session
+    return get_session_for_therapist(user, pk)
+
+
 def get_group_for_therapist(user, pk: int) -> TherapyGroup:
     therapist = therapist_for(user)
     group = groups_for_therapist(therapist).filter(pk=pk).first()

@@ -125,6 +125,26 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def sign_in_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    """The paper backup of attendance: one line per member expected at the meeting (the roster
+    at its start), each with room to sign; printed by staff at the front desk or by the
+    therapist. Clinic-internal paper: it names members in full, and says it is confidential."""
+    session = selectors.get_session_for_sign_in_sheet(request.user, pk)
+    roster = list(selectors.roster_for_session(session))
+    facilitators = [session.facilitator]
+    co_facilitator = session.group.co_facilitator
+    if co_facilitator is not None and co_facilitator.pk != session.facilitator_id:
+        facilitators.append(co_facilitator)
+    record(Action.VIEW, target=session, clients=roster, detail="sign-in sheet")
+    return render(
+        request,
+        "progress/sign_in_sheet.html",
+        {"session": session, "roster": roster, "facilitators": facilitators},
+    )
+
+
+@login_required
 @require_POST
 def session_held(request: HttpRequest, pk: int) -> HttpResponse:
     session = selectors.get_session_for_therapist(request.user, pk)

@@ -30,6 +30,7 @@ from groups.models import Membership
 from iop.admin_filters import AutocompleteFilter
 from iop.middleware import LAST_ACTIVITY
 from iop.models import PasswordChangeDue
+from progress import reports
 from progress.checkins import record_measure
 from progress.models import DischargeSummary, GroupNote, NoteGoal
 from progress.plans import change_goal_status
@@ -286,6 +287,43 @@ def test_every_admin_page_costs_the_same_queries_in_a_clinic_ten_times_larger(cl
     assert len(pages) > 4 * len(admin.site._registry)
 
 
+# --- The reports (admin pages of their own, under /admin/reports/) ------------------------------
+
+
+def report_pages(clinic, today) -> list[str]:
+    """Each report as it opens, over days that hold the clinic's rows, narrowed to a group and to
+    a therapist, and as a CSV file."""
+    days = {"start": (today - datetime.timedelta(days=35)).isoformat(), "end": today.isoformat()}
+    pages = [reverse("reports:index")]
+    for kind in reports.REPORTS:
+        url = reverse("reports:report", args=[kind.slug])
+        pages += [
+            url,
+            f"{url}?{urlencode(days)}",
+            f"{url}?{urlencode({**days, 'group': clinic['group'].pk})}",
+            f"{url}?{urlencode({**days, 'therapist': clinic['therapist'].pk})}",
+            f"{url}?{urlencode({**days, 'format': 'csv'})}",
+        ]
+    return pages
+
+
+def test_every_report_costs_the_same_queries_in_a_clinic_ten_times_larger(client, now, today):
+    clinic = build_clinic(now)
+    grow(clinic, now, SMALL)
+    client.force_login(clinic["reader"])
+    pages = report_pages(clinic, today)
+    small = {page: queries(client, page, first_visit=True) for page in pages}
+
+    grow(clinic, now, LARGE)
+    large = {page: queries(client, page) for page in pages}
+
+    assert {status for status, _ in small.values()} == {200}
+    grown = {page: (small[page], large[page]) for page in pages if small[page] != large[page]}
+    assert not grown, "(status, queries) at 1× and at 10×:\n" + "\n".join(
+        f"{page}: {before} → {after}" for page, (before, after) in grown.items()
+    )
+
+
 # --- Everything outside the admin ----------------------------------------------------------------
 
 
@@ -362,6 +400,7 @@ def test_the_pages_that_grow_with_the_clinic_are_among_those_counted():
         "schedule/questionnaires/<int:pk>/",
         "therapist/",
         "therapist/sessions/<int:pk>/",
+        "therapist/sessions/<int:pk>/sign-in-sheet/",
         "therapist/alerts/<int:pk>/",
         "therapist/clients/<int:pk>/plan/",
         "therapist/goals/<int:pk>/",
