@@ -247,7 +247,8 @@ def _turn(
     """One writer's turn of the chain, as short as it can be: see ``commit_change``. Without a
     change, the rows are written anyway."""
     if connection.vendor != "postgresql":  # one writer at a time already: no lock to hold short
-        with transaction.atomic(), connection.cursor() as cursor:
+        # No savepoint inside the caller's transaction, as in ``record``.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             if change is not None:
                 cursor.execute(change, params)
                 if not cursor.fetchall():
