@@ -319,7 +319,7 @@ def _insert_rows(rows: list[AuditEvent]) -> tuple[str, list[object]]:
     varying = tuple(name for name in _SHARED if any(getattr(row, name) != getattr(first, name) for row in rows))
     adapt = {
         "at": connection.ops.adapt_datetimefield_value,
-        # Sent as text in an array (cast to inet[] there), as the backend's form in a shared value.
+        # Addresses that differ go as text in an array cast to inet[]; one shared, in the backend's form.
         "ip": (lambda value: value) if "ip" in varying else connection.ops.adapt_ipaddressfield_value,
     }
     values = [adapt.get(name, _as_is)(getattr(first, name)) for name in _SHARED if name not in varying]
