@@ -4,10 +4,16 @@ Each row's ``chain`` is a keyed hash (HMAC-SHA256) of its content and of the pre
 chain. Rows are chained in id order, one writer at a time: the writer holds a lock until its
 transaction commits, so the next one reads the row it wrote. A row changed, removed or slipped
 in afterwards breaks the chain at that row, and the key (``AUDIT_CHAIN_KEY``) keeps anyone who
-can write to the database but cannot read the server's settings from forging a new chain."""
+can write to the database but cannot read the server's settings from forging a new chain.
+
+The reads of a request (what a page and its parts showed) are written together when it ends:
+``reads_of_request`` collects them, and all of them, of every part of the page, take one turn of
+the chain (see ``record``). Writes are recorded in their own transaction, when they are made."""
 
 import contextlib
+import contextvars
 import datetime
+import functools
 import hashlib
 import hmac
 import json
@@ -25,6 +31,9 @@ from audit.models import AuditEvent
 
 Action = AuditEvent.Action
 Role = AuditEvent.Role
+
+# What a person was shown: written at the end of the request that showed it (reads_of_request).
+READS = frozenset({Action.VIEW, Action.EXPORT})
 
 # pg_advisory_xact_lock key of the one writer at a time ("audit-chain" as a number).
 CHAIN_LOCK = int.from_bytes(hashlib.blake2b(b"audit-chain", digest_size=8).digest(), "big", signed=True)
@@ -160,12 +169,52 @@ def record(
     user=None,
 ) -> list[AuditEvent]:
     """Record one access (see ``prepare``), all its rows written by one INSERT in the caller's
-    transaction."""
+    transaction; or, for a read during a request, at the end of the request with its other reads
+    (``reads_of_request``): the rows are then returned before they are written."""
     rows = prepare(action, target=target, object_id=object_id, clients=clients, detail=detail, actor=actor, user=user)
+    pending = _reads_of_request.get()
+    if pending is not None and action in READS:
+        pending.extend(rows)
+        return rows
     # No savepoint inside the caller's transaction (two round trips fewer per record): a failed
     # INSERT fails the caller's whole write, which is what an unrecorded access must do anyway.
     with transaction.atomic(savepoint=False):
         return _append(rows, previous=_last_chain())
+
+
+_reads_of_request: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar(
+    "audit_reads_of_request", default=None
+)
+
+
+@contextlib.contextmanager
+def reads_of_request():
+    """Collect the reads recorded inside (``record`` of a VIEW or an EXPORT), and write them all
+    when it ends, however it ends: one turn of the chain (its lock, its last link, one INSERT,
+    one COMMIT: two round trips on PostgreSQL), in a transaction of their own, instead of one per
+    part of the page (the safety banner, the dashboard's lists, the page itself).
+
+    Each read keeps its own rows (its time, what and whose), the same as if written at once. So:
+    a page is recorded before it leaves (the middleware returns it only after this has written,
+    and a write that fails fails the request: no page shown unrecorded); a request that fails
+    after reading still records what it read, even a read inside a transaction it rolled back;
+    the reads come after the request's writes in the chain (each row keeps the time it was read).
+    Outside (a command, a task, a test calling a service) a read is written at once."""
+    token = _reads_of_request.set([])
+    try:
+        yield
+    finally:
+        rows = _reads_of_request.get()
+        _reads_of_request.reset(token)
+        if rows:
+            write(rows)
+
+
+def write(rows: list[AuditEvent]) -> list[AuditEvent]:
+    """Write rows from ``prepare`` (of one access or of several) by one turn of the chain, and
+    commit them; inside a transaction, in that one. See ``_turn``."""
+    _turn(rows)
+    return rows
 
 
 def commit_change(rows: list[AuditEvent], *, change: str, params: Sequence[object], wait_for_disk: bool = True) -> bool:
@@ -189,28 +238,40 @@ def commit_change(rows: list[AuditEvent], *, change: str, params: Sequence[objec
     of PostgreSQL itself (or of the machine) within about three ``wal_writer_delay`` (200 ms by
     default) can, and then the change and its record are both gone, as if never made. Only for a
     change that is made again after such a crash."""
+    return _turn(rows, change=change, params=params, wait_for_disk=wait_for_disk)
+
+
+def _turn(
+    rows: list[AuditEvent], *, change: str | None = None, params: Sequence[object] = (), wait_for_disk: bool = True
+) -> bool:
+    """One writer's turn of the chain, as short as it can be: see ``commit_change``. Without a
+    change, the rows are written anyway."""
     if connection.vendor != "postgresql":  # one writer at a time already: no lock to hold short
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(change, params)
-            if not cursor.fetchall():
-                return False
+        # No savepoint inside the caller's transaction, as in ``record``.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            if change is not None:
+                cursor.execute(change, params)
+                if not cursor.fetchall():
+                    return False
             _append(rows, previous=_last_chain())
             return True
     # The transaction is begun and ended by these two round trips, and Django's connection is in
     # autocommit mode before and after; inside the caller's transaction, it is the caller's.
     own = not connection.in_atomic_block
     begin = ["BEGIN", *([] if wait_for_disk else ["SET LOCAL synchronous_commit TO OFF"])] if own else []
-    statements = [*begin, "SELECT pg_advisory_xact_lock(%s)", change, _LAST_LINK_SQL]
+    statements = [*begin, "SELECT pg_advisory_xact_lock(%s)", *([change] if change is not None else []), _LAST_LINK_SQL]
     commit = "; COMMIT" if own else ""
     with connection.cursor() as cursor:
         try:
             # Several statements in one execute: Django's psycopg cursor binds parameters on the
             # client (its default), so they go as one simple query; their results follow in order.
             cursor.execute("; ".join(statements), [CHAIN_LOCK, *params])
-            for _ in range(len(statements) - 2):
+            for _ in range(len(statements) - 1 - (change is not None)):
                 cursor.nextset()
-            changed = bool(cursor.fetchall())
-            cursor.nextset()
+            changed = True
+            if change is not None:
+                changed = bool(cursor.fetchall())
+                cursor.nextset()
             last = cursor.fetchone()
             if changed:
                 _chain(rows, previous=last[0] if last else GENESIS)
@@ -245,19 +306,51 @@ def _chain(rows: list[AuditEvent], *, previous: str) -> None:
 
 
 def _insert_rows(rows: list[AuditEvent]) -> tuple[str, list[object]]:
-    """The one INSERT, and its values, that writes the rows of one access on PostgreSQL: the values
-    they share sent once, their client ids and links as two arrays, taken in order so that the ids
-    follow the chain.
+    """The one INSERT, and its values, that writes rows on PostgreSQL: the values they share sent
+    once, the others (their client ids and links; for the reads of several parts of a page, also
+    their times, what was read and why) as arrays, taken in order so that the ids follow the
+    chain.
 
     ``bulk_create`` prepares every field of every row: for the 400 rows of a list of 50 notes
     that took longer than drawing the page, and for the one row of a reminder sent it was most of
-    the time the chain's lock was held. The shared values go as they are, but for the time and
-    the address, in the backend's form."""
+    the time the chain's lock was held. The values go as they are, but for the time and the
+    address, in the backend's form."""
     first = rows[0]
-    shared = [getattr(first, name) for name in _SHARED]
-    shared[_SHARED.index("at")] = connection.ops.adapt_datetimefield_value(first.at)
-    shared[_SHARED.index("ip")] = connection.ops.adapt_ipaddressfield_value(first.ip)
-    return _INSERT_ROWS_SQL, [*shared, [row.client_id for row in rows], [row.chain for row in rows]]
+    varying = tuple(name for name in _SHARED if any(getattr(row, name) != getattr(first, name) for row in rows))
+    adapt = {
+        "at": connection.ops.adapt_datetimefield_value,
+        # Addresses that differ go as text in an array cast to inet[]; one shared, in the backend's form.
+        "ip": (lambda value: value) if "ip" in varying else connection.ops.adapt_ipaddressfield_value,
+    }
+    values = [adapt.get(name, _as_is)(getattr(first, name)) for name in _SHARED if name not in varying]
+    for name in (*varying, "client_id", "chain"):
+        values.append([adapt.get(name, _as_is)(getattr(row, name)) for row in rows])
+    return _insert_sql(varying), values
+
+
+def _as_is(value):
+    return value
+
+
+@functools.cache
+def _insert_sql(varying: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    shared = [name for name in _SHARED if name not in varying]
+    arrays = [*varying, "client_id", "chain"]
+    columns = ", ".join(quote(AuditEvent._meta.get_field(name).column) for name in [*shared, *arrays])
+    unnest = ", ".join(f"%s::{_array_type(name)}" for name in arrays)
+    return (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "
+        f"SELECT {', '.join(['%s'] * len(shared) + [f'row.{quote(name)}' for name in arrays])} "
+        f"FROM unnest({unnest}) WITH ORDINALITY AS row({', '.join(quote(name) for name in arrays)}, place) "
+        "ORDER BY row.place RETURNING id"
+    )
+
+
+def _array_type(name: str) -> str:
+    if name == "client_id":
+        return "bigint[]"
+    return f"{AuditEvent._meta.get_field(name).db_type(connection)}[]"
 
 
 def _take_ids(rows: list[AuditEvent], ids: list[tuple[int]]) -> None:
@@ -267,14 +360,6 @@ def _take_ids(rows: list[AuditEvent], ids: list[tuple[int]]) -> None:
 
 
 _SHARED = tuple(name for name in CHAINED_FIELDS if name != "client_id")
-_INSERT_ROWS_SQL = (
-    f"INSERT INTO {connection.ops.quote_name(AuditEvent._meta.db_table)} "
-    f"({', '.join(connection.ops.quote_name(AuditEvent._meta.get_field(name).column) for name in _SHARED)}, "
-    "client_id, chain) "
-    f"SELECT {', '.join(['%s'] * len(_SHARED))}, row.client_id, row.chain "
-    "FROM unnest(%s::bigint[], %s::varchar[]) WITH ORDINALITY AS row(client_id, chain, place) "
-    "ORDER BY row.place RETURNING id"
-)
 
 
 @dataclass(frozen=True)

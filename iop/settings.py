@@ -131,7 +131,8 @@ LOGOUT_REDIRECT_URL = "login"
 # django-axes first: it refuses a locked-out account or address before any password is compared.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's, loading the therapist and client records with the user (iop/backends.py).
+    "iop.backends.ModelBackend",
 ]
 
 # --- Sign-in protection (README: "Signing in") ----------------------------------------------

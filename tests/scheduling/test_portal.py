@@ -9,7 +9,7 @@ from iop.clock import monday_of
 from scheduling.enrolment import end_membership, enroll_client
 from scheduling.services import cancel_session
 from tests.factories import ClientFactory, TherapistFactory, TherapyGroupFactory, UserFactory
-from tests.helpers import AUDIT_ROW_QUERIES
+from tests.helpers import AUDIT_READ_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -162,9 +162,9 @@ def test_portal_query_count_does_not_grow_with_groups(
             make_slot(group, weekday=index % 7, start=f"{6 + index // 7:02d}:00", minutes=60, today=today)
 
     add_groups(0, 2)
-    # The page's audit row costs AUDIT_ROW_QUERIES, and one more to name the client's role
-    # (whether the login is a therapist's); see tests/helpers.py.
-    with django_assert_max_num_queries(10 + AUDIT_ROW_QUERIES + 1) as two_groups:
+    # The page's audit row costs AUDIT_READ_QUERIES (tests/helpers.py); the client's record and
+    # role come with the signed-in user (iop/backends.py).
+    with django_assert_max_num_queries(10 + AUDIT_READ_QUERIES) as two_groups:
         portal.get(WEEK)
     add_groups(2, 18)
     with django_assert_max_num_queries(len(two_groups.captured_queries)):
