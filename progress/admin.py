@@ -21,11 +21,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin
-from audit.lists import LargeListAdmin, ListAdmin
 from clients.admin import SearchFromClientsMixin
 from clients.models import FOUND_BY, Client
 from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
+from iop.admin_lists import LargeListAdmin, ListAdmin
 from iop.admin_tables import table
 
 # Registers the questionnaires' and safety alerts' pages.
