@@ -43,6 +43,10 @@ class WeeklySlotInline(admin.TabularInline):
     extra = 0
     fields = WeeklySlotForm.Meta.fields
 
+    class Media:
+        # Its eight columns fit a 1280 px screen beside the navigation.
+        css = {"all": ["css/admin-slots.css"]}
+
     # Each row is titled by its __str__, which names the group: read once with the rows.
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("group")
