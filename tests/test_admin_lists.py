@@ -168,3 +168,18 @@ def test_a_filtered_lists_row_links_lead_back_to_the_same_list(staff_client):
 
     assert f'href="{change}?_changelist_filters=status__exact%3Dactive%26q%3DBlake"' in filtered
     assert f'href="{change}"' in plain and f'href="{change}?' not in plain
+
+
+def test_sessions_search_finds_the_meetings_of_groups_with_every_word_in_their_name(staff_client, now):
+    anger = TherapyGroupFactory(name="Understanding anger")
+    grief = TherapyGroupFactory(name="Understanding grief")
+    other = TherapyGroupFactory(name="Mindfulness")
+    sessions = sessions_of(anger, grief, other, now=now)
+    url = reverse("admin:scheduling_session_changelist")
+
+    def found(term):
+        return set(staff_client.get(url, {"q": term}).context["cl"].result_list)
+
+    assert found("understanding") == {s for s in sessions if s.group in (anger, grief)}
+    assert found("ANGER underst") == {s for s in sessions if s.group == anger}
+    assert found("understanding mindfulness") == set()
