@@ -74,11 +74,40 @@ def backend_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def watch_lanes(services) -> list[float]:
+    """The CPU of the backend of each connection generate_sessions opens for its lanes, read as
+    each lane ends (its backend is new: all its CPU is the lane's)."""
+    lanes_cpu: list[float] = []
+    on_own_connection = services._on_own_connection
+
+    def watched(work):
+        def lane(*args):
+            from django.db import connection
+
+            def work_then_read(*args):
+                try:
+                    return work(*args)
+                finally:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_backend_pid()")
+                        lanes_cpu.append(backend_cpu_seconds(cursor.fetchone()[0]) or 0.0)
+
+            return on_own_connection(work_then_read)(*args)
+
+        return lane
+
+    services._on_own_connection = watched
+    return lanes_cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=800)
     parser.add_argument("--slots", type=int, default=4, help="weekly slots per group")
     parser.add_argument("--weeks", type=int, default=52)
+    parser.add_argument(
+        "--connections", type=int, help="connections making batches at once (default: GENERATION_CONNECTIONS)"
+    )
     options = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL=postgres://...")
@@ -92,8 +121,13 @@ def main() -> None:
     from django.utils import timezone
 
     from iop.clock import monday_of
+    from scheduling import services
     from scheduling.models import Session
     from scheduling.services import generate_sessions
+
+    if options.connections:
+        services.GENERATION_CONNECTIONS = options.connections
+    lanes_cpu = watch_lanes(services)
 
     databases = setup_databases(verbosity=0, interactive=False)
     # As a server runs: with debug on, Django would keep every statement's text in memory.
@@ -107,10 +141,12 @@ def main() -> None:
             (backend,) = cursor.fetchone()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         backend_started = backend_cpu_seconds(backend)
+        lanes_cpu.clear()
         started, cpu_started = time.perf_counter(), time.process_time()
         generation = generate_sessions(today=today, weeks=options.weeks)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         backend_finished = backend_cpu_seconds(backend)
+        timed_lanes = list(lanes_cpu)
         rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
         made = len(generation.made)
         assert Session.objects.count() == made, (Session.objects.count(), made)
@@ -122,12 +158,18 @@ def main() -> None:
         tracemalloc.stop()
 
         print(f"groups: {options.groups}, slots per group: {options.slots}, weeks: {options.weeks}")
+        print(f"connections making batches at once: {services.GENERATION_CONNECTIONS}")
         print(f"sessions made: {made}, refused: {len(generation.refused)}")
         # On a shared machine the wall clock includes waiting for a CPU; the process time does not
         # (nor the database's own work).
         print(f"time: {seconds:.2f} s (this process's CPU: {cpu_seconds:.2f} s)")
         if backend_started is not None and backend_finished is not None:
-            print(f"database backend's CPU: {backend_finished - backend_started:.2f} s")
+            # The connections of the other lanes are the threads' own, not counted here.
+            lanes = "" if services.GENERATION_CONNECTIONS == 1 else " (this connection's only)"
+            print(f"database backend's CPU{lanes}: {backend_finished - backend_started:.2f} s")
+        if timed_lanes:
+            # On a quiet machine with a core for each, the wall clock is about the longest lane.
+            print(f"each lane's database backend's CPU: {', '.join(f'{cpu:.2f} s' for cpu in timed_lanes)}")
         print(f"peak resident memory grew by: {rss_growth / 1024:.0f} MB")
         print(f"peak traced allocation: {peak / 1024 / 1024:.0f} MB")
     finally:

@@ -3,11 +3,11 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from audit.admin import AuditedAdmin
-from audit.lists import ListAdmin
 from clients import services
 from clients.forms import ReasonForm, SignatureInlineForm, SignatureInlineFormSet
 from clients.models import FOUND_BY, AgreementSignature, Client, ConfidentialityAgreement
 from iop.admin_actions import action_with_form
+from iop.admin_lists import ListAdmin
 from iop.admin_widgets import TolerantAutocompleteMixin
 
 

@@ -7,10 +7,10 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
-from audit.lists import ListAdmin
 from groups import services
 from groups.forms import NewTherapistForm
 from groups.models import Membership, Therapist
+from iop.admin_lists import ListAdmin
 from iop.admin_tables import EMPTY, table
 from iop.admin_widgets import TolerantAutocompleteMixin
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.forms.boundfield import BoundField
+from django.forms.utils import ErrorList
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
@@ -101,6 +102,23 @@ def _attrs(attrs: dict) -> str:
         for name, value in attrs.items()
         if value is not False
     )
+
+
+class QuietErrorList(ErrorList):
+    """A field's errors; when it has none, nothing, without asking the template engine (which
+    writes nothing for them either). An admin page asks every field for its errors: some sixty
+    empty lists drawn through templates on a group's page."""
+
+    def render(self, template_name=None, context=None, renderer=None):
+        return "" if not self.data else super().render(template_name, context, renderer)
+
+
+def drawn_in_python(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
+    """``form_class``, a class made for one page (as the admin makes its forms), with its fields
+    drawn by ``DrawnField`` and its empty error lists written as nothing."""
+    form_class.bound_field_class = DrawnField
+    form_class.error_class = QuietErrorList
+    return form_class
 
 
 class DrawnField(BoundField):

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin
-from audit.lists import ListAdmin
 from clients.models import Client
+from iop.admin_lists import ListAdmin
 from iop.admin_widgets import TolerantAutocompleteSelect
 from iop.forms import add_refusals
 from progress import checkins, measures, safety

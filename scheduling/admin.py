@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -11,7 +11,6 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from audit.admin import AuditedAdmin
-from audit.lists import LargeListAdmin, ListAdmin
 from audit.models import AuditEvent
 from clients import services as client_services
 from clients.admin import SearchFromClientsMixin, SignatureInline
@@ -23,6 +22,7 @@ from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
 from groups.models import Membership, TherapyGroup
 from iop.admin_actions import action_with_form, apply_to_each, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
+from iop.admin_lists import LargeListAdmin, ListAdmin
 from iop.admin_tables import EMPTY, table
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling import enrolment, group_changes, reminders, services
@@ -42,6 +42,10 @@ class WeeklySlotInline(admin.TabularInline):
     form = WeeklySlotForm
     extra = 0
     fields = WeeklySlotForm.Meta.fields
+
+    class Media:
+        # Its eight columns fit a 1280 px screen beside the navigation.
+        css = {"all": ["css/admin-slots.css"]}
 
     # Each row is titled by its __str__, which names the group: read once with the rows.
     def get_queryset(self, request):
@@ -259,7 +263,18 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                has_current_signature=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
+                # A subquery that reads one row, not an EXISTS: PostgreSQL would answer an EXISTS
+                # by hashing every signature on file for each page, this looks up the page's rows.
+                has_current_signature=Coalesce(
+                    Subquery(
+                        AgreementSignature.objects.current()
+                        .filter(client=OuterRef("pk"))
+                        .order_by()
+                        .annotate(signed=Value(True))
+                        .values("signed")[:1]
+                    ),
+                    Value(False),
+                ),
                 # A count per client row, not a GROUP BY over every membership: the list's count
                 # and its filters then read the clients alone.
                 open_membership_count=Coalesce(

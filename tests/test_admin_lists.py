@@ -154,3 +154,32 @@ def test_memberships_are_found_by_a_word_of_their_groups_name_too(staff_client, 
     rows = staff_client.get(url, {"q": "manage"}).context["cl"].result_list
 
     assert [row.pk for row in rows] == [anger.pk]
+
+
+def test_a_filtered_lists_row_links_lead_back_to_the_same_list(staff_client):
+    """The row links are written once for the page (iop.admin_lists); they still carry the
+    filters and the search, as Django's own, and saving the client returns to that list."""
+    client = ClientFactory(status="active", legal_last_name="Blake")
+    url = reverse("admin:clients_client_changelist")
+    change = reverse("admin:clients_client_change", args=[client.pk])
+
+    filtered = staff_client.get(url, {"status__exact": "active", "q": "Blake"}).content.decode()
+    plain = staff_client.get(url).content.decode()
+
+    assert f'href="{change}?_changelist_filters=status__exact%3Dactive%26q%3DBlake"' in filtered
+    assert f'href="{change}"' in plain and f'href="{change}?' not in plain
+
+
+def test_sessions_search_finds_the_meetings_of_groups_with_every_word_in_their_name(staff_client, now):
+    anger = TherapyGroupFactory(name="Understanding anger")
+    grief = TherapyGroupFactory(name="Understanding grief")
+    other = TherapyGroupFactory(name="Mindfulness")
+    sessions = sessions_of(anger, grief, other, now=now)
+    url = reverse("admin:scheduling_session_changelist")
+
+    def found(term):
+        return set(staff_client.get(url, {"q": term}).context["cl"].result_list)
+
+    assert found("understanding") == {s for s in sessions if s.group in (anger, grief)}
+    assert found("ANGER underst") == {s for s in sessions if s.group == anger}
+    assert found("understanding mindfulness") == set()

@@ -1,0 +1,91 @@
+"""The admin's change pages draw their forms in Python (iop.admin_lists.DrawnFormsMixin): the
+page is the one Django's widget and error templates write, field for field, with and without
+errors."""
+
+import re
+
+import pytest
+from django.test.html import parse_html
+from django.urls import reverse
+
+from iop import admin_lists
+from tests.factories import ClientFactory, SessionFactory, WeeklySlotFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def page(response):
+    """The page as HTML elements: the same whitespace between the options of a select is not
+    asked for (the templates' indentation), the same elements, attributes and text are."""
+    assert response.status_code == 200
+    # The CSRF token changes with each form drawn, the idle timeout's seconds left with the clock.
+    content = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+    content = re.sub(r'csrf-token="[^"]+"', "", content)
+    return parse_html(re.sub(r'name="idle-timeout" content="\d+"', "", content))
+
+
+def as_django_draws_it(monkeypatch):
+    monkeypatch.setattr(admin_lists, "drawn_in_python", lambda form_class: form_class)
+
+
+@pytest.fixture
+def pages(group, now):
+    WeeklySlotFactory(group=group, weekday=1)
+    WeeklySlotFactory(group=group, weekday=3, is_virtual=True)
+    client = ClientFactory()
+    session = SessionFactory(group=group, starts_at=now)
+    return [
+        reverse("admin:groups_therapygroup_change", args=[group.pk]),
+        reverse("admin:clients_client_change", args=[client.pk]),
+        reverse("admin:scheduling_session_change", args=[session.pk]),
+        reverse("admin:groups_therapygroup_add"),
+        reverse("admin:scheduling_closure_add"),
+    ]
+
+
+def test_change_pages_are_the_pages_djangos_templates_draw(staff_client, pages, monkeypatch, clock, now):
+    def get(url):
+        # A new signature's time is now, to the second: the same moment for both drawings.
+        clock.move_to(now)
+        return page(staff_client.get(url))
+
+    drawn = [get(url) for url in pages]
+    # Drawn in Python: the options written without the templates' line breaks.
+    assert '<select name="kind" required id="id_kind"><option' in staff_client.get(pages[0]).content.decode()
+    as_django_draws_it(monkeypatch)
+
+    assert drawn == [get(url) for url in pages]
+    text = str(drawn[0])
+    assert 'name="slots-0-weekday"' in text and '<option selected value="1">' in text
+
+
+def test_a_refused_group_page_shows_the_same_errors(staff_client, group, monkeypatch):
+    url = reverse("admin:groups_therapygroup_change", args=[group.pk])
+    # A capacity outside 8-12 and a slot without a start time: field errors, nothing saved.
+    form = {
+        "name": group.name,
+        "kind": group.kind,
+        "status": group.status,
+        "start_date": group.start_date.isoformat(),
+        "capacity": "40",
+        "enrolment": group.enrolment,
+        "facilitator": group.facilitator_id,
+        "language": group.language,
+        "audience": group.audience,
+        "modality": group.modality,
+        "room": group.room,
+        "slots-TOTAL_FORMS": "1",
+        "slots-INITIAL_FORMS": "0",
+        "slots-0-weekday": "2",
+        "slots-0-duration_minutes": "90",
+        "slots-0-default_objective": "Practise refusal skills",
+        "slots-0-effective_from": group.start_date.isoformat(),
+    }
+
+    drawn = page(staff_client.post(url, form))
+    as_django_draws_it(monkeypatch)
+
+    assert drawn == page(staff_client.post(url, form))
+    assert str(drawn).count('class="errorlist') >= 2
+    group.refresh_from_db()
+    assert group.capacity == 8 and not group.slots.exists()
