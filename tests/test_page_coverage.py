@@ -4,7 +4,7 @@ is either in the browser check's list of pages or listed with the reason it is n
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.browser.pages import ADMIN_MODEL_PAGES, ADMIN_NOT_PAGES, ADMIN_PAGES, NOT_PAGES, PAGES
+from tests.browser.pages import ADMIN_MODEL_PAGES, ADMIN_NOT_PAGES, ADMIN_PAGES, NOT_PAGES, PAGES, STATES
 
 
 def named_urls(patterns=None, namespace=""):
@@ -29,6 +29,8 @@ def test_every_named_page_is_checked_or_excluded_with_a_reason():
     assert site_urls - PAGES.keys() - NOT_PAGES.keys() == set(), "add the page to tests/browser/pages.py"
     assert PAGES.keys() & NOT_PAGES.keys() == set()
     assert (PAGES.keys() | NOT_PAGES.keys()) - site_urls == set(), "a listed address no longer exists"
+    # A page's other states are opened by the same person as the page.
+    assert all(PAGES[name][0] == role for name, role, _ in STATES)
 
 
 def test_every_admin_address_beside_the_model_pages_is_checked_or_excluded_with_a_reason():

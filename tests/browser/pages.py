@@ -50,6 +50,14 @@ PAGES = {
     "therapist:goal": (THERAPIST, _pk("goal")),
 }
 
+# The same pages in their other states, where another form or another part of the page shows.
+STATES = [
+    ("therapist:note", THERAPIST, _pk("unsigned_session")),  # the note's form, before signing
+    ("therapist:note", THERAPIST, _pk("signed_session")),  # signed: the note, its addenda and their form
+    ("therapist:plan", THERAPIST, _pk("client_without_plan")),  # the form that starts a plan
+    ("therapist:discharge", THERAPIST, _pk("signed_discharge")),  # the signed summary
+]
+
 POST_ONLY = "answers a form's POST and redirects; its form is on a page checked above"
 NOT_PAGES = {
     "home": "redirects each person to their own start page",

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from iop.permissions import CLINIC_STAFF
 from progress.models import Attendance, GroupNote
 from tests.factories import PASSWORD, TherapyGroupFactory
-from tests.helpers import PHONE, SCREENSHOTS, add_members, chromium_page, make_session
+from tests.helpers import PHONE, SCREENSHOTS, add_members, chromium_page, make_session, serious_axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -127,6 +127,7 @@ def test_a_therapist_takes_attendance_and_signs_the_note_by_keyboard(session_to_
         minutes = f"#id_form-{len(members) - 1}-minutes_attended"
         assert page.evaluate("document.activeElement.id") == "attendance-missing"
         assert page.get_attribute("#attendance-missing", "role") == "alert"
+        assert serious_axe_violations(page) == []  # the refused page, errors and all
         assert page.get_attribute(minutes, "aria-invalid") == "true"
         error_id = f"{minutes[1:]}_error"
         assert error_id in page.get_attribute(minutes, "aria-describedby").split()
