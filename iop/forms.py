@@ -164,12 +164,22 @@ class DrawnField(BoundField):
                 options.append("</optgroup>")
         return mark_safe(f'<select name="{name}"{_attrs(context["attrs"])}>{"".join(options)}</select>')
 
+    def _css_class(self, size: str = "") -> str:
+        is_select = getattr(self.field.widget, "option_template_name", None) == SELECT_TEMPLATES[1]
+        css = "form-select" if is_select else "form-control"
+        return css + (f" {css}-{size}" if size else "") + (" is-invalid" if self.errors else "")
+
+    @property
+    def small_control(self):
+        """The control alone, small, for a row that draws its own label and errors (the roster);
+        ``aria-invalid`` and ``aria-describedby`` (the error's and help text's ids) as always."""
+        return self.as_widget(attrs={"class": self._css_class("sm")})
+
     def as_field_group(self):
         if self.is_hidden:
             return self.as_widget()
         field_id = _escaped(self.auto_id)
-        is_select = getattr(self.field.widget, "option_template_name", None) == SELECT_TEMPLATES[1]
-        css = ("form-select" if is_select else "form-control") + (" is-invalid" if self.errors else "")
+        css = self._css_class()
         required = '<span class="asteriskField" aria-hidden="true">*</span>' if self.field.required else ""
         errors = "".join(f"<div>{_escaped(error)}</div>" for error in self.errors)
         errors = f'<div id="{field_id}_error" class="invalid-feedback">{errors}</div>' if errors else ""

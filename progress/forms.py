@@ -31,7 +31,8 @@ class AttendanceForm(forms.Form):
     observation = forms.CharField(
         label="Observation",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What you noticed (optional)"}),
+        # One line that grows as the therapist writes (static/css/progress.css), so twelve rows fit a screen.
+        widget=forms.Textarea(attrs={"rows": 1, "placeholder": "What you noticed (optional)"}),
     )
 
     def __init__(self, *args, session: Session, member: Client, **kwargs):

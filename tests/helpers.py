@@ -180,6 +180,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+# axe-core's rules for WCAG 2.1 A and AA, and what fails a test: a serious or critical violation.
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING_IMPACTS = {"serious", "critical"}
 TABLET = {"width": 820, "height": 1180}
 
 
@@ -246,3 +249,23 @@ def with_authenticator(user) -> tuple[str, list[str]]:
     key = two_factor.new_authenticator_key()
     codes = two_factor.turn_on_authenticator(user=user, key=key, token=code_for(key))
     return key, codes
+
+
+def serious_axe_violations(page) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now, each as
+    "rule (impact): the elements". The script comes from axe-playwright-python (no CDN)."""
+    import json
+
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SCRIPT)
+    options = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
+    results = page.evaluate(f"axe.run(document, {json.dumps(options)})")
+    return [
+        f"{violation['id']} ({violation['impact']}): "
+        + "; ".join(" ".join(node["target"]) for node in violation["nodes"][:6])
+        + (f" and {len(violation['nodes']) - 6} more" if len(violation["nodes"]) > 6 else "")
+        for violation in results["violations"]
+        if violation["impact"] in BLOCKING_IMPACTS
+    ]

@@ -101,3 +101,15 @@ def test_a_select_field_group_is_a_bootstrap_select_and_an_optional_field_has_no
 def test_a_hidden_field_group_is_the_control_alone():
     html = str(Everything(initial=INITIAL)["hidden"].as_field_group())
     assert parse_html(html) == parse_html('<input type="hidden" name="hidden" value="3" id="id_hidden">')
+
+
+def test_a_small_control_is_the_control_alone_still_tied_to_its_error_and_help():
+    form = Everything({"text": "", "minutes": "900"})
+    form.is_valid()
+    minutes = str(form["minutes"].small_control)
+    assert 'class="form-control form-control-sm is-invalid"' in minutes
+    assert 'aria-invalid="true"' in minutes
+    assert 'aria-describedby="id_minutes_error"' in minutes
+    assert "<label" not in minutes
+    assert 'class="form-select form-select-sm"' in str(Everything(initial=INITIAL)["status"].small_control)
+    assert 'aria-describedby="id_text_helptext id_text_error"' in str(form["text"].small_control)
