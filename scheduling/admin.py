@@ -14,9 +14,9 @@ from audit.admin import AuditedAdmin
 from audit.lists import LargeListAdmin, ListAdmin
 from audit.models import AuditEvent
 from clients import services as client_services
-from clients.admin import SearchFromClientsMixin, SignatureInline
+from clients.admin import OrientationStepInline, SearchFromClientsMixin, SignatureInline
 from clients.forms import DischargeForm, PortalAccountForm
-from clients.models import FOUND_BY, AgreementSignature, Client
+from clients.models import FOUND_BY, AgreementSignature, Client, OrientationStep
 from groups import services as group_services
 from groups.admin import MembersTablesMixin
 from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
@@ -25,14 +25,14 @@ from iop.admin_actions import action_with_form, apply_to_each, render_action_for
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
 from iop.admin_tables import EMPTY, table
 from iop.admin_widgets import TolerantAutocompleteMixin
-from scheduling import enrolment, group_changes, reminders, services
+from scheduling import enrolment, group_changes, reminders, services, topics
 from scheduling.forms import (
     ClosureForm,
     EnrolmentForm,
     TherapyGroupAdminForm,
     WeeklySlotForm,
 )
-from scheduling.models import Closure, Reminder, WeeklySlot
+from scheduling.models import Closure, Reminder, Topic, WeeklySlot
 
 
 class WeeklySlotInline(admin.TabularInline):
@@ -46,6 +46,17 @@ class WeeklySlotInline(admin.TabularInline):
     # Each row is titled by its __str__, which names the group: read once with the rows.
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("group")
+
+
+class TopicInline(admin.TabularInline):
+    """The group's topic cycle, on the group page; saved through scheduling.topics.save_topic,
+    which gives the meetings to come their topics."""
+
+    model = Topic
+    extra = 0
+    fields = ["position", "title"]
+    verbose_name = "topic"
+    verbose_name_plural = "Topic cycle (each meeting takes the next topic, round and round)"
 
 
 @admin.register(Closure)
@@ -158,7 +169,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         "updated_at",
     ]
     autocomplete_fields = ["partner"]
-    inlines = [SignatureInline]
+    inlines = [SignatureInline, OrientationStepInline]
     actions = [
         "enrol_in_group",
         "admit",
@@ -331,6 +342,8 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
                 client_services.delete_client(client=client)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is OrientationStep:
+            return self._save_orientation(request, form, formset)
         if formset.model is not AgreementSignature:
             return super().save_formset(request, form, formset, change)
         for signature in formset.save(commit=False):
@@ -341,6 +354,14 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
                 signed_at=signature.signed_at,
                 method=signature.method,
             )
+
+    def _save_orientation(self, request, form, formset):
+        for step in formset.save(commit=False):
+            client_services.record_orientation_step(
+                client=form.instance, item=step.item, covered_by=step.covered_by, covered_on=step.covered_on
+            )
+        for step in formset.deleted_objects:
+            client_services.remove_orientation_step(step=step)
 
     @admin.action(description="Enrol selected clients in a group…", permissions=["change"])
     def enrol_in_group(self, request, queryset):
@@ -428,8 +449,8 @@ class TherapyGroupAdmin(
     search_fields = ["name", "description", "room"]
     list_select_related = ["facilitator__user"]
     autocomplete_fields = ["facilitator", "co_facilitator"]
-    readonly_fields = ["seats", "enrol_link", "members_table", "waitlist_table"]
-    inlines = [WeeklySlotInline]
+    readonly_fields = ["seats", "enrol_link", "members_table", "waitlist_table", "coming_topics"]
+    inlines = [WeeklySlotInline, TopicInline]
     actions = ["end_groups"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "status", ("start_date", "end_date")]}),
@@ -437,6 +458,7 @@ class TherapyGroupAdmin(
         ("Facilitation", {"fields": ["facilitator", "co_facilitator", "language", "audience"]}),
         ("Where", {"fields": ["modality", "room", "video_link"]}),
         ("Members", {"fields": ["members_table", "waitlist_table"]}),
+        ("Topic plan", {"fields": ["coming_topics"]}),
     ]
 
     # The list shows seat counts; the change page names the members and the waitlist.
@@ -463,7 +485,41 @@ class TherapyGroupAdmin(
         url = reverse("admin:groups_membership_add") + f"?group={group.pk}"
         return format_html('<a class="button" href="{}">Enrol a client</a>', url)
 
+    @admin.display(description="Coming meetings")
+    def coming_topics(self, group):
+        """The next meetings and the topic each takes; a topic is swapped for one meeting on the
+        meeting's page (its objective)."""
+        if group.pk is None:
+            return EMPTY
+        titles, coming = topics.coming_topics(group)
+        if not titles:
+            return "No topic cycle: each meeting takes its weekly slot's objective. Add topics below to start one."
+        return table(
+            headers=["Meeting", "Topic", "Place in the cycle"],
+            rows=(
+                (
+                    format_html(
+                        '<a href="{}">{}</a>',
+                        reverse("admin:scheduling_session_change", args=[c.session.pk]),
+                        date_format(timezone.localtime(c.session.starts_at), "DATETIME_FORMAT"),
+                    ),
+                    c.session.objective,
+                    f"swapped for this meeting (place {c.step} of {c.of})"
+                    if c.session.topic_swapped
+                    else f"{c.step} of {c.of}",
+                )
+                for c in coming
+            ),
+            empty="No meeting to come.",
+        )
+
     def save_formset(self, request, form, formset, change):
+        if formset.model is Topic:
+            for topic in formset.save(commit=False):
+                topics.save_topic(topic=topic)
+            for topic in formset.deleted_objects:
+                topics.delete_topic(topic=topic)
+            return None
         if formset.model is not WeeklySlot:
             return super().save_formset(request, form, formset, change)
         # Each slot goes through the service, which regenerates the group's sessions.
