@@ -9,6 +9,7 @@ urlpatterns = [
     path("notes/overdue/", views.overdue_notes, name="overdue_notes"),
     path("sessions/<int:pk>/", views.session_detail, name="session"),
     path("sessions/<int:pk>/held/", views.session_held, name="session_held"),
+    path("sessions/<int:pk>/topic/", views.session_topic, name="session_topic"),
     path("sessions/<int:pk>/note/", views.note, name="note"),
     path("sessions/<int:pk>/note/sign/", views.note_sign, name="note_sign"),
     path("sessions/<int:pk>/note/addenda/", views.note_addendum, name="note_addendum"),
