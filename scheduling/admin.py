@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -16,7 +17,7 @@ from audit.models import AuditEvent
 from clients import services as client_services
 from clients.admin import OrientationStepInline, SearchFromClientsMixin, SignatureInline
 from clients.forms import DischargeForm, PortalAccountForm
-from clients.models import FOUND_BY, AgreementSignature, Client, OrientationStep
+from clients.models import FOUND_BY, AgreementSignature, Client, OrientationItem, OrientationStep
 from groups import services as group_services
 from groups.admin import MembersTablesMixin
 from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
@@ -165,6 +166,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         "portal_user",
         "clinical_record",
         "memberships_table",
+        "orientation_state",
         "created_at",
         "updated_at",
     ]
@@ -208,6 +210,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         ),
         ("Links", {"fields": ["portal_user", "partner"]}),
         ("Groups", {"fields": ["memberships_table"]}),
+        ("Before the first group", {"fields": ["orientation_state"]}),
         ("Attendance and notes", {"fields": ["clinical_record"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
@@ -308,6 +311,23 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
             ),
             empty="Not in any group yet.",
         )
+
+    @admin.display(description="Orientation")
+    def orientation_state(self, client):
+        """How far the checklist below has come, and whether process groups wait for it."""
+        if client.pk is None:
+            return "Save the client first; then tick the orientation items below."
+        missing = client_services.orientation_missing(client)
+        if not missing:
+            return "Finished: every item has been gone through."
+        rule = (
+            "process groups take the client only once it is finished"
+            if settings.IOP_ORIENTATION_BEFORE_PROCESS_GROUPS
+            else "the program does not require it before process groups"
+        )
+        items = ", ".join(item.label for item in missing)
+        done = len(OrientationItem) - len(missing)
+        return f"{done} of {len(OrientationItem)} done; still to go through: {items} ({rule})."
 
     @admin.display(description="Clinical record")
     def clinical_record(self, client):

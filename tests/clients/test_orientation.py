@@ -267,3 +267,14 @@ def test_staff_untick_an_item_on_the_clients_page(staff_client, staff_user, clie
 
     assert response.status_code == 302
     assert not OrientationStep.objects.exists()
+
+
+def test_the_clients_page_says_how_far_the_orientation_has_come(staff_client, staff_user, client_record, settings):
+    settings.IOP_ORIENTATION_BEFORE_PROCESS_GROUPS = True
+    for item in (OrientationItem.ACTIVE_LISTENING, OrientationItem.FEEDBACK):
+        record_orientation_step(client=client_record, item=item, covered_by=staff_user)
+
+    page = staff_client.get(reverse("admin:clients_client_change", args=[client_record.pk])).content.decode()
+
+    assert "2 of 5 done; still to go through: Respectful communication, Personal boundaries" in page
+    assert "process groups take the client only once it is finished" in page
