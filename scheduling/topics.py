@@ -35,15 +35,21 @@ def cycle_titles(group_id: int) -> list[str]:
 
 def follow_topic_cycle(*, group_id: int, after: datetime.datetime | None = None) -> int:
     """Give the group's meetings to come (those after ``after``, default now) their topics from
-    the cycle; returns how many meetings changed. Four queries and one UPDATE for the changed
-    rows. The caller's transaction holds it; callers that can race hold the group's row lock."""
+    the cycle; returns how many meetings changed. In the caller's transaction: four queries and
+    one UPDATE of the changed rows for a group with a cycle, two for a group without one.
+
+    It writes only what the meetings should say, from what it reads, so running it again puts
+    right anything two changes at the same moment left behind (the next generation, cancellation
+    or edit of the cycle does)."""
     now = timezone.now()
     after = min(after or now, now)
     titles = cycle_titles(group_id)
+    upcoming = Session.objects.filter(group_id=group_id).unmet(after=after)
+    if not titles:
+        # Only meetings a removed cycle gave their objectives have anything to undo.
+        upcoming = upcoming.filter(cycle_step__isnull=False)
     upcoming = list(
-        Session.objects.filter(group_id=group_id)
-        .unmet(after=after)
-        .select_related("slot")
+        upcoming.select_related("slot")
         .only("pk", "starts_at", "objective", "cycle_step", "topic_swapped", "slot__default_objective")
         .order_by("starts_at", "pk")
     )
@@ -51,8 +57,6 @@ def follow_topic_cycle(*, group_id: int, after: datetime.datetime | None = None)
     if not titles:
         # The cycle was removed: the meetings it gave objectives go back to their slot's.
         for session in upcoming:
-            if session.cycle_step is None:
-                continue
             if not session.topic_swapped and session.slot is not None:
                 session.objective = session.slot.default_objective
             session.cycle_step, session.topic_swapped = None, False
@@ -72,10 +76,11 @@ def follow_topic_cycle(*, group_id: int, after: datetime.datetime | None = None)
                 session.cycle_step, session.objective = step, objective
                 changed.append(session)
             step = step % len(titles) + 1
-    # A cancelled meeting to come uses up no topic.
-    Session.objects.filter(
-        group_id=group_id, starts_at__gt=after, status=Session.Status.CANCELLED, cycle_step__isnull=False
-    ).update(cycle_step=None, updated_at=now)
+    if titles or changed:
+        # A cancelled meeting to come uses up no topic.
+        Session.objects.filter(
+            group_id=group_id, starts_at__gt=after, status=Session.Status.CANCELLED, cycle_step__isnull=False
+        ).update(cycle_step=None, updated_at=now)
     for session in changed:
         session.updated_at = now
     Session.objects.bulk_update(changed, ["objective", "cycle_step", "topic_swapped", "updated_at"], batch_size=500)
