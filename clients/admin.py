@@ -4,8 +4,14 @@ from django.utils import timezone
 
 from audit.admin import AuditedAdmin
 from clients import services
-from clients.forms import ReasonForm, SignatureInlineForm, SignatureInlineFormSet
-from clients.models import FOUND_BY, AgreementSignature, Client, ConfidentialityAgreement
+from clients.forms import (
+    OrientationStepForm,
+    OrientationStepFormSet,
+    ReasonForm,
+    SignatureInlineForm,
+    SignatureInlineFormSet,
+)
+from clients.models import FOUND_BY, AgreementSignature, Client, ConfidentialityAgreement, OrientationStep
 from iop.admin_actions import action_with_form
 from iop.admin_lists import ListAdmin
 from iop.admin_widgets import TolerantAutocompleteMixin
@@ -58,6 +64,34 @@ class SignatureInline(TolerantAutocompleteMixin, admin.TabularInline):
         formset.form.base_fields["agreement"].initial = latest.pk if latest else None
         formset.form.base_fields["signed_at"].initial = timezone.now
         formset.form.base_fields["witnessed_by"].initial = request.user.pk
+        return formset
+
+
+class OrientationStepInline(TolerantAutocompleteMixin, admin.TabularInline):
+    """The orientation checklist before the first group: an item is ticked here (through
+    ``services.record_orientation_step``) with who went through it and when; one ticked by
+    mistake is deleted, never edited."""
+
+    model = OrientationStep
+    form = OrientationStepForm
+    formset = OrientationStepFormSet
+    fk_name = "client"
+    extra = 0
+    fields = ["item", "covered_on", "covered_by"]
+    autocomplete_fields = ["covered_by"]
+    verbose_name = "orientation item"
+    verbose_name_plural = "Orientation before the first group"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("client", "covered_by")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["covered_on"].initial = timezone.localdate
+        formset.form.base_fields["covered_by"].initial = request.user.pk
         return formset
 
 

@@ -1,9 +1,9 @@
 from django import forms
 
-from clients.models import AgreementSignature
-from clients.services import signing_refusals
+from clients.models import AgreementSignature, OrientationStep
+from clients.services import orientation_step_refusals, signing_refusals
 from iop.dates import validate_clinic_date
-from iop.forms import ModelValidatorsFirst, NewLoginForm
+from iop.forms import ModelValidatorsFirst, NewLoginForm, add_refusals
 
 
 class SignatureInlineForm(ModelValidatorsFirst, forms.ModelForm):
@@ -32,6 +32,37 @@ class SignatureInlineFormSet(forms.BaseInlineFormSet):
         ]
         if len(new_versions) != len(set(new_versions)):
             raise forms.ValidationError("The same agreement version is added twice.")
+
+
+class OrientationStepForm(ModelValidatorsFirst, forms.ModelForm):
+    """An item of the orientation checklist ticked on the client's page; the service's rules
+    (the agreement item needs a signature in force, no day after today) are checked first."""
+
+    class Meta:
+        model = OrientationStep
+        fields = ["item", "covered_on", "covered_by"]
+
+    def clean(self):
+        cleaned = super().clean()
+        client = self.instance.client if self.instance.client_id else None
+        if client is not None and not self.instance.pk and not self.errors:
+            refusals = orientation_step_refusals(
+                client=client, item=cleaned.get("item"), covered_on=cleaned.get("covered_on")
+            )
+            add_refusals(self, refusals)
+        return cleaned
+
+
+class OrientationStepFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        new_items = [
+            form.cleaned_data["item"]
+            for form in self.extra_forms
+            if form.has_changed() and not form.errors and form.cleaned_data.get("item")
+        ]
+        if len(new_items) != len(set(new_items)):
+            raise forms.ValidationError("The same item is ticked twice.")
 
 
 class ReasonForm(forms.Form):

@@ -262,3 +262,53 @@ class AgreementSignature(models.Model):
     def __str__(self) -> str:
         state = "revoked" if self.revoked_at else "in force"
         return f"{self.client} signed v{self.agreement.version} ({state})"
+
+
+class OrientationItem(models.TextChoices):
+    """What a client goes through before their first group (the program's preparation)."""
+
+    ACTIVE_LISTENING = "active_listening", "Active listening"
+    RESPECTFUL_COMMUNICATION = "respectful_communication", "Respectful communication"
+    PERSONAL_BOUNDARIES = "personal_boundaries", "Personal boundaries"
+    FEEDBACK = "feedback", "Giving and receiving feedback"
+    CONFIDENTIALITY = "confidentiality", "The confidentiality agreement"
+
+
+class OrientationStep(ConstraintErrorsOnFields, models.Model):
+    """One item of a client's orientation checklist: who went through it with the client, and on
+    which day. The checklist is finished when every item has its step."""
+
+    constraint_error_fields = {"orientation_item_taken": "item"}
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="orientation_steps")
+    item = models.CharField(max_length=30, choices=OrientationItem.choices)
+    covered_on = models.DateField(
+        "gone through on", validators=[validate_clinic_date], help_text="The day it was gone through with the client."
+    )
+    covered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="gone through by",
+        help_text="The staff member or therapist who went through it with the client.",
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["client", "covered_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "item"],
+                name="clients_orientation_one_per_item",
+                violation_error_message="This item is already ticked for this client.",
+                violation_error_code="orientation_item_taken",
+            ),
+            models.CheckConstraint(
+                name="clients_orientation_known_item",
+                condition=Q(item__in=OrientationItem.values),
+                violation_error_message="Choose an item of the orientation checklist.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.get_item_display()}"

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.trail import Action, hold_chain, record
-from clients.models import AgreementSignature, Client, ConfidentialityAgreement
+from clients.models import AgreementSignature, Client, ConfidentialityAgreement, OrientationItem, OrientationStep
 from iop.accounts import login_refusals, new_login, save_login
+from iop.dates import clinic_date_refusals
 
 
 def latest_agreement() -> ConfidentialityAgreement | None:
@@ -188,3 +189,82 @@ def delete_client(*, client: Client) -> None:
     pk = client.pk
     client.delete()
     record(Action.DELETE, target=Client, object_id=pk, clients=[pk], detail="record deleted")
+
+
+# --- Orientation: preparation before the first group ----------------------------------------
+
+
+def orientation_steps(client: Client) -> dict[str, OrientationStep]:
+    """The client's ticked items, by item, with who went through each. One query."""
+    return {step.item: step for step in client.orientation_steps.select_related("covered_by")}
+
+
+def orientation_checklist(client: Client) -> list[tuple[OrientationItem, OrientationStep | None]]:
+    """Every item of the checklist in the program's order, each with its step or None."""
+    steps = orientation_steps(client)
+    return [(item, steps.get(item.value)) for item in OrientationItem]
+
+
+def orientation_missing(client: Client) -> list[OrientationItem]:
+    """The items not gone through yet; empty when the orientation is finished. One query."""
+    done = set(client.orientation_steps.values_list("item", flat=True)) if client.pk else set()
+    return [item for item in OrientationItem if item.value not in done]
+
+
+def orientation_step_refusals(
+    *, client: Client, item: str | None, covered_on: datetime.date | None
+) -> dict[str, list[str]]:
+    """Why this item cannot be ticked for the client now, by form field (empty when it can)."""
+    errors: dict[str, list[str]] = {}
+    if client.status == Client.Status.DISCHARGED:
+        errors.setdefault("item", []).append(f"{client.display_name} has been discharged.")
+    if item == OrientationItem.CONFIDENTIALITY and not has_current_signature(client):
+        # Going through the agreement ends with the client's signature of its current version.
+        errors.setdefault("item", []).append(
+            f"{client.display_name} has no signature of the current confidentiality agreement in force; "
+            "record the signature first."
+        )
+    if item and client.pk and client.orientation_steps.filter(item=item).exists():
+        label = OrientationItem(item).label
+        errors.setdefault("item", []).append(f"{label} is already ticked for {client.display_name}.")
+    if covered_on is not None:
+        date_errors = clinic_date_refusals(covered_on)
+        if not date_errors and covered_on > timezone.localdate():
+            date_errors = ["An item is ticked once it has been gone through: on or before today."]
+        if date_errors:
+            errors.setdefault("covered_on", []).extend(date_errors)
+    return errors
+
+
+@transaction.atomic
+def record_orientation_step(
+    *,
+    client: Client,
+    item: str,
+    covered_by: AbstractBaseUser,
+    covered_on: datetime.date | None = None,
+) -> OrientationStep:
+    """Tick one item of the client's orientation checklist: ``covered_by`` went through it with
+    the client on ``covered_on`` (default today)."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
+    # Two ticks of one item at once: the client's row lock makes the second see the first.
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    covered_on = covered_on or timezone.localdate()
+    errors = orientation_step_refusals(client=client, item=item, covered_on=covered_on)
+    if errors:
+        raise ValidationError(errors)
+    step = OrientationStep(client=client, item=item, covered_on=covered_on, covered_by=covered_by)
+    step.full_clean()
+    step.save()
+    record(Action.CREATE, target=step, clients=[client], detail=f"orientation: {item}")
+    return step
+
+
+@transaction.atomic
+def remove_orientation_step(*, step: OrientationStep) -> None:
+    """Untick an item recorded by mistake; the audit trail keeps that it was."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
+    step = OrientationStep.objects.select_for_update().get(pk=step.pk)
+    pk, client_id, item = step.pk, step.client_id, step.item
+    step.delete()
+    record(Action.DELETE, target=OrientationStep, object_id=pk, clients=[client_id], detail=f"orientation: {item}")

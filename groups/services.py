@@ -2,12 +2,13 @@
 here; enrolment, ending memberships and groups, and everything else that reaches the schedule,
 are workflows of scheduling (``scheduling.enrolment``, ``scheduling.group_changes``)."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.trail import hold_chain
 from clients.models import Client
-from clients.services import has_current_signature
+from clients.services import has_current_signature, orientation_missing
 from groups.models import Membership, Therapist, TherapyGroup
 from iop.accounts import login_refusals, new_login, save_login
 
@@ -24,6 +25,22 @@ def client_refusals(*, client: Client) -> list[str]:
     if not has_current_signature(client):
         reasons.append(f"{client.display_name} has not signed the current version of the confidentiality agreement.")
     return reasons
+
+
+def orientation_refusals(*, client: Client, group: TherapyGroup) -> list[str]:
+    """Why the client cannot take a seat in this group before finishing their orientation: a
+    process group, where members share the most, asks for it when the program says so
+    (``IOP_ORIENTATION_BEFORE_PROCESS_GROUPS``)."""
+    if not settings.IOP_ORIENTATION_BEFORE_PROCESS_GROUPS or group.kind != TherapyGroup.Kind.PROCESS:
+        return []
+    missing = orientation_missing(client)
+    if not missing:
+        return []
+    items = ", ".join(item.label[:1].lower() + item.label[1:] for item in missing)
+    return [
+        f"{client.display_name} has not finished the orientation that process groups ask for first "
+        f"(still to go through: {items})."
+    ]
 
 
 def capacity_refusals(*, group: TherapyGroup, capacity: int) -> dict[str, list[str]]:

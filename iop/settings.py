@@ -273,6 +273,11 @@ IOP_CRISIS_LINE = env_str("IOP_CRISIS_LINE", default="").strip() or "988 Suicide
 # 6 or more for adolescents): the progress pages flag the weeks below, by clients.LevelOfCare.
 IOP_WEEKLY_MINIMUM_HOURS = {"adult_iop": 9, "adolescent_iop": 6}
 
+# --- Preparation before the first group ------------------------------------------------------
+# Whether a client joins a process group (or its waitlist) only once their orientation checklist
+# is finished (clients.OrientationItem). Off by default: a program that asks for it turns it on.
+IOP_ORIENTATION_BEFORE_PROCESS_GROUPS = env_bool("IOP_ORIENTATION_BEFORE_PROCESS_GROUPS", default=False)
+
 # --- Celery ---------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL the broker is kombu's filesystem transport under var/, so the demo
 # needs no external service. Production points CELERY_BROKER_URL at Redis.

@@ -314,7 +314,7 @@ class SessionAdmin(AuditedAdmin, AutocompleteFilterMixin, LargeListAdmin):
     # The group's name (a few hundred groups), then its meetings through (group, starts_at).
     search_fields = ["group__name"]
     list_select_related = ["group", "facilitator__user"]
-    readonly_fields = ["group", "slot", "status", "cancellation_reason", "closure"]
+    readonly_fields = ["group", "slot", "status", "cancellation_reason", "closure", "topic_plan"]
     actions = ["cancel_sessions"]
     change_list_template = "admin/scheduling/session/change_list.html"
     inlines = [AttendanceInline]
@@ -348,6 +348,17 @@ class SessionAdmin(AuditedAdmin, AutocompleteFilterMixin, LargeListAdmin):
         if obj is not None and obj.status != Session.Status.SCHEDULED:
             return [*self.readonly_fields, *SessionForm.Meta.fields]
         return self.readonly_fields
+
+    @admin.display(description="Topic cycle")
+    def topic_plan(self, session):
+        """Where the meeting is in its group's cycle; an objective edited here is this meeting's
+        alone (a swap) and the cycle goes on around it."""
+        if session.topic_swapped:
+            place = f" (place {session.cycle_step} of the cycle)" if session.cycle_step else ""
+            return f"The objective was chosen for this meeting{place}; the cycle goes on around it."
+        if session.cycle_step:
+            return f"Topic {session.cycle_step} of the group's cycle. Editing the objective swaps it for this meeting."
+        return "Not from a topic cycle."
 
     @admin.display(description="Kind", ordering="group__kind")
     def kind(self, session):

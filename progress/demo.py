@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clients.models import Client
+from clients.models import Client, OrientationItem
+from clients.services import record_orientation_step
 from groups.models import Therapist, TherapyGroup
 from iop.clock import minutes_after, start_of_day
 from progress import plans
@@ -20,15 +21,18 @@ from progress.discharge import save_summary, sign_summary
 from progress.models import Attendance, DischargeSummary, GroupNote, MeasureResponse, TreatmentPlan
 from progress.notes import attending_clients, save_group_note, sign_note
 from progress.selectors import goals_for_note, roster_for_session, sessions_for_therapist
+from scheduling import topics
 from scheduling.enrolment import discharge_client
-from scheduling.models import Session
-from scheduling.services import mark_session_held
+from scheduling.models import Session, Topic
+from scheduling.services import mark_session_held, swap_topic
 
 # The one password of every demo login (README); seed_demo sets it, the demo notes are signed with it.
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_THERAPIST = "therapist"
 # The demo client is not in this group (see _today_session).
 TODAY_SESSION_GROUP = "Teen Coping Skills"
+# The portal's demo login (seed_demo's DEMO_CLIENT_CHART).
+DEMO_CLIENT_CHART = "IOP-1001"
 
 OBSERVATIONS = {
     0: "Quiet throughout; listened, declined to share when invited.",
@@ -386,3 +390,57 @@ def seed_discharges(*, stdout) -> None:
         else:
             made.append(f"{client.display_name} ({'signed' if sign else 'draft'})")
     stdout.write(f"Discharge summaries demo: made for {', '.join(made) if made else 'no one (already there)'}.")
+
+
+# --- Preparation before the first group, and a topic cycle -----------------------------------
+
+# Admitted at intake, agreement signed, two of the five orientation items gone through.
+ORIENTATION_UNFINISHED_CHART = "IOP-1032"
+TOPIC_CYCLE_GROUP = "Understanding Anxiety & Depression"
+TOPIC_CYCLE = [
+    "How anxiety works: the body's alarm and what keeps it going",
+    "Depression: the low-mood cycle and behavioural activation",
+    "Sleep and mood: habits that help",
+    "Thoughts and feelings: catching unhelpful thinking",
+    "Stress and the body: breathing and relaxation",
+    "Triggers and early warning signs",
+    "Connection: asking for and accepting support",
+    "Keeping well: a plan for hard days",
+]
+SWAPPED_TOPIC = "The group's choice: questions and review of the cycle so far"
+
+
+def seed_preparation(*, stdout) -> None:
+    """The demo client has finished their orientation; an intake client has gone through two of
+    its five items; the psychoeducation group has an eight-topic cycle, one meeting of which has
+    another topic. Idempotent: a checklist or a cycle already there is left as it is."""
+    staff = get_user_model().objects.filter(username="staff").first()
+    if staff is None:
+        return
+    today = timezone.localdate()
+    done = {
+        DEMO_CLIENT_CHART: list(OrientationItem),
+        ORIENTATION_UNFINISHED_CHART: [OrientationItem.ACTIVE_LISTENING, OrientationItem.RESPECTFUL_COMMUNICATION],
+    }
+    for chart, items in done.items():
+        client = Client.objects.filter(chart_number=chart).first()
+        if client is None or client.orientation_steps.exists():
+            continue
+        for days_ago, item in enumerate(reversed(items)):
+            try:
+                record_orientation_step(
+                    client=client, item=item, covered_by=staff, covered_on=today - datetime.timedelta(days=days_ago)
+                )
+            except ValidationError as refusal:
+                stdout.write(f"Orientation of {client.display_name}: {' '.join(refusal.messages)}")
+    group = TherapyGroup.objects.filter(name=TOPIC_CYCLE_GROUP).first()
+    if group is not None and not group.topics.exists():
+        for position, title in enumerate(TOPIC_CYCLE, start=1):
+            topics.save_topic(topic=Topic(group=group, position=position, title=title))
+        _titles, coming = topics.coming_topics(group, shown=3)
+        if len(coming) == 3:
+            swap_topic(session=coming[2].session, objective=SWAPPED_TOPIC)
+    stdout.write(
+        f"Preparation demo: {ORIENTATION_UNFINISHED_CHART} has not finished orientation; "
+        f"{TOPIC_CYCLE_GROUP} follows a {len(TOPIC_CYCLE)}-topic cycle."
+    )

@@ -155,6 +155,14 @@ class BaseRosterFormSet(OnePerMemberFormSet):
 AttendanceFormSet = forms.formset_factory(AttendanceForm, formset=BaseRosterFormSet, extra=0)
 
 
+class TopicSwapForm(forms.Form):
+    """Another topic for one meeting; the group's cycle goes on around it."""
+
+    objective = forms.CharField(
+        label="This meeting's topic", max_length=300, help_text="Only this meeting changes; the cycle goes on."
+    )
+
+
 class GroupNoteForm(forms.Form):
     """The shared part of the note: about the group, naming no member."""
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session"),
     path("sessions/<int:pk>/held/", views.session_held, name="session_held"),
     path("sessions/<int:pk>/sign-in-sheet/", views.sign_in_sheet, name="sign_in_sheet"),
+    path("sessions/<int:pk>/topic/", views.session_topic, name="session_topic"),
     path("sessions/<int:pk>/note/", views.note, name="note"),
     path("sessions/<int:pk>/note/sign/", views.note_sign, name="note_sign"),
     path("sessions/<int:pk>/note/addenda/", views.note_addendum, name="note_addendum"),

@@ -32,8 +32,11 @@ from progress.forms import (
     SignNoteForm,
     SignSummaryForm,
     StartPlanForm,
+    TopicSwapForm,
 )
 from progress.models import NOTE_IS_LOCKED, Goal, GroupNote
+from scheduling import services as scheduling_services
+from scheduling import topics
 from scheduling.models import Session
 from scheduling.services import held_refusals
 
@@ -109,6 +112,12 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"Attendance saved for {len(roster)} members.")
                 return redirect("therapist:session", pk=session.pk)
+    return _session_page(request, session, roster=roster, formset=formset, closed=closed)
+
+
+def _session_page(
+    request: HttpRequest, session: Session, *, roster, formset, closed, topic_form=None, status: int = 200
+) -> HttpResponse:
     context = {
         "session": session,
         "roster": roster,
@@ -119,9 +128,42 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_mark_held": not held_refusals(session),
         # A substitute covers one meeting; the members' plans are their own therapists'.
         "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
+        # A meeting still to come can take another topic for itself.
+        "topic_form": None
+        if scheduling_services.swap_refusals(session, session.objective)
+        else topic_form or TopicSwapForm(initial={"objective": session.objective}),
     }
     record(Action.VIEW, target=session, clients=roster, detail="session page")
-    return render(request, "progress/session_detail.html", context)
+    return render(request, "progress/session_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def session_topic(request: HttpRequest, pk: int) -> HttpResponse:
+    """Swap the topic of one meeting (its objective), or give it back the cycle's."""
+    session = selectors.get_session_for_therapist(request.user, pk)
+    if "restore" in request.POST:
+        try:
+            scheduling_services.restore_topic(session=session)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "This meeting has the cycle's topic again.")
+        return redirect("therapist:session", pk=session.pk)
+    form = TopicSwapForm(request.POST)
+    if form.is_valid():
+        try:
+            scheduling_services.swap_topic(session=session, objective=form.cleaned_data["objective"])
+        except ValidationError as error:
+            add_refusals(form, error)
+        else:
+            messages.success(request, "This meeting's topic is changed; the cycle goes on.")
+            return redirect("therapist:session", pk=session.pk)
+    # Drawn again with the form's errors; nothing was saved.
+    roster = selectors.session_roster(session)
+    closed = attendance.attendance_closed_reasons(session)
+    formset = AttendanceFormSet(None, session=session, roster=roster)
+    return _session_page(request, session, roster=roster, formset=formset, closed=closed, topic_form=form, status=400)
 
 
 @login_required
@@ -291,8 +333,11 @@ def note_addendum(request: HttpRequest, pk: int) -> HttpResponse:
 def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     group = selectors.get_group_for_therapist(request.user, pk)
     sessions, rows = selectors.participation_balance(group)
+    cycle, coming = topics.coming_topics(group)
     context = {
         "group": group,
+        "cycle": cycle,
+        "coming": coming,
         "sessions": sessions,
         "rows": rows,
         "dominant": [row for row in rows if row.likely_dominant],

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -13,9 +14,9 @@ from django.utils.html import format_html, format_html_join
 from audit.admin import AuditedAdmin
 from audit.models import AuditEvent
 from clients import services as client_services
-from clients.admin import SearchFromClientsMixin, SignatureInline
+from clients.admin import OrientationStepInline, SearchFromClientsMixin, SignatureInline
 from clients.forms import DischargeForm, PortalAccountForm
-from clients.models import FOUND_BY, AgreementSignature, Client
+from clients.models import FOUND_BY, AgreementSignature, Client, OrientationItem, OrientationStep
 from groups import services as group_services
 from groups.admin import MembersTablesMixin
 from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
@@ -25,14 +26,14 @@ from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
 from iop.admin_lists import LargeListAdmin, ListAdmin
 from iop.admin_tables import EMPTY, table
 from iop.admin_widgets import TolerantAutocompleteMixin
-from scheduling import enrolment, group_changes, reminders, services
+from scheduling import enrolment, group_changes, reminders, services, topics
 from scheduling.forms import (
     ClosureForm,
     EnrolmentForm,
     TherapyGroupAdminForm,
     WeeklySlotForm,
 )
-from scheduling.models import Closure, Reminder, WeeklySlot
+from scheduling.models import Closure, Reminder, Topic, WeeklySlot
 
 
 class WeeklySlotInline(admin.TabularInline):
@@ -50,6 +51,17 @@ class WeeklySlotInline(admin.TabularInline):
     # Each row is titled by its __str__, which names the group: read once with the rows.
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("group")
+
+
+class TopicInline(admin.TabularInline):
+    """The group's topic cycle, on the group page; saved through scheduling.topics.save_topic,
+    which gives the meetings to come their topics."""
+
+    model = Topic
+    extra = 0
+    fields = ["position", "title"]
+    verbose_name = "topic"
+    verbose_name_plural = "Topic cycle (each meeting takes the next topic, round and round)"
 
 
 @admin.register(Closure)
@@ -158,11 +170,12 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         "portal_user",
         "clinical_record",
         "memberships_table",
+        "orientation_state",
         "created_at",
         "updated_at",
     ]
     autocomplete_fields = ["partner"]
-    inlines = [SignatureInline]
+    inlines = [SignatureInline, OrientationStepInline]
     actions = [
         "enrol_in_group",
         "admit",
@@ -201,6 +214,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         ),
         ("Links", {"fields": ["portal_user", "partner"]}),
         ("Groups", {"fields": ["memberships_table"]}),
+        ("Before the first group", {"fields": ["orientation_state"]}),
         ("Attendance and notes", {"fields": ["clinical_record"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
@@ -313,6 +327,23 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
             empty="Not in any group yet.",
         )
 
+    @admin.display(description="Orientation")
+    def orientation_state(self, client):
+        """How far the checklist below has come, and whether process groups wait for it."""
+        if client.pk is None:
+            return "Save the client first; then tick the orientation items below."
+        missing = client_services.orientation_missing(client)
+        if not missing:
+            return "Finished: every item has been gone through."
+        rule = (
+            "process groups take the client only once it is finished"
+            if settings.IOP_ORIENTATION_BEFORE_PROCESS_GROUPS
+            else "the program does not require it before process groups"
+        )
+        items = ", ".join(item.label for item in missing)
+        done = len(OrientationItem) - len(missing)
+        return f"{done} of {len(OrientationItem)} done; still to go through: {items} ({rule})."
+
     @admin.display(description="Clinical record")
     def clinical_record(self, client):
         if client.pk is None:
@@ -346,6 +377,8 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
                 client_services.delete_client(client=client)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is OrientationStep:
+            return self._save_orientation(request, form, formset)
         if formset.model is not AgreementSignature:
             return super().save_formset(request, form, formset, change)
         for signature in formset.save(commit=False):
@@ -356,6 +389,14 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
                 signed_at=signature.signed_at,
                 method=signature.method,
             )
+
+    def _save_orientation(self, request, form, formset):
+        for step in formset.save(commit=False):
+            client_services.record_orientation_step(
+                client=form.instance, item=step.item, covered_by=step.covered_by, covered_on=step.covered_on
+            )
+        for step in formset.deleted_objects:
+            client_services.remove_orientation_step(step=step)
 
     @admin.action(description="Enrol selected clients in a group…", permissions=["change"])
     def enrol_in_group(self, request, queryset):
@@ -443,8 +484,8 @@ class TherapyGroupAdmin(
     search_fields = ["name", "description", "room"]
     list_select_related = ["facilitator__user"]
     autocomplete_fields = ["facilitator", "co_facilitator"]
-    readonly_fields = ["seats", "enrol_link", "members_table", "waitlist_table"]
-    inlines = [WeeklySlotInline]
+    readonly_fields = ["seats", "enrol_link", "members_table", "waitlist_table", "coming_topics"]
+    inlines = [WeeklySlotInline, TopicInline]
     actions = ["end_groups"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "status", ("start_date", "end_date")]}),
@@ -452,6 +493,7 @@ class TherapyGroupAdmin(
         ("Facilitation", {"fields": ["facilitator", "co_facilitator", "language", "audience"]}),
         ("Where", {"fields": ["modality", "room", "video_link"]}),
         ("Members", {"fields": ["members_table", "waitlist_table"]}),
+        ("Topic plan", {"fields": ["coming_topics"]}),
     ]
 
     # The list shows seat counts; the change page names the members and the waitlist.
@@ -478,7 +520,41 @@ class TherapyGroupAdmin(
         url = reverse("admin:groups_membership_add") + f"?group={group.pk}"
         return format_html('<a class="button" href="{}">Enrol a client</a>', url)
 
+    @admin.display(description="Coming meetings")
+    def coming_topics(self, group):
+        """The next meetings and the topic each takes; a topic is swapped for one meeting on the
+        meeting's page (its objective)."""
+        if group.pk is None:
+            return EMPTY
+        titles, coming = topics.coming_topics(group)
+        if not titles:
+            return "No topic cycle: each meeting takes its weekly slot's objective. Add topics below to start one."
+        return table(
+            headers=["Meeting", "Topic", "Place in the cycle"],
+            rows=(
+                (
+                    format_html(
+                        '<a href="{}">{}</a>',
+                        reverse("admin:scheduling_session_change", args=[c.session.pk]),
+                        date_format(timezone.localtime(c.session.starts_at), "DATETIME_FORMAT"),
+                    ),
+                    c.session.objective,
+                    f"swapped for this meeting (place {c.step} of {c.of})"
+                    if c.session.topic_swapped
+                    else f"{c.step} of {c.of}",
+                )
+                for c in coming
+            ),
+            empty="No meeting to come.",
+        )
+
     def save_formset(self, request, form, formset, change):
+        if formset.model is Topic:
+            for topic in formset.save(commit=False):
+                topics.save_topic(topic=topic)
+            for topic in formset.deleted_objects:
+                topics.delete_topic(topic=topic)
+            return None
         if formset.model is not WeeklySlot:
             return super().save_formset(request, form, formset, change)
         # Each slot goes through the service, which regenerates the group's sessions.

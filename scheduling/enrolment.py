@@ -17,7 +17,7 @@ from audit.trail import Action, hold_chain, record
 from clients import services as client_services
 from clients.models import Client
 from groups.models import Membership, TherapyGroup
-from groups.services import GroupFull, capacity_refusals, client_refusals
+from groups.services import GroupFull, capacity_refusals, client_refusals, orientation_refusals
 from iop.clock import start_of_day, start_of_day_after
 from iop.dates import clinic_date_refusals
 from scheduling import reminders
@@ -38,6 +38,7 @@ def enrolment_refusals(*, client: Client, group: TherapyGroup, on: datetime.date
             f"{group.name} is for {group.get_audience_display()} clients; "
             f"{client.display_name} is in {client.get_level_of_care_display()}."
         )
+    client_reasons.extend(orientation_refusals(client=client, group=group))
     if Membership.objects.open().filter(client=client, group=group).exists():
         client_reasons.append(f"{client.display_name} is already a member of, or waitlisted for, {group.name}.")
     else:
@@ -198,8 +199,9 @@ def end_date_refusal(*, membership: Membership, on: datetime.date) -> str:
 def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> list[Membership]:
     """Promote waitlisted clients, first come first served, while seats are free.
 
-    Waitlisted clients who can no longer join (discharged, agreement revoked) are skipped, not
-    removed: staff decide what happens to them.
+    Waitlisted clients who can no longer join (discharged, agreement revoked, orientation of a
+    process group not finished) are skipped, not removed: they keep their place, the seat goes to
+    the next one who can take it, and staff decide what happens to them.
     """
     on = on or timezone.localdate()
     promoted = []
@@ -211,7 +213,7 @@ def fill_free_seats(*, group: TherapyGroup, on: datetime.date | None = None) -> 
         for candidate in Membership.objects.waitlisted().filter(group=group).select_related("client"):
             if free <= 0:
                 break
-            if client_refusals(client=candidate.client):
+            if client_refusals(client=candidate.client) or orientation_refusals(client=candidate.client, group=group):
                 continue
             # A seat freed on a past day is taken now: joining earlier would put the client on
             # the rosters of meetings held while they were still waiting.

@@ -216,6 +216,13 @@ class Session(models.Model):
     # for more than 24 hours" are then read from an index of the few met sessions without one,
     # instead of a look into the notes for each of the year's sessions of sixteen groups.
     note_signed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The meeting's place in its group's topic cycle (1 = the cycle's first topic), set by
+    # scheduling.topics.follow_topic_cycle; empty for a group without a cycle and a cancelled
+    # meeting (a cancelled meeting uses up no topic).
+    cycle_step = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # The objective was swapped for this one meeting: the cycle goes on around it. A default in
+    # the database: the generation SQL does not name the column.
+    topic_swapped = models.BooleanField(db_default=False, default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = SessionQuerySet.as_manager()
@@ -322,6 +329,41 @@ class Session(models.Model):
     @property
     def where(self) -> Place:
         return Place(room=self.room, video_link=self.video_link)
+
+
+class Topic(models.Model):
+    """One topic of a group's cycle (e.g. an eight-week psychoeducation cycle: anxiety,
+    depression, sleep, …). The group's meetings take the cycle's topics as their objectives in
+    order, round and round, so a client who joins at any meeting goes through the whole cycle."""
+
+    group = models.ForeignKey(TherapyGroup, on_delete=models.CASCADE, related_name="topics")
+    position = models.PositiveSmallIntegerField(help_text="The topic's place in the cycle: 1, 2, 3 …")
+    title = models.CharField(
+        max_length=300, help_text="The objective of the meeting that has this topic, e.g. “Sleep and mood”."
+    )
+
+    class Meta:
+        ordering = ["group", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "position"],
+                name="scheduling_topic_one_per_position",
+                violation_error_message="The cycle already has a topic at this place.",
+            ),
+            models.CheckConstraint(
+                name="scheduling_topic_position_from_1",
+                condition=Q(position__gte=1),
+                violation_error_message="The cycle's places start at 1.",
+            ),
+            models.CheckConstraint(
+                name="scheduling_topic_has_title",
+                condition=~Q(title=""),
+                violation_error_message="A topic needs its title.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
 
 
 class Reminder(models.Model):

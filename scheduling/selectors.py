@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Count, F, Max, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 
 from clients.models import Client
 from groups.models import member_at
@@ -38,6 +39,12 @@ def sessions_for_client(client: Client) -> QuerySet[Session]:
         .select_related("group")
         .order_by("starts_at")
     )
+
+
+def first_group_has_met(client: Client) -> bool:
+    """Whether a meeting of one of the client's groups has been held with them on its roster:
+    until then the portal prepares them for their first group. One query."""
+    return sessions_for_client(client).filter(starts_at__lte=timezone.now()).met().exists()
 
 
 def sessions_for_client_between(client: Client, first_day: datetime.date, last_day: datetime.date):

@@ -31,7 +31,7 @@ from iop.clock import (
     start_of_day,
     start_of_day_after,
 )
-from scheduling import reminders
+from scheduling import reminders, topics
 from scheduling.models import Closure, Session, WeeklySlot
 
 
@@ -173,8 +173,10 @@ def _follow_place_and_objective(sessions, *, slot: WeeklySlot, old_objective: st
     # The time of the change goes with it: calendar entries and the feed's version follow it.
     now = timezone.now()
     sessions.update(room=slot.place, video_link=slot.video_link, updated_at=now)
-    # A meeting whose objective was edited on its own keeps it.
-    sessions.filter(objective=old_objective).update(objective=slot.default_objective, updated_at=now)
+    # A meeting whose objective was edited on its own keeps it, and so does one whose objective
+    # comes from its group's topic cycle.
+    own = sessions.filter(objective=old_objective, topic_swapped=False, cycle_step__isnull=True)
+    own.update(objective=slot.default_objective, updated_at=now)
 
 
 @transaction.atomic
@@ -345,7 +347,10 @@ def _make_sessions(
 
     def insert(slots: list[WeeklySlot], first: datetime.date = start, last: datetime.date = horizon) -> list[int]:
         with transaction.atomic():
-            return _insert_sessions(slots, first, last, closures)
+            made = _insert_sessions(slots, first, last, closures)
+            if made:
+                topics.follow_cycles_after_generation(group_ids={slot.group_id for slot in slots}, first=first)
+            return made
 
     try:
         generation.made += insert([slot for slots in slots_by_group for slot in slots])
@@ -662,6 +667,10 @@ def update_session(*, session: Session, **changes) -> Session:
     refusals = session_change_refusals(session)
     if refusals:
         raise ValidationError(refusals)
+    moved = "starts_at" in changes and changes["starts_at"] != session.starts_at
+    if "objective" in changes and changes["objective"] != session.objective:
+        # Chosen for this one meeting: its group's topic cycle goes on around it.
+        changes["topic_swapped"] = True
     for field, value in changes.items():
         setattr(session, field, value)
     session.full_clean()
@@ -670,6 +679,9 @@ def update_session(*, session: Session, **changes) -> Session:
         raise ValidationError(conflicts)
     session.save()
     reminders.replan_for_session(session=session)
+    if moved:
+        # Moved past another meeting, it takes that one's place in the cycle.
+        topics.follow_topic_cycle(group_id=session.group_id)
     return session
 
 
@@ -688,6 +700,8 @@ def cancel_session(*, session: Session, reason: str, closure: Closure | None = N
     session.closure = closure
     session.save(update_fields=["status", "cancellation_reason", "closure", "updated_at"])
     reminders.cancel_for_session(session=session)
+    # A cancelled meeting uses up no topic: the meetings after it move up one.
+    topics.follow_topic_cycle(group_id=session.group_id)
     return session
 
 
@@ -722,6 +736,45 @@ def record_meeting(*, session: Session) -> None:
     if session.first_recorded_at is None:
         session.first_recorded_at = timezone.now()
         session.save(update_fields=["first_recorded_at", "updated_at"])
+
+
+# --- Topics: one meeting's topic swapped (the cycle itself: scheduling.topics) ----------------
+
+
+def swap_refusals(session: Session, objective: str) -> dict[str, list[str]]:
+    """Why this meeting's topic cannot be swapped for ``objective`` (empty when it can)."""
+    errors: dict[str, list[str]] = {}
+    if not objective.strip():
+        errors["objective"] = ["Say what this meeting is about instead."]
+    refusals = session_change_refusals(session)
+    if not refusals and session.starts_at <= timezone.now():
+        refusals = ["This meeting has begun; its topic is what it was."]
+    if refusals:
+        errors.setdefault("objective", []).extend(refusals)
+    return errors
+
+
+@transaction.atomic
+def swap_topic(*, session: Session, objective: str) -> Session:
+    """Give one meeting another topic; the cycle goes on around it (the next meeting keeps the
+    topic it had). Through ``update_session``, the one path of a meeting's changes."""
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    errors = swap_refusals(session, objective)
+    if errors:
+        raise ValidationError(errors)
+    return update_session(session=session, objective=objective.strip())
+
+
+def restore_topic(*, session: Session) -> Session:
+    """Undo a swap: the meeting takes the cycle's topic at its place again."""
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=session.pk)
+        if not session.topic_swapped:
+            raise ValidationError({"objective": "This meeting has the cycle's topic."})
+        update_session(session=session, topic_swapped=False)
+        topics.follow_topic_cycle(group_id=session.group_id)
+        session.refresh_from_db()
+        return session
 
 
 @transaction.atomic

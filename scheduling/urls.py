@@ -6,6 +6,7 @@ app_name = "scheduling"
 
 urlpatterns = [
     path("", views.week, name="week"),
+    path("before-your-first-group/", views.preparation, name="preparation"),
     path("feed/rotate/", views.rotate_feed, name="rotate_feed"),
     path("feed/<str:token>.ics", views.feed, name="feed"),
 ]

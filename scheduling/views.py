@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import condition, require_GET, require_POST
 
 from audit.trail import Action, record
+from clients import services as client_services
 from clients.models import Client
 from iop.clock import monday_of
 from scheduling import calendar, services
@@ -20,6 +21,7 @@ from scheduling.selectors import (
     client_for_feed,
     client_for_portal,
     feed_sessions,
+    first_group_has_met,
     sessions_for_client_between,
 )
 
@@ -77,9 +79,29 @@ def week(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(),
         "feed_url": feed_url,
         "webcal_url": feed_url.replace("https://", "webcal://").replace("http://", "webcal://"),
+        "before_first_group": not first_group_has_met(client),
     }
     record(Action.VIEW, target=Session, clients=[client], detail=f"portal week {_iso_week(monday)}")
     return render(request, "scheduling/week.html", context)
+
+
+@login_required
+@require_GET
+def preparation(request: HttpRequest) -> HttpResponse:
+    """ "Before your first group": what to expect, the four skills in plain words, the
+    confidentiality agreement, and how far the client's own orientation has come. The signed-in
+    client's own, and no one else's (there is no id to ask for another's)."""
+    client = client_for_portal(request.user)
+    agreement = client_services.latest_agreement()
+    context = {
+        "client": client,
+        "checklist": client_services.orientation_checklist(client),
+        "agreement": agreement,
+        "agreement_signed": client_services.has_current_signature(client),
+        "first_group_met": first_group_has_met(client),
+    }
+    record(Action.VIEW, target=client, clients=[client], detail="portal: before your first group")
+    return render(request, "scheduling/preparation.html", context)
 
 
 @login_required

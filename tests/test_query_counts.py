@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from clients.models import Client
+from clients.models import Client, OrientationItem, OrientationStep
 from groups.models import Membership
 from iop.admin_filters import AutocompleteFilter
 from iop.middleware import LAST_ACTIVITY
@@ -34,7 +34,7 @@ from progress import reports
 from progress.checkins import record_measure
 from progress.models import DischargeSummary, GroupNote, NoteGoal
 from progress.plans import change_goal_status
-from scheduling.models import Reminder, Session
+from scheduling.models import Reminder, Session, Topic
 from tests.factories import (
     AddendumFactory,
     AttendanceFactory,
@@ -90,6 +90,11 @@ def build_clinic(now):
     )
     goal = GoalFactory(plan=plan)
     NoteGoal.objects.create(individual_note=note.individual_notes.get(client=client), goal=goal)
+    # The group's topic cycle, and the client's orientation begun.
+    Topic.objects.create(group=group, position=1, title="Anxiety")
+    OrientationStep.objects.create(
+        client=client, item=OrientationItem.values[0], covered_on=timezone.localdate(now), covered_by=reader
+    )
     return {
         "plan": plan,
         "goal": goal,
@@ -186,6 +191,20 @@ def add_unit(clinic, now):
         end_reason=Membership.EndReason.DISCHARGED,
     )
     DischargeSummary.objects.create(client=leaver, discharge_date=leaver.discharge_date, written_by=therapist.user)
+
+    # The session's group's cycle gains a topic and a meeting to come that takes it; the client's
+    # orientation an item (as long as there are items).
+    Topic.objects.create(group=clinic["group"], position=index + 1, title=f"Topic {index}")
+    SessionFactory(
+        group=clinic["group"], starts_at=now + datetime.timedelta(days=3, minutes=index), cycle_step=index + 1
+    )
+    if index < len(OrientationItem.values):
+        OrientationStep.objects.create(
+            client=client,
+            item=OrientationItem.values[index],
+            covered_on=timezone.localdate(now),
+            covered_by=clinic["reader"],
+        )
 
     start = timezone.localdate(now) + datetime.timedelta(days=30 + 3 * index)
     ClosureFactory(name=f"Staff day {index}", starts_on=start, ends_on=start)
@@ -398,7 +417,9 @@ def test_the_pages_that_grow_with_the_clinic_are_among_those_counted():
         "schedule/check-in/",
         "schedule/questionnaires/phq-9/",
         "schedule/questionnaires/<int:pk>/",
+        "schedule/before-your-first-group/",
         "therapist/",
+        "therapist/groups/<int:pk>/",
         "therapist/sessions/<int:pk>/",
         "therapist/sessions/<int:pk>/sign-in-sheet/",
         "therapist/alerts/<int:pk>/",

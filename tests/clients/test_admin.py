@@ -75,6 +75,8 @@ def _client_form(**overrides):
         "reminder_channel": "email",
         "signatures-TOTAL_FORMS": "0",
         "signatures-INITIAL_FORMS": "0",
+        "orientation_steps-TOTAL_FORMS": "0",
+        "orientation_steps-INITIAL_FORMS": "0",
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
     }

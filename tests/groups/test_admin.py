@@ -235,6 +235,8 @@ def _empty_inlines():
     return {
         "slots-TOTAL_FORMS": "0",
         "slots-INITIAL_FORMS": "0",
+        "topics-TOTAL_FORMS": "0",
+        "topics-INITIAL_FORMS": "0",
         "members-TOTAL_FORMS": "0",
         "members-INITIAL_FORMS": "0",
         "waitlist-TOTAL_FORMS": "0",
@@ -248,6 +250,8 @@ def _inline_management(group):
     data = {
         "slots-TOTAL_FORMS": "0",
         "slots-INITIAL_FORMS": "0",
+        "topics-TOTAL_FORMS": "0",
+        "topics-INITIAL_FORMS": "0",
         "members-TOTAL_FORMS": str(active.count()),
         "members-INITIAL_FORMS": str(active.count()),
         "waitlist-TOTAL_FORMS": str(waiting.count()),

@@ -39,7 +39,9 @@ SESSION_PAGE_QUERIES = 7 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
 # goals each member's part may address and the goals each part already links (the golden
 # thread): two queries.
 NOTE_PAGE_QUERIES = 11 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
-GROUP_PAGE_QUERIES = 6 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
+# The group page also reads the group's topic cycle (none here; with one, its coming meetings are
+# one query more).
+GROUP_PAGE_QUERIES = 7 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
 # The session and the user (with the therapist), the groups they lead, the count of unsigned notes
 # and one page of them.
 OVERDUE_PAGE_QUERIES = 5 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
