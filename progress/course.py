@@ -13,15 +13,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clients.models import Client
-from iop.clock import monday_of
+from iop.clock import monday_of, start_of_day
 from progress import checkins, measures, selectors
 from progress.models import Attendance, CheckIn, TreatmentPlan
 from scheduling.models import Session
 
 WEEK = datetime.timedelta(weeks=1)
+# The hours of a week are the minutes attended (present, late or left early: Attendance.ATTENDED)
+# at meetings marked held, in the week of the meeting's local date. Said once, for the client's
+# progress page (gather) and the clinic's list of clients below the minimum (below_minimum).
+COUNTED = Q(session__status=Session.Status.HELD)
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,7 @@ class WeekHours:
 
     @property
     def below_minimum(self) -> bool:
-        return not self.in_progress and self.minutes < self.minimum_hours * 60
+        return not self.in_progress and self.minutes < minimum_minutes(self.minimum_hours)
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,46 @@ def minimum_hours(client: Client) -> float:
     return settings.IOP_WEEKLY_MINIMUM_HOURS[client.level_of_care]
 
 
+def minimum_minutes(hours: float) -> int:
+    return round(hours * 60)
+
+
+def below_minimum(*, monday: datetime.date) -> QuerySet[Client]:
+    """The clients in care whose hours of the week of ``monday`` (a past week) fell below their
+    level of care's minimum, the fewest first, each with ``minutes`` (attended) and
+    ``minimum_minutes``. A week of the stay without attendance counts, as on the progress page
+    (``stay_weeks``): a client admitted by that Sunday and not discharged before that Monday.
+    One query: each client's minutes are summed from the attendance index on the client."""
+    attended = (
+        Attendance.objects.filter(
+            COUNTED,
+            client=OuterRef("pk"),
+            status__in=Attendance.ATTENDED,
+            session__starts_at__gte=start_of_day(monday),
+            session__starts_at__lt=start_of_day(monday + WEEK),
+        )
+        .order_by()
+        .values("client")
+        .annotate(total=Sum("minutes_attended"))
+        .values("total")
+    )
+    minimum = Case(
+        *(
+            When(level_of_care=level, then=Value(minimum_minutes(hours)))
+            for level, hours in settings.IOP_WEEKLY_MINIMUM_HOURS.items()
+        ),
+        output_field=IntegerField(),
+    )
+    return (
+        Client.objects.exclude(status=Client.Status.DISCHARGED)
+        .filter(admission_date__lt=monday + WEEK)
+        .filter(Q(discharge_date__isnull=True) | Q(discharge_date__gte=monday))
+        .annotate(minutes=Coalesce(Subquery(attended, output_field=IntegerField()), 0), minimum_minutes=minimum)
+        .filter(minutes__lt=F("minimum_minutes"))
+        .order_by("minutes", "legal_last_name", "legal_first_name", "pk")
+    )
+
+
 def stay_weeks(client: Client, *, today: datetime.date, first_met: datetime.date | None) -> list[datetime.date]:
     """The Mondays of the client's stay: from admission (or their first session) to discharge (or
     this week). A week without attendance is a week of the stay too, and below the minimum."""
@@ -119,7 +165,7 @@ def gather(client: Client, *, today: datetime.date | None = None) -> Course:
     today = today or timezone.localdate()
     minimum = minimum_hours(client)
     attended = (
-        Attendance.objects.filter(client=client, session__status=Session.Status.HELD)
+        Attendance.objects.filter(COUNTED, client=client)
         .order_by()
         .values_list("session__starts_at", "session__group__name", "status", "minutes_attended", "participation")
     )

@@ -16,7 +16,15 @@ from groups.models import Membership, Therapist, TherapyGroup
 from iop.clock import monday_of
 from iop.locks import hold_until_commit
 from iop.permissions import CLINIC_STAFF
-from progress.demo import DEMO_MEASURE_WEEKS, DEMO_PASSWORD, seed_discharges, seed_measures, seed_plans, seed_progress
+from progress.demo import (
+    DEMO_MEASURE_WEEKS,
+    DEMO_PASSWORD,
+    seed_discharges,
+    seed_measures,
+    seed_plans,
+    seed_progress,
+    seed_undocumented_session,
+)
 from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import generate_sessions, save_slot
@@ -306,6 +314,7 @@ class Command(BaseCommand):
         seed_measures(stdout=self.stdout, demo_client=clients[DEMO_CLIENT_CHART])
         # Last: the discharged clients' summaries gather the attendance and measures above.
         seed_discharges(stdout=self.stdout)
+        seed_undocumented_session(stdout=self.stdout)
 
     def _schedule(self, today: datetime.date) -> None:
         for group in TherapyGroup.objects.filter(name__in=SLOTS, slots__isnull=True):
