@@ -405,3 +405,29 @@ def test_the_dashboard_costs_the_same_queries_for_staff_in_a_clinic_ten_times_la
     # Every section had rows to show at the smaller size already.
     sections = sections_of(client.get(reverse(INDEX)))
     assert all(section.lines for section in sections.values()), [n for n, s in sections.items() if not s.lines]
+
+
+def test_a_discharged_clients_plan_is_not_overdue_for_review(staff_client, agreement, today):
+    kept = TreatmentPlanFactory(client=ClientFactory(), started_on=today - datetime.timedelta(days=90))
+    left = ClientFactory(status="discharged", discharge_date=today, signed=False)
+    TreatmentPlanFactory(client=left, started_on=today - datetime.timedelta(days=90))
+
+    on_dashboard = sections_of(staff_client.get(reverse(INDEX)))["plan-reviews"]
+    filtered = staff_client.get(reverse("admin:progress_treatmentplan_changelist"), {"review": "overdue"})
+
+    assert [line.url for line in on_dashboard.lines] == [reverse("admin:progress_treatmentplan_change", args=[kept.pk])]
+    assert list(filtered.context["cl"].result_list) == [kept]
+
+
+def test_the_demo_has_a_past_session_nobody_documented_on_the_dashboard(client, now):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=StringIO())
+    client.force_login(UserFactory(username="demo-reader", is_staff=True, is_superuser=True))
+
+    undocumented = sections_of(client.get(reverse(INDEX)))["undocumented"]
+
+    assert Session.objects.not_documented(now=timezone.now()).exists()
+    assert any(label.endswith("without attendance") for line in undocumented.lines for label, _ in line.links)
