@@ -37,6 +37,20 @@ class SearchFromClientsMixin:
         return Q(**{f"{self.search_from_client}__in": Client.objects.found_by(search_term)})
 
 
+class AgreementDueFilter(admin.SimpleListFilter):
+    """Clients in care who must sign the current confidentiality agreement (the dashboard's
+    "agreements to sign" links here)."""
+
+    title = "agreement"
+    parameter_name = "agreement"
+
+    def lookups(self, request, model_admin):
+        return [("due", "To sign (again)")]
+
+    def queryset(self, request, queryset):
+        return queryset.agreement_due() if self.value() == "due" else queryset
+
+
 class SignatureInline(TolerantAutocompleteMixin, admin.TabularInline):
     """Signatures are added here; one in force is changed only by the revoke action."""
 
@@ -120,7 +134,8 @@ class ConfidentialityAgreementAdmin(ListAdmin):
 
 @admin.register(AgreementSignature)
 class AgreementSignatureAdmin(AuditedAdmin, SearchFromClientsMixin, ListAdmin):
-    list_display = ["client", "agreement", "signed_at", "method", "witnessed_by", "revoked_at"]
+    # The version, not the agreement's whole title: the list fits a 1280-pixel screen.
+    list_display = ["client", "version", "signed_at", "method", "witnessed_by", "revoked_at"]
     # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
     list_filter = [
         "agreement",
@@ -144,6 +159,10 @@ class AgreementSignatureAdmin(AuditedAdmin, SearchFromClientsMixin, ListAdmin):
 
     def audit_clients(self, signature):
         return [signature.client_id]
+
+    @admin.display(description="Version", ordering="agreement__version")
+    def version(self, signature):
+        return signature.agreement.version
 
     def has_add_permission(self, request):
         # New signatures are recorded on the client's page.

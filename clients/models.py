@@ -60,6 +60,13 @@ class ClientQuerySet(models.QuerySet):
             clients = clients.filter(match)
         return clients
 
+    def agreement_due(self):
+        """Clients in care (intake or active) without a current signature: the latest version of
+        the confidentiality agreement, unrevoked. They cannot join a group or be marked present
+        until they sign (again)."""
+        current = AgreementSignature.objects.current().filter(client=models.OuterRef("pk"))
+        return self.exclude(status=Client.Status.DISCHARGED).exclude(models.Exists(current))
+
 
 class Client(ConstraintErrorsOnFields, models.Model):
     constraint_error_fields = {"chart_number_taken": "chart_number"}

@@ -12,10 +12,13 @@ from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponseBadRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponseBadRequest
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 
 from audit.trail import Action, record
+from iop import dashboard
 from iop.admin_widgets import BIGINT_MAX, BIGINT_MIN
 
 # Each word of a search becomes one more OR across the search fields; SQLite stops at a depth.
@@ -94,6 +97,52 @@ class ClinicAdminSite(admin.AdminSite):
     site_header = "Clinic administration"
     site_title = "Clinic administration"
     index_title = "Run the clinic"
+    index_template = "admin/dashboard.html"
+    # Every admin list fits a 1280-pixel screen beside its filters: Django's list of every page,
+    # in a column on the left of each, would leave the lists 600 pixels. That list is on the
+    # dashboard (the "Home" of every page's breadcrumbs).
+    enable_nav_sidebar = False
+
+    def get_urls(self):
+        section = self.admin_view(self.dashboard_section)
+        return [path("dashboard/<slug:name>/", section, name="dashboard_section"), *super().get_urls()]
+
+    def _dashboard(self, request, *, limit: int, only: str | None = None) -> list[dashboard.Section]:
+        """The sections the user may see, and the audit row of the clients they name: the page
+        is read like any admin list of client records."""
+        now = timezone.now()
+        sections = dashboard.build(
+            request, moment=dashboard.Moment(now=now, today=timezone.localdate(now)), limit=limit, only=only
+        )
+        shown = [client for section in sections for client in section.clients]
+        # As for any admin list: a page that names no client records nothing.
+        if shown:
+            names = ", ".join(section.name for section in sections if section.clients)
+            record(Action.VIEW, target=None, clients=shown, detail=f"clinic dashboard: {names}")
+        return sections
+
+    def index(self, request, extra_context=None):
+        """The clinic's dashboard above the list of everything in the admin (``iop.dashboard``)."""
+        sections = self._dashboard(request, limit=dashboard.SHOWN)
+        return super().index(request, {"dashboard_sections": sections, **(extra_context or {})})
+
+    def dashboard_section(self, request, name: str):
+        """All the lines of one section (up to ``SHOWN_ON_SECTION_PAGE``), for the sections whose
+        rows no filtered admin list shows."""
+        if name not in dashboard.section_names():
+            raise Http404("No such part of the dashboard.")
+        sections = self._dashboard(request, limit=dashboard.SHOWN_ON_SECTION_PAGE, only=name)
+        if not sections:
+            # Not the user's to see: as for a part that does not exist.
+            raise Http404("No such part of the dashboard.")
+        context = {
+            **self.each_context(request),
+            "title": sections[0].title,
+            "section": sections[0],
+            "subtitle": None,
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/dashboard_section.html", context)
 
     def login(self, request, extra_context=None):
         """One sign-in page for everyone (/accounts/login/): the lockout, the second factor and the

@@ -19,6 +19,7 @@ from django.template.defaultfilters import linebreaksbr
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from audit.admin import AuditedAdmin
 from clients.admin import SearchFromClientsMixin
@@ -28,6 +29,7 @@ from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
 from iop.admin_lists import LargeListAdmin, ListAdmin
 from iop.admin_tables import table
+from iop.clock import start_of_day, start_of_day_after
 
 # Registers the questionnaires' and safety alerts' pages.
 from progress import admin_measures  # noqa: F401
@@ -42,8 +44,9 @@ from progress.models import (
     PlanReview,
     TreatmentPlan,
 )
-from progress.selectors import may_read_note_text, review_cutoff, review_due_on
+from progress.selectors import may_read_note_text, plans_overdue, review_cutoff, review_due_on
 from scheduling import services
+from scheduling.dashboard import SHOWN_NOT_DOCUMENTED, SHOWN_NOTE_OVERDUE, SHOWN_PARAMETER, SHOWN_TODAY
 from scheduling.forms import CancelForm, GenerateForm, SessionForm
 from scheduling.models import Session
 
@@ -58,6 +61,9 @@ class ReadOnlyAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
+
+# The sessions list shows the start of each objective; the session's page has it whole.
+OBJECTIVE_SHOWN = 60
 
 # A client's rows are found by chart number or the start of a name: each served by an index
 # (clients/migrations: trigram indexes on PostgreSQL), where a substring search of a million
@@ -134,7 +140,8 @@ class AttendanceAdmin(
     AutocompleteFilterMixin,
     LargeListAdmin,
 ):
-    list_display = ["session", "client", "status", "minutes_attended", "mode", "participation"]
+    # Status, minutes and mode in one column: the list fits a 1280-pixel screen.
+    list_display = ["session", "client", "attended", "participation"]
     # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
     list_filter = [
         "status",
@@ -162,6 +169,11 @@ class AttendanceAdmin(
 
     def audit_clients(self, attendance):
         return [attendance.client_id]
+
+    @admin.display(description="Attendance", ordering="status")
+    def attended(self, attendance):
+        mode = attendance.get_mode_display().lower()
+        return f"{attendance.get_status_display()}, {attendance.minutes_attended} min, {mode}"
 
     def audit_detail(self, request) -> str:
         return _shown_or_withheld(request, "observations")
@@ -299,12 +311,67 @@ class AddendumAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, LargeL
         return _shown_or_withheld(request, "addendum text")
 
 
+class SessionShownFilter(admin.SimpleListFilter):
+    """Which sessions the list shows: today's and the ones to come unless asked otherwise (a list
+    that opens on the first meeting of the year shows nothing anyone needs). Past ones, those
+    nobody documented and those whose note is late are a click away. A date chosen in the date
+    filter shows that date's sessions, whatever this says by default."""
+
+    title = "sessions"
+    parameter_name = SHOWN_PARAMETER
+    UPCOMING, PAST, ALL = "upcoming", "past", "all"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        self.dated = any(name.startswith("starts_at__") for name in request.GET)
+
+    def lookups(self, request, model_admin):
+        return [
+            (self.UPCOMING, "Today and upcoming"),
+            (SHOWN_TODAY, "Today"),
+            (self.PAST, "Past"),
+            (SHOWN_NOT_DOCUMENTED, "Not documented"),
+            (SHOWN_NOTE_OVERDUE, "Note unsigned after 24 h"),
+            (self.ALL, "All"),
+        ]
+
+    def value(self):
+        return super().value() or (self.ALL if self.dated else self.UPCOMING)
+
+    def choices(self, changelist):
+        # No "All" of Django's own: it would be the default's link; "All" here is a choice.
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        today = start_of_day(timezone.localdate(now))
+        value = self.value()
+        if value == self.UPCOMING:
+            return queryset.filter(starts_at__gte=today)
+        if value == SHOWN_TODAY:
+            return queryset.filter(starts_at__gte=today, starts_at__lt=start_of_day_after(timezone.localdate(now)))
+        if value == self.PAST:
+            return queryset.filter(starts_at__lt=today)
+        if value == SHOWN_NOT_DOCUMENTED:
+            return queryset.not_documented(now=now)
+        if value == SHOWN_NOTE_OVERDUE:
+            return queryset.note_overdue(now=now)
+        return queryset
+
+
 # Registered here, not in scheduling: its page shows the meeting's attendance (progress).
 @admin.register(Session)
 class SessionAdmin(AuditedAdmin, AutocompleteFilterMixin, LargeListAdmin):
     form = SessionForm
-    list_display = ["starts_at", "group", "kind", "objective", "facilitator", "place", "status"]
+    # Kind and place under the group's name, state last: the list fits a 1280-pixel screen.
+    list_display = ["starts_at", "meeting", "objective_short", "facilitator", "state"]
     list_filter = [
+        SessionShownFilter,
         "status",
         "group__kind",
         ("group", AutocompleteFilter),
@@ -314,7 +381,7 @@ class SessionAdmin(AuditedAdmin, AutocompleteFilterMixin, LargeListAdmin):
     # The group's name (a few hundred groups), then its meetings through (group, starts_at).
     search_fields = ["group__name"]
     list_select_related = ["group", "facilitator__user"]
-    readonly_fields = ["group", "slot", "status", "cancellation_reason", "closure", "topic_plan"]
+    readonly_fields = ["group", "slot", "state", "cancellation_reason", "closure", "topic_plan"]
     actions = ["cancel_sessions"]
     change_list_template = "admin/scheduling/session/change_list.html"
     inlines = [AttendanceInline]
@@ -360,13 +427,28 @@ class SessionAdmin(AuditedAdmin, AutocompleteFilterMixin, LargeListAdmin):
             return f"Topic {session.cycle_step} of the group's cycle. Editing the objective swaps it for this meeting."
         return "Not from a topic cycle."
 
-    @admin.display(description="Kind", ordering="group__kind")
-    def kind(self, session):
-        return session.group.get_kind_display()
+    def get_ordering(self, request):
+        # The past is read from the latest back; today and what comes, in order.
+        if request.GET.get(SHOWN_PARAMETER) in (SessionShownFilter.PAST, SHOWN_NOT_DOCUMENTED, SHOWN_NOTE_OVERDUE):
+            return ["-starts_at", "-pk"]
+        return super().get_ordering(request)
 
-    @admin.display(description="Where")
-    def place(self, session):
-        return session.room or "Video"
+    @admin.display(description="Group", ordering="group__name")
+    def meeting(self, session):
+        place = session.room or "Video"
+        return format_html(
+            '{}<br><span class="quiet">{} · {}</span>', session.group.name, session.group.get_kind_display(), place
+        )
+
+    @admin.display(description="Objective")
+    def objective_short(self, session):
+        return Truncator(session.objective).chars(OBJECTIVE_SHOWN)
+
+    @admin.display(description="State")
+    def state(self, session):
+        """Scheduled, held, cancelled, or "Not documented" once its time is over with nothing
+        recorded (``Session.state_at``): derived, never stored."""
+        return session.state.label
 
     def save_model(self, request, obj, form, change):
         changes = {field: form.cleaned_data[field] for field in form.changed_data if field in SessionForm.Meta.fields}
@@ -422,7 +504,7 @@ class ReviewDueFilter(admin.SimpleListFilter):
         cutoff = review_cutoff(timezone.localdate())
         soon = cutoff + datetime.timedelta(days=7)
         if self.value() == "overdue":
-            return queryset.filter(last_reviewed_on__lt=cutoff)
+            return queryset.filter(pk__in=plans_overdue(timezone.localdate()).values("pk"))
         if self.value() == "due":
             return queryset.filter(last_reviewed_on__gte=cutoff, last_reviewed_on__lt=soon)
         if self.value() == "current":

@@ -14,12 +14,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, DateField, Min, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from clients.models import Client
-from iop.clock import clinic_zone, monday_of
+from iop.clock import clinic_zone, monday_of, start_of_day
 from progress import checkins, measures, selectors
 from progress.models import Attendance, CheckIn, TreatmentPlan
 from scheduling.models import Session
@@ -42,7 +56,7 @@ class WeekHours:
 
     @property
     def below_minimum(self) -> bool:
-        return not self.in_progress and self.minutes < self.minimum_hours * 60
+        return not self.in_progress and self.minutes < minimum_minutes(self.minimum_hours)
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,47 @@ def weekly_hours(attendances: QuerySet[Attendance], *, by: Sequence[str] = ()) -
 def minimum_hours(client: Client) -> float:
     """The weekly minimum of the client's level of care (ASAM: 9 hours adult IOP, 6 adolescent)."""
     return settings.IOP_WEEKLY_MINIMUM_HOURS[client.level_of_care]
+
+
+def minimum_minutes(hours: float) -> int:
+    return round(hours * 60)
+
+
+def below_minimum(*, monday: datetime.date) -> QuerySet[Client]:
+    """The clients in care whose hours of the week of ``monday`` (a past week) fell below their
+    level of care's minimum, the fewest first, each with ``minutes`` (attended) and
+    ``minimum_minutes``. A week of the stay without attendance counts, as on the progress page
+    (``stay_weeks``): a client admitted by that Sunday and not discharged before that Monday.
+    One query: each client's minutes are summed, under the hours rule (``COUNTED`` at held sessions,
+    the week's local days), from the attendance index on the client."""
+    attended = (
+        Attendance.objects.filter(
+            COUNTED,
+            client=OuterRef("pk"),
+            session__status=Session.Status.HELD,
+            session__starts_at__gte=start_of_day(monday),
+            session__starts_at__lt=start_of_day(monday + WEEK),
+        )
+        .order_by()
+        .values("client")
+        .annotate(total=Sum("minutes_attended"))
+        .values("total")
+    )
+    minimum = Case(
+        *(
+            When(level_of_care=level, then=Value(minimum_minutes(hours)))
+            for level, hours in settings.IOP_WEEKLY_MINIMUM_HOURS.items()
+        ),
+        output_field=IntegerField(),
+    )
+    return (
+        Client.objects.exclude(status=Client.Status.DISCHARGED)
+        .filter(admission_date__lt=monday + WEEK)
+        .filter(Q(discharge_date__isnull=True) | Q(discharge_date__gte=monday))
+        .annotate(minutes=Coalesce(Subquery(attended, output_field=IntegerField()), 0), minimum_minutes=minimum)
+        .filter(minutes__lt=F("minimum_minutes"))
+        .order_by("minutes", "legal_last_name", "legal_first_name", "pk")
+    )
 
 
 def stay_weeks(client: Client, *, today: datetime.date, first_met: datetime.date | None) -> list[datetime.date]:

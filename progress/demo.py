@@ -444,3 +444,41 @@ def seed_preparation(*, stdout) -> None:
         f"Preparation demo: {ORIENTATION_UNFINISHED_CHART} has not finished orientation; "
         f"{TOPIC_CYCLE_GROUP} follows a {len(TOPIC_CYCLE)}-topic cycle."
     )
+
+
+# --- A session nobody documented ------------------------------------------------------------
+
+UNDOCUMENTED_OBJECTIVE = "Share one thing that went well this week"
+
+
+@transaction.atomic
+def seed_undocumented_session(*, stdout) -> None:
+    """Make sure the demo has a past session nobody documented (no attendance, no note): it shows
+    as "Not documented" in the admin's sessions list and on the clinic's dashboard. It is a
+    meeting of a group the demo therapist does not lead, so ``seed_progress`` never fills it in;
+    the generated history of those groups usually holds some already, and then nothing is made."""
+    now = timezone.now()
+    if Session.objects.not_documented(now=now).exists():
+        stdout.write(f"Not documented: {Session.objects.not_documented(now=now).count()} past sessions.")
+        return
+    group = (
+        TherapyGroup.objects.exclude(status=TherapyGroup.Status.ENDED)
+        .exclude(facilitator__user__username=DEMO_THERAPIST)
+        .exclude(co_facilitator__user__username=DEMO_THERAPIST)
+        .order_by("name")
+        .first()
+    )
+    if group is None:
+        return
+    # Yesterday at seven in the morning, before any of the demo's groups meet.
+    starts_at = start_of_day(timezone.localdate(now) - datetime.timedelta(days=1)) + datetime.timedelta(hours=7)
+    Session.objects.create(
+        group=group,
+        starts_at=starts_at,
+        ends_at=minutes_after(starts_at, 60),
+        objective=UNDOCUMENTED_OBJECTIVE,
+        facilitator=group.facilitator,
+        room=group.room,
+        video_link="" if group.room else group.video_link,
+    )
+    stdout.write(f"Not documented: yesterday's 7:00 session of {group.name}.")

@@ -43,7 +43,6 @@ BALANCE_SESSIONS = 6
 # A member is flagged when more than half of the sessions they attended (and at least this many)
 # show the pattern.
 BALANCE_MIN_ATTENDED = 2
-NOTE_OVERDUE_AFTER = datetime.timedelta(hours=24)
 # A substitute sees the group's page while preparing a meeting they cover and for this long after.
 RECENT_COVER = datetime.timedelta(weeks=6)
 
@@ -319,13 +318,10 @@ def overdue_sessions(
     the year's signed sessions are never visited; whether a note was started is asked only of
     the rows shown."""
     now = now or timezone.now()
-    ended_before = now - NOTE_OVERDUE_AFTER
     group_ids = led_group_ids(therapist) if group_ids is None else group_ids
     return (
         sessions_for_therapist(therapist, group_ids=group_ids)
-        .note_unsigned()
-        # A session starts before it ends: the start bound lets the indexes on the start do the work.
-        .filter(starts_at__lt=ended_before, ends_at__lt=ended_before)
+        .note_overdue(now=now)
         .annotate(note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))))
         # Oldest first by the end, where the 24 hours start. Not by the start: PostgreSQL would
         # walk the index of every session's start from the first meeting of the year, hoping to
@@ -481,6 +477,16 @@ def goals_of(client: Client) -> list[Goal]:
 def review_cutoff(today: datetime.date) -> datetime.date:
     """A plan last reviewed (or started) before this day is overdue for review."""
     return today - datetime.timedelta(days=settings.IOP_PLAN_REVIEW_DAYS)
+
+
+def plans_overdue(today: datetime.date) -> QuerySet[TreatmentPlan]:
+    """The plans of clients in care whose review is overdue, the longest overdue first (the
+    admin's "Overdue" filter and the clinic's dashboard)."""
+    return (
+        TreatmentPlan.objects.filter(last_reviewed_on__lt=review_cutoff(today))
+        .exclude(client__status=Client.Status.DISCHARGED)
+        .order_by("last_reviewed_on", "pk")
+    )
 
 
 def review_due_on(plan: TreatmentPlan) -> datetime.date:

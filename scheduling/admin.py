@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from audit.admin import AuditedAdmin
 from audit.models import AuditEvent
 from clients import services as client_services
-from clients.admin import OrientationStepInline, SearchFromClientsMixin, SignatureInline
+from clients.admin import AgreementDueFilter, OrientationStepInline, SearchFromClientsMixin, SignatureInline
 from clients.forms import DischargeForm, PortalAccountForm
 from clients.models import FOUND_BY, AgreementSignature, Client, OrientationItem, OrientationStep
 from groups import services as group_services
@@ -159,7 +159,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         "open_memberships",
     ]
     list_display_links = ["chart_number", "display_name"]
-    list_filter = ["status", "level_of_care", "preferred_language", "reminder_channel"]
+    list_filter = ["status", "level_of_care", AgreementDueFilter, "preferred_language", "reminder_channel"]
     search_fields = ["chart_number", "legal_first_name", "legal_last_name", "preferred_name", "email"]
     # Said here as well as on the model: search-as-you-type pages it, and a paged list needs an order.
     ordering = ["legal_last_name", "legal_first_name", "chart_number"]
@@ -598,7 +598,8 @@ class TherapyGroupAdmin(
 # Registered here, not in groups: enrolling and ending check and change the schedule.
 @admin.register(Membership)
 class MembershipAdmin(AuditedAdmin, SearchFromClientsMixin, AutocompleteFilterMixin, ListAdmin):
-    list_display = ["client", "group", "status", "joined_on", "waitlisted_at", "ended_on", "end_reason"]
+    # The dates in one column: the list fits a 1280-pixel screen.
+    list_display = ["client", "group", "status", "dates", "end_reason"]
     list_filter = ["status", "group__kind", ("group", AutocompleteFilter), "end_reason"]
     # Newest first, from the primary key: ordering 36,000 rows by their group's name sorts them all.
     ordering = ["-pk"]
@@ -622,6 +623,18 @@ class MembershipAdmin(AuditedAdmin, SearchFromClientsMixin, AutocompleteFilterMi
 
     def audit_clients(self, membership):
         return [membership.client_id]
+
+    @admin.display(description="Dates", ordering="joined_on")
+    def dates(self, membership):
+        """Waitlisted since, joined on, ended on: those the membership has."""
+        parts = []
+        if membership.waitlisted_at and membership.status == Membership.Status.WAITLISTED:
+            parts.append(f"waiting since {date_format(timezone.localtime(membership.waitlisted_at))}")
+        if membership.joined_on:
+            parts.append(f"joined {date_format(membership.joined_on)}")
+        if membership.ended_on:
+            parts.append(f"ended {date_format(membership.ended_on)}")
+        return ", ".join(parts).capitalize() or EMPTY
 
     def search_filter(self, search_term: str) -> Q:
         return super().search_filter(search_term) | Q(group__in=TherapyGroup.objects.named(search_term))

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from groups.models import Therapist, TherapyGroup
 from iop.constraints import ConstraintErrorsOnFields
@@ -156,6 +157,12 @@ class Place:
 # Meetings someone has met in: marked held, or with attendance or a note recorded.
 MET = Q(status="held") | Q(first_recorded_at__isnull=False)
 UNSIGNED_MET = MET & Q(note_signed_at__isnull=True)
+# Meetings nobody has met in and nobody cancelled: planned, or (once their time is over) not
+# documented. Derived from the time and the rows, never stored, so it cannot go stale and needs
+# no job; a partial index holds these rows (Session.Meta.indexes).
+UNMET = Q(status="scheduled", first_recorded_at__isnull=True)
+# A met meeting's progress note is due signed this long after the meeting ends.
+NOTE_OVERDUE_AFTER = datetime.timedelta(hours=24)
 
 
 class SessionQuerySet(models.QuerySet):
@@ -169,6 +176,19 @@ class SessionQuerySet(models.QuerySet):
         partial indexes on ``UNSIGNED_MET``."""
         return self.filter(UNSIGNED_MET)
 
+    def not_documented(self, *, now: datetime.datetime):
+        """Meetings whose time is over and that nobody documented: no attendance, no note, not
+        marked held, not cancelled. Read from the partial index on ``UNMET``, in which only the
+        meetings still to come stand beside them."""
+        # A session starts before it ends: the start bound lets the index on the start do the work.
+        return self.filter(UNMET, starts_at__lt=now, ends_at__lte=now)
+
+    def note_overdue(self, *, now: datetime.datetime):
+        """Met meetings whose note is still unsigned ``NOTE_OVERDUE_AFTER`` after they ended,
+        from the partial indexes on ``UNSIGNED_MET``."""
+        ended_before = now - NOTE_OVERDUE_AFTER
+        return self.note_unsigned().filter(starts_at__lt=ended_before, ends_at__lt=ended_before)
+
     def unmet(self, *, after: datetime.datetime):
         """Meetings after ``after`` that still take place and that nobody has met in yet."""
         return self.filter(starts_at__gt=after, status=Session.Status.SCHEDULED, first_recorded_at__isnull=True)
@@ -177,6 +197,15 @@ class SessionQuerySet(models.QuerySet):
 class Session(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
+        HELD = "held", "Held"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class State(models.TextChoices):
+        """What a meeting is at a moment, as lists and pages name it: the stored status read
+        together with the time and whether anyone documented it (``state_at``)."""
+
+        SCHEDULED = "scheduled", "Scheduled"
+        NOT_DOCUMENTED = "not_documented", "Not documented"
         HELD = "held", "Held"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -299,11 +328,13 @@ class Session(models.Model):
             # meeting has none: an index of every row would cost each generated meeting a write
             # that nothing reads.
             models.Index(fields=["closure"], condition=Q(closure__isnull=False), name="scheduling_session_closure"),
+            # Meetings nobody has met in yet: the ones to come, and the few past ones nobody
+            # documented (``not_documented``), which the dashboard and the sessions list read
+            # without visiting the year of documented ones.
+            models.Index(fields=["starts_at"], condition=UNMET, name="scheduling_session_unmet_start"),
         ]
 
     def __str__(self) -> str:
-        from django.utils import timezone
-
         return f"{self.group} — {timezone.localtime(self.starts_at):%a %b %d, %H:%M}"
 
     @property
@@ -317,6 +348,22 @@ class Session(models.Model):
     def is_met(self) -> bool:
         """Held, or with attendance or a note recorded: the row-level ``SessionQuerySet.met``."""
         return self.status == self.Status.HELD or self.first_recorded_at is not None
+
+    def state_at(self, now: datetime.datetime) -> "Session.State":
+        """Cancelled; held once met (marked held, or attendance or a note recorded); not
+        documented once its end has come with nothing recorded; else scheduled. The row-level
+        ``SessionQuerySet.not_documented``."""
+        if self.is_cancelled:
+            return self.State.CANCELLED
+        if self.is_met:
+            return self.State.HELD
+        if self.ends_at <= now:
+            return self.State.NOT_DOCUMENTED
+        return self.State.SCHEDULED
+
+    @property
+    def state(self) -> "Session.State":
+        return self.state_at(timezone.now())
 
     @property
     def is_cancelled(self) -> bool:

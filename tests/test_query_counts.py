@@ -28,6 +28,7 @@ from django.utils import timezone
 from clients.models import Client, OrientationItem, OrientationStep
 from groups.models import Membership
 from iop.admin_filters import AutocompleteFilter
+from iop.dashboard import section_names
 from iop.middleware import LAST_ACTIVITY
 from iop.models import PasswordChangeDue
 from progress import reports
@@ -272,7 +273,8 @@ def filter_queries(browser: WebClient, changelist: str) -> list[str]:
 
 
 def admin_pages(browser: WebClient, clinic) -> list[str]:
-    pages = [reverse("admin:index")]
+    # The dashboard, and the page of each of its sections (iop.dashboard).
+    pages = [reverse("admin:index"), *(reverse("admin:dashboard_section", args=[name]) for name in section_names())]
     for model, model_admin in admin.site._registry.items():
         info = model._meta.app_label, model._meta.model_name
         changelist = reverse("admin:{}_{}_changelist".format(*info))

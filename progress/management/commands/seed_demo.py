@@ -24,6 +24,7 @@ from progress.demo import (
     seed_plans,
     seed_preparation,
     seed_progress,
+    seed_undocumented_session,
 )
 from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
@@ -315,6 +316,7 @@ class Command(BaseCommand):
         # Last: the discharged clients' summaries gather the attendance and measures above.
         seed_discharges(stdout=self.stdout)
         seed_preparation(stdout=self.stdout)
+        seed_undocumented_session(stdout=self.stdout)
 
     def _schedule(self, today: datetime.date) -> None:
         for group in TherapyGroup.objects.filter(name__in=SLOTS, slots__isnull=True):
