@@ -8,10 +8,12 @@ from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, Set
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.forms.boundfield import BoundField
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.safestring import mark_safe
 
 from iop.accounts import RecordsPasswordChange, is_clinician
 from iop.discretion import undiscreet_words
+from iop.i18n import language_of
 from iop.passwords import (
     LOCKED_OUT_MESSAGE,
     PasswordCheck,
@@ -231,14 +233,16 @@ class ThrottledPasswordResetForm(PasswordResetForm):
         super().save(*args, request=request, extra_email_context=context, **kwargs)
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
-        subject = render_to_string(subject_template_name, context)
-        body = render_to_string(email_template_name, context)
-        found = undiscreet_words(subject) + undiscreet_words(body)
-        if found:
-            # The clinic's name or address gave the care away; nothing leaves the clinic.
-            logger.error("A password mail was not sent: it would contain %s.", ", ".join(dict.fromkeys(found)))
-            return
-        super().send_mail(subject_template_name, email_template_name, context, from_email, to_email, **kwargs)
+        # A client reads it in their own language (iop/i18n.py); staff in the clinic's.
+        with translation.override(language_of(context.get("user"))):
+            subject = render_to_string(subject_template_name, context)
+            body = render_to_string(email_template_name, context)
+            found = undiscreet_words(subject) + undiscreet_words(body)
+            if found:
+                # The clinic's name or address gave the care away; nothing leaves the clinic.
+                logger.error("A password mail was not sent: it would contain %s.", ", ".join(dict.fromkeys(found)))
+                return
+            super().send_mail(subject_template_name, email_template_name, context, from_email, to_email, **kwargs)
 
 
 class ResetSetPasswordForm(RecordsPasswordChange, SetPasswordForm):

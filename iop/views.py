@@ -23,6 +23,7 @@ from iop.forms import (
     add_refusals,
 )
 from iop.health import broker_ok, database_ok
+from iop.i18n import language_of, supported_language
 from iop.middleware import record_activity
 from iop.passwords import password_chosen_by_user
 
@@ -108,6 +109,12 @@ class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
     # Never signs in: the next sign-in asks the second factor like any other (it is asked here too).
     post_reset_login = False
     form_class = ResetSetPasswordForm
+
+    def get_success_url(self) -> str:
+        # The "password changed" page has no link to tell whose it was: it names the language.
+        language = language_of(self.user)
+        url = super().get_success_url()
+        return url if language == supported_language(None) else f"{url}?lang={language}"
 
 
 def _safe_next(request: HttpRequest) -> str:

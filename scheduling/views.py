@@ -3,15 +3,17 @@ import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.views.decorators.http import condition, require_GET, require_POST
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import condition, require_GET
 
 from audit.trail import Action, record
 from clients.models import Client
 from iop.clock import monday_of
+from iop.i18n import supported_language
 from scheduling import calendar, services
 from scheduling.models import Session
 from scheduling.selectors import (
@@ -20,6 +22,7 @@ from scheduling.selectors import (
     client_for_feed,
     client_for_portal,
     feed_sessions,
+    next_session_for_client,
     sessions_for_client_between,
 )
 
@@ -48,20 +51,25 @@ def _iso_week(day: datetime.date) -> str:
 @login_required
 @require_GET
 def week(request: HttpRequest) -> HttpResponse:
+    """The client's week, made for a phone: the next session first, then each day, today marked and
+    past sessions shown as past (without their video link)."""
     client = client_for_portal(request.user)
-    this_monday = monday_of(timezone.localdate())
+    now = timezone.now()
+    today = timezone.localdate(now)
+    this_monday = monday_of(today)
     monday = _parse_week(request.GET.get("week"))
     if monday is None:
         if "week" in request.GET:
-            messages.warning(request, "That week could not be read; here is this week.")
+            messages.warning(request, _("That week could not be read; here is this week."))
         monday = this_monday
     sunday = monday + datetime.timedelta(days=6)
     sessions = list(sessions_for_client_between(client, monday, sunday))
+    next_session = next_session_for_client(client, now=now)
     days = []
     for offset in range(7):
         day = monday + datetime.timedelta(days=offset)
         todays = [s for s in sessions if timezone.localdate(s.starts_at) == day]
-        days.append({"date": day, "sessions": todays})
+        days.append({"date": day, "sessions": todays, "is_today": day == today, "is_past": day < today})
     scheduled_minutes = sum(s.duration_minutes for s in sessions if s.status != Session.Status.CANCELLED)
     feed_url = request.build_absolute_uri(reverse("scheduling:feed", args=[client.calendar_token]))
     context = {
@@ -74,7 +82,9 @@ def week(request: HttpRequest) -> HttpResponse:
         "previous_week": _iso_week(monday - datetime.timedelta(days=7)),
         "next_week": _iso_week(monday + datetime.timedelta(days=7)),
         "is_this_week": monday == this_monday,
-        "today": timezone.localdate(),
+        "today": today,
+        "now": now,
+        "next_session": next_session,
         "feed_url": feed_url,
         "webcal_url": feed_url.replace("https://", "webcal://").replace("http://", "webcal://"),
     }
@@ -83,14 +93,21 @@ def week(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def rotate_feed(request: HttpRequest) -> HttpResponse:
+    """Replacing the calendar link asks first: the old link stops working in every calendar that
+    has it, the client's own phone too. Nothing changes until the client confirms (a page of its
+    own, so it works without script)."""
     client = client_for_portal(request.user)
-    services.rotate_calendar_token(client=client)
-    messages.success(
-        request, "Your calendar link was replaced. Add the new link to your calendar; the old one no longer works."
-    )
-    return redirect("scheduling:week")
+    if request.method == "POST" and request.POST.get("confirm") == "replace":
+        services.rotate_calendar_token(client=client)
+        messages.success(
+            request,
+            _("Your calendar link was replaced. Add the new link to your calendar; the old one no longer works."),
+        )
+        return redirect("scheduling:week")
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(request, "scheduling/rotate_feed.html", {"client": client})
 
 
 def _feed_state(request: HttpRequest, token: str) -> tuple[Client | None, FeedVersion | None]:
@@ -126,7 +143,9 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     if client is None:
         raise Http404("No such calendar.")
     sessions = feed_sessions(client, today=timezone.localdate())
-    body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
+    # Signed in as no one: the entries speak the language of the client the link belongs to.
+    with translation.override(supported_language(client.preferred_language)):
+        body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
     # Fetched by the client's calendar app, signed in as no one: the token stands for the client.
     record(Action.VIEW, target=Session, clients=[client], detail="calendar feed")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
