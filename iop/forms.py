@@ -10,6 +10,7 @@ from django.forms.boundfield import BoundField
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy
 
 from iop.accounts import RecordsPasswordChange, is_clinician
 from iop.discretion import undiscreet_words
@@ -175,11 +176,11 @@ class SecondFactorForm(forms.Form):
     """A code from the authenticator app, or one of the recovery codes."""
 
     otp_token = forms.CharField(
-        label="Code",
+        label=gettext_lazy("Code"),
         max_length=32,
         strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
-        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        help_text=gettext_lazy("The 6 digits your authenticator app shows now, or one of your recovery codes."),
     )
 
 
@@ -203,7 +204,7 @@ class CountedPasswordChangeForm(RecordsPasswordChange, PasswordChangeForm):
         cleaned = super().clean()
         old, new = cleaned.get("old_password"), cleaned.get("new_password1")
         if old and new and old == new:
-            self.add_error("new_password1", "Choose a password different from the one you have now.")
+            self.add_error("new_password1", gettext("Choose a password different from the one you have now."))
         return cleaned
 
 
@@ -250,9 +251,9 @@ class ResetSetPasswordForm(RecordsPasswordChange, SetPasswordForm):
     so a mailbox alone resets no account that has one."""
 
     otp_token = forms.CharField(
-        label="Code from your authenticator app",
+        label=gettext_lazy("Code from your authenticator app"),
         max_length=32,
-        help_text="Your account has two-step sign-in: type the app's 6 digits, or a recovery code.",
+        help_text=gettext_lazy("Your account has two-step sign-in: type the app's 6 digits, or a recovery code."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
 
