@@ -17,6 +17,7 @@ from iop.clock import monday_of
 from iop.locks import hold_until_commit
 from iop.permissions import CLINIC_STAFF
 from progress.demo import DEMO_MEASURE_WEEKS, DEMO_PASSWORD, seed_discharges, seed_measures, seed_plans, seed_progress
+from progress.demo_languages import seed_spanish_client
 from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import generate_sessions, save_slot
@@ -192,7 +193,7 @@ HISTORY_WEEKS = 4
 
 
 class Command(BaseCommand):
-    help = "Create the demo clinic (idempotent) and the demo logins staff, therapist and client."
+    help = "Create the demo clinic (idempotent) and the demo logins staff, therapist, client and cliente."
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -306,6 +307,7 @@ class Command(BaseCommand):
         seed_measures(stdout=self.stdout, demo_client=clients[DEMO_CLIENT_CHART])
         # Last: the discharged clients' summaries gather the attendance and measures above.
         seed_discharges(stdout=self.stdout)
+        seed_spanish_client(stdout=self.stdout, make_user=self._user)
 
     def _schedule(self, today: datetime.date) -> None:
         for group in TherapyGroup.objects.filter(name__in=SLOTS, slots__isnull=True):
