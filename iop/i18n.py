@@ -21,6 +21,7 @@ FORMATS = {
         "short_day": "M j",  # Nov 30
         "short_date": "M j, Y",  # Nov 30, 2026
         "time": "g:i A",  # 6:00 PM
+        "chart_day": "M j",  # Nov 30, under a chart's bar
     },
     "es": {
         "day": r"l j \d\e F",  # lunes 30 de noviembre
@@ -28,6 +29,7 @@ FORMATS = {
         "short_day": r"j \d\e F",  # 30 de noviembre
         "short_date": r"j \d\e F \d\e Y",  # 30 de noviembre de 2026
         "time": "H:i",  # 18:00
+        "chart_day": "j M",  # 30 nov
     },
 }
 

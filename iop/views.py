@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
@@ -214,7 +215,7 @@ def two_factor_turn_off(request: HttpRequest) -> HttpResponse:
             add_refusals(form, error)
         else:
             sign_in.update_steps(request, has_second_factor=False)
-            messages.success(request, "Two-step sign-in is off. Your password alone signs you in.")
+            messages.success(request, gettext("Two-step sign-in is off. Your password alone signs you in."))
             return redirect("two_factor")
     context = {
         "has_second_factor": two_factor.has_second_factor(request.user),

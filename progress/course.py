@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clients.models import Client
 from iop.clock import monday_of
@@ -76,11 +77,11 @@ class Course:
 
     def check_in_series(self, *, cravings: bool) -> dict[str, list[tuple[datetime.date, int]]]:
         series = {
-            "Mood": [(c.week, c.mood) for c in self.check_ins],
-            "Coping": [(c.week, c.coping) for c in self.check_ins],
+            gettext("Mood"): [(c.week, c.mood) for c in self.check_ins],
+            gettext("Coping"): [(c.week, c.coping) for c in self.check_ins],
         }
         if cravings:
-            series["Cravings"] = [(c.week, c.cravings) for c in self.check_ins if c.cravings is not None]
+            series[gettext("Cravings")] = [(c.week, c.cravings) for c in self.check_ins if c.cravings is not None]
         return series
 
     def measure_series(self, code: str) -> list[tuple[datetime.date, int]]:

@@ -40,6 +40,11 @@ CLIENT_TEMPLATES = [
     "registration/password_reset_complete.html",
     "registration/password_reset_email.txt",
     "registration/password_reset_subject.txt",
+    "registration/locked_out.html",
+    "registration/two_factor.html",
+    "registration/two_factor_setup.html",
+    "registration/two_factor_verify.html",
+    "registration/two_factor_codes.html",
 ]
 REMINDER_TEMPLATES = [
     f"reminders/{kind}{part}"

@@ -38,6 +38,8 @@ PORTAL_PAGES = {
     "history": (lambda client: reverse("portal:history"), "Weekly check-ins", "Reportes semanales"),
     "progress": (lambda client: reverse("portal:progress"), "My hours each week", "Mis horas cada semana"),
     "change password": (lambda client: reverse("password_change"), "Change your password", "Cambiar su contraseña"),
+    "two-step sign-in": (lambda client: reverse("two_factor"), "Turn it on", "Activarlo"),
+    "set up two-step sign-in": (lambda client: reverse("two_factor_setup"), "Install an authenticator", "Instale una"),
 }
 
 
