@@ -7,5 +7,6 @@ app_name = "scheduling"
 urlpatterns = [
     path("", views.week, name="week"),
     path("feed/rotate/", views.rotate_feed, name="rotate_feed"),
+    path("language/", views.language, name="language"),
     path("feed/<str:token>.ics", views.feed, name="feed"),
 ]

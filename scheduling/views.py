@@ -3,6 +3,7 @@ import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,8 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET
 
 from audit.trail import Action, record
+from clients.forms import PortalLanguageForm
 from clients.models import Client
+from clients.services import set_preferred_language
 from iop.clock import monday_of
+from iop.forms import add_refusals
 from iop.i18n import supported_language
 from scheduling import calendar, services
 from scheduling.models import Session
@@ -108,6 +112,24 @@ def rotate_feed(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     return render(request, "scheduling/rotate_feed.html", {"client": client})
+
+
+@login_required
+def language(request: HttpRequest) -> HttpResponse:
+    """The client chooses the language of their portal, reminders and calendar (their record's
+    preferred language). The page after the change speaks the new language."""
+    client = client_for_portal(request.user)
+    form = PortalLanguageForm(request.POST or None, client=client)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = set_preferred_language(client=client, language=form.cleaned_data["preferred_language"])
+        except ValidationError as error:
+            add_refusals(form, error)
+        else:
+            with translation.override(supported_language(client.preferred_language)):
+                messages.success(request, _("Your language is saved."))
+            return redirect("scheduling:week")
+    return render(request, "scheduling/language.html", {"client": client, "form": form})
 
 
 def _feed_state(request: HttpRequest, token: str) -> tuple[Client | None, FeedVersion | None]:

@@ -20,6 +20,7 @@ CLIENT_TEMPLATES = [
     "scheduling/week.html",
     "scheduling/_session_card.html",
     "scheduling/rotate_feed.html",
+    "scheduling/language.html",
     "progress/portal/check_in.html",
     "progress/portal/history.html",
     "progress/portal/progress.html",

@@ -38,6 +38,7 @@ PORTAL_PAGES = {
     "history": (lambda client: reverse("portal:history"), "Weekly check-ins", "Reportes semanales"),
     "progress": (lambda client: reverse("portal:progress"), "My hours each week", "Mis horas cada semana"),
     "change password": (lambda client: reverse("password_change"), "Change your password", "Cambiar su contraseña"),
+    "language": (lambda client: reverse("scheduling:language"), "Your language", "Su idioma"),
     "two-step sign-in": (lambda client: reverse("two_factor"), "Turn it on", "Activarlo"),
     "set up two-step sign-in": (lambda client: reverse("two_factor_setup"), "Install an authenticator", "Instale una"),
 }
@@ -169,3 +170,58 @@ def test_a_reset_link_with_a_malformed_id_answers_in_english_without_error(clien
 
         assert response.status_code == 200
         assert html_lang(response.content.decode()) == "en"
+
+
+# --- The client chooses their own language ------------------------------------------------------
+
+
+def test_the_client_switches_their_language_and_the_change_is_audited(client, portal_of, agreement):
+    from audit.models import AuditEvent
+
+    person = portal_of("en")
+    last = AuditEvent.objects.order_by("pk").last().pk
+
+    response = client.post(reverse("scheduling:language"), {"preferred_language": "es"})
+
+    assert response.status_code == 302 and response.url == reverse("scheduling:week")
+    person.refresh_from_db()
+    assert person.preferred_language == "es"
+    change = AuditEvent.objects.filter(pk__gt=last, action="change").get()
+    assert change.detail == "changed: preferred_language"
+    page = client.get(reverse("scheduling:week")).content.decode()
+    assert "Su idioma está guardado." in page and html_lang(page) == "es"
+
+
+@pytest.mark.parametrize("chosen", ["fr", "xx", "", "es'; --"])
+def test_a_language_not_offered_is_a_field_error_and_changes_nothing(client, portal_of, agreement, chosen):
+    from audit.models import AuditEvent
+
+    person = portal_of("en")
+    events = AuditEvent.objects.filter(action="change").count()
+
+    response = client.post(reverse("scheduling:language"), {"preferred_language": chosen})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["preferred_language"]
+    person.refresh_from_db()
+    assert person.preferred_language == "en"
+    assert AuditEvent.objects.filter(action="change").count() == events
+
+
+def test_a_client_whose_language_has_no_translation_keeps_it_on_offer(client, portal_of, agreement):
+    portal_of("vi")
+
+    page = client.get(reverse("scheduling:language")).content.decode()
+
+    assert 'value="vi"' in page and 'value="es"' in page and 'value="en"' in page
+    assert 'value="fr"' not in page
+
+
+@pytest.mark.parametrize("who", ["anonymous", "staff", "therapist"])
+def test_the_language_page_is_for_clients_only(client, staff_user, therapist, who):
+    if who != "anonymous":
+        client.force_login(staff_user if who == "staff" else therapist.user)
+
+    response = client.post(reverse("scheduling:language"), {"preferred_language": "es"})
+
+    assert response.status_code == (302 if who == "anonymous" else 404)
