@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -252,8 +252,7 @@ def _named_language(code: str) -> str:
 
 
 def _user_of_reset_link(uidb64: str):
-    from django.contrib.auth import get_user_model
-
+    """The user a password-reset link is for (as Django's view decodes it), or None."""
     try:
         pk = int(force_str(urlsafe_base64_decode(uidb64)))
     except (ValueError, TypeError, OverflowError):
