@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install lint migrate demo
+.PHONY: run test install lint migrate demo messages
 
 # The demo runs in debug (a development key, local hosts); DJANGO_DEBUG defaults to off for
 # servers. The tests turn it on themselves (tests/settings.py).
@@ -34,6 +34,7 @@ run: demo
 	@echo "    staff      -> http://127.0.0.1:$(PORT)/admin/"
 	@echo "    therapist  -> http://127.0.0.1:$(PORT)/therapist/"
 	@echo "    client     -> http://127.0.0.1:$(PORT)/schedule/"
+	@echo "    cliente    -> http://127.0.0.1:$(PORT)/schedule/  (a client who reads Spanish)"
 	@echo "  Reminders: emails in var/outbox/, text messages in var/outbox/sms.log"
 	@echo "  Ctrl-C stops the web server, the worker and its scheduler."
 	@echo ""
@@ -49,3 +50,14 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# After changing a client-facing text: collect the texts into locale/es/LC_MESSAGES/django.po,
+# translate the new or changed entries there, and compile the .mo that is committed beside it
+# (tests/test_translations.py fails while one is untranslated or the .mo is stale).
+messages: install
+	$(BIN)/python manage.py makemessages -l es --no-location --no-obsolete \
+		-i ".venv/*" -i "var/*" -i "tests/*" -i "bench/*" -i "deploy/*"
+	@echo "Translate the empty or fuzzy entries in locale/es/LC_MESSAGES/django.po, then run: make compile-messages"
+
+compile-messages: install
+	$(BIN)/python manage.py compilemessages -l es --ignore ".venv"

@@ -1,7 +1,8 @@
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from clients.models import AgreementSignature, OrientationStep
-from clients.services import orientation_step_refusals, signing_refusals
+from clients.services import orientation_step_refusals, portal_language_choices, signing_refusals
 from iop.dates import validate_clinic_date
 from iop.forms import ModelValidatorsFirst, NewLoginForm, add_refusals
 
@@ -76,3 +77,14 @@ class DischargeForm(forms.Form):
 
 class PortalAccountForm(NewLoginForm):
     pass
+
+
+class PortalLanguageForm(forms.Form):
+    """The client's own choice of language in the portal (clients.services.set_preferred_language)."""
+
+    preferred_language = forms.ChoiceField(label=gettext_lazy("Language"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, client, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_language"].choices = portal_language_choices(client)
+        self.fields["preferred_language"].initial = client.preferred_language

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from iop.constraints import ConstraintErrorsOnFields
 from iop.dates import validate_clinic_date, validate_date_of_birth
@@ -14,8 +15,8 @@ def new_calendar_token() -> str:
 
 
 class LevelOfCare(models.TextChoices):
-    ADULT_IOP = "adult_iop", "Adult IOP"
-    ADOLESCENT_IOP = "adolescent_iop", "Adolescent IOP"
+    ADULT_IOP = "adult_iop", _("Adult IOP")
+    ADOLESCENT_IOP = "adolescent_iop", _("Adolescent IOP")
 
 
 class Language(models.TextChoices):

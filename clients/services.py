@@ -5,13 +5,21 @@ write succeeded: a refused write records nothing, a rolled-back one leaves no ro
 
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from audit.trail import Action, hold_chain, record
-from clients.models import AgreementSignature, Client, ConfidentialityAgreement, OrientationItem, OrientationStep
+from clients.models import (
+    AgreementSignature,
+    Client,
+    ConfidentialityAgreement,
+    Language,
+    OrientationItem,
+    OrientationStep,
+)
 from iop.accounts import login_refusals, new_login, save_login
 from iop.dates import clinic_date_refusals
 
@@ -119,6 +127,33 @@ def unlink_partner(*, client: Client) -> None:
     Client.objects.filter(pk=client.pk).update(partner=None)
     client.partner = None
     record(Action.CHANGE, target=client, clients={client.pk} | former, detail="changed: partner")
+
+
+def portal_language_choices(client: Client) -> list[tuple[str, str]]:
+    """The languages a client may choose in the portal: those it is translated into, and the one
+    the record already holds (a client who prefers Vietnamese keeps it, and reads English)."""
+    offered = dict(settings.LANGUAGES)  # each in its own words: "English", "Español"
+    return [
+        (code, offered.get(code, label))
+        for code, label in Language.choices
+        if code in offered or code == client.preferred_language
+    ]
+
+
+@transaction.atomic
+def set_preferred_language(*, client: Client, language: str) -> Client:
+    """The client's preferred language, chosen by the client in the portal. It decides the
+    language of their portal, reminders, calendar entries and password mails (iop/i18n.py), and
+    staff see it on the client's record."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
+    if language not in dict(portal_language_choices(client)):
+        raise ValidationError({"preferred_language": "Choose a language from the list."})
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.preferred_language != language:
+        client.preferred_language = language
+        client.save(update_fields=["preferred_language", "updated_at"])
+        record(Action.CHANGE, target=client, clients=[client], detail="changed: preferred_language")
+    return client
 
 
 @transaction.atomic

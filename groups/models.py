@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Language, LevelOfCare
 from iop.dates import validate_clinic_date
@@ -68,10 +69,10 @@ def _members_of_group(status: str):
 
 class TherapyGroup(models.Model):
     class Kind(models.TextChoices):
-        PSYCHOEDUCATIONAL = "psychoeducational", "Psychoeducational"
-        SKILLS_DEVELOPMENT = "skills_development", "Skills development"
-        PROCESS = "process", "Process"
-        SUPPORT = "support", "Support"
+        PSYCHOEDUCATIONAL = "psychoeducational", _("Psychoeducational")
+        SKILLS_DEVELOPMENT = "skills_development", _("Skills development")
+        PROCESS = "process", _("Process")
+        SUPPORT = "support", _("Support")
 
     class Modality(models.TextChoices):
         IN_PERSON = "in_person", "In person"

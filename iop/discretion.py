@@ -6,6 +6,11 @@ programme discloses their care, so the list covers the kind of care, the setting
 substances. Every check uses it: the system checks on the clinic's name and sender, the room
 names staff may save, the last look at a rendered message, and the tests.
 
+Clients read their reminders and calendars in their own language (iop/i18n.py), so the list
+holds the Spanish words for the care too. Accents do not matter: a stem written without them
+matches the word with or without them ("adiccion" finds adicción and adiccion, "recaida"
+finds recaída).
+
 Words are matched case-insensitively at the start of a word, so a stem covers its forms
 ("counsel" finds Counseling, counsellor; "detox" finds detoxification), while a word that merely
 contains one does not ("Independence", "fundamental", "retreat", "opinion"). Acronyms match only
@@ -70,19 +75,96 @@ STEMS = (
     "suicid",
     "trauma",
     "disorder",
+    # Spanish: the kind of care and its setting (terapia, grupo de apoyo, salud mental — "mental"
+    # above — tratamiento, recuperación, rehabilitación — "rehab" above —, consejería …)
+    "terap",
+    "grupo",
+    "adicc",
+    "adict",
+    "tratamiento",
+    "recupera",
+    "consejer",
+    "asesoramiento",
+    "desintox",
+    "sobriedad",
+    "sobrio",
+    "sobria",
+    "conductual",
+    "psiqui",
+    "psic",
+    "ambulatori",
+    "internamiento",
+    "hospitalizaci",
+    "doce pasos",
+    "doce-pasos",
+    "anonimo",
+    "anonima",
+    "recaida",
+    "abstinencia",
+    # Spanish: substances
+    "sustancia",
+    "droga",
+    "drogadic",
+    "alcoholi",
+    "opioide",
+    "opiaceo",
+    "heroina",
+    "cocaina",
+    "metanfetamina",
+    "metadona",
+    "fentanilo",
+    "narcotico",
+    "sobredosis",
+    # Spanish: diagnoses
+    "diagnostic",
+    "depresi",
+    "ansiedad",
+    "ansios",
+    "bipolar",
+    "esquizo",
+    "suicid",
+    "trastorno",
+    "trauma",
 )
-# Acronyms and short words: only whole, optionally plural.
-WHOLE_WORDS = ("iop", "php", "ptsd", "adhd", "cbt", "dbt", "lcsw", "lpc", "lmft", "ladc", "cadc", "sud", "aa", "na")
+# Acronyms and short words: only whole, optionally plural (TEPT and TDAH are PTSD and ADHD in Spanish).
+WHOLE_WORDS = (
+    "iop",
+    "php",
+    "ptsd",
+    "adhd",
+    "cbt",
+    "dbt",
+    "lcsw",
+    "lpc",
+    "lmft",
+    "ladc",
+    "cadc",
+    "sud",
+    "aa",
+    "na",
+    "tept",
+    "tdah",
+)
 
 # What the list says, for error messages and documentation.
 WORDS_FOR_PEOPLE = (
     "addiction, rehab, recovery, therapy, group, counseling, detox, sober, behavioral, mental health, psychiatric, "
-    "treatment, substance, alcohol, drug, opioid, diagnosis and the like"
+    "treatment, substance, alcohol, drug, opioid, diagnosis and the like; in Spanish too (terapia, grupo, adicción, "
+    "salud mental, tratamiento, recuperación …)"
 )
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+# A vowel written without its accent stands for itself with one (and ü): the stems are written
+# plain, the words in any way.
+_ACCENTED = {"a": "aáàâ", "e": "eéèê", "i": "iíìî", "o": "oóòô", "u": "uúùûü", "n": "nñ"}
+
+
+def _accent_free(stem: str) -> str:
+    return "".join(f"[{_ACCENTED[char]}]" if char in _ACCENTED else re.escape(char) for char in stem)
+
+
 _IN_TEXT = re.compile(
-    r"\b(?:(?:" + "|".join(re.escape(stem) for stem in STEMS) + r")\w*"
+    r"\b(?:(?:" + "|".join(_accent_free(stem) for stem in dict.fromkeys(STEMS)) + r")\w*"
     r"|(?:" + "|".join(WHOLE_WORDS) + r")s?\b)",
     re.IGNORECASE,
 )

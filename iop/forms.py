@@ -9,10 +9,13 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.forms.boundfield import BoundField
 from django.forms.utils import ErrorList
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy
 
 from iop.accounts import RecordsPasswordChange, is_clinician
 from iop.discretion import undiscreet_words
+from iop.i18n import language_of
 from iop.passwords import (
     LOCKED_OUT_MESSAGE,
     PasswordCheck,
@@ -201,11 +204,11 @@ class SecondFactorForm(forms.Form):
     """A code from the authenticator app, or one of the recovery codes."""
 
     otp_token = forms.CharField(
-        label="Code",
+        label=gettext_lazy("Code"),
         max_length=32,
         strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
-        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        help_text=gettext_lazy("The 6 digits your authenticator app shows now, or one of your recovery codes."),
     )
 
 
@@ -229,7 +232,7 @@ class CountedPasswordChangeForm(RecordsPasswordChange, PasswordChangeForm):
         cleaned = super().clean()
         old, new = cleaned.get("old_password"), cleaned.get("new_password1")
         if old and new and old == new:
-            self.add_error("new_password1", "Choose a password different from the one you have now.")
+            self.add_error("new_password1", gettext("Choose a password different from the one you have now."))
         return cleaned
 
 
@@ -259,14 +262,16 @@ class ThrottledPasswordResetForm(PasswordResetForm):
         super().save(*args, request=request, extra_email_context=context, **kwargs)
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
-        subject = render_to_string(subject_template_name, context)
-        body = render_to_string(email_template_name, context)
-        found = undiscreet_words(subject) + undiscreet_words(body)
-        if found:
-            # The clinic's name or address gave the care away; nothing leaves the clinic.
-            logger.error("A password mail was not sent: it would contain %s.", ", ".join(dict.fromkeys(found)))
-            return
-        super().send_mail(subject_template_name, email_template_name, context, from_email, to_email, **kwargs)
+        # A client reads it in their own language (iop/i18n.py); staff in the clinic's.
+        with translation.override(language_of(context.get("user"))):
+            subject = render_to_string(subject_template_name, context)
+            body = render_to_string(email_template_name, context)
+            found = undiscreet_words(subject) + undiscreet_words(body)
+            if found:
+                # The clinic's name or address gave the care away; nothing leaves the clinic.
+                logger.error("A password mail was not sent: it would contain %s.", ", ".join(dict.fromkeys(found)))
+                return
+            super().send_mail(subject_template_name, email_template_name, context, from_email, to_email, **kwargs)
 
 
 class ResetSetPasswordForm(RecordsPasswordChange, SetPasswordForm):
@@ -274,9 +279,9 @@ class ResetSetPasswordForm(RecordsPasswordChange, SetPasswordForm):
     so a mailbox alone resets no account that has one."""
 
     otp_token = forms.CharField(
-        label="Code from your authenticator app",
+        label=gettext_lazy("Code from your authenticator app"),
         max_length=32,
-        help_text="Your account has two-step sign-in: type the app's 6 digits, or a recovery code.",
+        help_text=gettext_lazy("Your account has two-step sign-in: type the app's 6 digits, or a recovery code."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
 

@@ -8,15 +8,19 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
 
 from iop.db import CONNECTION_ERRORS, drop_broken_connection
+from iop.i18n import language_of, supported_language
 from iop.sign_in import Step, next_step
 
 logger = logging.getLogger(__name__)
@@ -204,3 +208,55 @@ class NoStoreWhenSignedInMiddleware:
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+
+class ClientLanguageMiddleware:
+    """Each page in the language of the person it is for (iop/i18n.py).
+
+    Signed in, a client's pages speak the client's preferred language, everyone else's the
+    clinic's; the browser's Accept-Language is not asked. Signed out, the sign-in and password
+    pages speak the language the address names: ``?lang=es`` (the sign-in page's language links,
+    the page after a password reset), or the person a password-reset link is for."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            language = language_of(request.user)
+        else:
+            language = _named_language(request.GET.get("lang", ""))
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        try:
+            response = self.get_response(request)
+        finally:
+            language = translation.get_language()
+            translation.activate(settings.LANGUAGE_CODE)
+        response.headers.setdefault("Content-Language", language)
+        return response
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        uidb64 = view_kwargs.get("uidb64")
+        if uidb64 and not request.user.is_authenticated:
+            user = _user_of_reset_link(uidb64)
+            if user is not None:
+                request.LANGUAGE_CODE = language_of(user)
+                translation.activate(request.LANGUAGE_CODE)
+
+
+def _named_language(code: str) -> str:
+    """A language the clinic has, named exactly; anything else is the clinic's own."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    return code if code in codes else supported_language(None)
+
+
+def _user_of_reset_link(uidb64: str):
+    """The user a password-reset link is for (as Django's view decodes it), or None."""
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uidb64)))
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if not 0 < pk < 2**63:
+        return None
+    return get_user_model()._default_manager.select_related("client").filter(pk=pk).first()

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "audit.middleware.AuditContextMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "iop.middleware.SignInStepsMiddleware",
+    # After the user is known: a client's pages speak the client's language.
+    "iop.middleware.ClientLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "iop.middleware.IdleLogoutMiddleware",
     "iop.middleware.NoStoreWhenSignedInMiddleware",
@@ -87,6 +89,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "iop.context_processors.clinic",
@@ -181,6 +184,11 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- Time and language ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# The languages the client portal, reminders and calendar entries are translated into (locale/).
+# A client who prefers another language reads English (iop/i18n.py); staff pages stay in
+# LANGUAGE_CODE whatever a browser asks for.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_time_zone("CLINIC_TIME_ZONE", default="America/Chicago")
 USE_I18N = True
 USE_TZ = True

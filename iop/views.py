@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
@@ -23,6 +24,7 @@ from iop.forms import (
     add_refusals,
 )
 from iop.health import broker_ok, database_ok
+from iop.i18n import language_of, supported_language
 from iop.middleware import record_activity
 from iop.passwords import password_chosen_by_user
 
@@ -108,6 +110,12 @@ class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
     # Never signs in: the next sign-in asks the second factor like any other (it is asked here too).
     post_reset_login = False
     form_class = ResetSetPasswordForm
+
+    def get_success_url(self) -> str:
+        # The "password changed" page has no link to tell whose it was: it names the language.
+        language = language_of(self.user)
+        url = super().get_success_url()
+        return url if language == supported_language(None) else f"{url}?lang={language}"
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -207,7 +215,7 @@ def two_factor_turn_off(request: HttpRequest) -> HttpResponse:
             add_refusals(form, error)
         else:
             sign_in.update_steps(request, has_second_factor=False)
-            messages.success(request, "Two-step sign-in is off. Your password alone signs you in.")
+            messages.success(request, gettext("Two-step sign-in is off. Your password alone signs you in."))
             return redirect("two_factor")
     context = {
         "has_second_factor": two_factor.has_second_factor(request.user),

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import pygal
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_lazy
 
+from iop.i18n import local_date
 from progress import measures
 
 SVG_NS = "http://www.w3.org/2000/svg"
-NO_DATA = "No data yet"
+NO_DATA = gettext_lazy("No data yet")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ _ids = itertools.count(1)
 
 
 def week_label(day: datetime.date) -> str:
-    return f"{day:%b} {day.day}"
+    return local_date(day, "chart_day")
 
 
 class _WithoutTooltips:
@@ -80,7 +82,7 @@ def _config(size: Size, **options) -> dict:
         "width": size.width,
         "height": size.height,
         "explicit_size": False,
-        "no_data_text": NO_DATA,
+        "no_data_text": str(NO_DATA),
         "tooltip_border_radius": 0,
         "show_legend": False,
         "print_values": False,
@@ -141,24 +143,27 @@ def weekly_hours(weeks: Sequence[Point], *, minimum: float, size: Size = WIDE) -
     chart = _Bar(
         **_config(
             size,
-            title="Hours attended per week",
+            title=gettext("Hours attended per week"),
             range=(0, top),
             # pygal cannot place labels on an empty chart.
             y_labels=sorted({0, minimum, *range(0, top + 1, 3)}) if weeks else None,
             y_labels_major=[minimum] if weeks else None,
             show_minor_x_labels=len(labels) <= size.all_labels_up_to,
             x_labels_major=major,
-            y_title="hours",
+            y_title=gettext("hours"),
         )
     )
     chart.x_labels = labels
     if weeks:
-        chart.add("Hours attended", [hours for _, hours in weeks])
+        chart.add(gettext("Hours attended"), [hours for _, hours in weeks])
     below = sum(1 for _, hours in weeks if (hours or 0) < minimum)
     description = (
-        f"{len(weeks)} weeks; the minimum is {minimum:g} hours a week; {below} weeks below it." if weeks else NO_DATA
+        gettext("%(weeks)s weeks; the minimum is %(minimum)s hours a week; %(below)s weeks below it.")
+        % {"weeks": len(weeks), "minimum": f"{minimum:g}", "below": below}
+        if weeks
+        else str(NO_DATA)
     )
-    return _svg(chart, title="Hours attended per week", description=description, css_class="chart-hours")
+    return _svg(chart, title=gettext("Hours attended per week"), description=description, css_class="chart-hours")
 
 
 def _line(
@@ -198,18 +203,21 @@ def _line(
             values[position[day]] = value
         if points:
             chart.add(name, values)
-    return _svg(chart, title=title, description=description if days else NO_DATA, css_class=css_class)
+    return _svg(chart, title=title, description=description if days else str(NO_DATA), css_class=css_class)
 
 
 def measure(code: str, points: Sequence[Point], *, size: Size = WIDE) -> SafeString:
     """A questionnaire's totals over time, with the severity bands' lower bounds as guide lines."""
     form = measures.instrument(code)
     cut_offs = [lowest for lowest, _ in form.bands[1:]]
-    bands = ", ".join(f"{label} from {lowest}" for lowest, label in form.bands)
+    bands = ", ".join(
+        gettext("%(band)s from %(lowest)s") % {"band": label, "lowest": lowest} for lowest, label in form.bands
+    )
     return _line(
         {form.name: points},
-        title=f"{form.name} total",
-        description=f"{len(points)} responses, 0 to {form.max_total}; bands: {bands}.",
+        title=gettext("%(name)s total") % {"name": form.name},
+        description=gettext("%(count)s responses, 0 to %(top)s; bands: %(bands)s.")
+        % {"count": len(points), "top": form.max_total, "bands": bands},
         top=form.max_total,
         y_labels=[0, *cut_offs, form.max_total],
         major=cut_offs,
@@ -223,8 +231,9 @@ def check_ins(series: dict[str, Sequence[Point]], *, size: Size = WIDE) -> SafeS
     count = max((len(points) for points in series.values()), default=0)
     return _line(
         series,
-        title="Weekly check-ins",
-        description=f"{count} weeks of {', '.join(series).lower()}, each 0 to 10.",
+        title=gettext("Weekly check-ins"),
+        description=gettext("%(count)s weeks of %(scales)s, each 0 to 10.")
+        % {"count": count, "scales": ", ".join(series).lower()},
         top=10,
         y_labels=range(0, 11, 2),
         css_class="chart-check-ins",

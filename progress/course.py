@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clients.models import Client
 from iop.clock import clinic_zone, monday_of, start_of_day
@@ -93,11 +94,11 @@ class Course:
 
     def check_in_series(self, *, cravings: bool) -> dict[str, list[tuple[datetime.date, int]]]:
         series = {
-            "Mood": [(c.week, c.mood) for c in self.check_ins],
-            "Coping": [(c.week, c.coping) for c in self.check_ins],
+            gettext("Mood"): [(c.week, c.mood) for c in self.check_ins],
+            gettext("Coping"): [(c.week, c.coping) for c in self.check_ins],
         }
         if cravings:
-            series["Cravings"] = [(c.week, c.cravings) for c in self.check_ins if c.cravings is not None]
+            series[gettext("Cravings")] = [(c.week, c.cravings) for c in self.check_ins if c.cravings is not None]
         return series
 
     def measure_series(self, code: str) -> list[tuple[datetime.date, int]]:

@@ -69,7 +69,7 @@ def summary_facts(client: Client, *, now: datetime.datetime | None = None) -> di
                 "name": measures.instrument(code).name,
                 "first": _measure(first),
                 "last": _measure(last) if len(series) > 1 else None,
-                "change": last.change.label if len(series) > 1 else None,
+                "change": str(last.change.label) if len(series) > 1 else None,
                 "count": len(series),
             }
         )
@@ -77,16 +77,17 @@ def summary_facts(client: Client, *, now: datetime.datetime | None = None) -> di
         {
             "problem": goal.problem,
             "goal": goal.goal,
-            "status": goal.get_status_display(),
+            "status": str(goal.get_status_display()),
             "target_date": _iso(goal.target_date),
         }
         for goal in selectors.goals_of(client)
     ]
+    # Frozen as text (the clinic's words), so the signed document reads the same in any language.
     return {
         "admission_date": _iso(admitted),
         "discharge_date": _iso(client.discharge_date),
         "length_of_stay_days": (end_day - admitted).days if admitted is not None else None,
-        "level_of_care": client.get_level_of_care_display(),
+        "level_of_care": str(client.get_level_of_care_display()),
         "minimum_hours_per_week": minimum_hours(client),
         "sessions_scheduled": planned["count"] or 0,
         "sessions_attended": attended["count"] or 0,
@@ -102,7 +103,7 @@ def _measure(row: checkins.MeasureRow) -> dict:
     return {
         "date": _iso(timezone.localdate(row.response.taken_on)),
         "total": row.response.total,
-        "band": row.band,
+        "band": str(row.band),
     }
 
 

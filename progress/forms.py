@@ -1,6 +1,8 @@
 import uuid
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from clients.models import Client
 from groups.models import Therapist, TherapyGroup
@@ -291,28 +293,42 @@ class AddendumForm(forms.Form):
 
 
 def _scale(label: str, low_words: str, high_words: str) -> forms.TypedChoiceField:
-    """A 0 to 10 scale, a radio button each, with words at each end."""
+    """A 0 to 10 scale, a radio button each, with words at each end (in the client's language)."""
     return forms.TypedChoiceField(
         label=label,
         coerce=int,
-        choices=[(0, f"0 — {low_words}"), *((value, str(value)) for value in range(1, 10)), (10, f"10 — {high_words}")],
+        choices=[
+            (0, format_lazy("0 — {}", low_words)),
+            *((value, str(value)) for value in range(1, 10)),
+            (10, format_lazy("10 — {}", high_words)),
+        ],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose a number from 0 to 10."},
+        error_messages={"required": gettext_lazy("Choose a number from 0 to 10.")},
     )
 
 
 class CheckInForm(forms.Form):
     """The weekly check-in: three scales of 0 to 10 with words at each end, and free text."""
 
-    mood = _scale("How has your mood been this week?", "very low", "very good")
-    coping = _scale("How well have you been coping this week?", "not coping at all", "coping very well")
-    cravings = _scale("How strong have cravings or urges been this week?", "none", "very strong")
+    mood = _scale(
+        gettext_lazy("How has your mood been this week?"), gettext_lazy("very low"), gettext_lazy("very good")
+    )
+    coping = _scale(
+        gettext_lazy("How well have you been coping this week?"),
+        gettext_lazy("not coping at all"),
+        gettext_lazy("coping very well"),
+    )
+    cravings = _scale(
+        gettext_lazy("How strong have cravings or urges been this week?"),
+        gettext_lazy("none"),
+        gettext_lazy("very strong"),
+    )
     what_helped = forms.CharField(
-        label="What helped this week?",
+        label=gettext_lazy("What helped this week?"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Optional. Your therapists read it.",
+        help_text=gettext_lazy("Optional. Your therapists read it."),
     )
 
     def __init__(self, *args, ask_cravings: bool = True, **kwargs):
@@ -337,7 +353,7 @@ class MeasureForm(forms.Form):
                 coerce=int,
                 choices=measures.ANSWERS,
                 widget=forms.RadioSelect,
-                error_messages={"required": "Choose one answer for this question."},
+                error_messages={"required": gettext("Choose one answer for this question.")},
             )
         self.fields["difficulty"] = forms.TypedChoiceField(
             label=measures.DIFFICULTY_QUESTION,

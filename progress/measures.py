@@ -8,28 +8,32 @@ import datetime
 from dataclasses import dataclass
 from enum import StrEnum
 
+# Clients answer them in their own language (the published translations' words); lazily, so that
+# each page reads them in the language it is drawn in.
+from django.utils.translation import gettext_lazy as _
+
 PHQ9 = "phq9"
 GAD7 = "gad7"
 
 # The four answers of every scored item.
 ANSWERS = [
-    (0, "Not at all"),
-    (1, "Several days"),
-    (2, "More than half the days"),
-    (3, "Nearly every day"),
+    (0, _("Not at all")),
+    (1, _("Several days")),
+    (2, _("More than half the days")),
+    (3, _("Nearly every day")),
 ]
 ITEM_MAX = 3
 
 # The last question of both forms: published, answered, and not part of the score.
-DIFFICULTY_QUESTION = (
+DIFFICULTY_QUESTION = _(
     "If you checked off any problems, how difficult have these problems made it for you to do your work, "
     "take care of things at home, or get along with other people?"
 )
 DIFFICULTY_ANSWERS = [
-    (0, "Not difficult at all"),
-    (1, "Somewhat difficult"),
-    (2, "Very difficult"),
-    (3, "Extremely difficult"),
+    (0, _("Not difficult at all")),
+    (1, _("Somewhat difficult")),
+    (2, _("Very difficult")),
+    (3, _("Extremely difficult")),
 ]
 
 
@@ -60,38 +64,40 @@ INSTRUMENTS = {
     PHQ9: Instrument(
         code=PHQ9,
         name="PHQ-9",
-        title="Patient Health Questionnaire (PHQ-9)",
-        stem="Over the last 2 weeks, how often have you been bothered by any of the following problems?",
+        title=_("Patient Health Questionnaire (PHQ-9)"),
+        stem=_("Over the last 2 weeks, how often have you been bothered by any of the following problems?"),
         items=(
-            "Little interest or pleasure in doing things",
-            "Feeling down, depressed, or hopeless",
-            "Trouble falling or staying asleep, or sleeping too much",
-            "Feeling tired or having little energy",
-            "Poor appetite or overeating",
-            "Feeling bad about yourself — or that you are a failure or have let yourself or your family down",
-            "Trouble concentrating on things, such as reading the newspaper or watching television",
-            "Moving or speaking so slowly that other people could have noticed? Or the opposite — being so "
-            "fidgety or restless that you have been moving around a lot more than usual",
-            "Thoughts that you would be better off dead or of hurting yourself in some way",
+            _("Little interest or pleasure in doing things"),
+            _("Feeling down, depressed, or hopeless"),
+            _("Trouble falling or staying asleep, or sleeping too much"),
+            _("Feeling tired or having little energy"),
+            _("Poor appetite or overeating"),
+            _("Feeling bad about yourself — or that you are a failure or have let yourself or your family down"),
+            _("Trouble concentrating on things, such as reading the newspaper or watching television"),
+            _(
+                "Moving or speaking so slowly that other people could have noticed? Or the opposite — being so "
+                "fidgety or restless that you have been moving around a lot more than usual"
+            ),
+            _("Thoughts that you would be better off dead or of hurting yourself in some way"),
         ),
-        bands=((0, "Minimal"), (5, "Mild"), (10, "Moderate"), (15, "Moderately severe"), (20, "Severe")),
+        bands=((0, _("Minimal")), (5, _("Mild")), (10, _("Moderate")), (15, _("Moderately severe")), (20, _("Severe"))),
         reliable_change=5,
     ),
     GAD7: Instrument(
         code=GAD7,
         name="GAD-7",
-        title="Generalized Anxiety Disorder scale (GAD-7)",
-        stem="Over the last 2 weeks, how often have you been bothered by the following problems?",
+        title=_("Generalized Anxiety Disorder scale (GAD-7)"),
+        stem=_("Over the last 2 weeks, how often have you been bothered by the following problems?"),
         items=(
-            "Feeling nervous, anxious, or on edge",
-            "Not being able to stop or control worrying",
-            "Worrying too much about different things",
-            "Trouble relaxing",
-            "Being so restless that it is hard to sit still",
-            "Becoming easily annoyed or irritable",
-            "Feeling afraid, as if something awful might happen",
+            _("Feeling nervous, anxious, or on edge"),
+            _("Not being able to stop or control worrying"),
+            _("Worrying too much about different things"),
+            _("Trouble relaxing"),
+            _("Being so restless that it is hard to sit still"),
+            _("Becoming easily annoyed or irritable"),
+            _("Feeling afraid, as if something awful might happen"),
         ),
-        bands=((0, "Minimal"), (5, "Mild"), (10, "Moderate"), (15, "Severe")),
+        bands=((0, _("Minimal")), (5, _("Mild")), (10, _("Moderate")), (15, _("Severe"))),
         reliable_change=4,
     ),
 }
@@ -142,12 +148,12 @@ def raises_safety_alert(code: str, answers: list[int | None]) -> bool:
 class Category(StrEnum):
     """How a response compares with the client's baseline, the most telling first."""
 
-    BASELINE = "baseline", "Baseline"
-    RELIABLE_DETERIORATION = "reliable_deterioration", "Reliable deterioration"
-    REMISSION = "remission", "Remission"
-    RESPONSE = "response", "Response"
-    RELIABLE_IMPROVEMENT = "reliable_improvement", "Reliable improvement"
-    NO_RELIABLE_CHANGE = "no_reliable_change", "No reliable change"
+    BASELINE = "baseline", _("Baseline")
+    RELIABLE_DETERIORATION = "reliable_deterioration", _("Reliable deterioration")
+    REMISSION = "remission", _("Remission")
+    RESPONSE = "response", _("Response")
+    RELIABLE_IMPROVEMENT = "reliable_improvement", _("Reliable improvement")
+    NO_RELIABLE_CHANGE = "no_reliable_change", _("No reliable change")
 
     def __new__(cls, value: str, label: str):
         member = str.__new__(cls, value)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client
 from scheduling.models import Session
@@ -334,9 +335,9 @@ class MeasureResponse(models.Model):
         GAD7 = "gad7", "GAD-7"
 
     class Occasion(models.TextChoices):
-        ADMISSION = "admission", "Admission"
-        FOLLOW_UP = "follow_up", "Follow-up"
-        DISCHARGE = "discharge", "Discharge"
+        ADMISSION = "admission", _("Admission")
+        FOLLOW_UP = "follow_up", _("Follow-up")
+        DISCHARGE = "discharge", _("Discharge")
 
     class Source(models.TextChoices):
         PORTAL = "portal", "Portal (the client)"
@@ -536,11 +537,11 @@ class Goal(models.Model):
     (``GoalStatusChange``, written by ``progress.plans``)."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        MET = "met", "Met"
-        PARTLY_MET = "partly_met", "Partly met"
-        REVISED = "revised", "Revised"
-        DISCONTINUED = "discontinued", "Discontinued"
+        ACTIVE = "active", _("Active")
+        MET = "met", _("Met")
+        PARTLY_MET = "partly_met", _("Partly met")
+        REVISED = "revised", _("Revised")
+        DISCONTINUED = "discontinued", _("Discontinued")
 
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="goals")
     problem = models.TextField("problem (in the client's words)", max_length=2000)

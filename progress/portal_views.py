@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from audit.trail import Action, record
@@ -44,7 +45,10 @@ def check_in(request: HttpRequest) -> HttpResponse:
                 add_refusals(form, error)
             else:
                 messages.success(
-                    request, "Your check-in is changed. Thank you." if existing else "Thank you for checking in."
+                    request,
+                    gettext("Your check-in is changed. Thank you.")
+                    if existing
+                    else gettext("Thank you for checking in."),
                 )
                 return redirect("portal:history")
     else:

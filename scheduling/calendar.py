@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from icalendar import vText
 from icalendar.parser import Contentline
 
@@ -17,7 +18,8 @@ LINE_OCTETS = 75
 
 
 def event_title(clinic_name: str) -> str:
-    return f"Appointment — {clinic_name}"
+    """In the active language: the feed is drawn in the client's (scheduling.views.feed)."""
+    return gettext("Appointment — %(clinic)s") % {"clinic": clinic_name}
 
 
 def event_uid(session: Session) -> str:

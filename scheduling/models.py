@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from groups.models import Therapist, TherapyGroup
 from iop.constraints import ConstraintErrorsOnFields
@@ -18,7 +19,7 @@ MAX_MINUTES = 90
 # Said once for slots and the meetings they make.
 LENGTH_RULE = f"A session lasts between {MIN_MINUTES} and {MAX_MINUTES} minutes."
 OBJECTIVE_RULE = "Every meeting needs a stated objective."
-JOIN_LINK_IN_PORTAL = "the join link is in your portal"
+JOIN_LINK_IN_PORTAL = gettext_lazy("the join link is in your portal")
 
 
 class Weekday(models.IntegerChoices):
@@ -137,9 +138,9 @@ class Place:
     def in_words(self, *, room: str | None = None) -> str:
         """ "Room 4", "Online" or "Room 4, or online"; ``room`` stands in for the room's name."""
         if not self.room:
-            return "Online"
+            return gettext("Online")
         room = self.room if room is None else room
-        return f"{room}, or online" if self.by_video else room
+        return gettext("%(room)s, or online") % {"room": room} if self.by_video else room
 
     def outside(self, *, clinic: str) -> str:
         """For a message that leaves the clinic. The video link stays behind the portal's login:

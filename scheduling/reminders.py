@@ -27,14 +27,14 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
-from django.utils.formats import date_format, time_format
+from django.utils import timezone, translation
 from kombu.exceptions import KombuError
 
 from audit.trail import Action, commit_change, hold_chain, prepare, record
 from clients.models import Client
 from groups.models import Membership, member_at, was_member_at
 from iop.db import CONNECTION_ERRORS, persist
+from iop.i18n import local_date, local_time, supported_language
 from scheduling import channels
 from scheduling.models import Reminder, Session
 
@@ -561,10 +561,20 @@ def render_message(reminder: Reminder, *, rendered: dict | None = None) -> chann
     video, that the join link is in the portal), and the clinic's phone number. Nothing else about
     the session or the people in it, so every member of a session gets the same text: a batch
     passes ``rendered`` and draws each session's text once."""
-    key = (reminder.session_id, reminder.session_starts_at, reminder.kind == Reminder.CANCELLATION, reminder.channel)
+    language = supported_language(reminder.client.preferred_language)
+    key = (
+        reminder.session_id,
+        reminder.session_starts_at,
+        reminder.kind == Reminder.CANCELLATION,
+        reminder.channel,
+        language,
+    )
     rendered = {} if rendered is None else rendered
     if key not in rendered:
-        rendered[key] = _render(reminder)
+        # In the client's language, drawn here in the worker at send time: a change of language
+        # reaches the reminders still to go.
+        with translation.override(language):
+            rendered[key] = _render(reminder)
     return replace(rendered[key], reference=f"reminder-{reminder.pk}")
 
 
@@ -572,8 +582,8 @@ def _render(reminder: Reminder) -> channels.Message:
     starts_at = timezone.localtime(reminder.session_starts_at)
     context = {
         "clinic": settings.CLINIC_SHORT_NAME,
-        "date": date_format(starts_at, "l, F j"),
-        "time": time_format(starts_at, "g:i A"),
+        "date": local_date(starts_at, "long_day"),
+        "time": local_time(starts_at),
         "place": reminder.session.where.outside(clinic=settings.CLINIC_SHORT_NAME),
         "phone": settings.CLINIC_PHONE,
     }

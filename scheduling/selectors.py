@@ -12,6 +12,7 @@ from django.utils import timezone
 from clients.models import Client
 from groups.models import member_at
 from iop.clock import start_of_day, start_of_day_after
+from iop.i18n import supported_language
 from scheduling.models import Session
 
 # Past meetings stay in the client's calendar feed this long.
@@ -53,6 +54,11 @@ def sessions_for_client_between(client: Client, first_day: datetime.date, last_d
     return sessions_for_client(client).filter(starts_at__gte=start, starts_at__lt=end)
 
 
+def next_session_for_client(client: Client, *, now: datetime.datetime) -> Session | None:
+    """The client's next meeting that still takes place: under way now, or the first to start."""
+    return sessions_for_client(client).filter(ends_at__gt=now, status=Session.Status.SCHEDULED).first()
+
+
 def client_for_feed(token: str) -> Client | None:
     """The client whose calendar link this is; None for an unknown, rotated or discharged
     client's link. Carries ``memberships_changed_at``, the last change to any of their
@@ -90,7 +96,7 @@ def calendar_feed_version(client: Client, *, today: datetime.date) -> FeedVersio
     Every change to an entry goes through ``Session.updated_at`` (a moved, cancelled or
     re-placed meeting); a meeting added or gone changes the count and the sum of ids; a
     membership joined or ended changes ``memberships_changed_at``; the day (which past meetings
-    are in), the link and the clinic's name are in it too. ``last_modified`` is the latest of
+    are in), the link, the clinic's name and the client's language are in it too. ``last_modified`` is the latest of
     those times, for apps that only send If-Modified-Since."""
     summary = feed_sessions(client, today=today).aggregate(
         count=Count("pk"), ids=Sum("pk"), changed_at=Max("updated_at")
@@ -100,6 +106,7 @@ def calendar_feed_version(client: Client, *, today: datetime.date) -> FeedVersio
         FEED_FORMAT,
         client.calendar_token,
         settings.CLINIC_SHORT_NAME,
+        supported_language(client.preferred_language),
         today.isoformat(),
         summary["count"],
         summary["ids"],

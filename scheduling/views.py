@@ -3,16 +3,21 @@ import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.views.decorators.http import condition, require_GET, require_POST
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import condition, require_GET, require_http_methods
 
 from audit.trail import Action, record
 from clients import services as client_services
+from clients.forms import PortalLanguageForm
 from clients.models import Client
 from iop.clock import monday_of
+from iop.forms import add_refusals
+from iop.i18n import supported_language
 from scheduling import calendar, services
 from scheduling.models import Session
 from scheduling.selectors import (
@@ -22,6 +27,7 @@ from scheduling.selectors import (
     client_for_portal,
     feed_sessions,
     first_group_has_met,
+    next_session_for_client,
     sessions_for_client_between,
 )
 
@@ -50,20 +56,25 @@ def _iso_week(day: datetime.date) -> str:
 @login_required
 @require_GET
 def week(request: HttpRequest) -> HttpResponse:
+    """The client's week, made for a phone: the next session first, then each day, today marked and
+    past sessions shown as past (without their video link)."""
     client = client_for_portal(request.user)
-    this_monday = monday_of(timezone.localdate())
+    now = timezone.now()
+    today = timezone.localdate(now)
+    this_monday = monday_of(today)
     monday = _parse_week(request.GET.get("week"))
     if monday is None:
         if "week" in request.GET:
-            messages.warning(request, "That week could not be read; here is this week.")
+            messages.warning(request, _("That week could not be read; here is this week."))
         monday = this_monday
     sunday = monday + datetime.timedelta(days=6)
     sessions = list(sessions_for_client_between(client, monday, sunday))
+    next_session = next_session_for_client(client, now=now)
     days = []
     for offset in range(7):
         day = monday + datetime.timedelta(days=offset)
         todays = [s for s in sessions if timezone.localdate(s.starts_at) == day]
-        days.append({"date": day, "sessions": todays})
+        days.append({"date": day, "sessions": todays, "is_today": day == today, "is_past": day < today})
     scheduled_minutes = sum(s.duration_minutes for s in sessions if s.status != Session.Status.CANCELLED)
     feed_url = request.build_absolute_uri(reverse("scheduling:feed", args=[client.calendar_token]))
     context = {
@@ -76,7 +87,9 @@ def week(request: HttpRequest) -> HttpResponse:
         "previous_week": _iso_week(monday - datetime.timedelta(days=7)),
         "next_week": _iso_week(monday + datetime.timedelta(days=7)),
         "is_this_week": monday == this_monday,
-        "today": timezone.localdate(),
+        "today": today,
+        "now": now,
+        "next_session": next_session,
         "feed_url": feed_url,
         "webcal_url": feed_url.replace("https://", "webcal://").replace("http://", "webcal://"),
         "before_first_group": not first_group_has_met(client),
@@ -105,14 +118,40 @@ def preparation(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def rotate_feed(request: HttpRequest) -> HttpResponse:
+    """Replacing the calendar link asks first: the old link stops working in every calendar that
+    has it, the client's own phone too. Nothing changes until the client confirms (a page of its
+    own, so it works without script)."""
     client = client_for_portal(request.user)
-    services.rotate_calendar_token(client=client)
-    messages.success(
-        request, "Your calendar link was replaced. Add the new link to your calendar; the old one no longer works."
-    )
-    return redirect("scheduling:week")
+    if request.method == "POST" and request.POST.get("confirm") == "replace":
+        services.rotate_calendar_token(client=client)
+        messages.success(
+            request,
+            _("Your calendar link was replaced. Add the new link to your calendar; the old one no longer works."),
+        )
+        return redirect("scheduling:week")
+    return render(request, "scheduling/rotate_feed.html", {"client": client})
+
+
+@login_required
+def language(request: HttpRequest) -> HttpResponse:
+    """The client chooses the language of their portal, reminders and calendar (their record's
+    preferred language). The page after the change speaks the new language."""
+    client = client_for_portal(request.user)
+    form = PortalLanguageForm(request.POST or None, client=client)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = client_services.set_preferred_language(
+                client=client, language=form.cleaned_data["preferred_language"]
+            )
+        except ValidationError as error:
+            add_refusals(form, error)
+        else:
+            with translation.override(supported_language(client.preferred_language)):
+                messages.success(request, _("Your language is saved."))
+            return redirect("scheduling:week")
+    return render(request, "scheduling/language.html", {"client": client, "form": form})
 
 
 def _feed_state(request: HttpRequest, token: str) -> tuple[Client | None, FeedVersion | None]:
@@ -148,7 +187,9 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     if client is None:
         raise Http404("No such calendar.")
     sessions = feed_sessions(client, today=timezone.localdate())
-    body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
+    # Signed in as no one: the entries speak the language of the client the link belongs to.
+    with translation.override(supported_language(client.preferred_language)):
+        body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
     # Fetched by the client's calendar app, signed in as no one: the token stands for the client.
     record(Action.VIEW, target=Session, clients=[client], detail="calendar feed")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")

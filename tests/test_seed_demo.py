@@ -60,7 +60,7 @@ def test_seed_demo_twice_changes_nothing():
     assert list(Membership.objects.order_by("pk").values_list("status", flat=True)) == statuses
 
 
-@pytest.mark.parametrize("username", ["staff", "therapist", "client"])
+@pytest.mark.parametrize("username", ["staff", "therapist", "client", "cliente"])
 def test_demo_logins_work(username):
     call_command("seed_demo", stdout=StringIO())
 

@@ -52,14 +52,18 @@
     box.className = "idle-warning-box";
     var title = document.createElement("h2");
     title.id = "idle-warning-title";
-    title.textContent = "Are you still there?";
+    title.textContent = meta.dataset.title || "Are you still there?";
     var text = document.createElement("p");
     text.id = "idle-warning-text";
     countdown = document.createElement("span");
-    text.append("To protect your information you will be signed out in ", countdown, " seconds.");
+    text.append(
+      (meta.dataset.textBefore || "To protect your information you will be signed out in") + " ",
+      countdown,
+      " " + (meta.dataset.textAfter || "seconds.")
+    );
     button = document.createElement("button");
     button.type = "button";
-    button.textContent = "Stay signed in";
+    button.textContent = meta.dataset.stay || "Stay signed in";
     button.addEventListener("click", staySignedIn);
     dialog.addEventListener("keydown", function (event) {
       if (event.key === "Escape") {

@@ -29,11 +29,14 @@ def test_demo_client_sees_this_week_and_moves_to_next(demo_clinic, live_server, 
     main = page.inner_text("main")
     assert page.locator("[data-testid=session]").count() == 5
     assert "Understanding Anxiety & Depression" in main
-    assert "Join video" in main  # the Friday group meets online
+    # A past meeting is shown as past, without its video link (the Friday group meets online).
+    for card in page.locator("[data-testid=session][data-past]").all():
+        assert "Join video" not in card.inner_text()
     page.screenshot(path=screenshot_dir / "client-week.png", full_page=True)
 
     page.click("a[rel=next]")
     page.wait_for_url("**/schedule/?week=*")
     assert page.locator("[data-testid=session]").count() == 5
     assert "This week" in page.inner_text("main")
+    assert page.locator("[data-testid=session] >> text=Join video").count() == 1  # all ahead: Friday's
     page.screenshot(path=screenshot_dir / "client-next-week.png", full_page=True)

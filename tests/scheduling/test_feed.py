@@ -156,11 +156,29 @@ def test_the_client_rotates_their_link_from_the_portal(client, client_record):
     client.force_login(client_record.portal_user)
     old_token = client_record.calendar_token
 
-    response = client.post(reverse("scheduling:rotate_feed"))
+    response = client.post(reverse("scheduling:rotate_feed"), {"confirm": "replace"})
 
     client_record.refresh_from_db()
     assert response.status_code == 302
     assert client_record.calendar_token != old_token
+
+
+@pytest.mark.parametrize("sent", [None, {}, {"confirm": "yes please"}])
+def test_replacing_the_link_asks_first_and_changes_nothing_until_confirmed(client, client_record, sent):
+    client_record.portal_user = UserFactory()
+    client_record.save(update_fields=["portal_user"])
+    client.force_login(client_record.portal_user)
+    old_token = client_record.calendar_token
+    url = reverse("scheduling:rotate_feed")
+
+    response = client.get(url) if sent is None else client.post(url, sent)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Replace your calendar link?" in page
+    assert 'name="confirm" value="replace"' in page
+    client_record.refresh_from_db()
+    assert client_record.calendar_token == old_token
 
 
 @pytest.mark.parametrize("who", ["anonymous", "staff"])
@@ -169,7 +187,7 @@ def test_only_a_client_can_rotate_from_the_portal(client, staff_user, client_rec
         client.force_login(staff_user)
     old_token = client_record.calendar_token
 
-    response = client.post(reverse("scheduling:rotate_feed"))
+    response = client.post(reverse("scheduling:rotate_feed"), {"confirm": "replace"})
 
     assert response.status_code in (302, 404)
     client_record.refresh_from_db()

@@ -26,6 +26,7 @@ from progress.demo import (
     seed_progress,
     seed_undocumented_session,
 )
+from progress.demo_languages import seed_spanish_client
 from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import generate_sessions, save_slot
@@ -201,7 +202,7 @@ HISTORY_WEEKS = 4
 
 
 class Command(BaseCommand):
-    help = "Create the demo clinic (idempotent) and the demo logins staff, therapist and client."
+    help = "Create the demo clinic (idempotent) and the demo logins staff, therapist, client and cliente."
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -317,6 +318,7 @@ class Command(BaseCommand):
         seed_discharges(stdout=self.stdout)
         seed_preparation(stdout=self.stdout)
         seed_undocumented_session(stdout=self.stdout)
+        seed_spanish_client(stdout=self.stdout, make_user=self._user)
 
     def _schedule(self, today: datetime.date) -> None:
         for group in TherapyGroup.objects.filter(name__in=SLOTS, slots__isnull=True):

@@ -1,0 +1,77 @@
+"""The language a client is spoken to in, and the date and time formats of each language.
+
+Clients read the portal, their reminders, their calendar entries and their password mails in
+their preferred language (``Client.preferred_language``) where the clinic has a translation
+(``settings.LANGUAGES``); any other language falls back to English. Staff and therapists always
+read the clinic's language (``settings.LANGUAGE_CODE``). The browser's Accept-Language and
+cookies play no part: the client's record decides, and the client changes it in the portal.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.utils import formats, timezone, translation
+
+# Formats Django's locales do not name, by language (English is the clinic's; Django's own
+# formats are used for the rest, e.g. DATE_FORMAT).
+FORMATS = {
+    "en": {
+        "day": "l, M j",  # Monday, Nov 30
+        "long_day": "l, F j",  # Monday, November 30
+        "short_day": "M j",  # Nov 30
+        "short_date": "M j, Y",  # Nov 30, 2026
+        "time": "g:i A",  # 6:00 PM
+        "chart_day": "M j",  # Nov 30, under a chart's bar
+    },
+    "es": {
+        "day": r"l j \d\e F",  # lunes 30 de noviembre
+        "long_day": r"l j \d\e F",
+        "short_day": r"j \d\e F",  # 30 de noviembre
+        "short_date": r"j \d\e F \d\e Y",  # 30 de noviembre de 2026
+        "time": "H:i",  # 18:00
+        "chart_day": "j M",  # 30 nov
+    },
+}
+
+
+def supported_language(code: str | None) -> str:
+    """``code`` if the clinic has a translation for it, else the clinic's language (a client who
+    asked for Vietnamese reads English until a Vietnamese translation exists)."""
+    if code:
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            pass
+    return translation.get_supported_language_variant(settings.LANGUAGE_CODE)
+
+
+def language_of(user) -> str:
+    """The language to speak to ``user`` in: a client's preferred one, everyone else the clinic's."""
+    client = getattr(user, "client", None) if user is not None and user.is_authenticated else None
+    return supported_language(client.preferred_language if client is not None else None)
+
+
+def local_format(name: str) -> str:
+    """A named format (``FORMATS``) in the active language."""
+    language = supported_language(translation.get_language())
+    return FORMATS.get(language, FORMATS["en"])[name]
+
+
+def local_date(value, name: str) -> str:
+    """``value`` written with the named format in the active language (Django's month and day names)."""
+    if value in (None, ""):
+        return ""
+    return formats.date_format(_local(value), local_format(name))
+
+
+def local_time(value) -> str:
+    if value in (None, ""):
+        return ""
+    return formats.time_format(_local(value), local_format("time"))
+
+
+def _local(value):
+    # The clinic's wall clock, as the template's date filter shows it.
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value)
+    return value
