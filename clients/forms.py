@@ -1,6 +1,6 @@
 from django import forms
 
-from clients.models import AgreementSignature
+from clients.models import AgreementSignature, Client, GroupFocus
 from clients.services import signing_refusals
 from iop.dates import validate_clinic_date
 from iop.forms import ModelValidatorsFirst, NewLoginForm
@@ -45,3 +45,27 @@ class DischargeForm(forms.Form):
 
 class PortalAccountForm(NewLoginForm):
     pass
+
+
+class ClientAdminForm(forms.ModelForm):
+    """The client's page: the focus preferences as boxes to tick, not a list typed by hand."""
+
+    welcomes_focuses = forms.MultipleChoiceField(
+        label="Would welcome a group for",
+        choices=GroupFocus.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the client said they would welcome; the group finder ranks such groups higher.",
+    )
+    avoids_focuses = forms.MultipleChoiceField(
+        label="Would rather not be in a group for",
+        choices=GroupFocus.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The group finder ranks such groups lower.",
+    )
+
+    class Meta:
+        model = Client
+        # The admin adds the page's other fields (its fieldsets).
+        fields = ["welcomes_focuses", "avoids_focuses"]

@@ -24,12 +24,13 @@ from audit.admin import AuditedAdmin
 from audit.lists import LargeListAdmin, ListAdmin
 from clients.admin import SearchFromClientsMixin
 from clients.models import FOUND_BY, Client
+from groups.models import TherapyGroup
 from iop.admin_actions import action_with_form, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
 from iop.admin_tables import table
 
 # Registers the questionnaires' and safety alerts' pages.
-from progress import admin_measures  # noqa: F401
+from progress import admin_finder, admin_measures  # noqa: F401
 from progress.models import (
     Addendum,
     Attendance,
@@ -456,9 +457,30 @@ class TreatmentPlanAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, L
     list_select_related = ["client"]
     # The longest unreviewed first: the overdue ones lead the list.
     ordering = ["last_reviewed_on", "pk"]
-    fields = ["client", "started_on", "created_by", "created_at", "last_reviewed_on", "review_due", "review_state"]
+    fields = [
+        "client",
+        "started_on",
+        "created_by",
+        "created_at",
+        "last_reviewed_on",
+        "review_due",
+        "review_state",
+        "groups_called_for",
+    ]
     readonly_fields = fields
     inlines = [GoalInline, PlanReviewInline]
+
+    def get_urls(self):
+        # The group finder weighs the plan; it is reached from the client's page ("Find a group").
+        find_group = self.admin_site.admin_view(lambda request, pk: admin_finder.find_group_view(self, request, pk))
+        return [path("find-a-group/<int:pk>/", find_group, name="progress_find_group"), *super().get_urls()]
+
+    @admin.display(description="Groups the plan calls for")
+    def groups_called_for(self, plan):
+        return (
+            ", ".join(label for kind, label in TherapyGroup.Kind.choices if kind in plan.recommended_group_kinds)
+            or "none named"
+        )
 
     def get_queryset(self, request):
         counts = {

@@ -3,6 +3,7 @@ import uuid
 from django import forms
 
 from clients.models import Client
+from groups.models import TherapyGroup
 from iop.forms import DrawnField, add_refusals
 from progress import measures
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
@@ -373,6 +374,18 @@ class StartPlanForm(forms.Form):
     bound_field_class = DrawnField
 
     started_on = forms.DateField(label="Plan starts on", widget=DATE_INPUT)
+
+
+class GroupKindsForm(forms.Form):
+    bound_field_class = DrawnField
+
+    kinds = forms.MultipleChoiceField(
+        label="Kinds of group the plan calls for",
+        choices=TherapyGroup.Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Staff's group finder ranks groups of these kinds first.",
+    )
 
 
 class GoalForm(forms.Form):

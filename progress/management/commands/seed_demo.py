@@ -17,6 +17,7 @@ from iop.clock import monday_of
 from iop.locks import hold_until_commit
 from iop.permissions import CLINIC_STAFF
 from progress.demo import DEMO_MEASURE_WEEKS, DEMO_PASSWORD, seed_discharges, seed_measures, seed_plans, seed_progress
+from progress.demo_finder import demo_confirmations, seed_group_finder
 from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
 from scheduling.services import generate_sessions, save_slot
@@ -288,7 +289,8 @@ class Command(BaseCommand):
             for chart in members:
                 client = clients[chart]
                 if client.status == Client.Status.ACTIVE and client.signatures.exists():
-                    enroll_client(client=client, group=group, on=client.admission_date)
+                    confirmations = demo_confirmations(client=client, group=group)
+                    enroll_client(client=client, group=group, on=client.admission_date, **confirmations)
 
         self._schedule(today)
 
@@ -306,6 +308,7 @@ class Command(BaseCommand):
         seed_measures(stdout=self.stdout, demo_client=clients[DEMO_CLIENT_CHART])
         # Last: the discharged clients' summaries gather the attendance and measures above.
         seed_discharges(stdout=self.stdout)
+        seed_group_finder(stdout=self.stdout, staff=staff)
 
     def _schedule(self, today: datetime.date) -> None:
         for group in TherapyGroup.objects.filter(name__in=SLOTS, slots__isnull=True):
