@@ -4,7 +4,8 @@ A group fits when it is for the client's level of care, is held in the client's 
 interpreter is arranged), meets at no time the client is already due in another group, and takes
 new members. Among the groups that fit, the kinds the treatment plan calls for come first, then
 a focus the client would welcome (one they would rather not have sinks), then free seats (a
-shorter waitlist when full) and open enrolment.
+shorter waitlist when full) and open enrolment; at the same weight, the client's own language
+before an interpreter.
 
 The plan lives in progress, above this app: the caller passes the kinds it calls for. Enrolling
 from a result goes through ``scheduling.enrolment.enroll_client``, which asks for the language
@@ -54,7 +55,15 @@ class GroupFit:
         return not self.refusals
 
     def sort_key(self) -> tuple:
-        return (-self.score, self.free_seats <= 0, self.waitlist, self.group.name, self.group.pk)
+        # At the same score, a group in the client's own language before one through an interpreter.
+        return (
+            -self.score,
+            self.asks_language_reason,
+            self.free_seats <= 0,
+            self.waitlist,
+            self.group.name,
+            self.group.pk,
+        )
 
 
 @dataclasses.dataclass

@@ -75,6 +75,15 @@ def test_group_in_another_language_fits_with_an_interpreter_arranged_and_asks_wh
     assert "Held in English, with the interpreter arranged for Jordan Avery." in fit.fits_because
 
 
+def test_at_the_same_weight_the_clients_own_language_ranks_before_an_interpreter(client_record):
+    Client.objects.filter(pk=client_record.pk).update(preferred_language="es", interpreter="arranged")
+    client_record.refresh_from_db()
+    TherapyGroupFactory(name="A in English", language="en")
+    TherapyGroupFactory(name="B in Spanish", language="es")
+
+    assert fitting_names(find_groups(client=client_record)) == ["B in Spanish", "A in English"]
+
+
 def test_group_meeting_when_the_client_is_due_elsewhere_does_not_fit(client_record):
     current = TherapyGroupFactory(name="Monday skills")
     WeeklySlotFactory(group=current, weekday=0, start_time=datetime.time(18, 0))
