@@ -156,6 +156,8 @@ def enroll_client(
         )
         if refusals:
             raise ValidationError(refusals, code="refused")
+        # Read under the group's lock too: partners enrolled into one group at once take turns,
+        # so the second sees the first and is asked for the clinical decision.
         confirmed = {
             "language_reason": language_reason.strip() if group.language != client.preferred_language else "",
             "partner_reason": partner_reason.strip()
