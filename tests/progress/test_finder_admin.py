@@ -66,7 +66,8 @@ def test_the_finder_leaves_a_read_in_the_audit_trail(staff_client, client_record
 def test_the_client_page_links_the_finder(staff_client, client_record):
     response = staff_client.get(reverse("admin:clients_client_change", args=[client_record.pk]))
 
-    assert finder_url(client_record) in response.content.decode()
+    # In the tools at the top (beside "History") and in the "Groups" part of the page.
+    assert response.content.decode().count(f'href="{finder_url(client_record)}"') == 2
 
 
 def test_a_client_that_does_not_exist_is_not_found(staff_client, client_record):
