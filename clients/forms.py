@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from clients.models import AgreementSignature, OrientationStep
+from clients.models import AgreementSignature, Client, GroupFocus, OrientationStep
 from clients.services import orientation_step_refusals, portal_language_choices, signing_refusals
 from iop.dates import validate_clinic_date
 from iop.forms import ModelValidatorsFirst, NewLoginForm, add_refusals
@@ -88,3 +88,27 @@ class PortalLanguageForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["preferred_language"].choices = portal_language_choices(client)
         self.fields["preferred_language"].initial = client.preferred_language
+
+
+class ClientAdminForm(forms.ModelForm):
+    """The client's page: the focus preferences as boxes to tick, not a list typed by hand."""
+
+    welcomes_focuses = forms.MultipleChoiceField(
+        label="Would welcome a group for",
+        choices=GroupFocus.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the client said they would welcome; the group finder ranks such groups higher.",
+    )
+    avoids_focuses = forms.MultipleChoiceField(
+        label="Would rather not be in a group for",
+        choices=GroupFocus.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The group finder ranks such groups lower.",
+    )
+
+    class Meta:
+        model = Client
+        # The admin adds the page's other fields (its fieldsets).
+        fields = ["welcomes_focuses", "avoids_focuses"]

@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -41,6 +42,33 @@ class Language(models.TextChoices):
     ASL = "ase", "American Sign Language"
 
 
+class GroupFocus(models.TextChoices):
+    """Who a group is for or how it works, beyond its kind: what a client may welcome or rather
+    not have (``Client.welcomes_focuses``, ``Client.avoids_focuses``) when staff find a group."""
+
+    WOMEN = "women", "Women"
+    MEN = "men", "Men"
+    YOUNG_ADULTS = "young_adults", "Young adults"
+    OLDER_ADULTS = "older_adults", "Older adults"
+    VETERANS = "veterans", "Veterans"
+    LGBTQ_AFFIRMING = "lgbtq_affirming", "LGBTQ+ affirming"
+    FAITH_BASED = "faith_based", "Faith-based"
+    COUPLES = "couples", "Couples"
+    TRAUMA_INFORMED = "trauma_informed", "Trauma-informed"
+    PARENTS = "parents", "Parents"
+
+
+def validate_focuses(value) -> None:
+    """A list of focus codes from ``GroupFocus``, each once."""
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ValidationError("Choose focuses from the list.")
+    unknown = sorted(set(value) - set(GroupFocus.values))
+    if unknown:
+        raise ValidationError(f"Unknown focus: {', '.join(unknown)}.")
+    if len(set(value)) != len(value):
+        raise ValidationError("Each focus once.")
+
+
 # What staff type to find a client: the start of a chart number or of a name.
 FOUND_BY = ("chart_number", "legal_last_name", "legal_first_name", "preferred_name")
 
@@ -77,6 +105,11 @@ class Client(ConstraintErrorsOnFields, models.Model):
         ACTIVE = "active", "Active"
         DISCHARGED = "discharged", "Discharged"
 
+    class Interpreter(models.TextChoices):
+        NOT_NEEDED = "", "Not needed"
+        NEEDED = "needed", "Needed, not arranged yet"
+        ARRANGED = "arranged", "Arranged"
+
     class ReminderChannel(models.TextChoices):
         EMAIL = "email", "Email"
         SMS = "sms", "Text message (SMS)"
@@ -106,6 +139,26 @@ class Client(ConstraintErrorsOnFields, models.Model):
         blank=True, help_text="E.g. needs an interpreter, prefers written instructions, hard of hearing."
     )
     cultural_considerations = models.TextField(blank=True)
+    interpreter = models.CharField(
+        max_length=10,
+        choices=Interpreter.choices,
+        blank=True,
+        help_text="Whether the client needs an interpreter in groups held in another language than theirs.",
+    )
+    # What the client said they would welcome, or would rather not have, in a group: the group
+    # finder ranks groups by their focus against these (scheduling.finder).
+    welcomes_focuses = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_focuses],
+        verbose_name="would welcome a group for",
+    )
+    avoids_focuses = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_focuses],
+        verbose_name="would rather not be in a group for",
+    )
 
     reminder_channel = models.CharField(max_length=8, choices=ReminderChannel.choices, default=ReminderChannel.EMAIL)
     reminder_consent = models.BooleanField(
@@ -162,6 +215,11 @@ class Client(ConstraintErrorsOnFields, models.Model):
                 violation_error_message="Choose a language from the list.",
             ),
             models.CheckConstraint(
+                name="clients_client_interpreter_known",
+                condition=Q(interpreter__in=["", "needed", "arranged"]),
+                violation_error_message="Choose whether an interpreter is needed from the list.",
+            ),
+            models.CheckConstraint(
                 name="clients_client_not_own_partner",
                 condition=~Q(partner=F("pk")),
                 violation_error_message="A client cannot be their own partner.",
@@ -170,6 +228,16 @@ class Client(ConstraintErrorsOnFields, models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.chart_number})"
+
+    def clean(self):
+        super().clean()
+        lists = (self.welcomes_focuses, self.avoids_focuses)
+        if not all(isinstance(codes, list) and all(isinstance(code, str) for code in codes) for codes in lists):
+            return  # the fields' own validators say what is wrong
+        both = set(self.welcomes_focuses) & set(self.avoids_focuses)
+        if both:
+            names = ", ".join(GroupFocus(code).label for code in sorted(both) if code in GroupFocus.values)
+            raise ValidationError({"avoids_focuses": f"Welcomed and avoided at once: {names}."})
 
     @property
     def first_name(self) -> str:

@@ -5,9 +5,33 @@ from iop.dates import validate_clinic_date
 from iop.forms import NewLoginForm
 
 
+def language_reason_field() -> forms.CharField:
+    return forms.CharField(
+        label="Why another language",
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Asked when the group is held in another language than the client's, e.g. "
+        '"Interpreter arranged" or "Fluent in English, chose this group".',
+    )
+
+
+def partner_reason_field() -> forms.CharField:
+    return forms.CharField(
+        label="Why with the partner",
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Asked when the client's partner is in the same process group: the clinical decision "
+        "that they attend together, and who made it.",
+    )
+
+
 class EnrolActionForm(forms.Form):
     group = forms.ModelChoiceField(queryset=TherapyGroup.objects.exclude(status=TherapyGroup.Status.ENDED))
     waitlist_if_full = forms.BooleanField(required=False, initial=True, label="Waitlist if full")
+    language_reason = language_reason_field()
+    partner_reason = partner_reason_field()
 
 
 class EndMembershipForm(forms.Form):

@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import Client, Language, LevelOfCare
+from clients.models import Client, GroupFocus, Language, LevelOfCare
 from iop.dates import validate_clinic_date
 from iop.discretion import validate_discreet
 
@@ -103,6 +103,12 @@ class TherapyGroup(models.Model):
     video_link = models.URLField(blank=True)
     language = models.CharField(max_length=10, choices=Language.choices, default=Language.ENGLISH)
     audience = models.CharField(max_length=20, choices=LevelOfCare.choices, default=LevelOfCare.ADULT_IOP)
+    focus = models.CharField(
+        max_length=20,
+        choices=GroupFocus.choices,
+        blank=True,
+        help_text="Who the group is for or how it works, if anything beyond its kind (e.g. women, veterans).",
+    )
     enrolment = models.CharField(max_length=8, choices=Enrolment.choices, default=Enrolment.OPEN)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
     start_date = models.DateField(validators=[validate_clinic_date])
@@ -134,6 +140,11 @@ class TherapyGroup(models.Model):
                 name="groups_therapygroup_language_known",
                 condition=Q(language__in=Language.values),
                 violation_error_message="Choose a language from the list.",
+            ),
+            models.CheckConstraint(
+                name="groups_therapygroup_focus_known",
+                condition=Q(focus__in=["", *GroupFocus.values]),
+                violation_error_message="Choose a focus from the list.",
             ),
             models.CheckConstraint(
                 name="groups_therapygroup_ends_after_start",
@@ -218,6 +229,21 @@ class Membership(models.Model):
     ended_on = models.DateField(null=True, blank=True, validators=[validate_clinic_date])
     end_reason = models.CharField(max_length=14, choices=EndReason.choices, blank=True)
     end_note = models.CharField(max_length=300, blank=True)
+    # Why staff enrolled the client although the group is held in another language than the
+    # client's, or although the client's partner is in the same process group; asked for and
+    # kept by scheduling.enrolment.enroll_client.
+    language_reason = models.CharField(
+        "why another language",
+        max_length=300,
+        blank=True,
+        help_text="Why the client joins a group in another language.",
+    )
+    partner_reason = models.CharField(
+        "why with the partner",
+        max_length=300,
+        blank=True,
+        help_text="The clinical decision that the client attends the same process group as their partner.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # When the membership last changed: the client's calendar feed says from it that its list of
     # meetings changed (scheduling.selectors.calendar_feed_version).

@@ -32,7 +32,7 @@ from iop.admin_tables import table
 from iop.clock import start_of_day, start_of_day_after
 
 # Registers the questionnaires' and safety alerts' pages.
-from progress import admin_measures  # noqa: F401
+from progress import admin_finder, admin_measures  # noqa: F401
 from progress.models import (
     Addendum,
     Attendance,
@@ -560,9 +560,30 @@ class TreatmentPlanAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, L
     list_select_related = ["client"]
     # The longest unreviewed first: the overdue ones lead the list.
     ordering = ["last_reviewed_on", "pk"]
-    fields = ["client", "started_on", "created_by", "created_at", "last_reviewed_on", "review_due", "review_state"]
+    fields = [
+        "client",
+        "started_on",
+        "created_by",
+        "created_at",
+        "last_reviewed_on",
+        "review_due",
+        "review_state",
+        "groups_called_for",
+    ]
     readonly_fields = fields
     inlines = [GoalInline, PlanReviewInline]
+
+    def get_urls(self):
+        # The group finder weighs the plan; it is reached from the client's page ("Find a group").
+        find_group = self.admin_site.admin_view(lambda request, pk: admin_finder.find_group_view(self, request, pk))
+        return [path("find-a-group/<int:pk>/", find_group, name="progress_find_group"), *super().get_urls()]
+
+    @admin.display(description="Groups the plan calls for")
+    def groups_called_for(self, plan):
+        return (
+            ", ".join(label for kind, label in TherapyGroup.Kind.choices if kind in plan.recommended_group_kinds)
+            or "none named"
+        )
 
     def get_queryset(self, request):
         counts = {

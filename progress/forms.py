@@ -402,6 +402,18 @@ class StartPlanForm(forms.Form):
     started_on = forms.DateField(label="Plan starts on", widget=DATE_INPUT)
 
 
+class GroupKindsForm(forms.Form):
+    bound_field_class = DrawnField
+
+    kinds = forms.MultipleChoiceField(
+        label="Kinds of group the plan calls for",
+        choices=TherapyGroup.Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Staff's group finder ranks groups of these kinds first.",
+    )
+
+
 class GoalForm(forms.Form):
     """A goal of the plan: the problem as the client puts it, the goal, measurable objectives."""
 

@@ -1,10 +1,12 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client
+from groups.models import TherapyGroup
 from scheduling.models import Session
 
 
@@ -479,6 +481,11 @@ class SafetyAlert(models.Model):
 # --- Treatment plans and goals ------------------------------------------------------------------
 
 
+def validate_group_kinds(value) -> None:
+    if not isinstance(value, list) or not all(kind in TherapyGroup.Kind.values for kind in value):
+        raise ValidationError("Choose group kinds from the list.")
+
+
 class TreatmentPlan(models.Model):
     """A client's treatment plan: one per client, kept current by its goals and its reviews
     rather than replaced (a revised goal is marked so and a new one written beside it).
@@ -490,6 +497,9 @@ class TreatmentPlan(models.Model):
     client = models.OneToOneField(Client, on_delete=models.PROTECT, related_name="treatment_plan")
     started_on = models.DateField()
     last_reviewed_on = models.DateField(help_text="The latest review, or the plan's start before the first.")
+    # The kinds of group the plan calls for (``TherapyGroup.Kind`` codes): the group finder ranks
+    # groups of these kinds first (progress.plans.set_recommended_group_kinds writes it).
+    recommended_group_kinds = models.JSONField(default=list, blank=True, validators=[validate_group_kinds])
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

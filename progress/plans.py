@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.trail import Action, hold_chain, record
 from clients.models import Client
+from groups.models import TherapyGroup
 from progress.models import Goal, GoalStatusChange, PlanReview, TreatmentPlan
 from progress.selectors import may_write_plan
 
@@ -59,6 +60,23 @@ def start_plan(*, client: Client, by: AbstractBaseUser, started_on: datetime.dat
         client=client, started_on=started_on, last_reviewed_on=started_on, created_by=by
     )
     record(Action.CREATE, target=plan, clients=[client.pk], detail="treatment plan started")
+    return plan
+
+
+@transaction.atomic
+def set_recommended_group_kinds(
+    *, plan: TreatmentPlan, by: AbstractBaseUser, kinds: list[str] | tuple[str, ...]
+) -> TreatmentPlan:
+    """The kinds of group the plan calls for (the group finder ranks them first)."""
+    hold_chain()  # before any row lock: see audit.trail.hold_chain
+    plan = TreatmentPlan.objects.select_related("client").select_for_update(of=("self",)).get(pk=plan.pk)
+    _check_writer(by, plan.client)
+    if not all(kind in TherapyGroup.Kind.values for kind in kinds):
+        raise ValidationError({"kinds": ["Choose group kinds from the list."]})
+    # Kept in the list's order, each once.
+    plan.recommended_group_kinds = [kind for kind in TherapyGroup.Kind.values if kind in kinds]
+    plan.save(update_fields=["recommended_group_kinds"])
+    record(Action.CHANGE, target=plan, clients=[plan.client_id], detail="changed: recommended_group_kinds")
     return plan
 
 

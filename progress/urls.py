@@ -22,6 +22,7 @@ urlpatterns = [
     path("clients/<int:pk>/discharge/sign/", views.discharge_sign, name="discharge_sign"),
     path("clients/<int:pk>/plan/start/", views.plan_start, name="plan_start"),
     path("clients/<int:pk>/plan/goals/", views.plan_goal_add, name="plan_goal_add"),
+    path("clients/<int:pk>/plan/group-kinds/", views.plan_group_kinds, name="plan_group_kinds"),
     path("clients/<int:pk>/plan/reviews/", views.plan_review, name="plan_review"),
     path("goals/<int:pk>/", views.goal_edit, name="goal"),
     path("goals/<int:pk>/status/", views.goal_status, name="goal_status"),

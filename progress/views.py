@@ -26,6 +26,7 @@ from progress.forms import (
     FollowUpForm,
     GoalForm,
     GoalStatusForm,
+    GroupKindsForm,
     GroupNoteForm,
     IndividualNoteFormSet,
     ReviewForm,
@@ -383,6 +384,7 @@ def _plan_page(
     goal_form: GoalForm | None = None,
     status_form: GoalStatusForm | None = None,
     review_form: ReviewForm | None = None,
+    kinds_form: GroupKindsForm | None = None,
 ) -> HttpResponse:
     """The client's plan: goals with their status and history, reviews, and (for a therapist of
     the client's current groups) the forms to add a goal, change a status and record a review.
@@ -404,6 +406,8 @@ def _plan_page(
         "start_form": start_form or StartPlanForm(initial={"started_on": today}),
         "goal_form": goal_form or GoalForm(),
         "review_form": review_form or ReviewForm(initial={"reviewed_on": today}),
+        "kinds_form": kinds_form
+        or GroupKindsForm(initial={"kinds": plan.recommended_group_kinds if plan is not None else []}),
     }
     record(Action.VIEW, target=plan if plan is not None else client, clients=[client.pk], detail="treatment plan page")
     return render(request, "progress/plan.html", context)
@@ -454,6 +458,24 @@ def plan_start(request: HttpRequest, pk: int) -> HttpResponse:
         pk=client.pk,
     )
     return written or _plan_page(request, client, start_form=form)
+
+
+@login_required
+@require_POST
+def plan_group_kinds(request: HttpRequest, pk: int) -> HttpResponse:
+    client, plan = _plan_of_current_client(request, pk)
+    if plan is None:
+        raise Http404("This client has no treatment plan yet.")
+    form = GroupKindsForm(request.POST)
+    written = _submit(
+        request,
+        form,
+        lambda data: plans.set_recommended_group_kinds(plan=plan, by=request.user, kinds=data["kinds"]),
+        done="The kinds of group the plan calls for are saved.",
+        then="therapist:plan",
+        pk=client.pk,
+    )
+    return written or _plan_page(request, client, kinds_form=form)
 
 
 @login_required

@@ -15,7 +15,7 @@ from audit.admin import AuditedAdmin
 from audit.models import AuditEvent
 from clients import services as client_services
 from clients.admin import AgreementDueFilter, OrientationStepInline, SearchFromClientsMixin, SignatureInline
-from clients.forms import DischargeForm, PortalAccountForm
+from clients.forms import ClientAdminForm, DischargeForm, PortalAccountForm
 from clients.models import FOUND_BY, AgreementSignature, Client, OrientationItem, OrientationStep
 from groups import services as group_services
 from groups.admin import MembersTablesMixin
@@ -149,6 +149,7 @@ class ReminderAdmin(AuditedAdmin, SearchFromClientsMixin, LargeListAdmin):
 # Registered here, not in clients: its actions enrol and discharge, workflows that reach the schedule.
 @admin.register(Client)
 class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
+    form = ClientAdminForm
     list_display = [
         "chart_number",
         "display_name",
@@ -169,6 +170,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         "discharge_date",
         "portal_user",
         "clinical_record",
+        "find_a_group",
         "memberships_table",
         "orientation_state",
         "created_at",
@@ -205,15 +207,18 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
                     "email",
                     "phone",
                     "preferred_language",
+                    "interpreter",
                     "communication_preferences",
                     "cultural_considerations",
+                    "welcomes_focuses",
+                    "avoids_focuses",
                     "reminder_channel",
                     "reminder_consent",
                 ]
             },
         ),
         ("Links", {"fields": ["portal_user", "partner"]}),
-        ("Groups", {"fields": ["memberships_table"]}),
+        ("Groups", {"fields": ["find_a_group", "memberships_table"]}),
         ("Before the first group", {"fields": ["orientation_state"]}),
         ("Attendance and notes", {"fields": ["clinical_record"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
@@ -344,6 +349,18 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         done = len(OrientationItem) - len(missing)
         return f"{done} of {len(OrientationItem)} done; still to go through: {items} ({rule})."
 
+    @admin.display(description="Find a group")
+    def find_a_group(self, client):
+        if client.pk is None:
+            return "Save the client first."
+        url = reverse("admin:progress_find_group", args=[client.pk])
+        return format_html(
+            '<a class="button" href="{}">Find a group</a> '
+            '<span class="help">Groups that fit {}\'s level of care, language, schedule, plan and preferences.</span>',
+            url,
+            client.first_name,
+        )
+
     @admin.display(description="Clinical record")
     def clinical_record(self, client):
         if client.pk is None:
@@ -402,7 +419,11 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
     def enrol_in_group(self, request, queryset):
         def enrol(client, data):
             membership = enrolment.enroll_client(
-                client=client, group=data["group"], allow_waitlist=data["waitlist_if_full"]
+                client=client,
+                group=data["group"],
+                allow_waitlist=data["waitlist_if_full"],
+                language_reason=data["language_reason"],
+                partner_reason=data["partner_reason"],
             )
             return f"{client}: {membership.get_status_display().lower()} in {membership.group}."
 
@@ -479,6 +500,7 @@ class TherapyGroupAdmin(
         "audience",
         "enrolment",
         "language",
+        "focus",
         ("facilitator", AutocompleteFilter),
     ]
     search_fields = ["name", "description", "room"]
@@ -490,7 +512,7 @@ class TherapyGroupAdmin(
     fieldsets = [
         (None, {"fields": ["name", "kind", "description", "status", ("start_date", "end_date")]}),
         ("Seats", {"fields": ["capacity", "seats", "enrolment", "enrol_link"]}),
-        ("Facilitation", {"fields": ["facilitator", "co_facilitator", "language", "audience"]}),
+        ("Facilitation", {"fields": ["facilitator", "co_facilitator", "language", "audience", "focus"]}),
         ("Where", {"fields": ["modality", "room", "video_link"]}),
         ("Members", {"fields": ["members_table", "waitlist_table"]}),
         ("Topic plan", {"fields": ["coming_topics"]}),
@@ -617,6 +639,8 @@ class MembershipAdmin(AuditedAdmin, SearchFromClientsMixin, AutocompleteFilterMi
         "ended_on",
         "end_reason",
         "end_note",
+        "language_reason",
+        "partner_reason",
         "created_at",
     ]
     actions = ["end_memberships"]
@@ -656,6 +680,8 @@ class MembershipAdmin(AuditedAdmin, SearchFromClientsMixin, AutocompleteFilterMi
                     client=form.cleaned_data["client"],
                     group=form.cleaned_data["group"],
                     allow_waitlist=form.cleaned_data["waitlist_if_full"],
+                    language_reason=form.cleaned_data["language_reason"],
+                    partner_reason=form.cleaned_data["partner_reason"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)

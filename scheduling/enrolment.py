@@ -24,11 +24,23 @@ from scheduling import reminders
 from scheduling.models import Session
 from scheduling.services import client_schedule_conflicts, rotate_calendar_token
 
+# The length of Membership.language_reason and partner_reason.
+REASON_LENGTH = 300
 
-def enrolment_refusals(*, client: Client, group: TherapyGroup, on: datetime.date | None = None) -> dict[str, list[str]]:
+
+def enrolment_refusals(
+    *,
+    client: Client,
+    group: TherapyGroup,
+    on: datetime.date | None = None,
+    language_reason: str = "",
+    partner_reason: str = "",
+) -> dict[str, list[str]]:
     """Every reason the client cannot join the group, by form field (empty when they can).
 
-    A full group is not a refusal: it is the waitlist's business.
+    A full group is not a refusal: it is the waitlist's business. A group in another language
+    than the client's, or the client's partner in the same process group, is a decision staff
+    confirm by saying why (``language_reason``, ``partner_reason``).
     """
     on = on or timezone.localdate()
     client_reasons = client_refusals(client=client)
@@ -49,7 +61,43 @@ def enrolment_refusals(*, client: Client, group: TherapyGroup, on: datetime.date
         group_reasons.append(f"{group.name} is a closed group and has already started.")
     if on < timezone.localdate():
         group_reasons.extend(_backdated_join_refusals(client=client, group=group, on=on))
-    return {field: reasons for field, reasons in (("client", client_reasons), ("group", group_reasons)) if reasons}
+    refusals = {field: reasons for field, reasons in (("client", client_reasons), ("group", group_reasons)) if reasons}
+    confirmations = {"language_reason": language_reason, "partner_reason": partner_reason}
+    refusals.update(confirmation_refusals(client=client, group=group, **confirmations))
+    return refusals
+
+
+def partner_in_group(*, client: Client, group: TherapyGroup) -> bool:
+    """The client's partner is a member of, or waitlisted for, the group."""
+    return bool(
+        client.partner_id and Membership.objects.open().filter(client_id=client.partner_id, group=group).exists()
+    )
+
+
+def confirmation_refusals(
+    *, client: Client, group: TherapyGroup, language_reason: str, partner_reason: str, partner_here: bool | None = None
+) -> dict[str, list[str]]:
+    """The confirmations the enrolment lacks, by field: a group held in another language than the
+    client's, and partners in one process group (the program decides, case by case, whether a
+    couple attends together). ``partner_here`` when the caller already knows it."""
+    refusals = {}
+    if group.language != client.preferred_language and not language_reason.strip():
+        refusals["language_reason"] = [
+            f"{group.name} is held in {group.get_language_display()}; {client.display_name} asked for "
+            f"{client.get_preferred_language_display()}. Say why they join it to confirm."
+        ]
+    if group.kind == TherapyGroup.Kind.PROCESS and not partner_reason.strip():
+        if partner_here is None:
+            partner_here = partner_in_group(client=client, group=group)
+        if partner_here:
+            refusals["partner_reason"] = [
+                f"{client.display_name}'s partner is in {group.name}, a process group. "
+                "Record the clinical decision that they attend together to confirm."
+            ]
+    for field, why in (("language_reason", language_reason), ("partner_reason", partner_reason)):
+        if len(why.strip()) > REASON_LENGTH:
+            refusals[field] = [f"Say it in at most {REASON_LENGTH} characters."]
+    return refusals
 
 
 def _backdated_join_refusals(*, client: Client, group: TherapyGroup, on: datetime.date) -> list[str]:
@@ -85,8 +133,14 @@ def enroll_client(
     group: TherapyGroup,
     allow_waitlist: bool = True,
     on: datetime.date | None = None,
+    language_reason: str = "",
+    partner_reason: str = "",
 ) -> Membership:
     """Give the client a seat in the group, or a place on its waitlist when it is full.
+
+    ``language_reason`` and ``partner_reason`` confirm, and are kept on the membership, when the
+    group is held in another language than the client's or the client's partner is in the same
+    process group (``confirmation_refusals``); they are kept only when they were asked for.
 
     Raises ``ValidationError`` naming every reason the client cannot join, and ``GroupFull``
     when the group is full and ``allow_waitlist`` is false.
@@ -98,16 +152,32 @@ def enroll_client(
         # see the last free seat and both take it.
         group = TherapyGroup.objects.select_for_update().get(pk=group.pk)
         client = Client.objects.get(pk=client.pk)
-        refusals = enrolment_refusals(client=client, group=group, on=on)
+        refusals = enrolment_refusals(
+            client=client, group=group, on=on, language_reason=language_reason, partner_reason=partner_reason
+        )
         if refusals:
             raise ValidationError(refusals, code="refused")
+        # Read under the group's lock too: partners enrolled into one group at once take turns,
+        # so the second sees the first and is asked for the clinical decision.
+        confirmed = {
+            "language_reason": language_reason.strip() if group.language != client.preferred_language else "",
+            "partner_reason": partner_reason.strip()
+            if group.kind == TherapyGroup.Kind.PROCESS and partner_in_group(client=client, group=group)
+            else "",
+        }
+        confirmed_detail = "".join(f"; {field.split('_')[0]} confirmed" for field, why in confirmed.items() if why)
 
         seats_taken = Membership.objects.active().filter(group=group).count()
         if seats_taken < group.capacity:
-            membership = Membership(client=client, group=group)
+            membership = Membership(client=client, group=group, **confirmed)
             _join(membership, on=on)
             membership.save()
-            record(Action.CREATE, target=membership, clients=[client], detail=f"active in group {group.pk}")
+            record(
+                Action.CREATE,
+                target=membership,
+                clients=[client],
+                detail=f"active in group {group.pk}{confirmed_detail}",
+            )
             return membership
         if not allow_waitlist:
             raise GroupFull(
@@ -115,9 +185,14 @@ def enroll_client(
                 code="group_full",
             )
         membership = Membership.objects.create(
-            client=client, group=group, status=Membership.Status.WAITLISTED, waitlisted_at=timezone.now()
+            client=client, group=group, status=Membership.Status.WAITLISTED, waitlisted_at=timezone.now(), **confirmed
         )
-        record(Action.CREATE, target=membership, clients=[client], detail=f"waitlisted in group {group.pk}")
+        record(
+            Action.CREATE,
+            target=membership,
+            clients=[client],
+            detail=f"waitlisted in group {group.pk}{confirmed_detail}",
+        )
         return membership
 
 

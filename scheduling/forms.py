@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from clients.models import Client
+from groups.forms import language_reason_field, partner_reason_field
 from groups.models import Membership, TherapyGroup
 from groups.services import capacity_refusals
 from iop.admin_widgets import TolerantAutocompleteSelect
@@ -89,6 +90,8 @@ class EnrolmentForm(forms.Form):
         label="Waitlist if full",
         help_text="Untick to refuse rather than waitlist when the group has no free seat.",
     )
+    language_reason = language_reason_field()
+    partner_reason = partner_reason_field()
 
     def __init__(self, *args, admin_site: admin.AdminSite | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,8 +105,24 @@ class EnrolmentForm(forms.Form):
         cleaned = super().clean()
         client, group = cleaned.get("client"), cleaned.get("group")
         if client and group:
-            add_refusals(self, enrolment_refusals(client=client, group=group))
+            add_refusals(
+                self,
+                enrolment_refusals(
+                    client=client,
+                    group=group,
+                    language_reason=cleaned.get("language_reason", ""),
+                    partner_reason=cleaned.get("partner_reason", ""),
+                ),
+            )
         return cleaned
+
+
+class FinderEnrolForm(forms.Form):
+    """One click on a result of the group finder: the group and, when asked, the confirmations."""
+
+    group = forms.ModelChoiceField(queryset=TherapyGroup.objects.exclude(status=TherapyGroup.Status.ENDED))
+    language_reason = language_reason_field()
+    partner_reason = partner_reason_field()
 
 
 class TherapyGroupAdminForm(ModelValidatorsFirst, forms.ModelForm):
@@ -122,6 +141,7 @@ class TherapyGroupAdminForm(ModelValidatorsFirst, forms.ModelForm):
             "co_facilitator",
             "language",
             "audience",
+            "focus",
             "modality",
             "room",
             "video_link",

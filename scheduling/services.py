@@ -113,11 +113,19 @@ def _group_slots_clash(group_a: TherapyGroup, group_b: TherapyGroup) -> list[tup
 
 def client_schedule_conflicts(*, client: Client, group: TherapyGroup) -> list[str]:
     """Meetings of ``group`` that overlap meetings of the client's other groups."""
-    reasons = []
     others = TherapyGroup.objects.filter(memberships__in=Membership.objects.open().filter(client=client)).exclude(
         pk=group.pk
     )
-    for other in others.prefetch_related("slots"):
+    return schedule_conflicts_with(client=client, group=group, others=others.prefetch_related("slots"))
+
+
+def schedule_conflicts_with(*, client: Client, group: TherapyGroup, others: Iterable[TherapyGroup]) -> list[str]:
+    """``client_schedule_conflicts`` against groups already read, with their slots (the group
+    finder reads the client's groups once for every group it weighs)."""
+    reasons = []
+    for other in others:
+        if other.pk == group.pk:
+            continue
         for mine, theirs in _group_slots_clash(group, other):
             reasons.append(
                 f"{group.name} meets {mine.get_weekday_display()} {mine.start_time:%H:%M}, "

@@ -26,6 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from clients.models import Client, OrientationItem, OrientationStep
+from clients.services import link_partners
 from groups.models import Membership
 from iop.admin_filters import AutocompleteFilter
 from iop.dashboard import section_names
@@ -33,7 +34,7 @@ from iop.middleware import LAST_ACTIVITY
 from iop.models import PasswordChangeDue
 from progress import reports
 from progress.checkins import record_measure
-from progress.models import DischargeSummary, GroupNote, NoteGoal
+from progress.models import DischargeSummary, GroupNote, NoteGoal, TreatmentPlan
 from progress.plans import change_goal_status
 from scheduling.models import Reminder, Session, Topic
 from tests.factories import (
@@ -433,3 +434,30 @@ def test_the_pages_that_grow_with_the_clinic_are_among_those_counted():
     ]:
         assert route in routes
     assert Reminder in admin.site._registry and Session in admin.site._registry
+
+
+# --- Pages the admin adds beside its models' own -------------------------------------------------
+
+
+def test_the_group_finder_costs_the_same_queries_in_a_clinic_ten_times_larger(client, now):
+    """Every unit adds a group the client belongs to (with slots, members and a waitlist) and
+    groups the client is not in; the client's partner is in the groups of the grown clinic too."""
+    clinic = build_clinic(now)
+    partner = ClientFactory()
+    link_partners(client=clinic["client"], partner=partner)
+    TreatmentPlan.objects.filter(pk=clinic["plan"].pk).update(recommended_group_kinds=["process"])
+    grow(clinic, now, SMALL)
+    MembershipFactory(client=partner, group=clinic["group"])
+    client.force_login(clinic["reader"])
+    url = reverse("admin:progress_find_group", args=[clinic["client"].pk])
+    small = queries(client, url, first_visit=True)
+
+    grow(clinic, now, LARGE)
+    for group in Membership.objects.filter(client=clinic["client"]).values_list("group", flat=True):
+        Membership.objects.get_or_create(
+            client=partner, group_id=group, defaults={"status": "waitlisted", "waitlisted_at": now}
+        )
+    large = queries(client, url)
+
+    assert small[0] == 200
+    assert small == large, f"(status, queries) {small} at 1×, {large} at 10×"

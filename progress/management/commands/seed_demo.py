@@ -26,6 +26,7 @@ from progress.demo import (
     seed_progress,
     seed_undocumented_session,
 )
+from progress.demo_finder import demo_confirmations, seed_group_finder
 from progress.demo_languages import seed_spanish_client
 from scheduling.enrolment import enroll_client
 from scheduling.models import Session, WeeklySlot
@@ -298,7 +299,8 @@ class Command(BaseCommand):
             for chart in members:
                 client = clients[chart]
                 if client.status == Client.Status.ACTIVE and client.signatures.exists():
-                    enroll_client(client=client, group=group, on=client.admission_date)
+                    confirmations = demo_confirmations(client=client, group=group)
+                    enroll_client(client=client, group=group, on=client.admission_date, **confirmations)
 
         self._schedule(today)
 
@@ -319,6 +321,7 @@ class Command(BaseCommand):
         seed_preparation(stdout=self.stdout)
         seed_undocumented_session(stdout=self.stdout)
         seed_spanish_client(stdout=self.stdout, make_user=self._user)
+        seed_group_finder(stdout=self.stdout, staff=staff)
 
     def _schedule(self, today: datetime.date) -> None:
         for group in TherapyGroup.objects.filter(name__in=SLOTS, slots__isnull=True):
