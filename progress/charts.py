@@ -118,9 +118,9 @@ def _svg(chart: pygal.graph.graph.Graph, *, title: str, description: str, css_cl
     tree.set("role", "img")
     tree.set("aria-labelledby", f"chart-{number}-title chart-{number}-desc")
     title_el = ET.Element("title", {"id": f"chart-{number}-title"})
-    title_el.text = title
+    title_el.text = str(title)
     desc_el = ET.Element("desc", {"id": f"chart-{number}-desc"})
-    desc_el.text = description
+    desc_el.text = str(description)
     tree.insert(0, desc_el)
     tree.insert(0, title_el)
     # pygal's output, and the escaped text of the two elements above: nothing else is marked safe.
@@ -196,13 +196,13 @@ def _line(
             allow_interruptions=False,
         )
     )
-    chart.x_labels = labels
+    chart.x_labels = [str(label) for label in labels]
     for name, points in series.items():
         values: list[float | None] = [None] * len(days)
         for day, value in points:
             values[position[day]] = value
         if points:
-            chart.add(name, values)
+            chart.add(str(name), values)
     return _svg(chart, title=title, description=description if days else str(NO_DATA), css_class=css_class)
 
 
@@ -276,6 +276,8 @@ def report_bars(
 ) -> SafeString:
     """Bars for each label (a group, a month, a week, a level of care), one colour per series; the
     report's table beside it gives every value."""
+    # Labels may be lazy translations (a level of care, a group kind): pygal wants plain text.
+    labels = [str(label) for label in labels]
     if top is None:
         if stacked:
             totals = [sum(values[i] or 0 for values in series.values()) for i in range(len(labels))]
@@ -292,14 +294,14 @@ def report_bars(
             show_legend=len(series) > 1,
             legend_at_bottom=True,
             show_minor_x_labels=len(labels) <= size.all_labels_up_to,
-            x_labels_major=list(labels)[::4] if len(labels) > size.all_labels_up_to else list(labels),
-            y_title=y_title,
+            x_labels_major=labels[::4] if len(labels) > size.all_labels_up_to else labels,
+            y_title=str(y_title) if y_title else y_title,
         )
     )
-    chart.x_labels = list(labels)
+    chart.x_labels = labels
     if labels:
         for name, values in series.items():
-            chart.add(name, list(values))
+            chart.add(str(name), list(values))
     return _svg(chart, title=title, description=description if labels else NO_DATA, css_class="chart-report")
 
 

@@ -23,7 +23,7 @@ PAGE = reverse("scheduling:preparation")
 WEEK = reverse("scheduling:week")
 # The session and its login, the client, the checklist with who went through it, the agreement,
 # the signature, whether a group has met, and the audit row.
-PAGE_QUERIES = 8 + helpers.AUDIT_ROW_QUERIES
+PAGE_QUERIES = 8 + helpers.AUDIT_READ_QUERIES
 
 
 @pytest.fixture
