@@ -5,6 +5,7 @@ errors."""
 import re
 
 import pytest
+import time_machine
 from django.test.html import parse_html
 from django.urls import reverse
 
@@ -43,11 +44,11 @@ def pages(group, now):
     ]
 
 
-def test_change_pages_are_the_pages_djangos_templates_draw(staff_client, pages, monkeypatch, clock, now):
+def test_change_pages_are_the_pages_djangos_templates_draw(staff_client, pages, monkeypatch, now):
     def get(url):
-        # A new signature's time is now, to the second: the same moment for both drawings.
-        clock.move_to(now)
-        return page(staff_client.get(url))
+        # A new signature's time is now, to the second: the same, stopped moment for both drawings.
+        with time_machine.travel(now, tick=False):
+            return page(staff_client.get(url))
 
     drawn = [get(url) for url in pages]
     # Drawn in Python: the options written without the templates' line breaks.
