@@ -223,7 +223,9 @@ class ClientLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
-            language = language_of(request.user)
+            # Staff and therapists (known at sign-in, see start_idle_clock) cost no query.
+            staff = request.session.get(IDLE_ROLE) == "staff"
+            language = supported_language(None) if staff else language_of(request.user)
         else:
             language = _named_language(request.GET.get("lang", ""))
         translation.activate(language)
