@@ -3,9 +3,9 @@
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from iop.permissions import CLINIC_STAFF
 from progress.selectors import roster_for_session
@@ -20,7 +20,15 @@ DESK = {"width": 1280, "height": 900}
 @pytest.fixture
 def demo_session(transactional_db):
     # All ORM work before the browser starts (see test_browser.py).
-    Group.objects.get_or_create(name=CLINIC_STAFF)
+    # An earlier transactional test may have flushed the group and its grants (the migrations');
+    # the permissions themselves come back with every flush.
+    staff, _ = Group.objects.get_or_create(name=CLINIC_STAFF)
+    staff.permissions.add(
+        *Permission.objects.filter(
+            Q(content_type__app_label="progress", codename="view_reports")
+            | Q(content_type__app_label="scheduling", codename="view_session")
+        )
+    )
     call_command("seed_demo", stdout=StringIO())
     # The demo's past meeting with the most members on its roster.
     session = (
