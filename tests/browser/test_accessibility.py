@@ -28,7 +28,6 @@ from progress.models import Goal, GroupNote, MeasureResponse, SafetyAlert
 from progress.notes import add_addendum
 from progress.selectors import clients_of_therapist, groups_for_therapist, sessions_for_therapist
 from scheduling.models import Closure, Session
-from scheduling.reminders import plan_reminders
 from scheduling.services import save_closure
 from tests.browser.pages import (
     ADMIN_PAGES,
@@ -41,7 +40,7 @@ from tests.browser.pages import (
     THERAPIST,
     VERIFYING,
 )
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, ReminderFactory, UserFactory
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, serious_axe_violations, with_authenticator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -84,8 +83,9 @@ def _demo_objects() -> dict:
     # A correction to one of the demo's signed notes.
     signed = GroupNote.objects.filter(signed_by=therapist.user).latest("signed_at")
     add_addendum(note=signed, author=therapist.user, text="The member arrived ten minutes late, not on time.")
-    # The reminders of the coming days, as the worker's scheduler plans them.
-    plan_reminders(now=now)
+    # A reminder of the next meeting (the scheduler plans them only a day ahead: none on some days).
+    upcoming = Session.objects.filter(starts_at__gt=now, status=Session.Status.SCHEDULED).earliest("starts_at")
+    ReminderFactory(session=upcoming, client=client, session_starts_at=upcoming.starts_at)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     seen = {"user_agent": "Chromium", "ip_address": "127.0.0.1", "username": "client", "http_accept": "text/html"}
