@@ -343,11 +343,11 @@ class AgreementSignature(models.Model):
 class OrientationItem(models.TextChoices):
     """What a client goes through before their first group (the program's preparation)."""
 
-    ACTIVE_LISTENING = "active_listening", "Active listening"
-    RESPECTFUL_COMMUNICATION = "respectful_communication", "Respectful communication"
-    PERSONAL_BOUNDARIES = "personal_boundaries", "Personal boundaries"
-    FEEDBACK = "feedback", "Giving and receiving feedback"
-    CONFIDENTIALITY = "confidentiality", "The confidentiality agreement"
+    ACTIVE_LISTENING = "active_listening", _("Active listening")
+    RESPECTFUL_COMMUNICATION = "respectful_communication", _("Respectful communication")
+    PERSONAL_BOUNDARIES = "personal_boundaries", _("Personal boundaries")
+    FEEDBACK = "feedback", _("Giving and receiving feedback")
+    CONFIDENTIALITY = "confidentiality", _("The confidentiality agreement")
 
 
 class OrientationStep(ConstraintErrorsOnFields, models.Model):

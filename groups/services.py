@@ -36,7 +36,7 @@ def orientation_refusals(*, client: Client, group: TherapyGroup) -> list[str]:
     missing = orientation_missing(client)
     if not missing:
         return []
-    items = ", ".join(item.label[:1].lower() + item.label[1:] for item in missing)
+    items = ", ".join(str(item.label)[:1].lower() + str(item.label)[1:] for item in missing)
     return [
         f"{client.display_name} has not finished the orientation that process groups ask for first "
         f"(still to go through: {items})."

@@ -345,7 +345,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
             if settings.IOP_ORIENTATION_BEFORE_PROCESS_GROUPS
             else "the program does not require it before process groups"
         )
-        items = ", ".join(item.label for item in missing)
+        items = ", ".join(str(item.label) for item in missing)
         done = len(OrientationItem) - len(missing)
         return f"{done} of {len(OrientationItem)} done; still to go through: {items} ({rule})."
 

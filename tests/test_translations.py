@@ -21,6 +21,7 @@ CLIENT_TEMPLATES = [
     "scheduling/_session_card.html",
     "scheduling/rotate_feed.html",
     "scheduling/language.html",
+    "scheduling/preparation.html",
     "progress/portal/check_in.html",
     "progress/portal/history.html",
     "progress/portal/progress.html",

@@ -48,6 +48,12 @@ PAGES = {
     "therapist:progress": (THERAPIST, _pk("client")),
     "therapist:discharge": (THERAPIST, _pk("discharged")),
     "therapist:goal": (THERAPIST, _pk("goal")),
+    "therapist:sign_in_sheet": (THERAPIST, _pk("session")),
+    "scheduling:rotate_feed": (CLIENT, None),
+    "scheduling:language": (CLIENT, None),
+    "scheduling:preparation": (CLIENT, None),
+    "reports:index": (ADMINISTRATOR, None),
+    "reports:report": (ADMINISTRATOR, lambda demo: {"slug": "attendance"}),
 }
 
 # The same pages in their other states, where another form or another part of the page shows.
@@ -56,6 +62,11 @@ STATES = [
     ("therapist:note", THERAPIST, _pk("signed_session")),  # signed: the note, its addenda and their form
     ("therapist:plan", THERAPIST, _pk("client_without_plan")),  # the form that starts a plan
     ("therapist:discharge", THERAPIST, _pk("signed_discharge")),  # the signed summary
+    # The clinic's other reports: each its own chart and tables.
+    *(
+        ("reports:report", ADMINISTRATOR, lambda demo, slug=slug: {"slug": slug})
+        for slug in ("hours", "census", "length-of-stay", "waitlist")
+    ),
 ]
 
 POST_ONLY = "answers a form's POST and redirects; its form is on a page checked above"
@@ -67,7 +78,6 @@ NOT_PAGES = {
     "two_factor_recovery_codes": "POST only; shows the new codes once, in the set-up page's template",
     "two_factor_turn_off": POST_ONLY,
     "scheduling:feed": "the calendar feed, an .ics download for the phone's calendar",
-    "scheduling:rotate_feed": POST_ONLY,
     "therapist:session_held": POST_ONLY,
     "therapist:note_sign": POST_ONLY,
     "therapist:note_addendum": POST_ONLY,
@@ -76,6 +86,8 @@ NOT_PAGES = {
     "therapist:plan_goal_add": POST_ONLY,
     "therapist:plan_review": POST_ONLY,
     "therapist:goal_status": POST_ONLY,
+    "therapist:session_topic": POST_ONLY,
+    "therapist:plan_group_kinds": POST_ONLY,
 }
 
 # The admin's own addresses beside each model's list, add, change, history and delete pages.
@@ -84,6 +96,9 @@ ADMIN_PAGES = {
     "admin:app_list": lambda demo: {"app_label": "scheduling"},
     "admin:scheduling_session_generate": None,
     "admin:progress_safetyalert_follow_up": _pk("alert"),
+    "admin:progress_find_group": _pk("client"),
+    # Each part of the dashboard has a page of its own for what does not fit on the dashboard.
+    "admin:dashboard_section": lambda demo: {"name": "undocumented"},
     # Django's history and delete pages are one template for every model: one of each.
     "admin:clients_client_history": lambda demo: {"object_id": demo["client"].pk},
     "admin:scheduling_closure_delete": lambda demo: {"object_id": demo["closure"].pk},

@@ -12,6 +12,7 @@ from django.core import mail
 from django.urls import reverse
 
 from clients.models import Client
+from clients.services import latest_agreement, sign_agreement
 from progress.checkins import record_measure
 from scheduling.enrolment import enroll_client
 from tests.factories import UserFactory
@@ -39,6 +40,7 @@ PORTAL_PAGES = {
     "progress": (lambda client: reverse("portal:progress"), "My hours each week", "Mis horas cada semana"),
     "change password": (lambda client: reverse("password_change"), "Change your password", "Cambiar su contraseña"),
     "language": (lambda client: reverse("scheduling:language"), "Your language", "Su idioma"),
+    "before your first group": (lambda client: reverse("scheduling:preparation"), "What to expect", "Qué esperar"),
     "two-step sign-in": (lambda client: reverse("two_factor"), "Turn it on", "Activarlo"),
     "set up two-step sign-in": (lambda client: reverse("two_factor_setup"), "Install an authenticator", "Instale una"),
 }
@@ -59,10 +61,14 @@ def portal_of(client, group, make_slot, today):
             preferred_language=language,
             portal_user=UserFactory(username=f"portal-{language}"),
         )
-        from clients.services import latest_agreement, sign_agreement
-
         sign_agreement(client=person, agreement=latest_agreement(), witnessed_by=UserFactory())
-        enroll_client(client=person, group=group, on=today - datetime.timedelta(days=30))
+        # The group is held in English; a client of another language joins it with a reason.
+        enroll_client(
+            client=person,
+            group=group,
+            on=today - datetime.timedelta(days=30),
+            language_reason="Reads English; no group in their language meets this week.",
+        )
         make_slot(group, weekday=today.weekday(), start="18:00", today=today)
         client.force_login(person.portal_user)
         return person
