@@ -581,7 +581,7 @@ class TreatmentPlanAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, L
     @admin.display(description="Groups the plan calls for")
     def groups_called_for(self, plan):
         return (
-            ", ".join(label for kind, label in TherapyGroup.Kind.choices if kind in plan.recommended_group_kinds)
+            ", ".join(str(label) for kind, label in TherapyGroup.Kind.choices if kind in plan.recommended_group_kinds)
             or "none named"
         )
 

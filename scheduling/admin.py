@@ -102,7 +102,8 @@ class ReminderAdmin(AuditedAdmin, SearchFromClientsMixin, LargeListAdmin):
     """The reminder outbox: staff watch it, retry failed rows and cancel pending ones; the rows
     themselves are written only by scheduling.reminders."""
 
-    list_display = ["send_at", "session", "client", "channel", "kind", "status", "attempts", "sent_at", "last_error"]
+    # The meeting on two lines (a group's name can be long): the list fits a 1280-pixel screen.
+    list_display = ["send_at", "meeting", "client", "channel", "kind", "status", "attempts", "sent_at", "last_error"]
     # A date filter, not a date hierarchy: the hierarchy scans every matching row for its years.
     list_filter = ["status", "channel", ReminderKindFilter, ("send_at", admin.DateFieldListFilter)]
     # From the client (chart number, name prefix: indexed); failed rows are a filter away.
@@ -113,6 +114,15 @@ class ReminderAdmin(AuditedAdmin, SearchFromClientsMixin, LargeListAdmin):
 
     def audit_clients(self, reminder):
         return [reminder.client_id]
+
+    @admin.display(description="Session", ordering="session__starts_at")
+    def meeting(self, reminder):
+        session = reminder.session
+        return format_html(
+            '{}<br><span class="quiet">{}</span>',
+            session.group.name,
+            date_format(timezone.localtime(session.starts_at), "D N j, H:i"),
+        )
 
     def has_add_permission(self, request):
         return False

@@ -269,3 +269,22 @@ def serious_axe_violations(page) -> list[str]:
         for violation in results["violations"]
         if violation["impact"] in BLOCKING_IMPACTS
     ]
+
+
+def restore_clinic_groups() -> None:
+    """Give the clinic's permission groups ("Clinic staff", "Clinical supervisor") back what the
+    data migrations gave them. A live-server test flushes the database after itself, migration
+    data too, so a later one that signs staff in calls this first (the migrations' own ``grant``
+    functions, run again in order on the migrated models)."""
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+
+    loader = MigrationLoader(connection)
+    models = loader.project_state().apps
+    plan = []
+    for leaf in sorted(loader.graph.leaf_nodes()):
+        plan += [node for node in loader.graph.forwards_plan(leaf) if node not in plan]
+    for node in plan:
+        for operation in loader.graph.nodes[node].operations:
+            if isinstance(operation, RunPython) and operation.code.__name__ == "grant":
+                operation.code(models, None)

@@ -6,13 +6,11 @@ from io import StringIO
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
-from iop.permissions import CLINIC_STAFF
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import SCREENSHOTS, chromium_page
+from tests.helpers import SCREENSHOTS, chromium_page, restore_clinic_groups
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,8 +36,9 @@ OVERFLOWING = """() => {
 @pytest.fixture
 def demo_clinic(transactional_db):
     """The demo (every list has rows; a past session nobody documented) and an administrator who
-    sees every list; all ORM work before the browser starts."""
-    Group.objects.get_or_create(name=CLINIC_STAFF)
+    sees every list; all ORM work before the browser starts. The staff group has its permissions
+    whatever an earlier live-server test flushed."""
+    restore_clinic_groups()
     call_command("seed_demo", stdout=StringIO())
     UserFactory(username="administrator", is_staff=True, is_superuser=True)
     return [

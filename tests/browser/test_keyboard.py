@@ -80,11 +80,15 @@ def test_a_client_walks_through_their_week_by_keyboard(demo_clinic, live_server)
         page.wait_for_url("**/schedule/?week=*")
         assert "This week" in page.inner_text("main")
 
-        # The calendar link: reached, read, and the Subscribe link after it; Shift+Tab goes back.
-        tab_to(page, "#feed-url")
-        assert page.evaluate("document.activeElement.value").endswith(".ics")
+        # The calendar link: its Copy button reached and pressed (the link it copies is the feed's),
+        # the Subscribe link after it; Shift+Tab goes back.
+        copy = "button[data-copy-target=feed-url]"
+        tab_to(page, copy)
+        assert page.inner_text("#feed-url").endswith(".ics")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[data-copy-status]:not(:empty)")
         tab_to(page, "a[href^='webcal:']")
-        tab_to(page, "#feed-url", backwards=True)
+        tab_to(page, copy, backwards=True)
         page.screenshot(path=SCREENSHOTS / "keyboard-client-week.png", full_page=True)
 
 

@@ -240,6 +240,8 @@ def client_post(client_record, **changes):
         "signatures-INITIAL_FORMS": "0",
         "signatures-MIN_NUM_FORMS": "0",
         "signatures-MAX_NUM_FORMS": "1000",
+        "orientation_steps-TOTAL_FORMS": "0",
+        "orientation_steps-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data
