@@ -60,6 +60,7 @@ SERVER_ENV = {
 # Pages that only answer POST (a form's target), not measured.
 POST_ONLY = {"therapist:session_held", "therapist:note_sign", "therapist:note_addendum", "scheduling:rotate_feed"}
 POST_ONLY |= {"therapist:plan_start", "therapist:plan_goal_add", "therapist:plan_review", "therapist:goal_status"}
+POST_ONLY |= {"therapist:session_topic", "therapist:discharge_sign", "therapist:plan_group_kinds"}
 
 
 @dataclass
@@ -159,7 +160,8 @@ def user_pages() -> list[Page]:
 
     from iop.clock import monday_of
     from progress.models import Attendance, Goal, GroupNote
-    from progress.selectors import groups_for_therapist, sessions_for_therapist
+    from progress.safety import open_alerts_for_therapist
+    from progress.selectors import groups_for_therapist, memberships_led_by, sessions_for_therapist
     from scheduling.models import Session
 
     users = bench_users()
@@ -212,10 +214,26 @@ def user_pages() -> list[Page]:
         progress = reverse("therapist:progress", args=[longest.pk])
         pages.append(Page("therapist: client progress (the longest course)", "therapist", progress))
     pages.append(Page("client: my progress", "client", reverse("portal:progress")))
+    pages.append(Page("client: before your first group", "client", reverse("scheduling:preparation")))
+    pages.append(Page("client: language", "client", reverse("scheduling:language")))
+    sheet = upcoming or unsigned
+    if sheet is not None:
+        pages.append(Page("therapist: sign-in sheet", "therapist", reverse("therapist:sign_in_sheet", args=[sheet.pk])))
+    alert = open_alerts_for_therapist(therapist).first()
+    if alert is not None:
+        pages.append(
+            Page("therapist: safety alert follow-up", "therapist", reverse("therapist:alert", args=[alert.pk]))
+        )
+    # A client discharged from one of the therapist's groups: the summary page the therapist writes.
+    left = memberships_led_by(therapist, history=True).filter(client__status="discharged").order_by("-pk").first()
+    if left is not None:
+        discharge = reverse("therapist:discharge", args=[left.client_id])
+        pages.append(Page("therapist: discharge summary", "therapist", discharge))
 
     covered = {"scheduling:week", "scheduling:feed", "therapist:dashboard", "therapist:session", "therapist:note"}
     covered |= {"therapist:group", "therapist:overdue_notes", "therapist:plan", "therapist:goal"}
-    covered |= {"therapist:progress", "portal:progress"}
+    covered |= {"therapist:progress", "portal:progress", "scheduling:preparation", "scheduling:language"}
+    covered |= {"therapist:sign_in_sheet", "therapist:alert", "therapist:discharge"}
     for namespace in ("scheduling", "therapist"):
         for name in get_resolver().namespace_dict[namespace][1].reverse_dict:
             if isinstance(name, str) and f"{namespace}:{name}" not in covered | POST_ONLY:

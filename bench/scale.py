@@ -873,10 +873,13 @@ class Builder:
         """The portal client and the therapist's client with the most attendance (whose progress
         page the pages bench opens, ``course_client``) get what a long stay holds beside its
         attendance: a check-in every week, a PHQ-9 and a GAD-7 every two weeks, and a treatment
-        plan with goals and their histories."""
+        plan with goals and their histories. The therapist's client's last PHQ-9 raises a safety alert."""
+        from django.db import transaction
         from django.utils import timezone
 
+        from audit.trail import hold_chain
         from progress.models import CheckIn, Goal, GoalStatusChange, MeasureResponse, TreatmentPlan
+        from progress.safety import raise_alert
 
         rng = random.Random(self.options.seed + 13)
         today = timezone.localdate()
@@ -915,7 +918,16 @@ class Builder:
                             **{f"item_{i + 1}": answers[i] if i < items else None for i in range(9)},
                         )
                     )
+            if client != self.portal_client:
+                # The therapist's client last answered PHQ-9 item 9 above 0: an open safety alert,
+                # on the therapist's pages and the clinic's dashboard.
+                last = next(response for response in reversed(responses) if response.instrument == "phq9")
+                last.item_9, last.total = 1, last.total + 1
             MeasureResponse.objects.bulk_create(responses)
+            if client != self.portal_client:
+                with transaction.atomic():
+                    hold_chain()
+                    raise_alert(response=last)
             plan = TreatmentPlan.objects.create(
                 client=client, started_on=weeks[0], last_reviewed_on=monday, created_by=therapist.user
             )
