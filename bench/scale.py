@@ -873,13 +873,13 @@ class Builder:
         """The portal client and the therapist's client with the most attendance (whose progress
         page the pages bench opens, ``course_client``) get what a long stay holds beside its
         attendance: a check-in every week, a PHQ-9 and a GAD-7 every two weeks, and a treatment
-        plan with goals and their histories. The therapist's client's last PHQ-9 raises a safety alert."""
-        from django.db import transaction
+        plan with goals and their histories. A current client of the therapist answers PHQ-9 item 9
+        above 0 this morning: an open safety alert on the therapist's pages and the clinic's dashboard."""
         from django.utils import timezone
 
-        from audit.trail import hold_chain
+        from progress.checkins import record_measure
         from progress.models import CheckIn, Goal, GoalStatusChange, MeasureResponse, TreatmentPlan
-        from progress.safety import raise_alert
+        from progress.selectors import memberships_led_by
 
         rng = random.Random(self.options.seed + 13)
         today = timezone.localdate()
@@ -918,16 +918,7 @@ class Builder:
                             **{f"item_{i + 1}": answers[i] if i < items else None for i in range(9)},
                         )
                     )
-            if client != self.portal_client:
-                # The therapist's client last answered PHQ-9 item 9 above 0: an open safety alert,
-                # on the therapist's pages and the clinic's dashboard.
-                last = next(response for response in reversed(responses) if response.instrument == "phq9")
-                last.item_9, last.total = 1, last.total + 1
             MeasureResponse.objects.bulk_create(responses)
-            if client != self.portal_client:
-                with transaction.atomic():
-                    hold_chain()
-                    raise_alert(response=last)
             plan = TreatmentPlan.objects.create(
                 client=client, started_on=weeks[0], last_reviewed_on=monday, created_by=therapist.user
             )
@@ -958,6 +949,11 @@ class Builder:
                         changed_by=therapist.user,
                         note="Reviewed with the client.",
                     )
+
+        current = memberships_led_by(therapist, history=False).order_by("pk").first()
+        if current is not None:
+            answers = {f"item_{number}": 1 for number in range(1, 10)}
+            record_measure(client=current.client, instrument="phq9", answers=answers, difficulty=1)
 
     def summary(self, seconds: float) -> None:
         from django.apps import apps
