@@ -273,7 +273,19 @@ def admin_pages() -> list[Page]:
     users = bench_users()
     staff = users["staff"]
     preferred = preferred_objects(users)
+    from iop import dashboard
+    from progress import reports
+
     pages = [Page("admin: index (the clinic's dashboard)", "staff", reverse("admin:index"))]
+    for name in dashboard.section_names():
+        section = reverse("admin:dashboard_section", args=[name])
+        pages.append(Page(f"admin: dashboard section: {name}", "staff", section))
+    pages.append(Page("admin: reports", "staff", reverse("reports:index")))
+    for kind in reports.REPORTS:
+        pages.append(Page(f"admin: report: {kind.slug}", "staff", reverse("reports:report", args=[kind.slug])))
+    client = users["client"].client
+    pages.append(Page("admin: find a group", "staff", reverse("admin:progress_find_group", args=[client.pk])))
+    pages.append(Page("admin: generate sessions (form)", "staff", reverse("admin:scheduling_session_generate")))
     for model, model_admin in sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label_lower):
         meta = model._meta
         request = RequestFactory().get("/")
