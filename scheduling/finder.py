@@ -21,7 +21,8 @@ from clients.models import Client, GroupFocus
 from groups.models import Membership, TherapyGroup
 from groups.services import client_refusals
 from scheduling.enrolment import confirmation_refusals
-from scheduling.services import schedule_conflicts_with
+from scheduling.models import WeeklySlot
+from scheduling.services import listed_schedule_conflicts
 
 # Weights of what ranks a group that fits; each outweighs the ones after it.
 PLAN_KIND = 4
@@ -96,16 +97,14 @@ def weigh_group(
     current: list[Membership],
     partner_memberships: dict[int, Membership],
     today: datetime.date,
+    slots: list[WeeklySlot],
+    current_slots: list[tuple[TherapyGroup, list[WeeklySlot]]],
 ) -> GroupFit:
-    """One group against the client. ``group`` carries its seat counts (``with_seat_counts``) and
-    its slots; ``current`` are the client's open memberships, with their groups and slots."""
+    """One group against the client. ``group`` carries its seat counts (``with_seat_counts``),
+    ``slots`` are its weekly slots; ``current`` are the client's open memberships, and
+    ``current_slots`` their groups with their slots."""
     name = client.display_name
     fit = GroupFit(group=group, waitlist=group.waitlist_count, free_seats=group.capacity - group.active_count)
-    fit.meets = "; ".join(
-        f"{slot.get_weekday_display()[:3]} {slot.start_time:%H:%M}–{slot.end_time:%H:%M}"
-        for slot in sorted(group.slots.all(), key=lambda slot: (slot.weekday, slot.start_time))
-        if slot.effective_until is None or slot.effective_until >= today
-    )
 
     # --- What must hold
     if group.audience != client.level_of_care:
@@ -133,7 +132,7 @@ def weigh_group(
     if own is not None:
         fit.refusals.append(f"{name} is already {own.get_status_display().lower()} in this group.")
     else:
-        conflicts = schedule_conflicts_with(client=client, group=group, others=[m.group for m in current])
+        conflicts = listed_schedule_conflicts(client=client, group=group, slots=slots, others=current_slots)
         fit.refusals.extend(conflicts)
         if not conflicts:
             fit.fits_because.append(f"Meets at no time {name} is due in another group.")
@@ -221,6 +220,8 @@ def find_groups(
         .with_seat_counts()
         .prefetch_related("slots")
     )
+    # Each group's slots listed once: a group is weighed against each of the client's groups.
+    current_slots = [(membership.group, list(membership.group.slots.all())) for membership in current]
     weighed = [
         weigh_group(
             client=client,
@@ -229,6 +230,8 @@ def find_groups(
             current=current,
             partner_memberships=by_group,
             today=today,
+            slots=list(group.slots.all()),
+            current_slots=current_slots,
         )
         for group in candidates
     ]
@@ -237,6 +240,13 @@ def find_groups(
     not_fitting = sorted(
         (fit for fit in weighed if not fit.fits), key=lambda fit: (len(fit.refusals), fit.group.name, fit.group.pk)
     )
+    # When they meet, in words, for the groups shown only.
+    for fit in fitting[:shown] + not_fitting[:shown]:
+        fit.meets = "; ".join(
+            f"{slot.get_weekday_display()[:3]} {slot.start_time:%H:%M}–{slot.end_time:%H:%M}"
+            for slot in sorted(fit.group.slots.all(), key=lambda slot: (slot.weekday, slot.start_time))
+            if slot.effective_until is None or slot.effective_until >= today
+        )
     return GroupSearch(
         client=client,
         recommended_kinds=recommended_kinds,

@@ -106,11 +106,6 @@ def _shared_members(group_a: TherapyGroup, group_b: TherapyGroup) -> list[Client
     return list(Client.objects.filter(memberships__in=Membership.objects.open().filter(group=group_a, client__in=in_b)))
 
 
-def _group_slots_clash(group_a: TherapyGroup, group_b: TherapyGroup) -> list[tuple[WeeklySlot, WeeklySlot]]:
-    slots_b = list(group_b.slots.all())
-    return [(a, b) for a in group_a.slots.all() for b in slots_b if slots_clash(a, b)]
-
-
 def client_schedule_conflicts(*, client: Client, group: TherapyGroup) -> list[str]:
     """Meetings of ``group`` that overlap meetings of the client's other groups."""
     others = TherapyGroup.objects.filter(memberships__in=Membership.objects.open().filter(client=client)).exclude(
@@ -120,16 +115,32 @@ def client_schedule_conflicts(*, client: Client, group: TherapyGroup) -> list[st
 
 
 def schedule_conflicts_with(*, client: Client, group: TherapyGroup, others: Iterable[TherapyGroup]) -> list[str]:
-    """``client_schedule_conflicts`` against groups already read, with their slots (the group
-    finder reads the client's groups once for every group it weighs)."""
+    """``client_schedule_conflicts`` against groups already read, with their slots."""
+    return listed_schedule_conflicts(
+        client=client,
+        group=group,
+        slots=list(group.slots.all()),
+        others=[(other, list(other.slots.all())) for other in others],
+    )
+
+
+def listed_schedule_conflicts(
+    *,
+    client: Client,
+    group: TherapyGroup,
+    slots: list[WeeklySlot],
+    others: Iterable[tuple[TherapyGroup, list[WeeklySlot]]],
+) -> list[str]:
+    """``schedule_conflicts_with`` for slots already listed: the group finder lists the client's
+    groups' slots once for all the groups it weighs."""
     reasons = []
-    for other in others:
+    for other, theirs in others:
         if other.pk == group.pk:
             continue
-        for mine, theirs in _group_slots_clash(group, other):
+        for mine, their in ((a, b) for a in slots for b in theirs if slots_clash(a, b)):
             reasons.append(
                 f"{group.name} meets {mine.get_weekday_display()} {mine.start_time:%H:%M}, "
-                f"at the same time as {other.name} ({theirs.start_time:%H:%M}–{theirs.end_time:%H:%M}), "
+                f"at the same time as {other.name} ({their.start_time:%H:%M}–{their.end_time:%H:%M}), "
                 f"which {client.display_name} already attends."
             )
     return reasons
