@@ -6,6 +6,7 @@ from collections import defaultdict
 from urllib.parse import urlencode
 
 from django.db.models import Count, Min
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -104,7 +105,7 @@ def undocumented_by_therapist(request, *, moment: dashboard.Moment, limit: int) 
         if row["unsigned"]:
             links.append(
                 (
-                    f"{row['unsigned']} notes unsigned after 24 h",
+                    f"{row['unsigned']} note{pluralize(row['unsigned'])} unsigned after 24 h",
                     sessions_list(**{SHOWN_PARAMETER: SHOWN_NOTE_OVERDUE, "facilitator__id__exact": facilitator}),
                 )
             )

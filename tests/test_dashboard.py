@@ -252,6 +252,21 @@ def test_each_section_lists_its_rows_with_links_to_where_they_are_fixed(supervis
             assert f'href="{escape(line.url)}"' in page
 
 
+def test_a_therapists_line_counts_in_words_one_and_many(supervisor, client, therapist, now, agreement):
+    group = TherapyGroupFactory(facilitator=therapist)
+    SessionFactory(group=group, starts_at=now - datetime.timedelta(days=2))
+    SessionFactory(group=group, starts_at=now - datetime.timedelta(days=3))
+    SessionFactory(group=group, starts_at=now - datetime.timedelta(days=4), status=Session.Status.HELD)
+    client.force_login(supervisor)
+
+    (line,) = sections_of(client.get(reverse(INDEX)))["undocumented"].lines
+
+    assert [label for label, _ in line.links] == ["2 without attendance", "1 note unsigned after 24 h"]
+    SessionFactory(group=group, starts_at=now - datetime.timedelta(days=5), status=Session.Status.HELD)
+    (line,) = sections_of(client.get(reverse(INDEX)))["undocumented"].lines
+    assert line.links[1][0] == "2 notes unsigned after 24 h"
+
+
 def test_a_long_section_shows_its_first_lines_and_links_the_rest(staff_client, agreement):
     ClientFactory.create_batch(dashboard.SHOWN + 3, signed=False)
 
