@@ -8,6 +8,7 @@ cookies play no part: the client's record decides, and the client changes it in 
 """
 
 import datetime
+import functools
 
 from django.conf import settings
 from django.utils import formats, timezone, translation
@@ -67,7 +68,17 @@ def local_date(value, name: str) -> str:
 def local_time(value) -> str:
     if value in (None, ""):
         return ""
-    return formats.time_format(_local(value), local_format("time"))
+    local = _local(value)
+    time_of_day = local.time() if isinstance(local, datetime.datetime) else local
+    return _time_in_words(time_of_day, translation.get_language())
+
+
+@functools.lru_cache(maxsize=1024)
+def _time_in_words(time_of_day: datetime.time, language: str | None) -> str:
+    # A page of sessions writes the same few times again and again (a week's cards, a roster's
+    # arrivals); the time formats name only the hour and the minute, so the day plays no part.
+    # ``language`` is the active one, which ``local_format`` reads: it is part of the key.
+    return formats.time_format(time_of_day, local_format("time"))
 
 
 def _local(value):

@@ -13,7 +13,7 @@ from clients.models import Client
 from groups.models import member_at
 from iop.clock import start_of_day, start_of_day_after
 from iop.i18n import supported_language
-from scheduling.models import Session
+from scheduling.models import MAX_MINUTES, Session
 
 # Past meetings stay in the client's calendar feed this long.
 FEED_PAST_WEEKS = 4
@@ -48,15 +48,39 @@ def first_group_has_met(client: Client) -> bool:
     return sessions_for_client(client).filter(starts_at__lte=timezone.now()).met().exists()
 
 
+# What the portal's week shows of a session and its group: a client in six groups has some thirty
+# sessions a week, each of thirty-five columns of session and group without this.
+PORTAL_SESSION_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "status",
+    "objective",
+    "cancellation_reason",
+    "room",
+    "video_link",
+    "group__name",
+    "group__kind",
+)
+
+
 def sessions_for_client_between(client: Client, first_day: datetime.date, last_day: datetime.date):
+    """The client's sessions from ``first_day`` to ``last_day``, with what the portal shows."""
     start = start_of_day(first_day)
     end = start_of_day_after(last_day)
-    return sessions_for_client(client).filter(starts_at__gte=start, starts_at__lt=end)
+    return sessions_for_client(client).filter(starts_at__gte=start, starts_at__lt=end).only(*PORTAL_SESSION_FIELDS)
 
 
 def next_session_for_client(client: Client, *, now: datetime.datetime) -> Session | None:
     """The client's next meeting that still takes place: under way now, or the first to start."""
-    return sessions_for_client(client).filter(ends_at__gt=now, status=Session.Status.SCHEDULED).first()
+    # No meeting lasts longer than MAX_MINUTES (a check constraint): one that has not ended began
+    # after this, a bound that lets the index on (group, start) skip each group's past.
+    began_after = now - datetime.timedelta(minutes=MAX_MINUTES)
+    return (
+        sessions_for_client(client)
+        .filter(starts_at__gt=began_after, ends_at__gt=now, status=Session.Status.SCHEDULED)
+        .only(*PORTAL_SESSION_FIELDS)
+        .first()
+    )
 
 
 def client_for_feed(token: str) -> Client | None:

@@ -15,6 +15,7 @@ from audit.trail import Action, record
 from clients import services as client_services
 from clients.forms import PortalLanguageForm
 from clients.models import Client
+from groups.models import TherapyGroup
 from iop.clock import monday_of
 from iop.forms import add_refusals
 from iop.i18n import supported_language
@@ -70,11 +71,19 @@ def week(request: HttpRequest) -> HttpResponse:
     sunday = monday + datetime.timedelta(days=6)
     sessions = list(sessions_for_client_between(client, monday, sunday))
     next_session = next_session_for_client(client, now=now)
-    days = []
-    for offset in range(7):
-        day = monday + datetime.timedelta(days=offset)
-        todays = [s for s in sessions if timezone.localdate(s.starts_at) == day]
-        days.append({"date": day, "sessions": todays, "is_today": day == today, "is_past": day < today})
+    by_day = {monday + datetime.timedelta(days=offset): [] for offset in range(7)}
+    kind_names = {kind: str(name) for kind, name in TherapyGroup.Kind.choices}
+    for session in sessions:
+        # What each card reads more than once, or dearly (get_kind_display rebuilds the choices on
+        # every call), worked out once here.
+        session.is_over = session.ends_at <= now
+        session.is_next = next_session is not None and session.pk == next_session.pk
+        session.kind_name = kind_names.get(session.group.kind, session.group.kind)
+        by_day[timezone.localdate(session.starts_at)].append(session)
+    days = [
+        {"date": day, "sessions": todays, "is_today": day == today, "is_past": day < today}
+        for day, todays in by_day.items()
+    ]
     scheduled_minutes = sum(s.duration_minutes for s in sessions if s.status != Session.Status.CANCELLED)
     feed_url = request.build_absolute_uri(reverse("scheduling:feed", args=[client.calendar_token]))
     context = {

@@ -18,7 +18,6 @@ MO = LOCALE / "es" / "LC_MESSAGES" / "django.mo"
 CLIENT_TEMPLATES = [
     "base.html",
     "scheduling/week.html",
-    "scheduling/_session_card.html",
     "scheduling/rotate_feed.html",
     "scheduling/language.html",
     "scheduling/preparation.html",
