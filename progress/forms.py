@@ -513,7 +513,7 @@ class ListSelect(forms.Select):
         options = []
         for group_name, choices, _ in widget["optgroups"]:
             lines = [
-                f'\n  <option value="{escape(option["value"])}"{flatatt(option["attrs"])}>'
+                f'\n  <option value="{escape(option["value"])}"{flatatt(option["attrs"]) if option["attrs"] else ""}>'
                 f"{escape(option['label'])}</option>"
                 for option in choices
             ]

@@ -550,14 +550,21 @@ def census(period: Period, *, group: TherapyGroup | None = None, therapist: Ther
     mondays = [monday for monday in period.mondays() if monday >= period.start] or [period.start]
     levels = list(LevelOfCare)
     kinds = list(TherapyGroup.Kind)
-    in_care = Client.objects.filter(admission_date__isnull=False).aggregate(
+    # Only the stays and memberships that overlap the Mondays are counted (the others fail every
+    # filter below): a few thousand rows of a year's, not all of them.
+    in_care = Client.objects.filter(admission_date__isnull=False, admission_date__lte=mondays[-1]).filter(
+        Q(discharge_date__isnull=True) | Q(discharge_date__gt=mondays[0])
+    )
+    in_care = in_care.aggregate(
         **{
             f"c{index}_{level.value}": Count("pk", filter=Q(level_of_care=level) & _in_care_on(day))
             for index, day in enumerate(mondays)
             for level in levels
         }
     )
-    members = Membership.objects.filter(joined_on__isnull=False)
+    members = Membership.objects.filter(joined_on__isnull=False, joined_on__lte=mondays[-1]).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gt=mondays[0])
+    )
     if group is not None:
         members = members.filter(group=group)
     if therapist is not None:
