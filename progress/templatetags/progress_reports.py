@@ -13,17 +13,24 @@ from progress.reports import Table
 register = template.Library()
 
 
-def _cell(value) -> str:
-    return "—" if value is None or value == "" else conditional_escape(localize(value))
-
-
 @register.simple_tag
 def report_rows(table: Table) -> SafeString:
     if not table.rows:
         return mark_safe(f'<tr><td colspan="{len(table.headers)}">Nothing in this period.</td></tr>')
+    # The same few counts come back thousands of times: each is localized once.
+    shown: dict[tuple[type, object], str] = {}
+
+    def cell(value) -> str:
+        if value is None or value == "":
+            return "—"
+        key = (type(value), value)
+        if key not in shown:
+            shown[key] = conditional_escape(localize(value))
+        return shown[key]
+
     lines = []
     for row in table.rows:
-        cells = [f"<td>{_cell(value)}</td>" for value in row]
+        cells = [f"<td>{cell(value)}</td>" for value in row]
         if table.row_headers and row:
             cells[0] = f'<th scope="row">{conditional_escape(localize(row[0]))}</th>'
         lines.append(f"<tr>{''.join(cells)}</tr>")
