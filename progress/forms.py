@@ -1,6 +1,9 @@
 import uuid
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
@@ -500,6 +503,28 @@ class SignSummaryForm(forms.Form):
 # --- Reports --------------------------------------------------------------------------------
 
 
+class ListSelect(forms.Select):
+    """A select of many options (the reports' 800 groups) written out in one pass: the same HTML
+    as Django's template for a select, which renders a template per option (40 ms a page).
+    Each value and label is escaped."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = []
+        for group_name, choices, _ in widget["optgroups"]:
+            lines = [
+                f'\n  <option value="{escape(option["value"])}"{flatatt(option["attrs"]) if option["attrs"] else ""}>'
+                f"{escape(option['label'])}</option>"
+                for option in choices
+            ]
+            if group_name:
+                lines = [format_html('\n  <optgroup label="{}">', group_name), *lines, mark_safe("\n  </optgroup>")]
+            options.extend(lines)
+        return format_html(
+            '<select name="{}"{}>{}\n</select>', widget["name"], flatatt(widget["attrs"]), mark_safe("".join(options))
+        )
+
+
 class ReportFilterForm(forms.Form):
     """A report's period and what it is narrowed to; read from the page's address (GET)."""
 
@@ -509,11 +534,13 @@ class ReportFilterForm(forms.Form):
         queryset=TherapyGroup.objects.only("pk", "name").order_by("name", "pk"),
         required=False,
         empty_label="All groups",
+        widget=ListSelect,
     )
     therapist = forms.ModelChoiceField(
         queryset=Therapist.objects.order_by("user__last_name", "user__first_name", "pk"),
         required=False,
         empty_label="All therapists",
+        widget=ListSelect,
     )
 
     def clean(self):

@@ -4,7 +4,8 @@
 
 The report that names clients (hours per client per week) asks, besides, for the permission to
 see client records (``clients.view_client``), and each showing of it, on the page or as a CSV
-file, is one read in the audit trail naming every client in it."""
+file, is one read in the audit trail naming every client in it: those of the page shown, or
+everyone in the CSV."""
 
 import functools
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -68,10 +70,10 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     asked = any(name in request.GET for name in ("start", "end", "group", "therapist"))
     form = ReportFilterForm(request.GET if asked else {"start": default.start, "end": default.end})
     shown = None
-    csv_url = ""
+    csv_url = page_url = ""
     if form.is_valid():
-        shown = reports.build(kind, form.period, **form.filters())
         as_csv = request.GET.get("format") == "csv"
+        shown = reports.build(kind, form.period, page=request.GET.get("page"), as_csv=as_csv, **form.filters())
         if kind.names_clients:
             record(
                 Action.VIEW,
@@ -86,6 +88,10 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         query = {"start": form.period.start.isoformat(), "end": form.period.end.isoformat()}
         query.update({name: value.pk for name, value in form.filters().items() if value is not None})
         csv_url = f"?{urlencode({**query, 'format': 'csv'})}"
+        page_url = f"?{urlencode(query)}&page="
+    page_numbers = []
+    if shown is not None and shown.page is not None and shown.page.paginator.num_pages > 1:
+        page_numbers = list(shown.page.paginator.get_elided_page_range(shown.page.number, on_each_side=2, on_ends=1))
     context = {
         **admin.site.each_context(request),
         "title": kind.title,
@@ -93,5 +99,8 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "report": shown,
         "csv_url": csv_url,
+        "page_url": page_url,
+        "page_numbers": page_numbers,
+        "ellipsis": Paginator.ELLIPSIS,
     }
     return TemplateResponse(request, "admin/reports/report.html", context)

@@ -13,14 +13,19 @@ client by client); the others are counts by group, therapist, month, level of ca
 
 import csv
 import datetime
-import io
+import functools
+import itertools
+import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, DateField, Exists, OuterRef, Q
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Case, Count, DateField, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -28,7 +33,7 @@ from clients.models import Client, LevelOfCare
 from groups.models import Membership, Therapist, TherapyGroup
 from iop.clock import clinic_zone, monday_of, start_of_day, start_of_day_after
 from progress import charts
-from progress.course import WeekHours, minimum_hours, stay_weeks, weekly_hours
+from progress.course import WeekHours, minimum_hours, minimum_minutes, stay_weeks, weekly_hours
 from progress.models import Attendance
 from scheduling.models import Session
 
@@ -109,10 +114,12 @@ class Report:
     tables: list[Table]
     # The CSV file: its header and rows (the tables' rows, with what each row is).
     csv_headers: list[str]
-    csv_rows: list[list[Cell]]
-    # The clients named on the page, for the audit trail (empty for reports of counts).
+    csv_rows: Iterable[list[Cell]]
+    # The clients named on the page (or in the CSV), for the audit trail (empty for reports of counts).
     clients: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The page of clients shown, where the report names more than a page holds.
+    page: Page | None = None
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -142,10 +149,32 @@ def _attendance_cells(row: dict) -> list[Cell]:
     ]
 
 
+def _add_up(rows: Iterable[dict], key: Callable[[dict], object]) -> dict:
+    """The counts of ``rows`` summed by ``key``."""
+    sums: dict = {}
+    for row in rows:
+        summed = sums.setdefault(key(row), dict.fromkeys(ATTENDANCE_COUNTS, 0))
+        for name in ATTENDANCE_COUNTS:
+            summed[name] += row[name]
+    return sums
+
+
+def _therapist_name(therapist: Therapist) -> str:
+    user = therapist.user
+    name = " ".join(part for part in (user.first_name, user.last_name) if part) or user.username
+    return f"{name}, {therapist.credentials}" if therapist.credentials else name
+
+
 def attendance(period: Period, *, group: TherapyGroup | None = None, therapist: Therapist | None = None, **_) -> Report:
     """Attendance at the period's sessions (cancelled ones have none), by group, by the therapist
     who led each meeting, and by month. The rate is attended (present, late or left early) of
-    attendance recorded; a no-show is "absent", an excused absence is counted on its own."""
+    attendance recorded; a no-show is "absent", an excused absence is counted on its own.
+
+    Twelve weeks of attendance at 10,000 clients are 300,000 rows: they are counted once, by
+    group, leader and month together (read through the index on the session and status, not from
+    the table), and those few thousand counts added up here three ways. A session falls in one
+    group, leader and month, so its count adds up too. Three queries: the counts, the names of the
+    groups and of the therapists in them."""
     rows = Attendance.objects.filter(
         session__starts_at__gte=period.starts_at, session__starts_at__lt=period.ends_before
     ).exclude(session__status=Session.Status.CANCELLED)
@@ -153,52 +182,39 @@ def attendance(period: Period, *, group: TherapyGroup | None = None, therapist: 
         rows = rows.filter(session__group=group)
     if therapist is not None:
         rows = rows.filter(session__facilitator=therapist)
-    by_group = list(
-        rows.order_by()
-        .values("session__group__name", "session__group_id")
-        .annotate(**ATTENDANCE_COUNTS)
-        .order_by("session__group__name", "session__group_id")
-    )
-    by_therapist = list(
-        rows.order_by()
-        .values(
-            "session__facilitator_id",
-            "session__facilitator__user__first_name",
-            "session__facilitator__user__last_name",
-            "session__facilitator__user__username",
-            "session__facilitator__credentials",
-        )
-        .annotate(**ATTENDANCE_COUNTS)
-        .order_by("session__facilitator__user__last_name", "session__facilitator__user__first_name")
-    )
-    by_month = list(
+    counts = list(
         rows.annotate(month=TruncMonth("session__starts_at", tzinfo=clinic_zone(), output_field=DateField()))
         .order_by()
-        .values("month")
+        .values("session__group_id", "session__facilitator_id", "month")
         .annotate(**ATTENDANCE_COUNTS)
-        .order_by("month")
     )
+    groups = dict(
+        TherapyGroup.objects.filter(pk__in={row["session__group_id"] for row in counts}).values_list("pk", "name")
+    )
+    therapists = Therapist.objects.filter(pk__in={row["session__facilitator_id"] for row in counts}).select_related(
+        "user"
+    )
+    by_group = _add_up(counts, lambda row: row["session__group_id"])
+    by_therapist = _add_up(counts, lambda row: row["session__facilitator_id"])
+    by_month = _add_up(counts, lambda row: row["month"])
+    months = sorted(by_month)
 
-    def therapist_name(row: dict) -> str:
-        name = " ".join(
-            part
-            for part in (row["session__facilitator__user__first_name"], row["session__facilitator__user__last_name"])
-            if part
-        )
-        name = name or row["session__facilitator__user__username"]
-        credentials = row["session__facilitator__credentials"]
-        return f"{name}, {credentials}" if credentials else name
-
-    group_rows = [[row["session__group__name"], *_attendance_cells(row)] for row in by_group]
-    therapist_rows = [[therapist_name(row), *_attendance_cells(row)] for row in by_therapist]
-    month_rows = [[f"{row['month']:%B %Y}", *_attendance_cells(row)] for row in by_month]
+    group_rows = [
+        [groups[pk], *_attendance_cells(by_group[pk])] for pk in sorted(by_group, key=lambda pk: (groups[pk], pk))
+    ]
+    therapist_rows = [
+        [_therapist_name(leader), *_attendance_cells(by_therapist[leader.pk])]
+        for leader in sorted(therapists, key=lambda leader: (leader.user.last_name, leader.user.first_name, leader.pk))
+    ]
+    month_rows = [[f"{month:%B %Y}", *_attendance_cells(by_month[month])] for month in months]
+    rates = [_percent(by_month[month]["attended"], by_month[month]["recorded"]) for month in months]
     chart = charts.report_bars(
-        [f"{row['month']:%b %Y}" for row in by_month],
-        {"Attendance rate": [_percent(row["attended"], row["recorded"]) for row in by_month]},
+        [f"{month:%b %Y}" for month in months],
+        {"Attendance rate": rates},
         title="Attendance rate by month",
         description=(
-            f"{len(by_month)} months; "
-            + "; ".join(f"{row['month']:%B %Y}: {_percent(row['attended'], row['recorded'])}%" for row in by_month)
+            f"{len(months)} months; "
+            + "; ".join(f"{month:%B %Y}: {rate}%" for month, rate in zip(months, rates, strict=True))
             + "."
         ),
         y_title="% attended",
@@ -222,6 +238,12 @@ def attendance(period: Period, *, group: TherapyGroup | None = None, therapist: 
 
 # --- 2. Hours against the weekly minimum ----------------------------------------------------
 
+# The hours page shows this many clients at a time (a table of every client and week of a clinic
+# of 10,000 took three seconds to draw); its chart and totals count everyone, the CSV names everyone.
+HOURS_PAGE_SIZE = 50
+# The CSV reads the clients' weeks this many clients at a time, as it writes them.
+HOURS_CSV_CHUNK = 500
+
 
 def _in_groups(period: Period, groups: Q) -> Exists:
     """A membership, active at some time in the period, in one of ``groups``."""
@@ -236,6 +258,18 @@ def _led_by(therapist: Therapist, prefix: str = "") -> Q:
     return Q(**{f"{prefix}facilitator": therapist}) | Q(**{f"{prefix}co_facilitator": therapist})
 
 
+def _counted_week(monday: datetime.date, *, this_monday: datetime.date, prefix: str = "") -> Q:
+    """The client's stay takes in the week of ``monday`` (as ``stay_weeks`` counts it: admitted by
+    its Sunday, not discharged before its Monday), and the week counts: it is over, or the client
+    was discharged in it."""
+    in_stay = Q(**{f"{prefix}admission_date__lte": monday + datetime.timedelta(days=6)}) & (
+        Q(**{f"{prefix}discharge_date__isnull": True}) | Q(**{f"{prefix}discharge_date__gte": monday})
+    )
+    if monday == this_monday:
+        return in_stay & Q(**{f"{prefix}discharge_date__isnull": False})
+    return in_stay
+
+
 @dataclass
 class ClientWeeks:
     client: Client
@@ -248,17 +282,17 @@ class ClientWeeks:
         return sum(1 for week in self.weeks if week is not None and week.below_minimum)
 
 
-def client_weeks(
-    period: Period,
-    *,
-    today: datetime.date,
-    group: TherapyGroup | None = None,
-    therapist: Therapist | None = None,
-) -> tuple[list[datetime.date], list[ClientWeeks]]:
+def hours_mondays(period: Period, *, today: datetime.date) -> list[datetime.date]:
+    """The weeks of the hours report: those the period touches, up to this one."""
+    return [monday for monday in period.whole_weeks().mondays() if monday <= today]
+
+
+def hours_clients(
+    period: Period, *, group: TherapyGroup | None = None, therapist: Therapist | None = None
+) -> QuerySet[Client]:
     """Every client in treatment during the period's weeks (of the group, or of the therapist's
-    groups), with their hours each week of their stay: two queries."""
+    groups), by name."""
     period = period.whole_weeks()
-    mondays = [monday for monday in period.mondays() if monday <= today]
     clients = (
         Client.objects.filter(admission_date__isnull=False, admission_date__lte=period.end)
         .filter(Q(discharge_date__isnull=True) | Q(discharge_date__gte=period.start))
@@ -278,7 +312,15 @@ def client_weeks(
         clients = clients.filter(_in_groups(period, Q(group=group)))
     if therapist is not None:
         clients = clients.filter(_in_groups(period, _led_by(therapist, "group__")))
-    clients = list(clients)
+    return clients
+
+
+def client_weeks(
+    period: Period, clients: Sequence[Client], *, today: datetime.date
+) -> tuple[list[datetime.date], list[ClientWeeks]]:
+    """These clients' hours each week of the period within their stay: one query."""
+    mondays = hours_mondays(period, today=today)
+    period = period.whole_weeks()
     attendances = Attendance.objects.filter(
         client__in=[client.pk for client in clients],
         session__starts_at__gte=period.starts_at,
@@ -309,22 +351,139 @@ def client_weeks(
     return mondays, found
 
 
+def weeks_below(
+    period: Period, clients: QuerySet[Client], *, today: datetime.date, narrowed: bool = False
+) -> tuple[list[int], list[int]]:
+    """For each week of the report, how many of ``clients`` it counts (a week of their stay that
+    is over) and how many of those were below their minimum: counted by the database, two queries
+    whatever the number of clients.
+
+    A week without attendance is below the minimum, so the clients below are those counted less
+    those whose minutes reached it: the clients' weeks of attendance are summed under the hours
+    rule and kept where they reach the minimum (HAVING), and those are counted per week by a query
+    around that one (an aggregate of an aggregate, which the ORM does not write)."""
+    mondays = hours_mondays(period, today=today)
+    if not mondays:
+        return [], []
+    this_monday = monday_of(today)
+    counts = clients.order_by().aggregate(
+        **{
+            f"w{index}": Count("pk", filter=_counted_week(monday, this_monday=this_monday))
+            for index, monday in enumerate(mondays)
+        }
+    )
+    counted = [counts[f"w{index}"] for index in range(len(mondays))]
+    whole = period.whole_weeks()
+    minimum = Case(
+        *(
+            When(client__level_of_care=level, then=Value(minimum_minutes(hours)))
+            for level, hours in settings.IOP_WEEKLY_MINIMUM_HOURS.items()
+        ),
+        output_field=IntegerField(),
+    )
+    # Filtered per client and week (HAVING), not per attendance row: a few tens of thousands of
+    # sums instead of 300,000 rows. The week of a sum is that of its first session.
+    in_counted_weeks = functools.reduce(
+        operator.or_,
+        (
+            Q(first_met__gte=start_of_day(monday), first_met__lt=start_of_day(monday + WEEK))
+            & _counted_week(monday, this_monday=this_monday, prefix="client__")
+            for monday in mondays
+        ),
+    )
+    attendances = Attendance.objects.filter(
+        session__starts_at__gte=whole.starts_at, session__starts_at__lt=whole.ends_before
+    )
+    # A week of a client's stay is a week of the period they are in; only a group or a
+    # therapist narrows the clients further.
+    if narrowed:
+        attendances = attendances.filter(client__in=clients.order_by().values("pk"))
+    reached = (
+        weekly_hours(
+            attendances, by=("client_id", "client__level_of_care", "client__admission_date", "client__discharge_date")
+        )
+        .filter(in_counted_weeks, minutes__gte=minimum)
+        .values("monday")
+    )
+    sql, params = reached.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT reached.monday, COUNT(*) FROM ({sql}) reached GROUP BY reached.monday", params)
+        at_minimum = {_as_date(monday): number for monday, number in cursor.fetchall()}
+    return counted, [total - at_minimum.get(monday, 0) for monday, total in zip(mondays, counted, strict=True)]
+
+
+def _as_date(value: datetime.date | datetime.datetime | str) -> datetime.date:
+    """A date read by a raw query: a date or a timestamp on PostgreSQL, text on SQLite."""
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return datetime.date.fromisoformat(value[:10])
+    return value
+
+
+def _hours_cell(week: WeekHours | None) -> str:
+    if week is None:
+        return ""
+    flag = " (below)" if week.below_minimum else " (this week)" if week.in_progress else ""
+    return f"{week.hours:g}{flag}"
+
+
+def _hours_csv_rows(period: Period, clients: QuerySet[Client], *, today: datetime.date) -> Iterator[list[Cell]]:
+    """Every client's weeks, read a chunk of clients at a time as the file is written."""
+    chunk: list[Client] = []
+    for client in clients.iterator(chunk_size=HOURS_CSV_CHUNK):
+        chunk.append(client)
+        if len(chunk) == HOURS_CSV_CHUNK:
+            yield from _hours_csv_chunk(period, chunk, today=today)
+            chunk = []
+    if chunk:
+        yield from _hours_csv_chunk(period, chunk, today=today)
+
+
+def _hours_csv_chunk(period: Period, clients: list[Client], *, today: datetime.date) -> Iterator[list[Cell]]:
+    _, found = client_weeks(period, clients, today=today)
+    for row in found:
+        for week in row.weeks:
+            if week is not None:
+                yield [
+                    row.client.chart_number,
+                    row.client.display_name,
+                    row.client.get_level_of_care_display(),
+                    week.monday,
+                    week.hours,
+                    week.sessions,
+                    row.minimum_hours,
+                    "yes" if week.below_minimum else "in progress" if week.in_progress else "no",
+                ]
+
+
+HOURS_CSV_HEADERS = ["Chart number", "Client", "Level of care", "Week of", "Hours", "Sessions", "Minimum", "Below"]
+
+
 def hours(
     period: Period,
     *,
     today: datetime.date,
     group: TherapyGroup | None = None,
     therapist: Therapist | None = None,
+    page: int | str | None = None,
+    as_csv: bool = False,
     **_,
 ) -> Report:
-    mondays, found = client_weeks(period, today=today, group=group, therapist=therapist)
-    below = [
-        sum(1 for row in found if row.weeks[i] is not None and row.weeks[i].below_minimum) for i in range(len(mondays))
-    ]
-    counted = [
-        sum(1 for row in found if row.weeks[i] is not None and not row.weeks[i].in_progress)
-        for i in range(len(mondays))
-    ]
+    """Each client's hours per week. The page shows one page of clients by name, with a chart of
+    every client's weeks below the minimum; the CSV names every client, every week."""
+    clients = hours_clients(period, group=group, therapist=therapist)
+    if as_csv:
+        return Report(
+            figures=[],
+            tables=[],
+            csv_headers=HOURS_CSV_HEADERS,
+            csv_rows=_hours_csv_rows(period, clients, today=today),
+            clients=list(clients.order_by().values_list("pk", flat=True)),
+        )
+    shown = Paginator(clients, HOURS_PAGE_SIZE).get_page(page)
+    mondays, found = client_weeks(period, list(shown), today=today)
+    counted, below = weeks_below(period, clients, today=today, narrowed=group is not None or therapist is not None)
     chart = charts.report_bars(
         [charts.week_label(monday) for monday in mondays],
         {
@@ -336,36 +495,14 @@ def hours(
         y_title="clients",
         stacked=True,
     )
-
-    def cell(week: WeekHours | None) -> str:
-        if week is None:
-            return ""
-        flag = " (below)" if week.below_minimum else " (this week)" if week.in_progress else ""
-        return f"{week.hours:g}{flag}"
-
     table_rows = [
         [
             f"{row.client.display_name} ({row.client.chart_number})",
             f"{row.minimum_hours:g}",
-            *(cell(week) for week in row.weeks),
+            *(_hours_cell(week) for week in row.weeks),
             row.weeks_below,
         ]
         for row in found
-    ]
-    csv_rows = [
-        [
-            row.client.chart_number,
-            row.client.display_name,
-            row.client.get_level_of_care_display(),
-            week.monday,
-            week.hours,
-            week.sessions,
-            row.minimum_hours,
-            "yes" if week.below_minimum else "in progress" if week.in_progress else "no",
-        ]
-        for row in found
-        for week in row.weeks
-        if week is not None
     ]
     return Report(
         figures=[
@@ -383,14 +520,15 @@ def hours(
                 testid="hours",
             )
         ],
-        csv_headers=["Chart number", "Client", "Level of care", "Week of", "Hours", "Sessions", "Minimum", "Below"],
-        csv_rows=csv_rows,
+        csv_headers=HOURS_CSV_HEADERS,
+        csv_rows=[],
         clients=[row.client.pk for row in found],
         notes=[
             "Hours are the minutes attended at held sessions (present, late or left early), by week, "
             "Monday to Sunday; a week of the stay with no attendance is 0 hours. A dash is a week "
             "outside the client's stay."
         ],
+        page=shown,
     )
 
 
@@ -412,14 +550,21 @@ def census(period: Period, *, group: TherapyGroup | None = None, therapist: Ther
     mondays = [monday for monday in period.mondays() if monday >= period.start] or [period.start]
     levels = list(LevelOfCare)
     kinds = list(TherapyGroup.Kind)
-    in_care = Client.objects.filter(admission_date__isnull=False).aggregate(
+    # Only the stays and memberships that overlap the Mondays are counted (the others fail every
+    # filter below): a few thousand rows of a year's, not all of them.
+    in_care = Client.objects.filter(admission_date__isnull=False, admission_date__lte=mondays[-1]).filter(
+        Q(discharge_date__isnull=True) | Q(discharge_date__gt=mondays[0])
+    )
+    in_care = in_care.aggregate(
         **{
             f"c{index}_{level.value}": Count("pk", filter=Q(level_of_care=level) & _in_care_on(day))
             for index, day in enumerate(mondays)
             for level in levels
         }
     )
-    members = Membership.objects.filter(joined_on__isnull=False)
+    members = Membership.objects.filter(joined_on__isnull=False, joined_on__lte=mondays[-1]).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gt=mondays[0])
+    )
     if group is not None:
         members = members.filter(group=group)
     if therapist is not None:
@@ -669,18 +814,31 @@ def csv_cell(value: Cell) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_response(*, name: str, period: Period, headers: Sequence[str], rows: Iterable[Sequence[Cell]]) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([csv_cell(header) for header in headers])
-    for row in rows:
-        writer.writerow([csv_cell(cell) for cell in row])
+class _Line:
+    """What ``csv.writer`` writes to: each row's line, handed back to be sent."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def csv_response(
+    *, name: str, period: Period, headers: Sequence[str], rows: Iterable[Sequence[Cell]]
+) -> StreamingHttpResponse:
+    """The rows as a CSV file, sent as they are written (the hours of every client of a large
+    clinic are read a chunk at a time, not held whole)."""
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_MINIMAL)
+    lines = itertools.chain(
+        [writer.writerow([csv_cell(header) for header in headers])],
+        (writer.writerow([csv_cell(cell) for cell in row]) for row in rows),
+    )
     filename = f"{name}-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def build(kind: Kind, period: Period, **filters) -> Report:
+def build(kind: Kind, period: Period, *, page: int | str | None = None, as_csv: bool = False, **filters) -> Report:
+    """The report over the period; ``page`` is the page of clients shown of a report that names
+    them, ``as_csv`` asks for every row of the CSV instead of the page."""
     now = timezone.now()
-    return kind.build(period, today=timezone.localdate(now), now=now, **filters)
+    return kind.build(period, today=timezone.localdate(now), now=now, page=page, as_csv=as_csv, **filters)

@@ -239,8 +239,11 @@ def queries(browser: WebClient, url: str, *, first_visit: bool = False) -> tuple
     session[LAST_ACTIVITY] = time.time()
     session.save()
     with CaptureQueriesContext(connection) as captured:
-        status = browser.get(url).status_code
-    return status, len(captured)
+        response = browser.get(url)
+        # A file sent as it is written (a report's CSV) reads its rows as it is sent.
+        if response.streaming:
+            b"".join(response.streaming_content)
+    return response.status_code, len(captured)
 
 
 # --- The admin -----------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def page(browser, slug, **query):
 
 
 def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
 # --- 1. Attendance --------------------------------------------------------------------------
@@ -261,6 +261,39 @@ def test_each_showing_of_the_hours_report_is_a_read_of_the_clients_in_it(reader_
             (hours_clinic["teen"].pk, "report: hours against the weekly minimum"),
             (hours_clinic["adult"].pk, "report: hours against the weekly minimum (CSV)"),
             (hours_clinic["teen"].pk, "report: hours against the weekly minimum (CSV)"),
+        ]
+    )
+
+
+def test_the_hours_page_shows_a_page_of_clients_and_counts_everyone_in_the_chart(
+    reader_client, hours_clinic, today, monkeypatch
+):
+    monkeypatch.setattr(reports, "HOURS_PAGE_SIZE", 1)
+    weeks, adult, teen = hours_clinic["weeks"], hours_clinic["adult"], hours_clinic["teen"]
+    before = AuditEvent.objects.count()
+
+    first = page(reader_client, "hours", start=weeks[0], end=today).content.decode()
+    second = page(reader_client, "hours", start=weeks[0], end=today, page=2).content.decode()
+    whole = csv_rows(page(reader_client, "hours", start=weeks[0], end=today, format="csv"))
+
+    assert "Avery Adams" in first and "Blair Brown" not in first
+    assert "Blair Brown" in second and "Avery Adams" not in second
+    assert "Clients 2 to 2 of 2, by name" in second
+    assert f'href="?start={weeks[0]}&amp;end={today}&amp;page=1"' in second
+    assert '<span aria-current="page">2</span>' in second
+    # The chart and the CSV count and name everyone, whatever the page.
+    assert "clients below the minimum each week: 0, 1, 2, 0." in first and "0, 1, 2, 0." in second
+    assert {row[1] for row in whole[1:]} == {"Avery Adams", "Blair Brown"}
+    # Each page is a read of its own client only; the CSV, of everyone.
+    events = [(event.client_id, event.detail) for event in AuditEvent.objects.order_by("pk")[before:]]
+    assert events[:2] == [
+        (adult.pk, "report: hours against the weekly minimum"),
+        (teen.pk, "report: hours against the weekly minimum"),
+    ]
+    assert sorted(events[2:]) == sorted(
+        [
+            (adult.pk, "report: hours against the weekly minimum (CSV)"),
+            (teen.pk, "report: hours against the weekly minimum (CSV)"),
         ]
     )
 
