@@ -19,7 +19,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -227,13 +227,13 @@ def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> li
     # the clinic. What follows from them is worked out here, so that each is asked once.
     sessions = list(
         sessions.annotate(
-            day=TruncDate("starts_at"),
             unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
             attendance_count=Coalesce(Subquery(recorded, output_field=IntegerField()), 0),
             note_id=_note_of_session("pk"),
         )
     )
     for session in sessions:
+        session.day = timezone.localdate(session.starts_at)
         session.note_started = session.note_id is not None
         session.note_signed = session.note_signed_at is not None
         session.roster_size = session.attendance_count + session.unrecorded_count
@@ -256,6 +256,25 @@ def week_sessions(
     group_ids = led_group_ids(therapist) if group_ids is None else group_ids
     sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(starts_at__gte=start, starts_at__lt=end)
     return _with_progress(sessions.order_by("starts_at"), now=now)
+
+
+# What a session's card on the dashboard reads (progress/_session_card.html, and ``Session.state``):
+# a week's rows are read without the rest of the session, its group and its facilitator's login.
+SESSION_CARD_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "objective",
+    "room",
+    "status",
+    "first_recorded_at",
+    "note_signed_at",
+    "group__name",
+    "group__facilitator_id",
+    "facilitator__credentials",
+    "facilitator__user__first_name",
+    "facilitator__user__last_name",
+    "facilitator__user__username",
+)
 
 
 @dataclass
@@ -285,6 +304,18 @@ def dashboard_week(
     sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(
         starts_at__gte=start_of_day(monday), starts_at__lt=start_of_day(monday + datetime.timedelta(days=7))
     )
+    if shown is None:
+        # Every one is shown: one query, without first listing them.
+        week = _with_progress(sessions.only(*SESSION_CARD_FIELDS).order_by("starts_at"), now=now)
+        earlier = [session for session in week if session.day < today]
+        later = [session for session in week if session.day > today]
+        return DashboardWeek(
+            today=[session for session in week if session.day == today],
+            later=later,
+            earlier=earlier,
+            later_count=len(later),
+            earlier_count=len(earlier),
+        )
     days = {
         pk: timezone.localdate(starts_at)
         for pk, starts_at in sessions.order_by("starts_at").values_list("pk", "starts_at")
@@ -296,7 +327,9 @@ def dashboard_week(
     earlier_shown = earlier[-shown:] if shown else earlier
     with_progress = {
         session.pk: session
-        for session in _with_progress(sessions.filter(pk__in=todays + later_shown + earlier_shown), now=now)
+        for session in _with_progress(
+            sessions.only(*SESSION_CARD_FIELDS).filter(pk__in=todays + later_shown + earlier_shown), now=now
+        )
     }
     return DashboardWeek(
         today=[with_progress[pk] for pk in todays],
@@ -322,6 +355,10 @@ def overdue_sessions(
     return (
         sessions_for_therapist(therapist, group_ids=group_ids)
         .note_overdue(now=now)
+        # The lists name each by its start and group (not its facilitator).
+        .select_related(None)
+        .select_related("group")
+        .only("starts_at", "ends_at", "group__name")
         .annotate(note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))))
         # Oldest first by the end, where the 24 hours start. Not by the start: PostgreSQL would
         # walk the index of every session's start from the first meeting of the year, hoping to
