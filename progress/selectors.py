@@ -6,6 +6,7 @@ import datetime
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -29,10 +30,12 @@ from groups.models import Membership, Therapist, TherapyGroup, member_at
 from iop.clock import monday_of, start_of_day
 from progress.models import (
     READ_NOTE_TEXT,
+    Addendum,
     Attendance,
     Goal,
     GoalStatusChange,
     GroupNote,
+    IndividualNote,
     NoteGoal,
     PlanReview,
     TreatmentPlan,
@@ -143,10 +146,18 @@ def get_group_for_therapist(user, pk: int) -> TherapyGroup:
 
 
 def _note_with_parts(session: Session) -> GroupNote | None:
+    # Each individualized note with its client, and each addendum with its author, in one query
+    # (a prefetch through the foreign key would ask for the clients and the authors apart). The
+    # session has one note: no order to sort it by (the model's joins the session).
     return (
         GroupNote.objects.filter(session=session)
         .select_related("signed_by", "created_by")
-        .prefetch_related("individual_notes__client", "individual_notes__goals", "addenda__author")
+        .prefetch_related(
+            Prefetch("individual_notes", queryset=IndividualNote.objects.select_related("client")),
+            "individual_notes__goals",
+            Prefetch("addenda", queryset=Addendum.objects.select_related("author")),
+        )
+        .order_by("pk")
         .first()
     )
 
@@ -388,8 +399,9 @@ class MemberBalance:
     client: Client
     cells: list[Attendance | None] = field(default_factory=list)
 
-    @property
+    @cached_property
     def levels(self) -> list[int]:
+        # Asked by each of the balance's questions, on the page and in its lists.
         return [cell.participation for cell in self.cells if cell is not None and cell.attended]
 
     def _mostly(self, levels: set[int]) -> bool:
@@ -416,19 +428,31 @@ def participation_balance(group: TherapyGroup, *, today: datetime.date | None = 
     today = today or timezone.localdate()
     # Walks the group's meetings back from the latest (its index on group and start) and stops at
     # the sixth with attendance, rather than joining every attendance row the group ever had.
+    # The table reads each session's day, each member's name and each cell's status and
+    # participation: the rest of the rows (observations, the clients' details) stays unread.
     sessions = list(
         Session.objects.filter(group=group)
         .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
         .exclude(status=Session.Status.CANCELLED)
+        .only("starts_at", "group_id")
         .order_by("-starts_at")[:BALANCE_SESSIONS]
     )
     sessions.reverse()
     members = (
         Membership.objects.filter(group=group, status=Membership.Status.ACTIVE, joined_on__lte=today)
         .select_related("client")
+        .only(
+            "client__legal_first_name",
+            "client__legal_last_name",
+            "client__preferred_name",
+            "client__chart_number",
+        )
         .order_by("client__legal_last_name", "client__legal_first_name")
     )
-    cells = {(a.session_id, a.client_id): a for a in Attendance.objects.filter(session__in=sessions)}
+    attendances = Attendance.objects.filter(session__in=sessions).only(
+        "session_id", "client_id", "status", "participation"
+    )
+    cells = {(a.session_id, a.client_id): a for a in attendances}
     rows = [MemberBalance(client=m.client, cells=[cells.get((s.pk, m.client_id)) for s in sessions]) for m in members]
     return sessions, rows
 

@@ -125,7 +125,8 @@ def _session_page(
         "formset": formset,
         "missing": formset.missing() if formset.is_bound else [],
         "closed_reasons": closed,
-        "note": GroupNote.objects.filter(session=session).only("pk", "signed_at").first(),
+        # One note per session: no order to sort it by (the model's joins the session).
+        "note": GroupNote.objects.filter(session=session).only("pk", "signed_at").order_by("pk").first(),
         "can_mark_held": not held_refusals(session),
         # A substitute covers one meeting; the members' plans are their own therapists'.
         "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
