@@ -381,10 +381,14 @@ def overdue_sessions(
 # --- The session page -----------------------------------------------------------------------
 
 
+ROSTER_FIELDS = ("legal_first_name", "legal_last_name", "preferred_name", "chart_number")
+
+
 def session_roster(session: Session) -> list[Client]:
     """The roster, each client with ``attendance`` (or None) for this session; a fixed number of
-    queries whatever the size of the group."""
-    roster = list(roster_for_session(session))
+    queries whatever the size of the group. The session and note pages name each member (and
+    look for their names in the note's text); the rest of the client's row stays unread."""
+    roster = list(roster_for_session(session).only(*ROSTER_FIELDS))
     attendances = {a.client_id: a for a in Attendance.objects.filter(session=session)}
     for client in roster:
         client.attendance = attendances.get(client.pk)
