@@ -338,8 +338,12 @@ def dashboard_week(
     earlier_shown = earlier[-shown:] if shown else earlier
     with_progress = {
         session.pk: session
+        # The ids come from the therapist's sessions above: asked by id alone.
         for session in _with_progress(
-            sessions.only(*SESSION_CARD_FIELDS).filter(pk__in=todays + later_shown + earlier_shown), now=now
+            Session.objects.select_related("group", "facilitator__user")
+            .only(*SESSION_CARD_FIELDS)
+            .filter(pk__in=todays + later_shown + earlier_shown),
+            now=now,
         )
     }
     return DashboardWeek(
