@@ -71,14 +71,18 @@ def attendance_refusals(*, session: Session, entry: AttendanceEntry, agreement_i
     return errors
 
 
-def attendance_closed_reasons(session: Session) -> list[str]:
-    """Why attendance of this session cannot be taken or changed now (empty when it can)."""
+def attendance_closed_reasons(session: Session, *, note_signed: bool | None = None) -> list[str]:
+    """Why attendance of this session cannot be taken or changed now (empty when it can).
+    ``note_signed`` is whether its note is signed, when the caller has just read the note (the
+    session page); otherwise it is asked of the database."""
+    if note_signed is None:
+        note_signed = GroupNote.objects.filter(session=session, signed_at__isnull=False).exists()
     reasons = []
     if session.status == Session.Status.CANCELLED:
         reasons.append("This session was cancelled; there is no attendance to take.")
     if session_day(session) > timezone.localdate():
         reasons.append("Attendance is taken on the day of the session, not before.")
-    if GroupNote.objects.filter(session=session, signed_at__isnull=False).exists():
+    if note_signed:
         reasons.append("The progress note of this session is signed; correct attendance with an addendum.")
     return reasons
 

@@ -6,6 +6,7 @@ import datetime
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -19,7 +20,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -29,10 +30,12 @@ from groups.models import Membership, Therapist, TherapyGroup, member_at
 from iop.clock import monday_of, start_of_day
 from progress.models import (
     READ_NOTE_TEXT,
+    Addendum,
     Attendance,
     Goal,
     GoalStatusChange,
     GroupNote,
+    IndividualNote,
     NoteGoal,
     PlanReview,
     TreatmentPlan,
@@ -143,10 +146,18 @@ def get_group_for_therapist(user, pk: int) -> TherapyGroup:
 
 
 def _note_with_parts(session: Session) -> GroupNote | None:
+    # Each individualized note with its client, and each addendum with its author, in one query
+    # (a prefetch through the foreign key would ask for the clients and the authors apart). The
+    # session has one note: no order to sort it by (the model's joins the session).
     return (
         GroupNote.objects.filter(session=session)
         .select_related("signed_by", "created_by")
-        .prefetch_related("individual_notes__client", "individual_notes__goals", "addenda__author")
+        .prefetch_related(
+            Prefetch("individual_notes", queryset=IndividualNote.objects.select_related("client")),
+            "individual_notes__goals",
+            Prefetch("addenda", queryset=Addendum.objects.select_related("author")),
+        )
+        .order_by("pk")
         .first()
     )
 
@@ -227,13 +238,13 @@ def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> li
     # the clinic. What follows from them is worked out here, so that each is asked once.
     sessions = list(
         sessions.annotate(
-            day=TruncDate("starts_at"),
             unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
             attendance_count=Coalesce(Subquery(recorded, output_field=IntegerField()), 0),
             note_id=_note_of_session("pk"),
         )
     )
     for session in sessions:
+        session.day = timezone.localdate(session.starts_at)
         session.note_started = session.note_id is not None
         session.note_signed = session.note_signed_at is not None
         session.roster_size = session.attendance_count + session.unrecorded_count
@@ -256,6 +267,25 @@ def week_sessions(
     group_ids = led_group_ids(therapist) if group_ids is None else group_ids
     sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(starts_at__gte=start, starts_at__lt=end)
     return _with_progress(sessions.order_by("starts_at"), now=now)
+
+
+# What a session's card on the dashboard reads (progress/_session_card.html, and ``Session.state``):
+# a week's rows are read without the rest of the session, its group and its facilitator's login.
+SESSION_CARD_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "objective",
+    "room",
+    "status",
+    "first_recorded_at",
+    "note_signed_at",
+    "group__name",
+    "group__facilitator_id",
+    "facilitator__credentials",
+    "facilitator__user__first_name",
+    "facilitator__user__last_name",
+    "facilitator__user__username",
+)
 
 
 @dataclass
@@ -285,6 +315,18 @@ def dashboard_week(
     sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(
         starts_at__gte=start_of_day(monday), starts_at__lt=start_of_day(monday + datetime.timedelta(days=7))
     )
+    if shown is None:
+        # Every one is shown: one query, without first listing them.
+        week = _with_progress(sessions.only(*SESSION_CARD_FIELDS).order_by("starts_at"), now=now)
+        earlier = [session for session in week if session.day < today]
+        later = [session for session in week if session.day > today]
+        return DashboardWeek(
+            today=[session for session in week if session.day == today],
+            later=later,
+            earlier=earlier,
+            later_count=len(later),
+            earlier_count=len(earlier),
+        )
     days = {
         pk: timezone.localdate(starts_at)
         for pk, starts_at in sessions.order_by("starts_at").values_list("pk", "starts_at")
@@ -296,7 +338,13 @@ def dashboard_week(
     earlier_shown = earlier[-shown:] if shown else earlier
     with_progress = {
         session.pk: session
-        for session in _with_progress(sessions.filter(pk__in=todays + later_shown + earlier_shown), now=now)
+        # The ids come from the therapist's sessions above: asked by id alone.
+        for session in _with_progress(
+            Session.objects.select_related("group", "facilitator__user")
+            .only(*SESSION_CARD_FIELDS)
+            .filter(pk__in=todays + later_shown + earlier_shown),
+            now=now,
+        )
     }
     return DashboardWeek(
         today=[with_progress[pk] for pk in todays],
@@ -322,6 +370,10 @@ def overdue_sessions(
     return (
         sessions_for_therapist(therapist, group_ids=group_ids)
         .note_overdue(now=now)
+        # The lists name each by its start and group (not its facilitator).
+        .select_related(None)
+        .select_related("group")
+        .only("starts_at", "ends_at", "group__name")
         .annotate(note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))))
         # Oldest first by the end, where the 24 hours start. Not by the start: PostgreSQL would
         # walk the index of every session's start from the first meeting of the year, hoping to
@@ -333,10 +385,14 @@ def overdue_sessions(
 # --- The session page -----------------------------------------------------------------------
 
 
+ROSTER_FIELDS = ("legal_first_name", "legal_last_name", "preferred_name", "chart_number")
+
+
 def session_roster(session: Session) -> list[Client]:
     """The roster, each client with ``attendance`` (or None) for this session; a fixed number of
-    queries whatever the size of the group."""
-    roster = list(roster_for_session(session))
+    queries whatever the size of the group. The session and note pages name each member (and
+    look for their names in the note's text); the rest of the client's row stays unread."""
+    roster = list(roster_for_session(session).only(*ROSTER_FIELDS))
     attendances = {a.client_id: a for a in Attendance.objects.filter(session=session)}
     for client in roster:
         client.attendance = attendances.get(client.pk)
@@ -351,8 +407,9 @@ class MemberBalance:
     client: Client
     cells: list[Attendance | None] = field(default_factory=list)
 
-    @property
+    @cached_property
     def levels(self) -> list[int]:
+        # Asked by each of the balance's questions, on the page and in its lists.
         return [cell.participation for cell in self.cells if cell is not None and cell.attended]
 
     def _mostly(self, levels: set[int]) -> bool:
@@ -379,19 +436,31 @@ def participation_balance(group: TherapyGroup, *, today: datetime.date | None = 
     today = today or timezone.localdate()
     # Walks the group's meetings back from the latest (its index on group and start) and stops at
     # the sixth with attendance, rather than joining every attendance row the group ever had.
+    # The table reads each session's day, each member's name and each cell's status and
+    # participation: the rest of the rows (observations, the clients' details) stays unread.
     sessions = list(
         Session.objects.filter(group=group)
         .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
         .exclude(status=Session.Status.CANCELLED)
+        .only("starts_at", "group_id")
         .order_by("-starts_at")[:BALANCE_SESSIONS]
     )
     sessions.reverse()
     members = (
         Membership.objects.filter(group=group, status=Membership.Status.ACTIVE, joined_on__lte=today)
         .select_related("client")
+        .only(
+            "client__legal_first_name",
+            "client__legal_last_name",
+            "client__preferred_name",
+            "client__chart_number",
+        )
         .order_by("client__legal_last_name", "client__legal_first_name")
     )
-    cells = {(a.session_id, a.client_id): a for a in Attendance.objects.filter(session__in=sessions)}
+    attendances = Attendance.objects.filter(session__in=sessions).only(
+        "session_id", "client_id", "status", "participation"
+    )
+    cells = {(a.session_id, a.client_id): a for a in attendances}
     rows = [MemberBalance(client=m.client, cells=[cells.get((s.pk, m.client_id)) for s in sessions]) for m in members]
     return sessions, rows
 

@@ -55,7 +55,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     therapist = selectors.therapist_for(request.user)
     now = timezone.now()
     today = timezone.localdate(now)
-    groups = list(selectors.groups_for_therapist(therapist, now=now).order_by("name"))
+    # The buttons name each group; led_group_ids reads its facilitators.
+    groups = list(
+        selectors.groups_for_therapist(therapist, now=now)
+        .only("name", "facilitator_id", "co_facilitator_id")
+        .order_by("name")
+    )
     led = selectors.led_group_ids(therapist, groups)
     # The next ones, and the latest of the earlier ones (older unsigned notes are overdue above).
     shown = None if request.GET.get("week") == "all" else WEEK_SECTION_ON_DASHBOARD
@@ -94,7 +99,8 @@ def overdue_notes(request: HttpRequest) -> HttpResponse:
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = selectors.get_session_for_therapist(request.user, pk)
     roster = selectors.session_roster(session)
-    closed = attendance.attendance_closed_reasons(session)
+    note = _note_of_session(session)
+    closed = attendance.attendance_closed_reasons(session, note_signed=note is not None and note.is_signed)
     formset = AttendanceFormSet(
         request.POST if request.method == "POST" and not closed else None, session=session, roster=roster
     )
@@ -113,11 +119,17 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"Attendance saved for {len(roster)} members.")
                 return redirect("therapist:session", pk=session.pk)
-    return _session_page(request, session, roster=roster, formset=formset, closed=closed)
+    return _session_page(request, session, roster=roster, note=note, formset=formset, closed=closed)
+
+
+def _note_of_session(session: Session) -> GroupNote | None:
+    """Whether the session has a note and whether it is signed (its text is not read here)."""
+    # One note per session: no order to sort it by (the model's joins the session).
+    return GroupNote.objects.filter(session=session).only("pk", "signed_at").order_by("pk").first()
 
 
 def _session_page(
-    request: HttpRequest, session: Session, *, roster, formset, closed, topic_form=None, status: int = 200
+    request: HttpRequest, session: Session, *, roster, note, formset, closed, topic_form=None, status: int = 200
 ) -> HttpResponse:
     context = {
         "session": session,
@@ -125,7 +137,7 @@ def _session_page(
         "formset": formset,
         "missing": formset.missing() if formset.is_bound else [],
         "closed_reasons": closed,
-        "note": GroupNote.objects.filter(session=session).only("pk", "signed_at").first(),
+        "note": note,
         "can_mark_held": not held_refusals(session),
         # A substitute covers one meeting; the members' plans are their own therapists'.
         "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
@@ -162,9 +174,12 @@ def session_topic(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("therapist:session", pk=session.pk)
     # Drawn again with the form's errors; nothing was saved.
     roster = selectors.session_roster(session)
-    closed = attendance.attendance_closed_reasons(session)
+    note = _note_of_session(session)
+    closed = attendance.attendance_closed_reasons(session, note_signed=note is not None and note.is_signed)
     formset = AttendanceFormSet(None, session=session, roster=roster)
-    return _session_page(request, session, roster=roster, formset=formset, closed=closed, topic_form=form, status=400)
+    return _session_page(
+        request, session, roster=roster, note=note, formset=formset, closed=closed, topic_form=form, status=400
+    )
 
 
 @login_required

@@ -12,6 +12,16 @@ from progress.models import MeasureResponse, SafetyAlert
 register = template.Library()
 
 
+BANNER_FIELDS = (
+    "raised_at",
+    "client__legal_first_name",
+    "client__legal_last_name",
+    "client__preferred_name",
+    "client__chart_number",
+    "response__item_9",
+)
+
+
 def _therapist(context):
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -27,7 +37,9 @@ def safety_alerts_banner(context):
     therapist = _therapist(context)
     if therapist is None:
         return {"alerts": []}
-    alerts = list(safety.open_alerts_for_therapist(therapist)[: safety.ALERTS_SHOWN + 1])
+    # Every therapist page draws it: only what the banner says of each alert is read.
+    shown = safety.open_alerts_for_therapist(therapist).only(*BANNER_FIELDS)
+    alerts = list(shown[: safety.ALERTS_SHOWN + 1])
     if alerts:
         record(Action.VIEW, target=SafetyAlert, clients=[a.client_id for a in alerts], detail="open safety alerts")
     return {"alerts": alerts[: safety.ALERTS_SHOWN], "more_alerts": len(alerts) > safety.ALERTS_SHOWN}
