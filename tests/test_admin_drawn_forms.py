@@ -8,11 +8,15 @@ from pathlib import Path
 import django.contrib.admin
 import pytest
 import time_machine
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.template import engines
 from django.test.html import parse_html
 from django.urls import reverse
 
+from clients.models import Client
 from iop import admin_lists
+from iop.admin_widgets import TolerantAutocompleteSelect
 from iop.templatetags import admin_drawn
 from tests.factories import (
     ClientFactory,
@@ -111,3 +115,20 @@ def test_a_refused_group_page_shows_the_same_errors(staff_client, group, monkeyp
     assert str(drawn).count('class="errorlist') >= 2
     group.refresh_from_db()
     assert group.capacity == 8 and not group.slots.exists()
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_an_autocomplete_without_a_value_is_djangos_empty_select_without_a_query(
+    rf, staff_user, value, django_assert_num_queries
+):
+    request = rf.get("/")
+    request.user = staff_user
+    partner = admin.site._registry[Client].get_form(request)().fields["partner"]
+    tolerant = partner.widget.widget
+    assert isinstance(tolerant, TolerantAutocompleteSelect)
+    djangos = AutocompleteSelect(Client._meta.get_field("partner"), admin.site, attrs=tolerant.attrs)
+    djangos.choices, djangos.is_required = tolerant.choices, tolerant.is_required
+
+    with django_assert_num_queries(0):
+        drawn = tolerant.render("partner", value)
+    assert parse_html(drawn) == parse_html(djangos.render("partner", value))
