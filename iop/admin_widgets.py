@@ -7,7 +7,11 @@ BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 class TolerantAutocompleteSelect(AutocompleteSelect):
     """Django's autocomplete widget queries the submitted value to redraw the form; a value that
     is not an id (a crafted POST) would turn a form error into a 500. Such values are dropped here
-    and the field reports "Select a valid choice" as usual."""
+    and the field reports "Select a valid choice" as usual.
+
+    With no value (a client without a partner, a group without a co-facilitator) there is nothing
+    to look up: the widget offers only the empty choice, as Django's does after building, and
+    finding empty, its query."""
 
     def optgroups(self, name, value, attr=None):
         field = self.field.remote_field.model._meta.get_field(self.field.remote_field.field_name)
@@ -20,6 +24,9 @@ class TolerantAutocompleteSelect(AutocompleteSelect):
             if isinstance(parsed, int) and not BIGINT_MIN <= parsed <= BIGINT_MAX:
                 continue  # no such id, and the database driver would overflow on it
             valid.append(item)
+        if all(str(item) in self.choices.field.empty_values for item in valid):
+            empty_choice = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+            return [(None, empty_choice, 0)]
         return super().optgroups(name, valid, attr)
 
 

@@ -10,6 +10,7 @@ from django.forms.boundfield import BoundField
 from django.forms.utils import ErrorList
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy
 
@@ -89,6 +90,7 @@ INPUT_TEMPLATES = {
     for name in ("input", "text", "number", "email", "url", "password", "hidden", "search", "tel")
 }
 TEXTAREA_TEMPLATE = "django/forms/widgets/textarea.html"
+LABEL_TEMPLATE = "django/forms/label.html"
 SELECT_TEMPLATES = ("django/forms/widgets/select.html", "django/forms/widgets/select_option.html")
 
 
@@ -118,10 +120,31 @@ class QuietErrorList(ErrorList):
 
 def drawn_in_python(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
     """``form_class``, a class made for one page (as the admin makes its forms), with its fields
-    drawn by ``DrawnField`` and its empty error lists written as nothing."""
+    drawn by ``DrawnField``, its labels drawn in Python (``_label_html``) and its empty error lists
+    written as nothing."""
     form_class.bound_field_class = DrawnField
     form_class.error_class = QuietErrorList
+    render = form_class.render
+    if not getattr(render, "draws_labels", False):
+
+        def render_drawing_labels(form, template_name=None, context=None, renderer=None):
+            if template_name == LABEL_TEMPLATE and context is not None:
+                return _label_html(context)
+            return render(form, template_name, context, renderer)
+
+        render_drawing_labels.draws_labels = True
+        form_class.render = render_drawing_labels
     return form_class
+
+
+def _label_html(context: dict) -> str:
+    """What django/forms/label.html writes for ``BoundField.label_tag``'s context: an admin page
+    draws a label for each field, each through two templates."""
+    label = conditional_escape(context["label"])
+    if not context["use_tag"]:
+        return label
+    tag = _escaped(context["tag"])
+    return mark_safe(f"<{tag}{_attrs(context['attrs'] or {})}>{label}</{tag}>")
 
 
 class DrawnField(BoundField):

@@ -4,6 +4,7 @@ pages with client information."""
 import logging
 import sys
 import time
+import types
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -26,6 +27,44 @@ from iop.sign_in import Step, next_step
 logger = logging.getLogger(__name__)
 
 NUL = "\x00"
+
+
+def _call(call, *args):
+    return call(*args)
+
+
+# Sixteen thousand locals, never used: a frame of 128 KiB (see OneStackChunkMiddleware).
+_ROOMY_LOCALS = tuple(f"_unused{number}" for number in range(16_000))
+call_in_roomy_frame = types.FunctionType(
+    _call.__code__.replace(
+        co_varnames=_call.__code__.co_varnames + _ROOMY_LOCALS,
+        co_nlocals=_call.__code__.co_nlocals + len(_ROOMY_LOCALS),
+    ),
+    globals(),
+    "call_in_roomy_frame",
+)
+
+
+class OneStackChunkMiddleware:
+    """The request runs in one chunk of CPython's frame stack, not across two.
+
+    CPython (3.11) keeps the frames of Python calls in chunks of 16 KiB, takes a new chunk from
+    the system (mmap) when a call goes past the end of the current one and gives it back
+    (munmap) as soon as that call returns. A loop whose calls cross that edge, say one include
+    per option of a select, maps, faults in and unmaps memory on every turn: an admin change
+    page spent 10 to 15 ms of its 30 to 60 in the kernel so, some 1,000 page faults, and which
+    pages paid depended on how deep their loops happened to sit. A frame larger than a chunk
+    gets a chunk of its own, twice the needed size: the request's frames fill the rest of it
+    (some 120 KiB, about 600 frames) and no edge is crossed. At scale the client's change page
+    went from 60 to 49 ms of processor time, the treatment plan's from 44 to 31, a group's from
+    56 to 51; page faults from about 1,000 to 70 a request. Outermost, so that every frame of
+    the request is inside."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return call_in_roomy_frame(self.get_response, request)
 
 
 class RejectNulBytesMiddleware:

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every frame of the request in one chunk of the interpreter's frame stack.
+    "iop.middleware.OneStackChunkMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "iop.middleware.RejectNulBytesMiddleware",

@@ -261,6 +261,8 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
             .only("at", "username", "role", "action", "model", "object_id", "detail")
             .order_by("-id")[: self.LOOKED_AT_SHOWN]
         )
+        # The labels looked up once: get_FOO_display() rebuilds a field's choices at each call.
+        roles, actions = dict(AuditEvent.Role.choices), dict(AuditEvent.Action.choices)
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
@@ -268,8 +270,8 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
                 (
                     timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
                     event.username or "—",
-                    event.get_role_display(),
-                    event.get_action_display(),
+                    roles.get(event.role, event.role),
+                    actions.get(event.action, event.action),
                     event.model,
                     event.object_id,
                     event.detail,
@@ -326,16 +328,17 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
         if client.pk is None:
             return EMPTY
         memberships = client.memberships.select_related("group")
+        statuses, end_reasons = dict(Membership.Status.choices), dict(Membership.EndReason.choices)
         return table(
             headers=["Group", "Status", "Joined on", "Waitlisted at", "Ended on", "End reason"],
             rows=(
                 (
                     format_html('<a href="{}">{}</a>', reverse("admin:groups_membership_change", args=[m.pk]), m.group),
-                    m.get_status_display(),
+                    statuses.get(m.status, m.status),
                     m.joined_on and date_format(m.joined_on),
                     m.waitlisted_at and date_format(timezone.localtime(m.waitlisted_at), "DATETIME_FORMAT"),
                     m.ended_on and date_format(m.ended_on),
-                    m.get_end_reason_display(),
+                    end_reasons.get(m.end_reason, m.end_reason),
                 )
                 for m in memberships
             ),

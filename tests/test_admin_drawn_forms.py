@@ -1,16 +1,30 @@
-"""The admin's change pages draw their forms in Python (iop.admin_lists.DrawnFormsMixin): the
-page is the one Django's widget and error templates write, field for field, with and without
-errors."""
+"""The admin's change pages draw their forms (iop.admin_lists.DrawnFormsMixin) and fieldsets
+(iop.templatetags.admin_drawn) in Python: the page is the one Django's widget, error and fieldset
+templates write, field for field, with and without errors."""
 
 import re
+from pathlib import Path
 
+import django.contrib.admin
 import pytest
 import time_machine
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.template import engines
 from django.test.html import parse_html
 from django.urls import reverse
 
+from clients.models import Client
 from iop import admin_lists
-from tests.factories import ClientFactory, SessionFactory, WeeklySlotFactory
+from iop.admin_widgets import TolerantAutocompleteSelect
+from iop.templatetags import admin_drawn
+from tests.factories import (
+    ClientFactory,
+    GoalFactory,
+    SessionFactory,
+    TreatmentPlanFactory,
+    WeeklySlotFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,20 +39,31 @@ def page(response):
     return parse_html(re.sub(r'name="idle-timeout" content="\d+"', "", content))
 
 
+DJANGO_FIELDSET = Path(django.contrib.admin.__file__).parent / "templates/admin/includes/fieldset.html"
+
+
 def as_django_draws_it(monkeypatch):
     monkeypatch.setattr(admin_lists, "drawn_in_python", lambda form_class: form_class)
+    fieldset = engines["django"].engine.from_string(DJANGO_FIELDSET.read_text())
+    monkeypatch.setattr(admin_drawn, "fieldset_html", fieldset.render)
 
 
 @pytest.fixture
-def pages(group, now):
+def pages(group, now, staff_user):
     WeeklySlotFactory(group=group, weekday=1)
     WeeklySlotFactory(group=group, weekday=3, is_virtual=True)
     client = ClientFactory()
     session = SessionFactory(group=group, starts_at=now)
+    # A plan's goals are fieldsets of an inline, each with its own heading.
+    plan = TreatmentPlanFactory(client=client)
+    GoalFactory.create_batch(2, plan=plan)
     return [
         reverse("admin:groups_therapygroup_change", args=[group.pk]),
         reverse("admin:clients_client_change", args=[client.pk]),
         reverse("admin:scheduling_session_change", args=[session.pk]),
+        reverse("admin:progress_treatmentplan_change", args=[plan.pk]),
+        # Check boxes, help texts written in HTML, a collapsed fieldset.
+        reverse("admin:auth_user_change", args=[staff_user.pk]),
         reverse("admin:groups_therapygroup_add"),
         reverse("admin:scheduling_closure_add"),
     ]
@@ -90,3 +115,20 @@ def test_a_refused_group_page_shows_the_same_errors(staff_client, group, monkeyp
     assert str(drawn).count('class="errorlist') >= 2
     group.refresh_from_db()
     assert group.capacity == 8 and not group.slots.exists()
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_an_autocomplete_without_a_value_is_djangos_empty_select_without_a_query(
+    rf, staff_user, value, django_assert_num_queries
+):
+    request = rf.get("/")
+    request.user = staff_user
+    partner = admin.site._registry[Client].get_form(request)().fields["partner"]
+    tolerant = partner.widget.widget
+    assert isinstance(tolerant, TolerantAutocompleteSelect)
+    djangos = AutocompleteSelect(Client._meta.get_field("partner"), admin.site, attrs=tolerant.attrs)
+    djangos.choices, djangos.is_required = tolerant.choices, tolerant.is_required
+
+    with django_assert_num_queries(0):
+        drawn = tolerant.render("partner", value)
+    assert parse_html(drawn) == parse_html(djangos.render("partner", value))
