@@ -348,6 +348,8 @@ def test_a_message_with_a_listed_word_is_never_sent(settings, telling_session, n
 
 # Words that would tell of a questionnaire or a safety alert.
 MEASURE_WORDS = ["alert", "phq", "gad", "questionnaire", "check-in", "crisis", "988", "safety", "harm", "dead", "score"]
+# An event's UID is a keyed hash written in hex: "988" and "dead" turn up in one now and then.
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def test_a_safety_alert_and_questionnaires_never_reach_a_reminder_or_the_feed(
@@ -373,5 +375,6 @@ def test_a_safety_alert_and_questionnaires_never_reach_a_reminder_or_the_feed(
     texts += [part for email in mail.outbox for part in (email.subject, email.body, email.alternatives[0][0])]
     assert len(texts) > 1
     for text in texts:
+        words = UUID.sub("", text.lower())
         for word in MEASURE_WORDS:
-            assert word not in text.lower(), (word, text)
+            assert word not in words, (word, text)
