@@ -69,6 +69,28 @@ def test_minutes_beyond_the_session_are_refused_and_nothing_is_saved(facilitator
     assert Attendance.objects.count() == before
 
 
+def test_a_refused_cell_ties_its_label_help_and_error_to_its_control(facilitator_client, session, members):
+    response = facilitator_client.post(
+        reverse("therapist:session", args=[session.pk]),
+        attendance_post(session, members, **{"2-minutes_attended": "900"}),
+    )
+
+    page = response.content.decode()
+    field = "id_form-2-minutes_attended"
+    assert f'<label class="roster-label" for="{field}">Minutes</label>' in page
+    assert f'aria-describedby="{field}_helptext {field}_error"' in page
+    assert f'<div id="{field}_helptext" class="visually-hidden">0–90 minutes</div>' in page
+    error = page.split(f'<div id="{field}_error" class="invalid-feedback">')[1].split("</div>")[0]
+    assert "between 0 and 90" in error
+
+
+def test_the_roster_form_counts_its_rows_in_hidden_inputs(facilitator_client, session, members):
+    page = facilitator_client.get(reverse("therapist:session", args=[session.pk])).content.decode()
+
+    assert '<input type="hidden" name="form-TOTAL_FORMS" value="3" id="id_form-TOTAL_FORMS">' in page
+    assert '<input type="hidden" name="form-INITIAL_FORMS" value="3" id="id_form-INITIAL_FORMS">' in page
+
+
 def test_negative_minutes_are_refused(facilitator_client, session, members):
     response = facilitator_client.post(
         reverse("therapist:session", args=[session.pk]),
