@@ -242,7 +242,8 @@ def orientation_checklist(client: Client) -> list[tuple[OrientationItem, Orienta
 
 def orientation_missing(client: Client) -> list[OrientationItem]:
     """The items not gone through yet; empty when the orientation is finished. One query."""
-    done = set(client.orientation_steps.values_list("item", flat=True)) if client.pk else set()
+    # Without the steps' ordering, which joins the client to sort by name.
+    done = set(client.orientation_steps.order_by().values_list("item", flat=True)) if client.pk else set()
     return [item for item in OrientationItem if item.value not in done]
 
 

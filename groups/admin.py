@@ -1,8 +1,9 @@
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
@@ -11,7 +12,7 @@ from groups import services
 from groups.forms import NewTherapistForm
 from groups.models import Membership, Therapist
 from iop.admin_lists import ListAdmin
-from iop.admin_tables import EMPTY, table
+from iop.admin_tables import EMPTY, change_urls, table
 from iop.admin_widgets import TolerantAutocompleteMixin
 
 
@@ -67,9 +68,10 @@ class MembersTablesMixin:
         if group.pk is None:
             return "Members join once the group is saved."
         members = group.memberships.active().select_related("client").order_by("joined_on", "pk")
+        membership_url = change_urls("admin:groups_membership_change")
         return table(
             headers=["Client", "Joined on"],
-            rows=((_membership_link(m), date_format(m.joined_on)) for m in members),
+            rows=((_membership_link(m, membership_url), date_format(m.joined_on)) for m in members),
             empty="No active members.",
         )
 
@@ -78,13 +80,16 @@ class MembersTablesMixin:
         if group.pk is None:
             return EMPTY
         waiting = group.memberships.waitlisted().select_related("client")
+        membership_url = change_urls("admin:groups_membership_change")
         return table(
             headers=["Client", "Waitlisted at"],
-            rows=((_membership_link(m), date_format(localtime(m.waitlisted_at), "DATETIME_FORMAT")) for m in waiting),
+            rows=(
+                (_membership_link(m, membership_url), date_format(localtime(m.waitlisted_at), "DATETIME_FORMAT"))
+                for m in waiting
+            ),
             empty="Nobody is waiting.",
         )
 
 
-def _membership_link(membership: Membership) -> str:
-    url = reverse("admin:groups_membership_change", args=[membership.pk])
-    return format_html('<a href="{}">{}</a>', url, membership.client)
+def _membership_link(membership: Membership, membership_url: Callable[[object], str]) -> str:
+    return format_html('<a href="{}">{}</a>', membership_url(membership.pk), membership.client)

@@ -4,11 +4,13 @@ import logging
 from axes.helpers import get_client_ip_address
 from django import forms
 from django.conf import settings
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.forms.boundfield import BoundField
 from django.forms.utils import ErrorList
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
@@ -147,6 +149,44 @@ def _label_html(context: dict) -> str:
     return mark_safe(f"<{tag}{_attrs(context['attrs'] or {})}>{label}</{tag}>")
 
 
+def _related_widget_html(context: dict) -> str:
+    """What admin/widgets/related_widget_wrapper.html writes around an admin's related-object
+    control (its add, change, delete and view links): four links, four static files and their
+    translated titles through the template engine, for each such control of an admin page."""
+    links = []
+    if not context["is_hidden"]:
+        name, model = _escaped(context["name"]), _escaped(context["model"])
+        url_params = _escaped(context["url_params"])
+
+        def link(action: str, icon: str, title: str, target: str, popup: bool = True) -> str:
+            popup_attr = ' data-popup="yes"' if popup else ""
+            return (
+                f'<a class="related-widget-wrapper-link {action}-related" id="{action}_id_{name}"'
+                f'{target}{popup_attr} title="{title}">'
+                f'<img src="{_escaped(static(f"admin/img/icon-{icon}link.svg"))}" alt="" width="24" height="24"></a>'
+            )
+
+        if context["can_change_related"]:
+            target = f' data-href-template="{_escaped(context["change_related_template_url"])}?{url_params}"'
+            links.append(link("change", "change", gettext("Change selected %(model)s") % {"model": model}, target))
+        if context["can_add_related"]:
+            target = f' href="{_escaped(context["add_related_url"])}?{url_params}"'
+            links.append(link("add", "add", gettext("Add another %(model)s") % {"model": model}, target))
+        if context["can_delete_related"]:
+            target = f' data-href-template="{_escaped(context["delete_related_template_url"])}?{url_params}"'
+            links.append(link("delete", "delete", gettext("Delete selected %(model)s") % {"model": model}, target))
+        if context["can_view_related"]:
+            params = _escaped(context["view_related_url_params"])
+            target = f' data-href-template="{_escaped(context["change_related_template_url"])}?{params}"'
+            title = gettext("View selected %(model)s") % {"model": model}
+            links.append(link("view", "view", title, target, popup=False))
+    model_ref = "" if context["model_has_limit_choices_to"] else f'data-model-ref="{_escaped(context["model_name"])}"'
+    return mark_safe(
+        f'<div class="related-widget-wrapper" {model_ref}>\n{_escaped(context["rendered_widget"])}\n'
+        f"{''.join(links)}\n</div>"
+    )
+
+
 class DrawnField(BoundField):
     """A form field drawn in Python, as Bootstrap 5 marks it up: ``{{ field }}`` is the control,
     ``{{ field.as_field_group }}`` the label, control, errors and help text, tied together by ids
@@ -160,6 +200,11 @@ class DrawnField(BoundField):
 
     def as_widget(self, widget=None, attrs=None, only_initial=False):
         widget = widget or self.field.widget
+        if isinstance(widget, RelatedFieldWidgetWrapper) and not (only_initial or self.field.localize):
+            attrs = self.build_widget_attrs(attrs or {}, widget)
+            if self.auto_id and "id" not in widget.attrs:
+                attrs.setdefault("id", self.auto_id)
+            return _related_widget_html(widget.get_context(self.html_name, self.value(), attrs))
         template_name = getattr(widget, "template_name", None)
         drawn = template_name in INPUT_TEMPLATES or template_name == TEXTAREA_TEMPLATE
         drawn |= (template_name, getattr(widget, "option_template_name", None)) == SELECT_TEMPLATES

@@ -24,7 +24,7 @@ from groups.models import Membership, TherapyGroup
 from iop.admin_actions import action_with_form, apply_to_each, render_action_form
 from iop.admin_filters import AutocompleteFilter, AutocompleteFilterMixin
 from iop.admin_lists import LargeListAdmin, ListAdmin
-from iop.admin_tables import EMPTY, table
+from iop.admin_tables import EMPTY, change_urls, table
 from iop.admin_widgets import TolerantAutocompleteMixin
 from scheduling import enrolment, group_changes, reminders, services, topics
 from scheduling.forms import (
@@ -322,6 +322,16 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
             )
         )
 
+    def get_object(self, request, object_id, from_field=None):
+        # The change, delete and history pages show neither column that get_queryset() adds for
+        # the list (the agreement in force, the open groups): the client is read without them.
+        clients = super().get_queryset(request)
+        field = Client._meta.pk if from_field is None else Client._meta.get_field(from_field)
+        try:
+            return clients.get(**{field.name: field.to_python(object_id)})
+        except (Client.DoesNotExist, ValidationError, ValueError):
+            return None
+
     @admin.display(description="Memberships")
     def memberships_table(self, client):
         """The client's groups; enrolment and ending go through the membership pages."""
@@ -329,11 +339,12 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
             return EMPTY
         memberships = client.memberships.select_related("group")
         statuses, end_reasons = dict(Membership.Status.choices), dict(Membership.EndReason.choices)
+        membership_url = change_urls("admin:groups_membership_change")
         return table(
             headers=["Group", "Status", "Joined on", "Waitlisted at", "Ended on", "End reason"],
             rows=(
                 (
-                    format_html('<a href="{}">{}</a>', reverse("admin:groups_membership_change", args=[m.pk]), m.group),
+                    format_html('<a href="{}">{}</a>', membership_url(m.pk), m.group),
                     statuses.get(m.status, m.status),
                     m.joined_on and date_format(m.joined_on),
                     m.waitlisted_at and date_format(timezone.localtime(m.waitlisted_at), "DATETIME_FORMAT"),
@@ -564,13 +575,14 @@ class TherapyGroupAdmin(
         titles, coming = topics.coming_topics(group)
         if not titles:
             return "No topic cycle: each meeting takes its weekly slot's objective. Add topics below to start one."
+        session_url = change_urls("admin:scheduling_session_change")
         return table(
             headers=["Meeting", "Topic", "Place in the cycle"],
             rows=(
                 (
                     format_html(
                         '<a href="{}">{}</a>',
-                        reverse("admin:scheduling_session_change", args=[c.session.pk]),
+                        session_url(c.session.pk),
                         date_format(timezone.localtime(c.session.starts_at), "DATETIME_FORMAT"),
                     ),
                     c.session.objective,

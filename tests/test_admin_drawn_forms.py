@@ -14,7 +14,8 @@ from django.template import engines
 from django.test.html import parse_html
 from django.urls import reverse
 
-from clients.models import Client
+from clients.models import Client, OrientationItem
+from clients.services import record_orientation_step
 from iop import admin_lists
 from iop.admin_widgets import TolerantAutocompleteSelect
 from iop.templatetags import admin_drawn
@@ -39,13 +40,16 @@ def page(response):
     return parse_html(re.sub(r'name="idle-timeout" content="\d+"', "", content))
 
 
-DJANGO_FIELDSET = Path(django.contrib.admin.__file__).parent / "templates/admin/includes/fieldset.html"
+DJANGO_TEMPLATES = Path(django.contrib.admin.__file__).parent / "templates/admin"
 
 
 def as_django_draws_it(monkeypatch):
     monkeypatch.setattr(admin_lists, "drawn_in_python", lambda form_class: form_class)
-    fieldset = engines["django"].engine.from_string(DJANGO_FIELDSET.read_text())
+    engine = engines["django"].engine
+    fieldset = engine.from_string((DJANGO_TEMPLATES / "includes/fieldset.html").read_text())
     monkeypatch.setattr(admin_drawn, "fieldset_html", fieldset.render)
+    tabular = engine.from_string((DJANGO_TEMPLATES / "edit_inline/tabular.html").read_text())
+    monkeypatch.setattr(admin_drawn, "tabular_html", tabular.render)
 
 
 @pytest.fixture
@@ -53,6 +57,8 @@ def pages(group, now, staff_user):
     WeeklySlotFactory(group=group, weekday=1)
     WeeklySlotFactory(group=group, weekday=3, is_virtual=True)
     client = ClientFactory()
+    # Rows of both of the client's tabular inlines: its signature and an orientation item.
+    record_orientation_step(client=client, item=OrientationItem.FEEDBACK, covered_by=staff_user)
     session = SessionFactory(group=group, starts_at=now)
     # A plan's goals are fieldsets of an inline, each with its own heading.
     plan = TreatmentPlanFactory(client=client)
@@ -83,6 +89,7 @@ def test_change_pages_are_the_pages_djangos_templates_draw(staff_client, pages, 
     assert drawn == [get(url) for url in pages]
     text = str(drawn[0])
     assert 'name="slots-0-weekday"' in text and '<option selected value="1">' in text
+    assert str(drawn[1]).count('class="form-row has_original"') == 2
 
 
 def test_a_refused_group_page_shows_the_same_errors(staff_client, group, monkeypatch):

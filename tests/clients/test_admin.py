@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.models import AgreementSignature, Client
@@ -323,3 +325,21 @@ def test_admit_action_admits_intake_clients_and_reports_the_others(staff_client,
     page = response.content.decode()
     assert f"{newcomer} admitted." in page
     assert "is already active" in page
+
+
+def test_client_page_reads_the_client_without_the_lists_columns(staff_client, client_record):
+    url = reverse("admin:clients_client_change", args=[client_record.pk])
+    with CaptureQueriesContext(connection) as queries:
+        assert staff_client.get(url).status_code == 200
+
+    # The agreement in force and the open groups are columns of the list, not of this page.
+    reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "clients_client"."id"')]
+    assert reads and not any("has_current_signature" in sql or "open_membership_count" in sql for sql in reads)
+
+
+@pytest.mark.parametrize("object_id", ["999999", "not-a-number"])
+def test_a_client_page_that_is_not_there_goes_back_to_the_admin_home(staff_client, object_id):
+    response = staff_client.get(reverse("admin:clients_client_change", args=[object_id]))
+
+    assert response.status_code == 302
+    assert response.url == reverse("admin:index")
