@@ -708,6 +708,7 @@ class DischargeSummary(LockedOnceSigned):
 
     class Meta:
         ordering = ["-discharge_date", "pk"]
+        verbose_name_plural = "discharge summaries"
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "discharge_date"],
