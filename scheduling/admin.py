@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from audit.admin import AuditedAdmin
 from audit.models import AuditEvent
@@ -285,7 +286,7 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
             '<th scope="col">Role</th><th scope="col">Action</th><th scope="col">What</th>'
             '<th scope="col">Detail</th></tr></thead><tbody>{}</tbody></table>'
             '<p><a href="{}">The whole audit trail about this client</a></p>',
-            rows or format_html('<tr><td colspan="6">No views recorded yet.</td></tr>'),
+            rows or mark_safe('<tr><td colspan="6">No views recorded yet.</td></tr>'),
             trail,
         )
 
