@@ -269,7 +269,7 @@ def week_sessions(
     return _with_progress(sessions.order_by("starts_at"), now=now)
 
 
-# What a session's card on the dashboard reads (progress/_session_card.html, and ``Session.state``):
+# What a session's card on the dashboard reads (progress/templatetags/progress_cards.py):
 # a week's rows are read without the rest of the session, its group and its facilitator's login.
 SESSION_CARD_FIELDS = (
     "starts_at",
