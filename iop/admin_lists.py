@@ -5,12 +5,13 @@ Every app's admin list uses ``ListAdmin`` or ``LargeListAdmin`` from here; ``aud
 what they are built on (50 rows a page, the bounded count), in the lowest layer for the audit
 trail's own list."""
 
-from django.contrib.admin.utils import quote
+from collections.abc import Callable
+
 from django.contrib.admin.views.main import ChangeList
-from django.urls import reverse
 from django.utils.functional import cached_property
 
 from audit import lists
+from iop.admin_tables import change_urls
 from iop.forms import drawn_in_python
 
 
@@ -25,24 +26,19 @@ class RowLinksChangeList(ChangeList):
     link directly, and the list's own ``preserved_filters`` is left empty so that Django adds
     nothing more: the links are the ones Django writes."""
 
-    # Stands for the primary key in the one reversed URL.
-    KEY = "0key0"
-
     def __init__(self, request, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.row_link_filters = self.preserved_filters
         self.preserved_filters = ""
 
     @cached_property
-    def change_url(self) -> str:
-        return reverse(
-            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
-            args=(self.KEY,),
-            current_app=self.model_admin.admin_site.name,
+    def change_url(self) -> Callable[[object], str]:
+        return change_urls(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change", current_app=self.model_admin.admin_site.name
         )
 
     def url_for_result(self, result) -> str:
-        url = self.change_url.replace(self.KEY, str(quote(getattr(result, self.pk_attname))))
+        url = self.change_url(getattr(result, self.pk_attname))
         return f"{url}?{self.row_link_filters}" if self.row_link_filters else url
 
 

@@ -18,10 +18,10 @@ EMPTY = "—"
 KEY = "0key0"
 
 
-def change_urls(url_name: str) -> Callable[[object], str]:
-    """The admin change page of any row, by its primary key, from one ``reverse()``: a table
-    links each of its rows, and ``reverse()`` walks the URL patterns at every call."""
-    url = reverse(url_name, args=(KEY,))
+def change_urls(url_name: str, *, current_app: str | None = None) -> Callable[[object], str]:
+    """The admin change page of any row, by its primary key, from one ``reverse()``: a table or
+    a list links each of its rows, and ``reverse()`` walks the URL patterns at every call."""
+    url = reverse(url_name, args=(KEY,), current_app=current_app)
     return lambda pk: url.replace(KEY, str(quote(pk)))
 
 

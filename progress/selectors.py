@@ -6,7 +6,7 @@ import datetime
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -92,10 +92,13 @@ def leads_session(user: AbstractBaseUser, session: Session) -> bool:
     return therapist is not None and Session.objects.filter(_leads(therapist), pk=session.pk).exists()
 
 
-def sessions_for_therapist(therapist: Therapist, *, group_ids: Iterable[int] | None = None) -> QuerySet[Session]:
-    """Every session the therapist reaches. A list (more than one session) passes
-    ``group_ids`` from ``led_group_ids``; see ``_leads``."""
-    return Session.objects.filter(_leads(therapist, group_ids)).select_related("group", "facilitator__user")
+def sessions_for_therapist(
+    therapist: Therapist, *, group_ids: Iterable[int] | None = None, among: QuerySet[Session] | None = None
+) -> QuerySet[Session]:
+    """Every session the therapist reaches (of ``among``: all of them by default). A list (more
+    than one session) passes ``group_ids`` from ``led_group_ids``; see ``_leads``."""
+    sessions = Session.objects.all() if among is None else among
+    return sessions.filter(_leads(therapist, group_ids)).select_related("group", "facilitator__user")
 
 
 def groups_for_therapist(therapist: Therapist, *, now: datetime.datetime | None = None) -> QuerySet[TherapyGroup]:
@@ -214,10 +217,12 @@ def _note_of_session(field_name: str) -> Subquery:
     return Subquery(GroupNote.objects.filter(session=OuterRef("pk")).order_by().values(field_name)[:1])
 
 
-def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> list[Session]:
-    """Each session with its roster (as ``roster_for_session`` counts it), attendance rows, note
-    state, and whether attendance is due: the session has begun, is not cancelled, and someone on
-    its roster has no attendance yet."""
+@cache
+def _sessions_with_progress() -> QuerySet[Session]:
+    """Sessions with their roster not yet recorded, their attendance rows and their note, for
+    ``_with_progress``. Built once for the process, as a class-based view's ``queryset`` is: each
+    use filters a copy. Resolving these subqueries was a third of the dashboard's asking for its
+    week; it is the same for every therapist and every week."""
     unrecorded = (
         Membership.objects.filter(member_at(OuterRef("starts_at")), group=OuterRef("group"))
         .exclude(Exists(Attendance.objects.filter(session=OuterRef(OuterRef("pk")), client=OuterRef("client"))))
@@ -235,14 +240,20 @@ def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> li
     )
     # Each a look into an index per session, and no GROUP BY over the sessions: a join to count
     # attendance, or an EXISTS, can be planned as a pass over every attendance row or note of
-    # the clinic. What follows from them is worked out here, so that each is asked once.
-    sessions = list(
-        sessions.annotate(
-            unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
-            attendance_count=Coalesce(Subquery(recorded, output_field=IntegerField()), 0),
-            note_id=_note_of_session("pk"),
-        )
+    # the clinic.
+    return Session.objects.annotate(
+        unrecorded_count=Coalesce(Subquery(unrecorded, output_field=IntegerField()), 0),
+        attendance_count=Coalesce(Subquery(recorded, output_field=IntegerField()), 0),
+        note_id=_note_of_session("pk"),
     )
+
+
+def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> list[Session]:
+    """Each of ``sessions`` (chosen from ``_sessions_with_progress()``) with its roster (as
+    ``roster_for_session`` counts it), attendance rows, note state, and whether attendance is
+    due: the session has begun, is not cancelled, and someone on its roster has no attendance
+    yet. What follows from the subqueries is worked out here, so that each is asked once."""
+    sessions = list(sessions)
     for session in sessions:
         session.day = timezone.localdate(session.starts_at)
         session.note_started = session.note_id is not None
@@ -265,11 +276,11 @@ def week_sessions(
     start = start_of_day(monday)
     end = start_of_day(monday + datetime.timedelta(days=7))
     group_ids = led_group_ids(therapist) if group_ids is None else group_ids
-    sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(starts_at__gte=start, starts_at__lt=end)
-    return _with_progress(sessions.order_by("starts_at"), now=now)
+    sessions = sessions_for_therapist(therapist, group_ids=group_ids, among=_sessions_with_progress())
+    return _with_progress(sessions.filter(starts_at__gte=start, starts_at__lt=end).order_by("starts_at"), now=now)
 
 
-# What a session's card on the dashboard reads (progress/_session_card.html, and ``Session.state``):
+# What a session's card on the dashboard reads (progress/templatetags/progress_cards.py):
 # a week's rows are read without the rest of the session, its group and its facilitator's login.
 SESSION_CARD_FIELDS = (
     "starts_at",
@@ -312,12 +323,11 @@ def dashboard_week(
     some sixty times a week: the week's sessions are listed by their start alone, and the counts
     and note of each are asked only of those shown."""
     monday = monday_of(today)
-    sessions = sessions_for_therapist(therapist, group_ids=group_ids).filter(
-        starts_at__gte=start_of_day(monday), starts_at__lt=start_of_day(monday + datetime.timedelta(days=7))
-    )
+    this_week = Q(starts_at__gte=start_of_day(monday), starts_at__lt=start_of_day(monday + datetime.timedelta(days=7)))
     if shown is None:
         # Every one is shown: one query, without first listing them.
-        week = _with_progress(sessions.only(*SESSION_CARD_FIELDS).order_by("starts_at"), now=now)
+        sessions = sessions_for_therapist(therapist, group_ids=group_ids, among=_sessions_with_progress())
+        week = _with_progress(sessions.filter(this_week).only(*SESSION_CARD_FIELDS).order_by("starts_at"), now=now)
         earlier = [session for session in week if session.day < today]
         later = [session for session in week if session.day > today]
         return DashboardWeek(
@@ -329,7 +339,10 @@ def dashboard_week(
         )
     days = {
         pk: timezone.localdate(starts_at)
-        for pk, starts_at in sessions.order_by("starts_at").values_list("pk", "starts_at")
+        for pk, starts_at in sessions_for_therapist(therapist, group_ids=group_ids)
+        .filter(this_week)
+        .order_by("starts_at")
+        .values_list("pk", "starts_at")
     }
     todays = [pk for pk, day in days.items() if day == today]
     later = [pk for pk, day in days.items() if day > today]
@@ -340,7 +353,8 @@ def dashboard_week(
         session.pk: session
         # The ids come from the therapist's sessions above: asked by id alone.
         for session in _with_progress(
-            Session.objects.select_related("group", "facilitator__user")
+            _sessions_with_progress()
+            .select_related("group", "facilitator__user")
             .only(*SESSION_CARD_FIELDS)
             .filter(pk__in=todays + later_shown + earlier_shown),
             now=now,
@@ -478,9 +492,13 @@ def memberships_led_by(therapist: Therapist, *, history: bool) -> QuerySet[Membe
     )
 
 
-def clients_of_therapist(therapist: Therapist, *, history: bool = False) -> QuerySet[Client]:
+def clients_of_therapist(
+    therapist: Therapist, *, history: bool = False, among: QuerySet[Client] | None = None
+) -> QuerySet[Client]:
+    """The clients (of ``among``: all of them by default) in a group the therapist leads or
+    co-leads (``memberships_led_by``)."""
     members = memberships_led_by(therapist, history=history).filter(client=OuterRef("pk"))
-    return Client.objects.filter(Exists(members))
+    return (Client.objects.all() if among is None else among).filter(Exists(members))
 
 
 def get_client_for_therapist(user, pk: int, *, history: bool = True) -> Client:

@@ -298,6 +298,22 @@ def test_the_hours_page_shows_a_page_of_clients_and_counts_everyone_in_the_chart
     )
 
 
+@pytest.mark.parametrize(
+    ("asked", "shown", "not_shown"),
+    [("abc", "Avery Adams", "Blair Brown"), ("0", "Blair Brown", "Avery Adams"), ("99", "Blair Brown", "Avery Adams")],
+)
+def test_a_page_number_that_cannot_be_read_shows_the_first_page_and_one_out_of_range_the_last(
+    reader_client, hours_clinic, today, monkeypatch, asked, shown, not_shown
+):
+    monkeypatch.setattr(reports, "HOURS_PAGE_SIZE", 1)
+
+    response = page(reader_client, "hours", start=hours_clinic["weeks"][0], end=today, page=asked)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert shown in content and not_shown not in content
+
+
 def test_the_reports_of_counts_leave_no_client_in_the_trail_and_name_none(reader_client, hours_clinic, today):
     before = AuditEvent.objects.count()
 
