@@ -488,6 +488,11 @@ def _insert_sessions(
 #
 # The closure: of those covering the day, the one that began last, as ``_closures_over`` orders
 # them for ``_closure_on``.
+#
+# ``span`` and ``occurrence`` are MATERIALIZED: otherwise PostgreSQL writes each use of one of
+# their columns out as the column's whole expression, and the first day's weekday arithmetic and
+# the readings of the wall clock would be worked out again at each use, some ten times a meeting.
+# Worked out once, making the rows takes half the time (then about a twentieth of the whole).
 GENERATE_SESSIONS_SQL = """
 WITH closed_day AS (
     SELECT DISTINCT ON (closed.day) closed.day, closure.id, closure.name
@@ -500,36 +505,34 @@ WITH closed_day AS (
     WHERE closure.ends_on >= %(first)s::date AND closure.starts_on <= %(last)s::date
     ORDER BY closed.day, closure.starts_on DESC, closure.ends_on DESC, closure.id DESC
 ),
-span AS (
-    SELECT slot.id AS slot_id, slot.group_id, slot.weekday, slot.start_time, slot.duration_minutes,
+span AS MATERIALIZED (
+    SELECT slot.id AS slot_id, slot.group_id, slot.start_time, slot.duration_minutes,
            slot.default_objective, grp.facilitator_id,
            -- WeeklySlot.place and WeeklySlot.video_link
            CASE WHEN slot.is_virtual THEN '' WHEN slot.room <> '' THEN slot.room ELSE grp.room END AS room,
            CASE WHEN slot.is_virtual OR grp.modality <> %(in_person)s THEN grp.video_link ELSE '' END AS video_link,
-           GREATEST(%(first)s::date, slot.effective_from, grp.start_date) AS from_day,
+           -- PostgreSQL's ISODOW is 1 (Monday) to 7; a slot's weekday is 0 (Monday) to 6.
+           dates.from_day + mod(slot.weekday - EXTRACT(ISODOW FROM dates.from_day)::int + 8, 7) AS first_day,
            LEAST(%(last)s::date, slot.effective_until, grp.end_date) AS until_day
     FROM scheduling_weeklyslot slot
     JOIN groups_therapygroup grp ON grp.id = slot.group_id
+    CROSS JOIN LATERAL (SELECT GREATEST(%(first)s::date, slot.effective_from, grp.start_date) AS from_day) dates
     WHERE slot.id = ANY(%(slots)s::bigint[])
 ),
-occurrence AS (
-    SELECT span.*, first_day + offset_days AS day, first_day + offset_days + span.start_time AS wall_clock
+occurrence AS MATERIALIZED (
+    SELECT span.*, occurrence_day.day, wall.clock AS wall_clock,
+           wall.clock AT TIME ZONE %(zone)s AS later,
+           (wall.clock - interval '1 day') AT TIME ZONE %(zone)s + interval '24 hours' AS earlier
     FROM span
-    CROSS JOIN LATERAL (
-        -- PostgreSQL's ISODOW is 1 (Monday) to 7; a slot's weekday is 0 (Monday) to 6.
-        SELECT span.from_day + mod(span.weekday - EXTRACT(ISODOW FROM span.from_day)::int + 8, 7) AS first_day
-    ) week
-    CROSS JOIN LATERAL generate_series(0, span.until_day - first_day, 7) AS offset_days
+    CROSS JOIN LATERAL generate_series(0, span.until_day - span.first_day, 7) AS offset_days
+    CROSS JOIN LATERAL (SELECT span.first_day + offset_days AS day) occurrence_day
+    CROSS JOIN LATERAL (SELECT occurrence_day.day + span.start_time AS clock) wall
 ),
 meeting AS (
     SELECT occurrence.*,
-           CASE WHEN reading.earlier < reading.later AND reading.earlier AT TIME ZONE %(zone)s = occurrence.wall_clock
-                THEN reading.earlier ELSE reading.later END AS starts_at
+           CASE WHEN earlier < later AND earlier AT TIME ZONE %(zone)s = wall_clock THEN earlier ELSE later END
+               AS starts_at
     FROM occurrence
-    CROSS JOIN LATERAL (
-        SELECT occurrence.wall_clock AT TIME ZONE %(zone)s AS later,
-               (occurrence.wall_clock - interval '1 day') AT TIME ZONE %(zone)s + interval '24 hours' AS earlier
-    ) reading
 )
 INSERT INTO scheduling_session (
     group_id, slot_id, slot_date, starts_at, ends_at, objective, facilitator_id, room, video_link, status,
