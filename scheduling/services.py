@@ -9,7 +9,8 @@ and is recorded."""
 import contextlib
 import dataclasses
 import datetime
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -313,7 +314,7 @@ def generate_sessions(
         for first in range(0, len(group_ids), GENERATION_GROUPS_PER_BATCH)
     ]
 
-    def make(batches: list[list[list[WeeklySlot]]]) -> Generation:
+    def make(batches: Iterable[list[list[WeeklySlot]]]) -> Generation:
         made = Generation()
         with _commits_not_waiting_for_the_disk():
             for batch in batches:
@@ -329,9 +330,24 @@ def generate_sessions(
     # request's) the batches are made on the caller's connection, one after the other.
     if lanes < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
         return make(batches)
+    # A lane takes the next batch when it has made one (a batch is one transaction or more, as on
+    # one connection): on a shared machine one backend often gets less of the CPUs than the
+    # other, and with the batches dealt out beforehand the other would finish first and wait.
+    # Each lane begins with a batch of its own, so every connection opened makes one.
+    rest = iter(batches[lanes:])
+    taking = threading.Lock()
+
+    def batches_of(lane: int) -> Iterator[list[list[WeeklySlot]]]:
+        yield batches[lane]
+        while True:
+            with taking:
+                batch = next(rest, None)
+            if batch is None:
+                return
+            yield batch
+
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="generate-sessions") as pool:
-        # Every lane-th batch each: a batch is one transaction or more, as on one connection.
-        done = list(pool.map(_on_own_connection(make), [batches[lane::lanes] for lane in range(lanes)]))
+        done = list(pool.map(_on_own_connection(make), [batches_of(lane) for lane in range(lanes)]))
     for made in done:
         generation.made += made.made
         generation.refused += made.refused
