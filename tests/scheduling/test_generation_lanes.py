@@ -57,7 +57,7 @@ def rows() -> list[tuple]:
 def test_two_connections_make_the_same_meetings_as_one(therapist, today, monkeypatch, lanes_seen):
     monkeypatch.setattr(services, "GENERATION_GROUPS_PER_BATCH", 2)
     start = monday_of(today)
-    make_groups(therapist, start, 7)  # four batches: two for each lane
+    make_groups(therapist, start, 7)  # four batches: one for each lane, then each to the lane free first
     Closure.objects.create(
         name="Staff day", starts_on=start + datetime.timedelta(weeks=1), ends_on=start + datetime.timedelta(weeks=1)
     )
@@ -84,7 +84,7 @@ def test_a_refused_group_in_either_lane_leaves_every_other_meeting_made(therapis
     monkeypatch.setattr(services, "GENERATION_GROUPS_PER_BATCH", 2)
     monkeypatch.setattr(services, "GENERATION_CONNECTIONS", 2)
     start = monday_of(today)
-    groups = make_groups(therapist, start, 6)  # batches [0, 1] [2, 3] [4, 5]: lanes 0 and 2, and 1
+    groups = make_groups(therapist, start, 6)  # batches [0, 1] [2, 3] [4, 5]: each lane begins with one
     # Virtual slots of in-person groups with no video link: their meetings would have no place.
     bad_slots = [WeeklySlotFactory(group=groups[n], weekday=5, is_virtual=True) for n in (0, 2)]
     TherapyGroup.objects.filter(pk__in=[groups[0].pk, groups[2].pk]).update(video_link="")
