@@ -1,3 +1,4 @@
+import copy
 import html
 import logging
 from collections.abc import Callable
@@ -304,6 +305,22 @@ def _drawing(widget) -> Callable[[dict], str] | None:
     return None
 
 
+class _DrawnInside:
+    """The control inside an admin's related-object wrapper, drawn by ``draw``: the wrapper asks
+    it only whether it is hidden and for its HTML (``RelatedFieldWidgetWrapper.get_context``)."""
+
+    def __init__(self, widget, draw: Callable[[dict], str]):
+        self.widget = widget
+        self.draw = draw
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.widget.is_hidden
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        return mark_safe(self.draw(self.widget.get_context(name, value, attrs)["widget"]))
+
+
 class DrawnField(BoundField):
     """A form field drawn in Python, as Bootstrap 5 marks it up: ``{{ field }}`` is the control,
     ``{{ field.as_field_group }}`` the label, control, errors and help text, tied together by ids
@@ -321,6 +338,10 @@ class DrawnField(BoundField):
             attrs = self.build_widget_attrs(attrs or {}, widget)
             if self.auto_id and "id" not in widget.attrs:
                 attrs.setdefault("id", self.auto_id)
+            draw = _drawing(widget.widget)
+            if draw is not None:
+                widget = copy.copy(widget)
+                widget.widget = _DrawnInside(widget.widget, draw)
             return _related_widget_html(widget.get_context(self.html_name, self.value(), attrs))
         draw = _drawing(widget)
         if only_initial or self.field.localize or draw is None:
