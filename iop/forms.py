@@ -110,6 +110,7 @@ INPUT_TEMPLATES = {
     )
 }
 ADMIN_INPUT_TEMPLATES = {"admin/widgets/date.html": "date", "admin/widgets/time.html": "time"}
+ADMIN_SPLIT_DATETIME_TEMPLATE = "admin/widgets/split_datetime.html"
 TEXTAREA_TEMPLATE = "django/forms/widgets/textarea.html"
 LABEL_TEMPLATE = "django/forms/label.html"
 SELECT_TEMPLATES = ("django/forms/widgets/select.html", "django/forms/widgets/select_option.html")
@@ -245,6 +246,16 @@ def _admin_input_html(widget: dict) -> str:
     return f'<p class="{ADMIN_INPUT_TEMPLATES[widget["template_name"]]}">\n  {_input_html(widget)}\n</p>'
 
 
+def _admin_split_datetime_html(widget: dict) -> str:
+    """admin/widgets/split_datetime.html: the day's and the time's inputs, each after its label
+    (the labels AdminSplitDateTime gives its template)."""
+    day, time = widget["subwidgets"]
+    return (
+        f'<p class="datetime">\n  {_escaped(gettext("Date:"))} {_input_html(day)}<br>\n'
+        f"  {_escaped(gettext('Time:'))} {_input_html(time)}\n</p>"
+    )
+
+
 def _textarea_html(widget: dict) -> str:
     value = _escaped(widget["value"] or "")
     return f'<textarea name="{_escaped(widget["name"])}"{_attrs(widget["attrs"])}>\n{value}</textarea>'
@@ -295,6 +306,10 @@ def _drawing(widget) -> Callable[[dict], str] | None:
         return _input_html
     if template_name in ADMIN_INPUT_TEMPLATES:
         return _admin_input_html
+    if template_name == ADMIN_SPLIT_DATETIME_TEMPLATE and all(
+        part.template_name in INPUT_TEMPLATES for part in widget.widgets
+    ):
+        return _admin_split_datetime_html
     if template_name == TEXTAREA_TEMPLATE:
         return _textarea_html
     templates = (template_name, getattr(widget, "option_template_name", None))

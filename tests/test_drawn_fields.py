@@ -1,11 +1,11 @@
 """Fields drawn in Python (iop.forms.DrawnField) write the HTML Django's widget templates write,
 and their field group ties label, errors and help text to the control."""
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 import pytest
 from django import forms
-from django.contrib.admin.widgets import AdminDateWidget, AdminTimeWidget
+from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime, AdminTimeWidget
 from django.forms.boundfield import BoundField
 from django.test.html import parse_html
 
@@ -38,6 +38,7 @@ class Everything(forms.Form):
     starts = forms.TimeField(required=False, widget=forms.TimeInput)
     admin_day = forms.DateField(required=False, widget=AdminDateWidget)
     admin_time = forms.TimeField(required=False, widget=AdminTimeWidget)
+    admin_moment = forms.SplitDateTimeField(required=False, widget=AdminSplitDateTime)
     # A widget whose template DrawnField does not write: drawn by its template.
     signed_at = forms.SplitDateTimeField(required=False)
 
@@ -62,6 +63,8 @@ VALUES = {
     "starts": "not a time",
     "admin_day": "2026-11-30",
     "admin_time": "17:30",
+    "admin_moment_0": "2026-11-30",
+    "admin_moment_1": "not a time",
     "signed_at_0": "2026-11-30",
     "signed_at_1": "17:30",
 }
@@ -75,6 +78,7 @@ INITIAL = {
     "kinds": ["present", "late"],
     "day": date(2026, 11, 30),
     "admin_time": time(9, 0),
+    "admin_moment": datetime(2026, 11, 30, 9, 30),
 }
 
 
