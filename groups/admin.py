@@ -10,7 +10,7 @@ from django.utils.timezone import localtime
 
 from groups import services
 from groups.forms import NewTherapistForm
-from groups.models import Membership, Therapist
+from groups.models import Membership, Therapist, TherapyGroup
 from iop.admin_lists import ListAdmin
 from iop.admin_tables import EMPTY, change_urls, table
 from iop.admin_widgets import TolerantAutocompleteMixin
@@ -61,13 +61,17 @@ class TherapistAdmin(TolerantAutocompleteMixin, ListAdmin):
 class MembersTablesMixin:
     """A group's active members and its waitlist, as read-only tables on its change page (add
     ``members_table`` and ``waitlist_table`` to the fields). Each client links to the membership,
-    where it is ended or moved."""
+    where it is ended or moved. Both come from one read of the group's open memberships
+    (``open_memberships``)."""
 
     @admin.display(description="Active members")
     def members_table(self, group):
         if group.pk is None:
             return "Members join once the group is saved."
-        members = group.memberships.active().select_related("client").order_by("joined_on", "pk")
+        members = sorted(
+            (m for m in open_memberships(group) if m.status == Membership.Status.ACTIVE),
+            key=lambda m: (m.joined_on, m.pk),
+        )
         membership_url = change_urls("admin:groups_membership_change")
         return table(
             headers=["Client", "Joined on"],
@@ -79,7 +83,11 @@ class MembersTablesMixin:
     def waitlist_table(self, group):
         if group.pk is None:
             return EMPTY
-        waiting = group.memberships.waitlisted().select_related("client")
+        # First come, first served, as ``MembershipQuerySet.waitlisted`` orders them.
+        waiting = sorted(
+            (m for m in open_memberships(group) if m.status == Membership.Status.WAITLISTED),
+            key=lambda m: (m.waitlisted_at, m.pk),
+        )
         membership_url = change_urls("admin:groups_membership_change")
         return table(
             headers=["Client", "Waitlisted at"],
@@ -89,6 +97,16 @@ class MembersTablesMixin:
             ),
             empty="Nobody is waiting.",
         )
+
+
+def open_memberships(group: TherapyGroup) -> list[Membership]:
+    """The group's members and waitlist with their clients, read once for the group's page (its
+    two tables and its audit record) and kept on the group read for it. Sorted by the tables: an
+    active member has a day they joined, a waiting one a time they were waitlisted (the
+    constraints of groups.models)."""
+    if not hasattr(group, "_open_memberships"):
+        group._open_memberships = list(group.memberships.open().select_related("client").order_by())
+    return group._open_memberships
 
 
 def _membership_link(membership: Membership, membership_url: Callable[[object], str]) -> str:

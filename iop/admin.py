@@ -8,11 +8,13 @@ from axes.utils import reset as axes_reset
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from iop.accounts import RecordsPasswordChange, delete_login
+from iop.admin_lists import DrawnFormsMixin
 from iop.models import PasswordChangeDue
 from iop.passwords import password_chosen_by_staff
 
@@ -20,6 +22,13 @@ User = get_user_model()
 
 
 admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class ClinicGroupAdmin(DrawnFormsMixin, GroupAdmin):
+    """Django's, with its form drawn in Python: its list of every permission is some two hundred
+    options."""
 
 
 class RecordedAdminPasswordChangeForm(RecordsPasswordChange, AdminPasswordChangeForm):
@@ -27,7 +36,7 @@ class RecordedAdminPasswordChangeForm(RecordsPasswordChange, AdminPasswordChange
 
 
 @admin.register(User)
-class ClinicUserAdmin(UserAdmin):
+class ClinicUserAdmin(DrawnFormsMixin, UserAdmin):
     actions = ["unlock_sign_in"]
     change_password_form = RecordedAdminPasswordChangeForm
 

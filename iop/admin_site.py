@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from audit.trail import Action, record
 from iop import dashboard
@@ -102,6 +103,13 @@ class ClinicAdminSite(admin.AdminSite):
     # in a column on the left of each, would leave the lists 600 pixels. That list is on the
     # dashboard (the "Home" of every page's breadcrumbs).
     enable_nav_sidebar = False
+
+    def get_app_list(self, request, app_label=None):
+        """The apps and models the user may see, built when a page reads them. Django asks for
+        them on every admin page for its navigation sidebar (``available_apps``), which is off
+        here: a URL reversed and the permissions asked for each model, on each change page."""
+        build = super().get_app_list
+        return SimpleLazyObject(lambda: build(request, app_label))
 
     def get_urls(self):
         section = self.admin_view(self.dashboard_section)

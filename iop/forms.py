@@ -1,5 +1,7 @@
+import copy
 import html
 import logging
+from collections.abc import Callable
 
 from axes.helpers import get_client_ip_address
 from django import forms
@@ -85,15 +87,37 @@ class ModelValidatorsFirst:
 
 # --- Fields drawn without the template engine --------------------------------------------------
 
-# The widget templates whose HTML ``DrawnField`` writes itself: each is an <input>, the text area
-# or the select; any other widget is drawn by its own template.
+# The widget templates whose HTML ``DrawnField`` writes itself: each is an <input> (the templates
+# of dates, times and check boxes are input.html too, as are the admin's date and time widgets
+# inside their paragraph), the text area, the select, and the lists of check boxes or radio
+# buttons; any other widget is drawn by its own template.
 INPUT_TEMPLATES = {
     f"django/forms/widgets/{name}.html"
-    for name in ("input", "text", "number", "email", "url", "password", "hidden", "search", "tel")
+    for name in (
+        "input",
+        "text",
+        "number",
+        "email",
+        "url",
+        "password",
+        "hidden",
+        "search",
+        "tel",
+        "date",
+        "time",
+        "datetime",
+        "checkbox",
+    )
 }
+ADMIN_INPUT_TEMPLATES = {"admin/widgets/date.html": "date", "admin/widgets/time.html": "time"}
+ADMIN_SPLIT_DATETIME_TEMPLATE = "admin/widgets/split_datetime.html"
 TEXTAREA_TEMPLATE = "django/forms/widgets/textarea.html"
 LABEL_TEMPLATE = "django/forms/label.html"
 SELECT_TEMPLATES = ("django/forms/widgets/select.html", "django/forms/widgets/select_option.html")
+MULTIPLE_INPUT_TEMPLATES = {
+    ("django/forms/widgets/checkbox_select.html", "django/forms/widgets/checkbox_option.html"),
+    ("django/forms/widgets/radio.html", "django/forms/widgets/radio_option.html"),
+}
 
 
 def _escaped(value) -> str:
@@ -125,7 +149,17 @@ def drawn_in_python(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
     drawn by ``DrawnField``, its labels drawn in Python (``_label_html``) and its empty error lists
     written as nothing."""
     form_class.bound_field_class = DrawnField
-    form_class.error_class = QuietErrorList
+    init = form_class.__init__
+    if not getattr(init, "quiets_errors", False):
+
+        def init_quieting_errors(form, *args, **kwargs):
+            init(form, *args, **kwargs)
+            # Set on the form, not its class: BaseForm.__init__ sets the error class it is given
+            # (Django's ErrorList by default, or its formset's) on each form.
+            form.error_class = QuietErrorList
+
+        init_quieting_errors.quiets_errors = True
+        form_class.__init__ = init_quieting_errors
     render = form_class.render
     if not getattr(render, "draws_labels", False):
 
@@ -137,6 +171,17 @@ def drawn_in_python(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
         render_drawing_labels.draws_labels = True
         form_class.render = render_drawing_labels
     return form_class
+
+
+def management_inputs(formset: forms.BaseFormSet) -> str:
+    """A formset's management form, its hidden inputs drawn as ``DrawnField`` draws them rather
+    than through the form's template and a widget template each; with errors (a tampered post),
+    through the template, which names them."""
+    management = formset.management_form
+    if management.is_bound and management.errors:
+        return str(management)
+    management.bound_field_class = DrawnField
+    return mark_safe("".join(str(field) for field in management.hidden_fields()))
 
 
 def _label_html(context: dict) -> str:
@@ -187,6 +232,110 @@ def _related_widget_html(context: dict) -> str:
     )
 
 
+def _input_html(widget: dict) -> str:
+    """django/forms/widgets/input.html, for a widget's context or a check box option's."""
+    value = f' value="{_escaped(widget["value"])}"' if widget["value"] is not None else ""
+    return (
+        f'<input type="{_escaped(widget["type"])}" name="{_escaped(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
+    )
+
+
+def _admin_input_html(widget: dict) -> str:
+    """admin/widgets/date.html and time.html: the input in a paragraph that the admin's
+    calendar and clock find by its class."""
+    return f'<p class="{ADMIN_INPUT_TEMPLATES[widget["template_name"]]}">\n  {_input_html(widget)}\n</p>'
+
+
+def _admin_split_datetime_html(widget: dict) -> str:
+    """admin/widgets/split_datetime.html: the day's and the time's inputs, each after its label
+    (the labels AdminSplitDateTime gives its template)."""
+    day, time = widget["subwidgets"]
+    return (
+        f'<p class="datetime">\n  {_escaped(gettext("Date:"))} {_input_html(day)}<br>\n'
+        f"  {_escaped(gettext('Time:'))} {_input_html(time)}\n</p>"
+    )
+
+
+def _textarea_html(widget: dict) -> str:
+    value = _escaped(widget["value"] or "")
+    return f'<textarea name="{_escaped(widget["name"])}"{_attrs(widget["attrs"])}>\n{value}</textarea>'
+
+
+def _select_html(widget: dict) -> str:
+    options = []
+    for group_name, group_options, _ in widget["optgroups"]:
+        if group_name:
+            options.append(f'<optgroup label="{_escaped(group_name)}">')
+        options.extend(
+            f'<option value="{_escaped(option["value"])}"{_attrs(option["attrs"])}>{_escaped(option["label"])}</option>'
+            for option in group_options
+        )
+        if group_name:
+            options.append("</optgroup>")
+    return f'<select name="{_escaped(widget["name"])}"{_attrs(widget["attrs"])}>{"".join(options)}</select>'
+
+
+def _multiple_input_html(widget: dict) -> str:
+    """django/forms/widgets/multiple_input.html: check boxes (or radio buttons), each in its label."""
+    attrs = widget["attrs"]
+    parts = [
+        "<div",
+        f' id="{_escaped(attrs["id"])}"' if attrs.get("id") else "",
+        f' class="{_escaped(attrs["class"])}"' if attrs.get("class") else "",
+        ">",
+    ]
+    for group_name, options, _ in widget["optgroups"]:
+        if group_name:
+            parts.append(f"\n  <div><label>{_escaped(group_name)}</label>")
+        for option in options:
+            control = _input_html(option)
+            if option["wrap_label"]:
+                label_for = f' for="{_escaped(option["attrs"]["id"])}"' if option["attrs"].get("id") else ""
+                control = f"<label{label_for}>{control} {_escaped(option['label'])}</label>"
+            parts.append(f"<div>\n    {control}</div>")
+        if group_name:
+            parts.append("\n  </div>")
+    parts.append("\n</div>")
+    return "".join(parts)
+
+
+def _drawing(widget) -> Callable[[dict], str] | None:
+    """The function that writes ``widget``'s template for its context, or None: drawn by its template."""
+    template_name = getattr(widget, "template_name", None)
+    if template_name in INPUT_TEMPLATES:
+        return _input_html
+    if template_name in ADMIN_INPUT_TEMPLATES:
+        return _admin_input_html
+    if template_name == ADMIN_SPLIT_DATETIME_TEMPLATE and all(
+        part.template_name in INPUT_TEMPLATES for part in widget.widgets
+    ):
+        return _admin_split_datetime_html
+    if template_name == TEXTAREA_TEMPLATE:
+        return _textarea_html
+    templates = (template_name, getattr(widget, "option_template_name", None))
+    if templates == SELECT_TEMPLATES:
+        return _select_html
+    if templates in MULTIPLE_INPUT_TEMPLATES:
+        return _multiple_input_html
+    return None
+
+
+class _DrawnInside:
+    """The control inside an admin's related-object wrapper, drawn by ``draw``: the wrapper asks
+    it only whether it is hidden and for its HTML (``RelatedFieldWidgetWrapper.get_context``)."""
+
+    def __init__(self, widget, draw: Callable[[dict], str]):
+        self.widget = widget
+        self.draw = draw
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.widget.is_hidden
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        return mark_safe(self.draw(self.widget.get_context(name, value, attrs)["widget"]))
+
+
 class DrawnField(BoundField):
     """A form field drawn in Python, as Bootstrap 5 marks it up: ``{{ field }}`` is the control,
     ``{{ field.as_field_group }}`` the label, control, errors and help text, tied together by ids
@@ -204,36 +353,18 @@ class DrawnField(BoundField):
             attrs = self.build_widget_attrs(attrs or {}, widget)
             if self.auto_id and "id" not in widget.attrs:
                 attrs.setdefault("id", self.auto_id)
+            draw = _drawing(widget.widget)
+            if draw is not None:
+                widget = copy.copy(widget)
+                widget.widget = _DrawnInside(widget.widget, draw)
             return _related_widget_html(widget.get_context(self.html_name, self.value(), attrs))
-        template_name = getattr(widget, "template_name", None)
-        drawn = template_name in INPUT_TEMPLATES or template_name == TEXTAREA_TEMPLATE
-        drawn |= (template_name, getattr(widget, "option_template_name", None)) == SELECT_TEMPLATES
-        if only_initial or self.field.localize or not drawn:
+        draw = _drawing(widget)
+        if only_initial or self.field.localize or draw is None:
             return super().as_widget(widget, attrs, only_initial)
         attrs = self.build_widget_attrs(attrs or {}, widget)
         if self.auto_id and "id" not in widget.attrs:
             attrs.setdefault("id", self.auto_id)
-        context = widget.get_context(self.html_name, self.value(), attrs)["widget"]
-        name, value = _escaped(context["name"]), context["value"]
-        if template_name == TEXTAREA_TEMPLATE:
-            return mark_safe(f'<textarea name="{name}"{_attrs(context["attrs"])}>\n{_escaped(value or "")}</textarea>')
-        if template_name in INPUT_TEMPLATES:
-            value = f' value="{_escaped(value)}"' if value is not None else ""
-            return mark_safe(
-                f'<input type="{_escaped(context["type"])}" name="{name}"{value}{_attrs(context["attrs"])}>'
-            )
-        options = []
-        for group_name, group_options, _ in context["optgroups"]:
-            if group_name:
-                options.append(f'<optgroup label="{_escaped(group_name)}">')
-            options.extend(
-                f'<option value="{_escaped(option["value"])}"{_attrs(option["attrs"])}>'
-                f"{_escaped(option['label'])}</option>"
-                for option in group_options
-            )
-            if group_name:
-                options.append("</optgroup>")
-        return mark_safe(f'<select name="{name}"{_attrs(context["attrs"])}>{"".join(options)}</select>')
+        return mark_safe(draw(widget.get_context(self.html_name, self.value(), attrs)["widget"]))
 
     def _css_class(self, size: str = "") -> str:
         is_select = getattr(self.field.widget, "option_template_name", None) == SELECT_TEMPLATES[1]

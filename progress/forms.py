@@ -11,7 +11,7 @@ from django.utils.translation import gettext, gettext_lazy
 from clients.models import Client
 from groups.models import Therapist, TherapyGroup
 from iop.dates import validate_clinic_date
-from iop.forms import DrawnField, add_refusals
+from iop.forms import DrawnField, add_refusals, management_inputs
 from progress import measures, reports
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
 from progress.models import Attendance, Goal, SafetyAlert
@@ -143,14 +143,7 @@ class OnePerMemberFormSet(forms.BaseFormSet):
 
     @cached_property
     def management_inputs(self) -> str:
-        """The management form's hidden inputs, drawn as ``DrawnField`` draws them rather than
-        through the form's template and a widget template each; with errors (a tampered post),
-        through the template, which names them."""
-        management = self.management_form
-        if management.is_bound and management.errors:
-            return str(management)
-        management.bound_field_class = DrawnField
-        return mark_safe("".join(str(field) for field in management.hidden_fields()))
+        return management_inputs(self)
 
     def total_form_count(self) -> int:
         return len(self.members)

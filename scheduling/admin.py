@@ -19,7 +19,7 @@ from clients.admin import AgreementDueFilter, OrientationStepInline, SearchFromC
 from clients.forms import ClientAdminForm, DischargeForm, PortalAccountForm
 from clients.models import FOUND_BY, AgreementSignature, Client, OrientationItem, OrientationStep
 from groups import services as group_services
-from groups.admin import MembersTablesMixin
+from groups.admin import MembersTablesMixin, open_memberships
 from groups.forms import EndGroupForm, EndMembershipForm, EnrolActionForm
 from groups.models import Membership, TherapyGroup
 from iop.admin_actions import action_with_form, apply_to_each, render_action_form
@@ -63,6 +63,11 @@ class TopicInline(admin.TabularInline):
     fields = ["position", "title"]
     verbose_name = "topic"
     verbose_name_plural = "Topic cycle (each meeting takes the next topic, round and round)"
+
+    # The group's own topics in the cycle's order, without the model's ordering by group first,
+    # which joins the group to sort its one group by name.
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("position", "pk")
 
 
 @admin.register(Closure)
@@ -325,8 +330,9 @@ class ClientAdmin(AuditedAdmin, TolerantAutocompleteMixin, ListAdmin):
 
     def get_object(self, request, object_id, from_field=None):
         # The change, delete and history pages show neither column that get_queryset() adds for
-        # the list (the agreement in force, the open groups): the client is read without them.
-        clients = super().get_queryset(request)
+        # the list (the agreement in force, the open groups): the client is read without them,
+        # with the portal login the page names.
+        clients = super().get_queryset(request).select_related("portal_user")
         field = Client._meta.pk if from_field is None else Client._meta.get_field(from_field)
         try:
             return clients.get(**{field.name: field.to_python(object_id)})
@@ -547,7 +553,8 @@ class TherapyGroupAdmin(
     audit_changelist = False
 
     def audit_clients(self, group):
-        return list(group.memberships.exclude(status=Membership.Status.ENDED).values_list("client_id", flat=True))
+        # The members and the waitlist the page names.
+        return [membership.client_id for membership in open_memberships(group)]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_seat_counts()

@@ -14,7 +14,8 @@ from django.template import engines
 from django.test.html import parse_html
 from django.urls import reverse
 
-from clients.models import Client, OrientationItem
+from clients.admin import SignatureInline
+from clients.models import AgreementSignature, Client, OrientationItem
 from clients.services import record_orientation_step
 from iop import admin_lists
 from iop.admin_widgets import TolerantAutocompleteSelect
@@ -24,6 +25,7 @@ from tests.factories import (
     GoalFactory,
     SessionFactory,
     TreatmentPlanFactory,
+    UserFactory,
     WeeklySlotFactory,
 )
 
@@ -92,6 +94,18 @@ def test_change_pages_are_the_pages_djangos_templates_draw(staff_client, pages, 
     assert str(drawn[1]).count('class="form-row has_original"') == 2
 
 
+def test_a_login_groups_page_with_every_permission_is_djangos(client, staff_user, monkeypatch):
+    client.force_login(UserFactory(username="administrator", is_staff=True, is_superuser=True))
+    # Every permission, in the filtered select's list.
+    url = reverse("admin:auth_group_change", args=[staff_user.groups.get().pk])
+
+    drawn = page(client.get(url))
+    as_django_draws_it(monkeypatch)
+
+    assert drawn == page(client.get(url))
+    assert str(drawn).count("<option") > 100
+
+
 def test_a_refused_group_page_shows_the_same_errors(staff_client, group, monkeypatch):
     url = reverse("admin:groups_therapygroup_change", args=[group.pk])
     # A capacity outside 8-12 and a slot without a start time: field errors, nothing saved.
@@ -139,3 +153,24 @@ def test_an_autocomplete_without_a_value_is_djangos_empty_select_without_a_query
     with django_assert_num_queries(0):
         drawn = tolerant.render("partner", value)
     assert parse_html(drawn) == parse_html(djangos.render("partner", value))
+
+
+def test_the_signed_in_users_autocomplete_option_is_djangos_without_a_query(rf, staff_user, django_assert_num_queries):
+    request = rf.get("/")
+    request.user = staff_user
+    witness = SignatureInline(Client, admin.site).get_formset(request).form.base_fields["witnessed_by"]
+    tolerant = witness.widget.widget
+    assert isinstance(tolerant, TolerantAutocompleteSelect)
+    field = AgreementSignature._meta.get_field("witnessed_by")
+    djangos = AutocompleteSelect(field, admin.site, attrs=tolerant.attrs)
+    djangos.choices, djangos.is_required = tolerant.choices, tolerant.is_required
+    other = UserFactory(username="another.witness")
+
+    with django_assert_num_queries(0):
+        drawn = tolerant.render("witnessed_by", staff_user.pk)
+    assert parse_html(drawn) == parse_html(djangos.render("witnessed_by", staff_user.pk))
+    assert f'<option value="{staff_user.pk}" selected>{staff_user}</option>' in drawn
+    # Anyone else is read from the database, as Django reads them.
+    with django_assert_num_queries(1):
+        drawn = tolerant.render("witnessed_by", other.pk)
+    assert parse_html(drawn) == parse_html(djangos.render("witnessed_by", other.pk))

@@ -1,8 +1,11 @@
 """Fields drawn in Python (iop.forms.DrawnField) write the HTML Django's widget templates write,
 and their field group ties label, errors and help text to the control."""
 
+from datetime import date, datetime, time
+
 import pytest
 from django import forms
+from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime, AdminTimeWidget
 from django.forms.boundfield import BoundField
 from django.test.html import parse_html
 
@@ -27,9 +30,17 @@ class Everything(forms.Form):
     status = forms.ChoiceField(choices=CHOICES, required=False)
     participation = forms.TypedChoiceField(choices=NUMBERED, coerce=int, required=False, empty_value=None)
     mode = forms.ChoiceField(choices=GROUPED)
-    # Widgets whose templates DrawnField does not write: drawn by their templates.
     agreed = forms.BooleanField(required=False)
     kinds = forms.MultipleChoiceField(choices=CHOICES[1:], required=False, widget=forms.CheckboxSelectMultiple)
+    places = forms.MultipleChoiceField(choices=GROUPED, required=False, widget=forms.CheckboxSelectMultiple)
+    channel = forms.ChoiceField(choices=CHOICES[1:], widget=forms.RadioSelect(attrs={"class": "inline"}))
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    starts = forms.TimeField(required=False, widget=forms.TimeInput)
+    admin_day = forms.DateField(required=False, widget=AdminDateWidget)
+    admin_time = forms.TimeField(required=False, widget=AdminTimeWidget)
+    admin_moment = forms.SplitDateTimeField(required=False, widget=AdminSplitDateTime)
+    # A widget whose template DrawnField does not write: drawn by its template.
+    signed_at = forms.SplitDateTimeField(required=False)
 
 
 VALUES = {
@@ -46,8 +57,29 @@ VALUES = {
     "mode": "virtual",
     "agreed": "on",
     "kinds": ["late"],
+    "places": ["in_person", "virtual"],
+    "channel": "present",
+    "day": "2026-11-30",
+    "starts": "not a time",
+    "admin_day": "2026-11-30",
+    "admin_time": "17:30",
+    "admin_moment_0": "2026-11-30",
+    "admin_moment_1": "not a time",
+    "signed_at_0": "2026-11-30",
+    "signed_at_1": "17:30",
 }
-INITIAL = {"hidden": 3, "status": "present", "participation": 0, "observation": "noted", "minutes": None}
+INITIAL = {
+    "hidden": 3,
+    "status": "present",
+    "participation": 0,
+    "observation": "noted",
+    "minutes": None,
+    "agreed": True,
+    "kinds": ["present", "late"],
+    "day": date(2026, 11, 30),
+    "admin_time": time(9, 0),
+    "admin_moment": datetime(2026, 11, 30, 9, 30),
+}
 
 
 def forms_to_draw():

@@ -21,6 +21,8 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
+from iop.forms import management_inputs
+
 register = template.Library()
 
 
@@ -205,6 +207,8 @@ def tabular_html(context) -> str:
     delete = (
         conditional_escape(gettext("Delete?")) if formset.formset.can_delete and formset.has_delete_permission else ""
     )
+    # An empty list is drawn as nothing, as its template draws it.
+    non_form_errors = formset.formset.non_form_errors()
     forms = list(formset)
     rows = (
         _row_html(context, formset, form, index, index == len(forms) - 1 and formset.has_add_permission)
@@ -214,12 +218,12 @@ def tabular_html(context) -> str:
         f'<div class="js-inline-admin-formset inline-group" id="{prefix}-group"\n'
         f'data-inline-type="tabular"\ndata-inline-formset="{conditional_escape(formset.inline_formset_data())}">',
         f'<div class="tabular inline-related {"last-related" if forloop.get("last") else ""}">',
-        conditional_escape(formset.formset.management_form),
+        management_inputs(formset.formset),
         f'<fieldset class="module {conditional_escape(formset.classes)}" aria-labelledby="{prefix}-heading">',
         "<details><summary>" if collapsible else "",
         f'<h2 id="{prefix}-heading" class="inline-heading">\n{conditional_escape(capfirst(title))}\n</h2>',
         "</summary>" if collapsible else "",
-        conditional_escape(formset.formset.non_form_errors()),
+        conditional_escape(non_form_errors) if non_form_errors else "",
         '<table>\n<thead><tr>\n<th class="original"></th>',
         *(_heading_html(field) for field in formset.fields()),
         f"<th>{delete}</th>\n</tr></thead>\n\n<tbody>",
