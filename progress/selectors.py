@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     Count,
     Exists,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -389,13 +390,20 @@ ROSTER_FIELDS = ("legal_first_name", "legal_last_name", "preferred_name", "chart
 
 
 def session_roster(session: Session) -> list[Client]:
-    """The roster, each client with ``attendance`` (or None) for this session; a fixed number of
-    queries whatever the size of the group. The session and note pages name each member (and
-    look for their names in the note's text); the rest of the client's row stays unread."""
-    roster = list(roster_for_session(session).only(*ROSTER_FIELDS))
-    attendances = {a.client_id: a for a in Attendance.objects.filter(session=session)}
+    """The roster, each client with ``attendance`` (or None) for this session, in one query
+    whatever the size of the group: each member's attendance row is joined to them (one at most,
+    by the constraint of one per session and client). The session and note pages name each
+    member (and look for their names in the note's text); the rest of the client's row stays
+    unread."""
+    roster = list(
+        roster_for_session(session)
+        .only(*ROSTER_FIELDS)
+        .annotate(attendance_here=FilteredRelation("attendances", condition=Q(attendances__session=session)))
+        .select_related("attendance_here")
+    )
     for client in roster:
-        client.attendance = attendances.get(client.pk)
+        # Django sets the joined row only when there is one.
+        client.attendance = getattr(client, "attendance_here", None)
     return roster
 
 
