@@ -1,8 +1,9 @@
 """The session and note pages' rows, one per roster member, written out in Python: the
 attendance form's rows while attendance is open, the recorded attendance once it is closed, and
-the note's individualized parts while it is written. Through the template, each row was a dozen
-or more lookups, tests and URL tags, and a page draws one for every member (the cells of an
-attendance row are ``AttendanceForm.roster_cells``). The HTML is the template's."""
+the note's individualized parts while it is written, and the group page's participation
+balance. Through the template, each row was a dozen or more lookups, tests and URL tags, and a
+page draws one for every member (the cells of an attendance row are
+``AttendanceForm.roster_cells``). The HTML is the template's."""
 
 from django import template
 from django.urls import reverse
@@ -12,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from clients.models import Client
 from progress.forms import BaseRosterFormSet, IndividualNoteForm
 from progress.models import Attendance, Goal
+from progress.selectors import MemberBalance
 
 register = template.Library()
 
@@ -158,3 +160,42 @@ def _goal_boxes(member: Client, name: str, form: IndividualNoteForm, plan_links:
         f' <span class="small text-body-secondary fw-normal">— from {name}\'s treatment plan</span></legend>\n'
         f"{''.join(boxes)}\n{error}\n</fieldset>"
     )
+
+
+@register.simple_tag
+def balance_rows(rows: list[MemberBalance]) -> SafeString:
+    """The group page's participation balance: a row per member, a cell per recent session
+    (their participation level, or their status when they did not attend), and the flag."""
+    # A group's cells are a few statuses and levels over and over: each is drawn once.
+    drawn: dict[tuple[str, int], str] = {}
+
+    def cell(attendance: Attendance | None) -> str:
+        if attendance is None:
+            return '<td class="text-center"><span class="text-body-secondary">·</span></td>'
+        key = (attendance.status, attendance.participation)
+        if key not in drawn:
+            if attendance.attended:
+                level = PARTICIPATION.get(attendance.participation, attendance.participation)
+                shown = f'<span title="{conditional_escape(level)}">{attendance.participation}</span>'
+            else:
+                status = STATUSES.get(attendance.status, attendance.status)
+                short = conditional_escape(status[:3].lower())
+                shown = f'<span class="text-body-secondary" title="{conditional_escape(status)}">{short}</span>'
+            drawn[key] = f'<td class="text-center">{shown}</td>'
+        return drawn[key]
+
+    lines = []
+    for row in rows:
+        flag = ""
+        if row.likely_dominant:
+            flag = '<span class="badge text-bg-warning">likely dominant</span>'
+        elif row.likely_reluctant:
+            flag = '<span class="badge text-bg-info">likely reluctant</span>'
+        cells = "\n".join(cell(attendance) for attendance in row.cells)
+        lines.append(
+            f'<tr data-client="{row.client.pk}">\n'
+            f'<th scope="row" class="fw-normal">{conditional_escape(row.client.display_name)}</th>\n'
+            f"{cells}\n<td>{flag}</td>\n</tr>"
+        )
+    # Every value above is escaped.
+    return mark_safe("\n".join(lines))
