@@ -31,7 +31,6 @@ from groups.models import Membership, Therapist, TherapyGroup, member_at
 from iop.clock import monday_of, start_of_day
 from progress.models import (
     READ_NOTE_TEXT,
-    Addendum,
     Attendance,
     Goal,
     GoalStatusChange,
@@ -147,20 +146,41 @@ def get_group_for_therapist(user, pk: int) -> TherapyGroup:
 
 
 def _note_with_parts(session: Session) -> GroupNote | None:
-    # Each individualized note with its client, and each addendum with its author, in one query
-    # (a prefetch through the foreign key would ask for the clients and the authors apart). The
-    # session has one note: no order to sort it by (the model's joins the session).
-    return (
+    """The session's note with ``parts``, its individualized notes (each with its client and
+    ``goals_addressed``), and ``addenda_shown``, oldest first (each with its author): two queries
+    whatever it holds. Each joins what it reads to the rows it belongs to (a note has a few
+    addenda, a part a few goals) and takes them apart here, where a prefetch for each relation
+    was a query more and more Python than the query. The session has one note."""
+    rows = list(
         GroupNote.objects.filter(session=session)
-        .select_related("signed_by", "created_by")
-        .prefetch_related(
-            Prefetch("individual_notes", queryset=IndividualNote.objects.select_related("client")),
-            "individual_notes__goals",
-            Prefetch("addenda", queryset=Addendum.objects.select_related("author")),
-        )
-        .order_by("pk")
-        .first()
+        .annotate(addendum=FilteredRelation("addenda"))
+        .select_related("signed_by", "addendum__author")
+        .order_by("addendum__created_at", "addendum__pk")
     )
+    if not rows:
+        return None
+    note = rows[0]
+    # Django sets a joined row only when there is one.
+    note.addenda_shown = [row.addendum for row in rows if getattr(row, "addendum", None) is not None]
+    parts: dict[int, IndividualNote] = {}
+    linked = (
+        IndividualNote.objects.filter(group_note=note)
+        .annotate(link=FilteredRelation("goal_links"))
+        .select_related("client", "link__goal")
+        # The parts in the model's order, each one's goals in theirs.
+        .order_by(
+            "client__legal_last_name", "client__legal_first_name", "pk", "link__goal__created_at", "link__goal__pk"
+        )
+    )
+    for row in linked:
+        part = parts.setdefault(row.pk, row)
+        if part is row:
+            part.goals_addressed = []
+        link = getattr(row, "link", None)
+        if link is not None:
+            part.goals_addressed.append(link.goal)
+    note.parts = list(parts.values())
+    return note
 
 
 def read_note(session: Session, *, shown: Iterable[Client] = (), detail: str = "progress note") -> GroupNote | None:
@@ -172,7 +192,7 @@ def read_note(session: Session, *, shown: Iterable[Client] = (), detail: str = "
     note = _note_with_parts(session)
     clients = {client.pk for client in shown}
     if note is not None:
-        clients |= {part.client_id for part in note.individual_notes.all()}
+        clients |= {part.client_id for part in note.parts}
     record(Action.VIEW, target=note if note is not None else session, clients=clients, detail=detail)
     return note
 

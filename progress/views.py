@@ -235,7 +235,7 @@ def _note_page(
                 initial = {field: getattr(note, field) for field in notes.SHARED_FIELDS}
             note_form = GroupNoteForm(initial=initial, roster=roster)
         if individual_formset is None:
-            written = {n.client_id: n for n in note.individual_notes.all()} if note else {}
+            written = {part.client_id: part for part in note.parts} if note else {}
             individual_formset = IndividualNoteFormSet(
                 initial=[_birp_initial(member, written.get(member.pk)) for member in attending],
                 attending=attending,
@@ -254,7 +254,7 @@ def _note_page(
         "individual_rows": list(zip(attending, individual_formset.forms, strict=True)) if individual_formset else [],
         "sign_form": sign_form or SignNoteForm(),
         "addendum_form": addendum_form or AddendumForm(),
-        "signing_refusals": notes.signing_refusals(note, roster=roster) if unsigned else [],
+        "signing_refusals": notes.signing_refusals(note, roster=roster, parts=note.parts) if unsigned else [],
         "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
     }
     return render(request, "progress/note.html", context, status=status)
@@ -265,7 +265,7 @@ def _birp_initial(member, written) -> dict:
         return {
             "client": member.pk,
             **{field: getattr(written, field) for field in notes.BIRP_FIELDS},
-            "goals": [goal.pk for goal in written.goals.all()],
+            "goals": [goal.pk for goal in written.goals_addressed],
         }
     return {"client": member.pk, "behaviour": member.attendance.observation}
 
