@@ -117,8 +117,13 @@ def groups_for_therapist(therapist: Therapist, *, now: datetime.datetime | None 
 def get_session_for_therapist(user, pk: int) -> Session:
     """The session if the user leads, co-leads or substitutes in it; otherwise 404, as for a
     session that does not exist."""
+    # Its pages name its group, not who facilitates it.
+    return _session_led_by(user, pk, Session.objects.select_related("group"))
+
+
+def _session_led_by(user, pk: int, sessions: QuerySet[Session]) -> Session:
     therapist = therapist_for(user)
-    session = sessions_for_therapist(therapist).filter(pk=pk).first()
+    session = sessions.filter(_leads(therapist), pk=pk).first()
     if session is None:
         raise Http404("No such session.")
     return session
@@ -126,15 +131,15 @@ def get_session_for_therapist(user, pk: int) -> Session:
 
 def get_session_for_sign_in_sheet(user, pk: int) -> Session:
     """The session whose paper sign-in sheet the user may print: staff who see sessions in the
-    admin, and the therapists who lead it (``get_session_for_therapist``); 404 for anyone else."""
+    admin, and the therapists who lead it (as ``get_session_for_therapist``); 404 for anyone
+    else. The sheet names its facilitators: they come with it."""
+    sheet = Session.objects.select_related("group__co_facilitator__user", "facilitator__user")
     if user.is_authenticated and user.is_active and user.is_staff and user.has_perm("scheduling.view_session"):
-        session = (
-            Session.objects.select_related("group__co_facilitator__user", "facilitator__user").filter(pk=pk).first()
-        )
+        session = sheet.filter(pk=pk).first()
         if session is None:
             raise Http404("No such session.")
         return session
-    return get_session_for_therapist(user, pk)
+    return _session_led_by(user, pk, sheet)
 
 
 def get_group_for_therapist(user, pk: int) -> TherapyGroup:
