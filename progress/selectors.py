@@ -215,20 +215,21 @@ def session_day(session: Session) -> datetime.date:
     return timezone.localdate(session.starts_at)
 
 
-def roster_for_session(session: Session) -> QuerySet[Client]:
+def roster_for_session(session: Session, *, agreements: bool = True) -> QuerySet[Client]:
     """The group's members at the session's start (``groups.models.member_at``: someone who joins
     after it began is not on it), and anyone whose attendance at it was taken (a member who left
-    later that day keeps their record). Each client carries ``agreement_in_force``."""
+    later that day keeps their record). Each client carries ``agreement_in_force``, unless
+    ``agreements`` is False: it matters where attendance is taken, and the check costs the query
+    more to build than to run."""
     members = Membership.objects.at(session.starts_at).filter(group_id=session.group_id).order_by().values("client_id")
     recorded = Attendance.objects.filter(session=session).order_by().values("client_id")
     # One list of ids (a UNION), not two conditions ORed: PostgreSQL would test every client
     # of the clinic against both.
-    return (
-        Client.objects.filter(pk__in=members.union(recorded))
-        .annotate(
-            agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
-        )
-        .order_by("legal_last_name", "legal_first_name", "pk")
+    roster = Client.objects.filter(pk__in=members.union(recorded)).order_by("legal_last_name", "legal_first_name", "pk")
+    if not agreements:
+        return roster
+    return roster.annotate(
+        agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
     )
 
 
@@ -414,14 +415,14 @@ def overdue_sessions(
 ROSTER_FIELDS = ("legal_first_name", "legal_last_name", "preferred_name", "chart_number")
 
 
-def session_roster(session: Session) -> list[Client]:
+def session_roster(session: Session, *, agreements: bool = True) -> list[Client]:
     """The roster, each client with ``attendance`` (or None) for this session, in one query
     whatever the size of the group: each member's attendance row is joined to them (one at most,
     by the constraint of one per session and client). The session and note pages name each
     member (and look for their names in the note's text); the rest of the client's row stays
-    unread."""
+    unread. ``agreements`` as for ``roster_for_session``."""
     roster = list(
-        roster_for_session(session)
+        roster_for_session(session, agreements=agreements)
         .only(*ROSTER_FIELDS)
         .annotate(attendance_here=FilteredRelation("attendances", condition=Q(attendances__session=session)))
         .select_related("attendance_here")

@@ -98,9 +98,10 @@ def overdue_notes(request: HttpRequest) -> HttpResponse:
 @login_required
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = selectors.get_session_for_therapist(request.user, pk)
-    roster = selectors.session_roster(session)
     note = _note_of_session(session)
     closed = attendance.attendance_closed_reasons(session, note_signed=note is not None and note.is_signed)
+    # A member's missing confidentiality agreement matters while attendance can be taken.
+    roster = selectors.session_roster(session, agreements=not closed)
     formset = AttendanceFormSet(
         request.POST if request.method == "POST" and not closed else None, session=session, roster=roster
     )
@@ -173,9 +174,9 @@ def session_topic(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "This meeting's topic is changed; the cycle goes on.")
             return redirect("therapist:session", pk=session.pk)
     # Drawn again with the form's errors; nothing was saved.
-    roster = selectors.session_roster(session)
     note = _note_of_session(session)
     closed = attendance.attendance_closed_reasons(session, note_signed=note is not None and note.is_signed)
+    roster = selectors.session_roster(session, agreements=not closed)
     formset = AttendanceFormSet(None, session=session, roster=roster)
     return _session_page(
         request, session, roster=roster, note=note, formset=formset, closed=closed, topic_form=form, status=400
@@ -225,7 +226,8 @@ def _note_page(
     addendum_form: AddendumForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    roster = selectors.session_roster(session)
+    # No attendance is taken here: the members' agreements are not asked.
+    roster = selectors.session_roster(session, agreements=False)
     note = selectors.read_note(session, shown=roster, detail="note page")
     attending = [m for m in roster if m.attendance is not None and m.attendance.attended]
     if note is None or not note.is_signed:
@@ -278,7 +280,7 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
     if GroupNote.objects.filter(session=session, signed_at__isnull=False).exists():
         messages.error(request, NOTE_IS_LOCKED)
         return redirect("therapist:note", pk=session.pk)
-    roster = selectors.session_roster(session)
+    roster = selectors.session_roster(session, agreements=False)
     attending = [m for m in roster if m.attendance is not None and m.attendance.attended]
     note_form = GroupNoteForm(request.POST, roster=roster)
     goals = selectors.goals_for_note(attending, session)
