@@ -6,6 +6,7 @@ Every page shown records one VIEW in the audit trail with the clients on it (a r
 records it."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -95,11 +96,17 @@ def overdue_notes(request: HttpRequest) -> HttpResponse:
     return render(request, "progress/overdue_notes.html", {"therapist": therapist, "page": page})
 
 
+@dataclass(frozen=True)
+class NoteState:
+    started: bool
+    signed: bool
+
+
 @login_required
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = selectors.get_session_for_therapist(request.user, pk)
     note = _note_of_session(session)
-    closed = attendance.attendance_closed_reasons(session, note_signed=note is not None and note.is_signed)
+    closed = attendance.attendance_closed_reasons(session, note_signed=note.signed)
     # A member's missing confidentiality agreement matters while attendance can be taken.
     roster = selectors.session_roster(session, agreements=not closed)
     formset = AttendanceFormSet(
@@ -123,10 +130,15 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _session_page(request, session, roster=roster, note=note, formset=formset, closed=closed)
 
 
-def _note_of_session(session: Session) -> GroupNote | None:
-    """Whether the session has a note and whether it is signed (its text is not read here)."""
-    # One note per session: no order to sort it by (the model's joins the session).
-    return GroupNote.objects.filter(session=session).only("pk", "signed_at").order_by("pk").first()
+def _note_of_session(session: Session) -> NoteState:
+    """Whether the session has a note and whether it is signed (its text is not read here). The
+    session's row tells when it can: the note's signature is copied to it as the note is signed,
+    and nothing (attendance or a note) is recorded for a meeting not yet met."""
+    if session.note_signed_at is not None:
+        return NoteState(started=True, signed=True)
+    if session.first_recorded_at is None:
+        return NoteState(started=False, signed=False)
+    return NoteState(started=GroupNote.objects.filter(session=session).exists(), signed=False)
 
 
 def _session_page(
@@ -175,7 +187,7 @@ def session_topic(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("therapist:session", pk=session.pk)
     # Drawn again with the form's errors; nothing was saved.
     note = _note_of_session(session)
-    closed = attendance.attendance_closed_reasons(session, note_signed=note is not None and note.is_signed)
+    closed = attendance.attendance_closed_reasons(session, note_signed=note.signed)
     roster = selectors.session_roster(session, agreements=not closed)
     formset = AttendanceFormSet(None, session=session, roster=roster)
     return _session_page(
