@@ -619,12 +619,17 @@ def overdue_plan_reviews(therapist: Therapist, *, today: datetime.date) -> Query
     )
 
 
-def goals_for_note(attending: Iterable[Client], session: Session) -> dict[int, list[Goal]]:
+def goals_for_note(
+    attending: Iterable[Client], session: Session, *, note_started: bool = True
+) -> dict[int, list[Goal]]:
     """Each attending member's goals the session's note may address: their active goals and any
-    goal the note already links (a goal met since keeps its tick). One query."""
+    goal the note already links (a goal met since keeps its tick; a caller that has read that
+    there is no note yet says so, and the links are not looked for). One query."""
     ids = [client.pk for client in attending]
-    linked = NoteGoal.objects.filter(goal=OuterRef("pk"), individual_note__group_note__session=session)
-    offered = Q(status=Goal.Status.ACTIVE) | Q(Exists(linked))
+    offered = Q(status=Goal.Status.ACTIVE)
+    if note_started:
+        linked = NoteGoal.objects.filter(goal=OuterRef("pk"), individual_note__group_note__session=session)
+        offered |= Q(Exists(linked))
     goals = Goal.objects.filter(offered, plan__client_id__in=ids).select_related("plan").order_by("created_at", "pk")
     found: dict[int, list[Goal]] = {pk: [] for pk in ids}
     for goal in goals:

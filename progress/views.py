@@ -254,7 +254,7 @@ def _note_page(
                 initial=[_birp_initial(member, written.get(member.pk)) for member in attending],
                 attending=attending,
                 roster=roster,
-                goals=selectors.goals_for_note(attending, session),
+                goals=selectors.goals_for_note(attending, session, note_started=note is not None),
             )
     unsigned = note is not None and not note.is_signed
     context = {
