@@ -472,14 +472,22 @@ def participation_balance(group: TherapyGroup, *, today: datetime.date | None = 
     # the sixth with attendance, rather than joining every attendance row the group ever had.
     # The table reads each session's day, each member's name and each cell's status and
     # participation: the rest of the rows (observations, the clients' details) stays unread.
-    sessions = list(
+    recent = (
         Session.objects.filter(group=group)
         .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
         .exclude(status=Session.Status.CANCELLED)
-        .only("starts_at", "group_id")
-        .order_by("-starts_at")[:BALANCE_SESSIONS]
+        .order_by("-starts_at")
+        .values("pk")[:BALANCE_SESSIONS]
     )
-    sessions.reverse()
+    # Their attendance, each row with its session's start: each of them has some, so the sessions
+    # come with it, in one query. No order: the cells are looked up by session and client.
+    attendances = list(
+        Attendance.objects.filter(session__in=recent)
+        .select_related("session")
+        .only("session__starts_at", "client_id", "status", "participation")
+        .order_by()
+    )
+    sessions = sorted({a.session_id: a.session for a in attendances}.values(), key=lambda session: session.starts_at)
     members = (
         Membership.objects.filter(group=group, status=Membership.Status.ACTIVE, joined_on__lte=today)
         .select_related("client")
@@ -490,9 +498,6 @@ def participation_balance(group: TherapyGroup, *, today: datetime.date | None = 
             "client__chart_number",
         )
         .order_by("client__legal_last_name", "client__legal_first_name")
-    )
-    attendances = Attendance.objects.filter(session__in=sessions).only(
-        "session_id", "client_id", "status", "participation"
     )
     cells = {(a.session_id, a.client_id): a for a in attendances}
     rows = [MemberBalance(client=m.client, cells=[cells.get((s.pk, m.client_id)) for s in sessions]) for m in members]

@@ -40,9 +40,9 @@ SESSION_PAGE_QUERIES = 5 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
 # addenda (one query), the individualized notes with their clients and the goals each already
 # links, the golden thread (one query).
 NOTE_PAGE_QUERIES = 7 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
-# The group page also reads the group's topic cycle (none here; with one, its coming meetings are
-# one query more).
-GROUP_PAGE_QUERIES = 7 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
+# The group page reads its recent sessions with their attendance (one query) and its members; it
+# also reads the group's topic cycle (none here; with one, its coming meetings are one query more).
+GROUP_PAGE_QUERIES = 6 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
 # The session and the user (with the therapist), the groups they lead, the count of unsigned notes
 # and one page of them.
 OVERDUE_PAGE_QUERIES = 5 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
