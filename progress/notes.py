@@ -228,16 +228,19 @@ def _link_goals(parts: Mapping[int, IndividualNote], goals: Mapping[int, set[int
         NoteGoal.objects.bulk_create(NoteGoal(individual_note_id=part, goal_id=goal) for part, goal in sorted(added))
 
 
-def signing_refusals(note: GroupNote, *, roster: list[Client] | None = None) -> list[str]:
+def signing_refusals(
+    note: GroupNote, *, roster: list[Client] | None = None, parts: Iterable[IndividualNote] | None = None
+) -> list[str]:
     """What still has to be done before the note can be signed (empty when it can). A page that
-    has read the roster (``selectors.session_roster``: each client with its ``attendance``)
-    passes it, so that it is not read again."""
+    has read the roster (``selectors.session_roster``: each client with its ``attendance``) and
+    the note's individualized notes passes them, so that they are not read again."""
     reasons = []
     roster = session_roster(note.session) if roster is None else roster
     missing = [client.display_name for client in roster if client.attendance is None]
     if missing:
         reasons.append(f"Attendance is not recorded for {', '.join(missing)}.")
-    written = {n.client_id for n in note.individual_notes.all() if n.behaviour.strip()}
+    parts = note.individual_notes.all() if parts is None else parts
+    written = {n.client_id for n in parts if n.behaviour.strip()}
     attending = [client for client in roster if client.attendance is not None and client.attendance.attended]
     unwritten = [client.display_name for client in attending if client.pk not in written]
     if unwritten:

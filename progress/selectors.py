@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     Count,
     Exists,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -30,7 +31,6 @@ from groups.models import Membership, Therapist, TherapyGroup, member_at
 from iop.clock import monday_of, start_of_day
 from progress.models import (
     READ_NOTE_TEXT,
-    Addendum,
     Attendance,
     Goal,
     GoalStatusChange,
@@ -120,8 +120,13 @@ def groups_for_therapist(therapist: Therapist, *, now: datetime.datetime | None 
 def get_session_for_therapist(user, pk: int) -> Session:
     """The session if the user leads, co-leads or substitutes in it; otherwise 404, as for a
     session that does not exist."""
+    # Its pages name its group, not who facilitates it.
+    return _session_led_by(user, pk, Session.objects.select_related("group"))
+
+
+def _session_led_by(user, pk: int, sessions: QuerySet[Session]) -> Session:
     therapist = therapist_for(user)
-    session = sessions_for_therapist(therapist).filter(pk=pk).first()
+    session = sessions.filter(_leads(therapist), pk=pk).first()
     if session is None:
         raise Http404("No such session.")
     return session
@@ -129,15 +134,15 @@ def get_session_for_therapist(user, pk: int) -> Session:
 
 def get_session_for_sign_in_sheet(user, pk: int) -> Session:
     """The session whose paper sign-in sheet the user may print: staff who see sessions in the
-    admin, and the therapists who lead it (``get_session_for_therapist``); 404 for anyone else."""
+    admin, and the therapists who lead it (as ``get_session_for_therapist``); 404 for anyone
+    else. The sheet names its facilitators: they come with it."""
+    sheet = Session.objects.select_related("group__co_facilitator__user", "facilitator__user")
     if user.is_authenticated and user.is_active and user.is_staff and user.has_perm("scheduling.view_session"):
-        session = (
-            Session.objects.select_related("group__co_facilitator__user", "facilitator__user").filter(pk=pk).first()
-        )
+        session = sheet.filter(pk=pk).first()
         if session is None:
             raise Http404("No such session.")
         return session
-    return get_session_for_therapist(user, pk)
+    return _session_led_by(user, pk, sheet)
 
 
 def get_group_for_therapist(user, pk: int) -> TherapyGroup:
@@ -149,20 +154,41 @@ def get_group_for_therapist(user, pk: int) -> TherapyGroup:
 
 
 def _note_with_parts(session: Session) -> GroupNote | None:
-    # Each individualized note with its client, and each addendum with its author, in one query
-    # (a prefetch through the foreign key would ask for the clients and the authors apart). The
-    # session has one note: no order to sort it by (the model's joins the session).
-    return (
+    """The session's note with ``parts``, its individualized notes (each with its client and
+    ``goals_addressed``), and ``addenda_shown``, oldest first (each with its author): two queries
+    whatever it holds. Each joins what it reads to the rows it belongs to (a note has a few
+    addenda, a part a few goals) and takes them apart here, where a prefetch for each relation
+    was a query more and more Python than the query. The session has one note."""
+    rows = list(
         GroupNote.objects.filter(session=session)
-        .select_related("signed_by", "created_by")
-        .prefetch_related(
-            Prefetch("individual_notes", queryset=IndividualNote.objects.select_related("client")),
-            "individual_notes__goals",
-            Prefetch("addenda", queryset=Addendum.objects.select_related("author")),
-        )
-        .order_by("pk")
-        .first()
+        .annotate(addendum=FilteredRelation("addenda"))
+        .select_related("signed_by", "addendum__author")
+        .order_by("addendum__created_at", "addendum__pk")
     )
+    if not rows:
+        return None
+    note = rows[0]
+    # Django sets a joined row only when there is one.
+    note.addenda_shown = [row.addendum for row in rows if getattr(row, "addendum", None) is not None]
+    parts: dict[int, IndividualNote] = {}
+    linked = (
+        IndividualNote.objects.filter(group_note=note)
+        .annotate(link=FilteredRelation("goal_links"))
+        .select_related("client", "link__goal")
+        # The parts in the model's order, each one's goals in theirs.
+        .order_by(
+            "client__legal_last_name", "client__legal_first_name", "pk", "link__goal__created_at", "link__goal__pk"
+        )
+    )
+    for row in linked:
+        part = parts.setdefault(row.pk, row)
+        if part is row:
+            part.goals_addressed = []
+        link = getattr(row, "link", None)
+        if link is not None:
+            part.goals_addressed.append(link.goal)
+    note.parts = list(parts.values())
+    return note
 
 
 def read_note(session: Session, *, shown: Iterable[Client] = (), detail: str = "progress note") -> GroupNote | None:
@@ -174,7 +200,7 @@ def read_note(session: Session, *, shown: Iterable[Client] = (), detail: str = "
     note = _note_with_parts(session)
     clients = {client.pk for client in shown}
     if note is not None:
-        clients |= {part.client_id for part in note.individual_notes.all()}
+        clients |= {part.client_id for part in note.parts}
     record(Action.VIEW, target=note if note is not None else session, clients=clients, detail=detail)
     return note
 
@@ -192,20 +218,21 @@ def session_day(session: Session) -> datetime.date:
     return timezone.localdate(session.starts_at)
 
 
-def roster_for_session(session: Session) -> QuerySet[Client]:
+def roster_for_session(session: Session, *, agreements: bool = True) -> QuerySet[Client]:
     """The group's members at the session's start (``groups.models.member_at``: someone who joins
     after it began is not on it), and anyone whose attendance at it was taken (a member who left
-    later that day keeps their record). Each client carries ``agreement_in_force``."""
+    later that day keeps their record). Each client carries ``agreement_in_force``, unless
+    ``agreements`` is False: it matters where attendance is taken, and the check costs the query
+    more to build than to run."""
     members = Membership.objects.at(session.starts_at).filter(group_id=session.group_id).order_by().values("client_id")
     recorded = Attendance.objects.filter(session=session).order_by().values("client_id")
     # One list of ids (a UNION), not two conditions ORed: PostgreSQL would test every client
     # of the clinic against both.
-    return (
-        Client.objects.filter(pk__in=members.union(recorded))
-        .annotate(
-            agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
-        )
-        .order_by("legal_last_name", "legal_first_name", "pk")
+    roster = Client.objects.filter(pk__in=members.union(recorded)).order_by("legal_last_name", "legal_first_name", "pk")
+    if not agreements:
+        return roster
+    return roster.annotate(
+        agreement_in_force=Exists(AgreementSignature.objects.current().filter(client=OuterRef("pk"))),
     )
 
 
@@ -402,14 +429,21 @@ def overdue_sessions(
 ROSTER_FIELDS = ("legal_first_name", "legal_last_name", "preferred_name", "chart_number")
 
 
-def session_roster(session: Session) -> list[Client]:
-    """The roster, each client with ``attendance`` (or None) for this session; a fixed number of
-    queries whatever the size of the group. The session and note pages name each member (and
-    look for their names in the note's text); the rest of the client's row stays unread."""
-    roster = list(roster_for_session(session).only(*ROSTER_FIELDS))
-    attendances = {a.client_id: a for a in Attendance.objects.filter(session=session)}
+def session_roster(session: Session, *, agreements: bool = True) -> list[Client]:
+    """The roster, each client with ``attendance`` (or None) for this session, in one query
+    whatever the size of the group: each member's attendance row is joined to them (one at most,
+    by the constraint of one per session and client). The session and note pages name each
+    member (and look for their names in the note's text); the rest of the client's row stays
+    unread. ``agreements`` as for ``roster_for_session``."""
+    roster = list(
+        roster_for_session(session, agreements=agreements)
+        .only(*ROSTER_FIELDS)
+        .annotate(attendance_here=FilteredRelation("attendances", condition=Q(attendances__session=session)))
+        .select_related("attendance_here")
+    )
     for client in roster:
-        client.attendance = attendances.get(client.pk)
+        # Django sets the joined row only when there is one.
+        client.attendance = getattr(client, "attendance_here", None)
     return roster
 
 
@@ -452,14 +486,22 @@ def participation_balance(group: TherapyGroup, *, today: datetime.date | None = 
     # the sixth with attendance, rather than joining every attendance row the group ever had.
     # The table reads each session's day, each member's name and each cell's status and
     # participation: the rest of the rows (observations, the clients' details) stays unread.
-    sessions = list(
+    recent = (
         Session.objects.filter(group=group)
         .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
         .exclude(status=Session.Status.CANCELLED)
-        .only("starts_at", "group_id")
-        .order_by("-starts_at")[:BALANCE_SESSIONS]
+        .order_by("-starts_at")
+        .values("pk")[:BALANCE_SESSIONS]
     )
-    sessions.reverse()
+    # Their attendance, each row with its session's start: each of them has some, so the sessions
+    # come with it, in one query. No order: the cells are looked up by session and client.
+    attendances = list(
+        Attendance.objects.filter(session__in=recent)
+        .select_related("session")
+        .only("session__starts_at", "client_id", "status", "participation")
+        .order_by()
+    )
+    sessions = sorted({a.session_id: a.session for a in attendances}.values(), key=lambda session: session.starts_at)
     members = (
         Membership.objects.filter(group=group, status=Membership.Status.ACTIVE, joined_on__lte=today)
         .select_related("client")
@@ -470,9 +512,6 @@ def participation_balance(group: TherapyGroup, *, today: datetime.date | None = 
             "client__chart_number",
         )
         .order_by("client__legal_last_name", "client__legal_first_name")
-    )
-    attendances = Attendance.objects.filter(session__in=sessions).only(
-        "session_id", "client_id", "status", "participation"
     )
     cells = {(a.session_id, a.client_id): a for a in attendances}
     rows = [MemberBalance(client=m.client, cells=[cells.get((s.pk, m.client_id)) for s in sessions]) for m in members]
@@ -603,12 +642,17 @@ def overdue_plan_reviews(therapist: Therapist, *, today: datetime.date) -> Query
     )
 
 
-def goals_for_note(attending: Iterable[Client], session: Session) -> dict[int, list[Goal]]:
+def goals_for_note(
+    attending: Iterable[Client], session: Session, *, note_started: bool = True
+) -> dict[int, list[Goal]]:
     """Each attending member's goals the session's note may address: their active goals and any
-    goal the note already links (a goal met since keeps its tick). One query."""
+    goal the note already links (a goal met since keeps its tick; a caller that has read that
+    there is no note yet says so, and the links are not looked for). One query."""
     ids = [client.pk for client in attending]
-    linked = NoteGoal.objects.filter(goal=OuterRef("pk"), individual_note__group_note__session=session)
-    offered = Q(status=Goal.Status.ACTIVE) | Q(Exists(linked))
+    offered = Q(status=Goal.Status.ACTIVE)
+    if note_started:
+        linked = NoteGoal.objects.filter(goal=OuterRef("pk"), individual_note__group_note__session=session)
+        offered |= Q(Exists(linked))
     goals = Goal.objects.filter(offered, plan__client_id__in=ids).select_related("plan").order_by("created_at", "pk")
     found: dict[int, list[Goal]] = {pk: [] for pk in ids}
     for goal in goals:

@@ -6,6 +6,7 @@ Every page shown records one VIEW in the audit trail with the clients on it (a r
 records it."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -95,12 +96,19 @@ def overdue_notes(request: HttpRequest) -> HttpResponse:
     return render(request, "progress/overdue_notes.html", {"therapist": therapist, "page": page})
 
 
+@dataclass(frozen=True)
+class NoteState:
+    started: bool
+    signed: bool
+
+
 @login_required
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = selectors.get_session_for_therapist(request.user, pk)
-    roster = selectors.session_roster(session)
     note = _note_of_session(session)
-    closed = attendance.attendance_closed_reasons(session, note_signed=note is not None and note.is_signed)
+    closed = attendance.attendance_closed_reasons(session, note_signed=note.signed)
+    # A member's missing confidentiality agreement matters while attendance can be taken.
+    roster = selectors.session_roster(session, agreements=not closed)
     formset = AttendanceFormSet(
         request.POST if request.method == "POST" and not closed else None, session=session, roster=roster
     )
@@ -122,10 +130,15 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _session_page(request, session, roster=roster, note=note, formset=formset, closed=closed)
 
 
-def _note_of_session(session: Session) -> GroupNote | None:
-    """Whether the session has a note and whether it is signed (its text is not read here)."""
-    # One note per session: no order to sort it by (the model's joins the session).
-    return GroupNote.objects.filter(session=session).only("pk", "signed_at").order_by("pk").first()
+def _note_of_session(session: Session) -> NoteState:
+    """Whether the session has a note and whether it is signed (its text is not read here). The
+    session's row tells when it can: the note's signature is copied to it as the note is signed,
+    and nothing (attendance or a note) is recorded for a meeting not yet met."""
+    if session.note_signed_at is not None:
+        return NoteState(started=True, signed=True)
+    if session.first_recorded_at is None:
+        return NoteState(started=False, signed=False)
+    return NoteState(started=GroupNote.objects.filter(session=session).exists(), signed=False)
 
 
 def _session_page(
@@ -173,9 +186,9 @@ def session_topic(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "This meeting's topic is changed; the cycle goes on.")
             return redirect("therapist:session", pk=session.pk)
     # Drawn again with the form's errors; nothing was saved.
-    roster = selectors.session_roster(session)
     note = _note_of_session(session)
-    closed = attendance.attendance_closed_reasons(session, note_signed=note is not None and note.is_signed)
+    closed = attendance.attendance_closed_reasons(session, note_signed=note.signed)
+    roster = selectors.session_roster(session, agreements=not closed)
     formset = AttendanceFormSet(None, session=session, roster=roster)
     return _session_page(
         request, session, roster=roster, note=note, formset=formset, closed=closed, topic_form=form, status=400
@@ -225,7 +238,8 @@ def _note_page(
     addendum_form: AddendumForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    roster = selectors.session_roster(session)
+    # No attendance is taken here: the members' agreements are not asked.
+    roster = selectors.session_roster(session, agreements=False)
     note = selectors.read_note(session, shown=roster, detail="note page")
     attending = [m for m in roster if m.attendance is not None and m.attendance.attended]
     if note is None or not note.is_signed:
@@ -235,12 +249,12 @@ def _note_page(
                 initial = {field: getattr(note, field) for field in notes.SHARED_FIELDS}
             note_form = GroupNoteForm(initial=initial, roster=roster)
         if individual_formset is None:
-            written = {n.client_id: n for n in note.individual_notes.all()} if note else {}
+            written = {part.client_id: part for part in note.parts} if note else {}
             individual_formset = IndividualNoteFormSet(
                 initial=[_birp_initial(member, written.get(member.pk)) for member in attending],
                 attending=attending,
                 roster=roster,
-                goals=selectors.goals_for_note(attending, session),
+                goals=selectors.goals_for_note(attending, session, note_started=note is not None),
             )
     unsigned = note is not None and not note.is_signed
     context = {
@@ -254,7 +268,7 @@ def _note_page(
         "individual_rows": list(zip(attending, individual_formset.forms, strict=True)) if individual_formset else [],
         "sign_form": sign_form or SignNoteForm(),
         "addendum_form": addendum_form or AddendumForm(),
-        "signing_refusals": notes.signing_refusals(note, roster=roster) if unsigned else [],
+        "signing_refusals": notes.signing_refusals(note, roster=roster, parts=note.parts) if unsigned else [],
         "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
     }
     return render(request, "progress/note.html", context, status=status)
@@ -265,7 +279,7 @@ def _birp_initial(member, written) -> dict:
         return {
             "client": member.pk,
             **{field: getattr(written, field) for field in notes.BIRP_FIELDS},
-            "goals": [goal.pk for goal in written.goals.all()],
+            "goals": [goal.pk for goal in written.goals_addressed],
         }
     return {"client": member.pk, "behaviour": member.attendance.observation}
 
@@ -278,7 +292,7 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
     if GroupNote.objects.filter(session=session, signed_at__isnull=False).exists():
         messages.error(request, NOTE_IS_LOCKED)
         return redirect("therapist:note", pk=session.pk)
-    roster = selectors.session_roster(session)
+    roster = selectors.session_roster(session, agreements=False)
     attending = [m for m in roster if m.attendance is not None and m.attendance.attended]
     note_form = GroupNoteForm(request.POST, roster=roster)
     goals = selectors.goals_for_note(attending, session)

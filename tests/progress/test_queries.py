@@ -34,14 +34,15 @@ MANY_NAMES = [(f"Member{chr(65 + i)}", f"Surname{chr(65 + i)}") for i in range(1
 # Every therapist page also asks once for the open safety alerts of the therapist's clients (the
 # banner at its top; none here, so it records no read). The therapist's record comes with the
 # signed-in user (iop/backends.py).
-SESSION_PAGE_QUERIES = 6 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
-# The note page's signing refusals read the roster the page has already read; it also reads the
-# goals each member's part may address and the goals each part already links (the golden
-# thread): two queries. The individualized notes come with their clients (one query).
-NOTE_PAGE_QUERIES = 10 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
-# The group page also reads the group's topic cycle (none here; with one, its coming meetings are
-# one query more).
-GROUP_PAGE_QUERIES = 7 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
+SESSION_PAGE_QUERIES = 5 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
+# The note page's signing refusals read the roster and the parts the page has already read; it
+# also reads the goals each member's part may address (one query). The note comes with its
+# addenda (one query), the individualized notes with their clients and the goals each already
+# links, the golden thread (one query).
+NOTE_PAGE_QUERIES = 7 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
+# The group page reads its recent sessions with their attendance (one query) and its members; it
+# also reads the group's topic cycle (none here; with one, its coming meetings are one query more).
+GROUP_PAGE_QUERIES = 6 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES
 # The session and the user (with the therapist), the groups they lead, the count of unsigned notes
 # and one page of them.
 OVERDUE_PAGE_QUERIES = 5 + AUDIT_READ_QUERIES + SAFETY_BANNER_QUERIES

@@ -1,0 +1,30 @@
+"""The list of sessions whose note is overdue, written out in Python: a therapist back from leave
+has pages of them, and through the template each link was a date filter, a URL tag and a test."""
+
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+
+from scheduling.models import Session
+
+register = template.Library()
+
+
+@register.simple_tag
+def overdue_links(sessions: list[Session], day_format: str) -> SafeString:
+    """A link to each session's note: its day (``day_format``, as the date filter takes it), its
+    group, and what is left to do (``note_started``, from ``selectors.overdue_sessions``)."""
+    links = []
+    for session in sessions:
+        day = date_format(timezone.localtime(session.starts_at), day_format)
+        to_do = "sign the note" if session.note_started else "write and sign the note"
+        links.append(
+            f'<a href="{reverse("therapist:note", args=[session.pk])}"'
+            ' class="list-group-item list-group-item-action list-group-item-warning">\n'
+            f"{conditional_escape(day)} · {conditional_escape(session.group.name)} — {to_do}\n</a>"
+        )
+    # Every value above is escaped.
+    return mark_safe("\n".join(links))
