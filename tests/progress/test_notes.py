@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from progress import notes
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote, SignedNoteLocked
@@ -372,7 +373,11 @@ def test_unsigned_note_older_than_24_hours_is_listed(facilitator_client, group, 
     response = facilitator_client.get(reverse("therapist:dashboard"))
 
     assert [s.pk for s in response.context["overdue_sessions"]] == [old.pk]
-    assert "unsigned for more than 24 hours" in response.content.decode()
+    page = response.content.decode()
+    assert "unsigned for more than 24 hours" in page
+    day = date_format(timezone.localtime(old.starts_at), "D M j")
+    assert f'href="{reverse("therapist:note", args=[old.pk])}"' in page
+    assert f"{day} · {group.name} — sign the note" in page
 
 
 def test_signed_note_is_not_listed_as_overdue(facilitator_client, group, members, therapist):
