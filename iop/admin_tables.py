@@ -8,21 +8,18 @@ waitlist, or a note's page with a part per member, that was a third of the page'
 from collections.abc import Callable, Iterable, Sequence
 
 from django.contrib.admin.utils import quote
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-EMPTY = "—"
+from iop.links import urls_of
 
-# Stands for the primary key in the one reversed URL of ``change_urls``.
-KEY = "0key0"
+EMPTY = "—"
 
 
 def change_urls(url_name: str, *, current_app: str | None = None) -> Callable[[object], str]:
-    """The admin change page of any row, by its primary key, from one ``reverse()``: a table or
-    a list links each of its rows, and ``reverse()`` walks the URL patterns at every call."""
-    url = reverse(url_name, args=(KEY,), current_app=current_app)
-    return lambda pk: url.replace(KEY, str(quote(pk)))
+    """The admin change page of any row, by its primary key, from one ``reverse()``
+    (``iop.links``): a table or a list links each of its rows."""
+    return urls_of(url_name, current_app=current_app, quote=quote)
 
 
 def table(*, headers: Sequence[str], rows: Iterable[Sequence], empty: str) -> SafeString:

@@ -6,11 +6,11 @@ largest part of drawing the page. Each card reads what ``selectors.dashboard_wee
 import datetime
 
 from django import template
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from iop.links import urls_of
 from scheduling.models import Session
 
 register = template.Library()
@@ -21,14 +21,16 @@ def session_cards(sessions: list[Session], *, show_date: bool = False) -> SafeSt
     """Each session a link to its page: when, the group, the topic, where, how many members, the
     substitute if the group's facilitator is not leading it, and what is left to do."""
     now = timezone.now()
-    written = _Written()
+    written = _Written(session_url=urls_of("therapist:session"))
     return mark_safe("\n".join(_card(session, now=now, show_date=show_date, written=written) for session in sessions))
 
 
 class _Written:
-    """Each day and time of day written once: a week's sessions share a few of each."""
+    """Each day and time of day written once: a week's sessions share a few of each. The URL of
+    a session's page is reversed once too (``iop.links``)."""
 
-    def __init__(self):
+    def __init__(self, *, session_url):
+        self.session_url = session_url
         self.days: dict[datetime.date, str] = {}
         self.times: dict[datetime.time, str] = {}
 
@@ -61,7 +63,7 @@ def _card(session: Session, *, now: datetime.datetime, show_date: bool, written:
         '<div class="small">{}</div>'
         '<div class="small text-body-secondary">{} · {}{}</div>'
         '</div><div class="d-flex flex-wrap align-content-start gap-1">{}</div></div></a>',
-        reverse("therapist:session", args=[session.pk]),
+        written.session_url(session.pk),
         " text-body-secondary" if session.is_cancelled else "",
         session.pk,
         start,

@@ -6,6 +6,7 @@ from django import template
 
 from audit.trail import Action, record
 from clients.models import Client
+from iop.links import urls_of
 from progress import discharge
 
 register = template.Library()
@@ -20,6 +21,9 @@ def discharge_summaries_due(context):
     if therapist is None:
         return {"unsigned_discharges": []}
     clients = discharge.unsigned_discharges(therapist, limit=SUMMARIES_SHOWN)
+    summary_url = urls_of("therapist:discharge")
+    for client in clients:
+        client.summary_url = summary_url(client.pk)
     if clients:
         record(
             Action.VIEW,

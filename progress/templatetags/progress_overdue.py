@@ -2,12 +2,12 @@
 has pages of them, and through the template each link was a date filter, a URL tag and a test."""
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from iop.links import urls_of
 from scheduling.models import Session
 
 register = template.Library()
@@ -17,12 +17,13 @@ register = template.Library()
 def overdue_links(sessions: list[Session], day_format: str) -> SafeString:
     """A link to each session's note: its day (``day_format``, as the date filter takes it), its
     group, and what is left to do (``note_started``, from ``selectors.overdue_sessions``)."""
+    note_url = urls_of("therapist:note")
     links = []
     for session in sessions:
         day = date_format(timezone.localtime(session.starts_at), day_format)
         to_do = "sign the note" if session.note_started else "write and sign the note"
         links.append(
-            f'<a href="{reverse("therapist:note", args=[session.pk])}"'
+            f'<a href="{note_url(session.pk)}"'
             ' class="list-group-item list-group-item-action list-group-item-warning">\n'
             f"{conditional_escape(day)} · {conditional_escape(session.group.name)} — {to_do}\n</a>"
         )

@@ -5,6 +5,7 @@ from django import template
 from django.utils import timezone
 
 from audit.trail import Action, record
+from iop.links import urls_of
 from progress import selectors
 from progress.models import TreatmentPlan
 
@@ -28,6 +29,8 @@ def plan_reviews_due(context):
             clients=[plan.client_id for plan in plans[:REVIEWS_SHOWN]],
             detail="treatment plans overdue for review",
         )
+    plan_url, progress_url = urls_of("therapist:plan"), urls_of("therapist:progress")
     for plan in plans:
         plan.review_due_on = selectors.review_due_on(plan)
+        plan.plan_url, plan.progress_url = plan_url(plan.client_id), progress_url(plan.client_id)
     return {"overdue_plans": plans[:REVIEWS_SHOWN], "more_overdue_plans": len(plans) > REVIEWS_SHOWN}

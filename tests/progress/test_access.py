@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from tests.factories import TherapyGroupFactory
 from tests.helpers import make_session, record_everyone_present, write_note
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +113,16 @@ def test_dashboard_lists_only_the_therapists_own_sessions(client, group, session
 
     assert group.name not in page
     assert "no sessions this week" in page
+
+
+def test_dashboard_links_the_page_of_each_group_the_therapist_leads(client, group, other_therapist, therapist):
+    other_group = TherapyGroupFactory(facilitator=other_therapist)
+    client.force_login(therapist.user)
+
+    page = client.get(reverse("therapist:dashboard")).content.decode()
+
+    assert f'href="{reverse("therapist:group", args=[group.pk])}">{group.name}</a>' in page
+    assert reverse("therapist:group", args=[other_group.pk]) not in page
 
 
 def test_inactive_therapist_gets_404(client, therapist, session):

@@ -199,7 +199,9 @@ def test_the_therapist_writes_and_signs_on_the_page(discharged, therapist, clien
 
 def test_the_dashboard_lists_the_summaries_to_sign(draft, therapist, client):
     client.force_login(therapist.user)
-    assert 'data-testid="discharge-summaries-due"' in client.get(reverse("therapist:dashboard")).content.decode()
+    page = client.get(reverse("therapist:dashboard")).content.decode()
+    assert 'data-testid="discharge-summaries-due"' in page
+    assert f'href="{reverse("therapist:discharge", args=[draft.client_id])}"' in page
 
     discharge.sign_summary(summary=draft, user=therapist.user, password=PASSWORD)
     assert 'data-testid="discharge-summaries-due"' not in client.get(reverse("therapist:dashboard")).content.decode()

@@ -471,7 +471,8 @@ def test_the_dashboard_lists_plans_overdue_for_review_with_links(facilitator_cli
     page = facilitator_client.get(reverse("therapist:dashboard")).content.decode()
 
     assert "Treatment plans overdue for review" in page
-    assert reverse("therapist:plan", args=[plan.client_id]) in page
+    assert f'href="{reverse("therapist:plan", args=[plan.client_id])}"' in page
+    assert f'href="{reverse("therapist:progress", args=[plan.client_id])}"' in page
 
 
 def test_the_dashboard_lists_no_plan_whose_review_is_not_due(facilitator_client, plan, settings):
