@@ -26,7 +26,8 @@ class AuditedAdmin:
     is shown records one VIEW, with the clients on it, in one INSERT.
 
     ``audit_clients(obj)`` says which clients a row concerns; list pages fetch what it needs
-    with ``list_select_related`` (or a prefetch in ``get_queryset``). A model whose list names
+    with ``list_select_related`` (or a prefetch in ``get_queryset``), or say which clients all
+    of their rows concern at once (``audit_clients_of_list``). A model whose list names
     no client (sessions, groups) sets ``audit_changelist = False``: only its change page, which
     does, is recorded. ``audit_detail(request)`` adds what the privacy officer should know about
     what was shown (e.g. whether note text was on the page)."""
@@ -35,6 +36,11 @@ class AuditedAdmin:
 
     def audit_clients(self, obj) -> list[int]:
         raise NotImplementedError
+
+    def audit_clients_of_list(self, rows: list) -> list[int]:
+        """The clients a list page's rows concern: ``audit_clients`` of each row, unless a model
+        whose rows each concern many clients asks the database for them all at once."""
+        return [client for row in rows for client in self.audit_clients(row)]
 
     def audit_detail(self, request) -> str:
         return ""
@@ -49,7 +55,7 @@ class AuditedAdmin:
             record(
                 Action.VIEW,
                 target=self.model,
-                clients=[client for row in rows for client in self.audit_clients(row)],
+                clients=self.audit_clients_of_list(rows),
                 detail=f"{detail}; {extra}" if extra else detail,
             )
         return response

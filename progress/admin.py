@@ -101,8 +101,8 @@ def _shown_or_withheld(request, what: str) -> str:
 
 
 def _note_clients():
-    """The clients a note concerns (its individualized parts), for the audit row: ids only."""
-    return Prefetch("individual_notes", queryset=IndividualNote.objects.order_by().only("pk", "group_note", "client"))
+    """The parts of notes as an audit row needs them (which clients a note concerns): ids only."""
+    return IndividualNote.objects.order_by().only("pk", "group_note", "client")
 
 
 class AttendanceInline(NoteTextAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
@@ -229,12 +229,7 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
         # A note is written once its session has started (progress.notes): said here too, so that
         # the list, newest session first, starts from now instead of from the sessions planned
         # weeks ahead, none of which has a note (the walk down the starts_at index is short).
-        return (
-            super()
-            .get_queryset(request)
-            .filter(session__starts_at__lte=timezone.now())
-            .prefetch_related(_note_clients())
-        )
+        return super().get_queryset(request).filter(session__starts_at__lte=timezone.now())
 
     def get_search_results(self, request, queryset, search_term):
         """The notes with a part about a client the words find: one EXISTS per note, instead of
@@ -270,7 +265,12 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
         )
 
     def audit_clients(self, note):
-        return [part.client_id for part in note.individual_notes.all()]
+        return list(note.individual_notes.values_list("client_id", flat=True))
+
+    def audit_clients_of_list(self, notes):
+        # A page of notes concerns some four hundred members: their ids in one query, rather than
+        # a prefetch that made a model instance of each part.
+        return list(IndividualNote.objects.filter(group_note__in=notes).values_list("client_id", flat=True))
 
     def audit_detail(self, request) -> str:
         return _shown_or_withheld(request, "note text")
@@ -300,7 +300,7 @@ class AddendumAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, LargeL
         return (
             super()
             .get_queryset(request)
-            .prefetch_related(Prefetch("group_note__individual_notes", queryset=_note_clients().queryset))
+            .prefetch_related(Prefetch("group_note__individual_notes", queryset=_note_clients()))
         )
 
     def audit_clients(self, addendum):
