@@ -25,12 +25,32 @@ PARTICIPATION = dict(Attendance.Participation.choices)
 GOAL_STATUSES = dict(Goal.Status.choices)
 
 
-def _member_links(member: Client, name: str, *, plan: str, between: str, css: str = "") -> str:
+class _MemberUrls:
+    """The addresses of each roster member's plan and progress pages, reversed once for the
+    roster with a stand-in key that each member's key replaces: ``reverse()`` is some forty
+    calls, and a roster asks for two a member. Made for each drawing, as the addresses begin
+    with the request's script prefix."""
+
+    STAND_IN = "2147483647"
+
+    def __init__(self):
+        self.plan = self._parts("therapist:plan")
+        self.progress = self._parts("therapist:progress")
+
+    def _parts(self, url_name: str) -> tuple[str, str]:
+        before, _, after = reverse(url_name, args=[int(self.STAND_IN)]).rpartition(self.STAND_IN)
+        return before, after
+
+    def of(self, page: tuple[str, str], member: Client) -> str:
+        return f"{page[0]}{member.pk}{page[1]}"
+
+
+def _member_links(member: Client, name: str, urls: _MemberUrls, *, plan: str, between: str, css: str = "") -> str:
     """Links to the member's treatment plan and progress, each named for a screen reader."""
     of = f'<span class="visually-hidden"> of {name}</span>'
     return (
-        f'<a{css} href="{reverse("therapist:plan", args=[member.pk])}">{plan}{of}</a>{between}'
-        f'<a{css} href="{reverse("therapist:progress", args=[member.pk])}">progress{of}</a>'
+        f'<a{css} href="{urls.of(urls.plan, member)}">{plan}{of}</a>{between}'
+        f'<a{css} href="{urls.of(urls.progress, member)}">progress{of}</a>'
     )
 
 
@@ -40,12 +60,13 @@ def attendance_rows(formset: BaseRosterFormSet, plan_links: bool) -> SafeString:
     group's facilitators, not a substitute), a missing confidentiality agreement, the row's
     errors, and its cells."""
     rows = []
+    urls = _MemberUrls() if plan_links else None
     for form in formset:
         member = form.member
         name = conditional_escape(member.display_name)
         links = ""
         if plan_links:
-            links = _member_links(member, name, plan="plan", between=" · ")
+            links = _member_links(member, name, urls, plan="plan", between=" · ")
             links = f'<span class="roster-links small">{links}</span>'
         errors = " ".join(conditional_escape(error) for error in form.non_field_errors())
         errors = f'<div class="text-danger small">{errors}</div>' if errors else ""
@@ -64,12 +85,13 @@ def attendance_rows(formset: BaseRosterFormSet, plan_links: bool) -> SafeString:
 def recorded_attendance(roster: list[Client], plan_links: bool) -> SafeString:
     """The roster once attendance is closed: each member with what was recorded for them."""
     items = []
+    urls = _MemberUrls() if plan_links else None
     for member in roster:
         name = conditional_escape(member.display_name)
         links = ""
         if plan_links:
             links = " " + _member_links(
-                member, name, plan="treatment plan", between=" ", css=' class="small fw-normal ms-1"'
+                member, name, urls, plan="treatment plan", between=" ", css=' class="small fw-normal ms-1"'
             )
         attendance = member.attendance
         if attendance is None:
