@@ -1,18 +1,19 @@
 """The session and note pages' rows, one per roster member, written out in Python: the
-attendance form's rows while attendance is open, the recorded attendance once it is closed, and
-the note's individualized parts while it is written, and the group page's participation
-balance. Through the template, each row was a dozen or more lookups, tests and URL tags, and a
+attendance form's rows while attendance is open, the recorded attendance once it is closed, the
+note's individualized parts while it is written and once it is signed, and the group page's
+participation balance. Through the template, each row was a dozen or more lookups, tests and URL tags, and a
 page draws one for every member (the cells of an attendance row are
 ``AttendanceForm.roster_cells``). The HTML is the template's."""
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from clients.models import Client
 from progress.forms import BaseRosterFormSet, IndividualNoteForm
-from progress.models import Attendance, Goal
+from progress.models import Attendance, Goal, IndividualNote
 from progress.selectors import MemberBalance
 
 register = template.Library()
@@ -145,6 +146,42 @@ def note_parts(rows: list[tuple[Client, IndividualNoteForm]], plan_links: bool) 
         )
     # Every value above is escaped or drawn by the form.
     return mark_safe("\n".join(cards))
+
+
+@register.simple_tag
+def signed_parts(parts: list[IndividualNote]) -> SafeString:
+    """The individualized parts of a signed note, as cards: the member, the BIRP fields (each
+    line kept, an empty one a dash) and the goals each part addressed."""
+    cards = []
+    for part in parts:
+        fields = "\n".join(
+            f'<dt class="col-sm-3">{label}</dt><dd class="col-sm-9">{_lines(getattr(part, field), dash=dash)}</dd>'
+            for label, field, dash in SIGNED_FIELDS
+        )
+        goals = "; ".join(conditional_escape(goal.short) for goal in part.goals_addressed) or "—"
+        cards.append(
+            f'<div class="card mb-2"><div class="card-body">\n'
+            f'<h3 class="h6">{conditional_escape(part.client.display_name)}</h3>\n<dl class="row mb-0 small">\n'
+            f'{fields}\n<dt class="col-sm-3">Goals addressed</dt><dd class="col-sm-9 goals-addressed">{goals}</dd>\n'
+            f"</dl>\n</div></div>"
+        )
+    # Every value above is escaped (``linebreaksbr`` escapes what it is given).
+    return mark_safe("\n".join(cards))
+
+
+# Each BIRP field of a signed part: its label, its name, and whether an empty one is a dash.
+SIGNED_FIELDS = (
+    ("Behaviour", "behaviour", False),
+    ("Intervention", "intervention", True),
+    ("Response", "response", True),
+    ("Plan", "plan", True),
+)
+
+
+def _lines(text: str, *, dash: bool) -> str:
+    """The template's ``text|linebreaksbr`` (and ``|default:"—"`` where ``dash``)."""
+    lines = linebreaksbr(text, autoescape=True)
+    return (lines or "—") if dash else lines
 
 
 def _goal_boxes(member: Client, name: str, form: IndividualNoteForm, plan_links: bool) -> str:
