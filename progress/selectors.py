@@ -70,7 +70,8 @@ def _leads(therapist: Therapist, group_ids: Iterable[int] | None = None) -> Q:
 
     Lists pass ``group_ids`` (``led_group_ids``): a condition on the session OR on its group
     cannot use an index, so PostgreSQL would read every session of the clinic; on the session's
-    own columns it reads two indexes (facilitator and start, group and start) and merges them."""
+    own columns it reads two indexes (facilitator and start, group and start) and merges them.
+    ``_leads_row`` asks the same of one session read with its group."""
     if group_ids is not None:
         return Q(facilitator=therapist) | Q(group_id__in=list(group_ids))
     return Q(facilitator=therapist) | Q(group__facilitator=therapist) | Q(group__co_facilitator=therapist)
@@ -126,10 +127,17 @@ def get_session_for_therapist(user, pk: int) -> Session:
 
 def _session_led_by(user, pk: int, sessions: QuerySet[Session]) -> Session:
     therapist = therapist_for(user)
-    session = sessions.filter(_leads(therapist), pk=pk).first()
-    if session is None:
+    # Read by its key and asked in Python (``_leads_row``): building ``_leads`` into the query,
+    # three conditions across the session and its group, cost more than the query's own work.
+    session = sessions.filter(pk=pk).first()
+    if session is None or not _leads_row(therapist, session):
         raise Http404("No such session.")
     return session
+
+
+def _leads_row(therapist: Therapist, session: Session) -> bool:
+    """``_leads`` for one session read with its group."""
+    return therapist.pk in (session.facilitator_id, session.group.facilitator_id, session.group.co_facilitator_id)
 
 
 def get_session_for_sign_in_sheet(user, pk: int) -> Session:
@@ -158,13 +166,19 @@ def _note_with_parts(session: Session) -> GroupNote | None:
     ``goals_addressed``), and ``addenda_shown``, oldest first (each with its author): two queries
     whatever it holds. Each joins what it reads to the rows it belongs to (a note has a few
     addenda, a part a few goals) and takes them apart here, where a prefetch for each relation
-    was a query more and more Python than the query. The session has one note."""
-    rows = list(
-        GroupNote.objects.filter(session=session)
-        .annotate(addendum=FilteredRelation("addenda"))
-        .select_related("signed_by", "addendum__author")
-        .order_by("addendum__created_at", "addendum__pk")
-    )
+    was a query more and more Python than the query. The session has one note.
+
+    A note the session does not say is signed (its signature is copied to the session as it is
+    signed) is read alone: addenda amend signed notes only (``notes.add_addendum``)."""
+    notes = GroupNote.objects.filter(session=session)
+    if session.note_signed_at is None:
+        rows = list(notes)
+    else:
+        rows = list(
+            notes.annotate(addendum=FilteredRelation("addenda"))
+            .select_related("signed_by", "addendum__author")
+            .order_by("addendum__created_at", "addendum__pk")
+        )
     if not rows:
         return None
     note = rows[0]
@@ -643,16 +657,20 @@ def overdue_plan_reviews(therapist: Therapist, *, today: datetime.date) -> Query
 
 
 def goals_for_note(
-    attending: Iterable[Client], session: Session, *, note_started: bool = True
+    attending: Iterable[Client], session: Session, *, linked: Iterable[int] | None = None
 ) -> dict[int, list[Goal]]:
     """Each attending member's goals the session's note may address: their active goals and any
-    goal the note already links (a goal met since keeps its tick; a caller that has read that
-    there is no note yet says so, and the links are not looked for). One query."""
+    goal the note already links (a goal met since keeps its tick). A caller that has read the
+    note gives the ``linked`` goals' ids (none without a note), and they are not looked for
+    again. One query."""
     ids = [client.pk for client in attending]
     offered = Q(status=Goal.Status.ACTIVE)
-    if note_started:
-        linked = NoteGoal.objects.filter(goal=OuterRef("pk"), individual_note__group_note__session=session)
-        offered |= Q(Exists(linked))
+    if linked is None:
+        offered |= Q(Exists(NoteGoal.objects.filter(goal=OuterRef("pk"), individual_note__group_note__session=session)))
+    else:
+        linked = list(linked)
+        if linked:
+            offered |= Q(pk__in=linked)
     goals = Goal.objects.filter(offered, plan__client_id__in=ids).select_related("plan").order_by("created_at", "pk")
     found: dict[int, list[Goal]] = {pk: [] for pk in ids}
     for goal in goals:

@@ -258,7 +258,7 @@ def _note_page(
                 initial=[_birp_initial(member, written.get(member.pk)) for member in attending],
                 attending=attending,
                 roster=roster,
-                goals=selectors.goals_for_note(attending, session, note_started=note is not None),
+                goals=selectors.goals_for_note(attending, session, linked=_linked_goals(note)),
             )
     unsigned = note is not None and not note.is_signed
     context = {
@@ -276,6 +276,11 @@ def _note_page(
         "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
     }
     return render(request, "progress/note.html", context, status=status)
+
+
+def _linked_goals(note: GroupNote | None) -> list[int]:
+    """The goals the note's parts address, read with the note."""
+    return [goal.pk for part in note.parts for goal in part.goals_addressed] if note is not None else []
 
 
 def _birp_initial(member, written) -> dict:

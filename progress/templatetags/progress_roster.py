@@ -1,18 +1,19 @@
 """The session and note pages' rows, one per roster member, written out in Python: the
-attendance form's rows while attendance is open, the recorded attendance once it is closed, and
-the note's individualized parts while it is written, and the group page's participation
-balance. Through the template, each row was a dozen or more lookups, tests and URL tags, and a
+attendance form's rows while attendance is open, the recorded attendance once it is closed, the
+note's individualized parts while it is written and once it is signed, and the group page's
+participation balance. Through the template, each row was a dozen or more lookups, tests and URL tags, and a
 page draws one for every member (the cells of an attendance row are
 ``AttendanceForm.roster_cells``). The HTML is the template's."""
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from clients.models import Client
 from progress.forms import BaseRosterFormSet, IndividualNoteForm
-from progress.models import Attendance, Goal
+from progress.models import Attendance, Goal, IndividualNote
 from progress.selectors import MemberBalance
 
 register = template.Library()
@@ -25,12 +26,32 @@ PARTICIPATION = dict(Attendance.Participation.choices)
 GOAL_STATUSES = dict(Goal.Status.choices)
 
 
-def _member_links(member: Client, name: str, *, plan: str, between: str, css: str = "") -> str:
+class _MemberUrls:
+    """The addresses of each roster member's plan and progress pages, reversed once for the
+    roster with a stand-in key that each member's key replaces: ``reverse()`` is some forty
+    calls, and a roster asks for two a member. Made for each drawing, as the addresses begin
+    with the request's script prefix."""
+
+    STAND_IN = "2147483647"
+
+    def __init__(self):
+        self.plan = self._parts("therapist:plan")
+        self.progress = self._parts("therapist:progress")
+
+    def _parts(self, url_name: str) -> tuple[str, str]:
+        before, _, after = reverse(url_name, args=[int(self.STAND_IN)]).rpartition(self.STAND_IN)
+        return before, after
+
+    def of(self, page: tuple[str, str], member: Client) -> str:
+        return f"{page[0]}{member.pk}{page[1]}"
+
+
+def _member_links(member: Client, name: str, urls: _MemberUrls, *, plan: str, between: str, css: str = "") -> str:
     """Links to the member's treatment plan and progress, each named for a screen reader."""
     of = f'<span class="visually-hidden"> of {name}</span>'
     return (
-        f'<a{css} href="{reverse("therapist:plan", args=[member.pk])}">{plan}{of}</a>{between}'
-        f'<a{css} href="{reverse("therapist:progress", args=[member.pk])}">progress{of}</a>'
+        f'<a{css} href="{urls.of(urls.plan, member)}">{plan}{of}</a>{between}'
+        f'<a{css} href="{urls.of(urls.progress, member)}">progress{of}</a>'
     )
 
 
@@ -40,12 +61,13 @@ def attendance_rows(formset: BaseRosterFormSet, plan_links: bool) -> SafeString:
     group's facilitators, not a substitute), a missing confidentiality agreement, the row's
     errors, and its cells."""
     rows = []
+    urls = _MemberUrls() if plan_links else None
     for form in formset:
         member = form.member
         name = conditional_escape(member.display_name)
         links = ""
         if plan_links:
-            links = _member_links(member, name, plan="plan", between=" · ")
+            links = _member_links(member, name, urls, plan="plan", between=" · ")
             links = f'<span class="roster-links small">{links}</span>'
         errors = " ".join(conditional_escape(error) for error in form.non_field_errors())
         errors = f'<div class="text-danger small">{errors}</div>' if errors else ""
@@ -64,12 +86,13 @@ def attendance_rows(formset: BaseRosterFormSet, plan_links: bool) -> SafeString:
 def recorded_attendance(roster: list[Client], plan_links: bool) -> SafeString:
     """The roster once attendance is closed: each member with what was recorded for them."""
     items = []
+    urls = _MemberUrls() if plan_links else None
     for member in roster:
         name = conditional_escape(member.display_name)
         links = ""
         if plan_links:
             links = " " + _member_links(
-                member, name, plan="treatment plan", between=" ", css=' class="small fw-normal ms-1"'
+                member, name, urls, plan="treatment plan", between=" ", css=' class="small fw-normal ms-1"'
             )
         attendance = member.attendance
         if attendance is None:
@@ -123,6 +146,42 @@ def note_parts(rows: list[tuple[Client, IndividualNoteForm]], plan_links: bool) 
         )
     # Every value above is escaped or drawn by the form.
     return mark_safe("\n".join(cards))
+
+
+@register.simple_tag
+def signed_parts(parts: list[IndividualNote]) -> SafeString:
+    """The individualized parts of a signed note, as cards: the member, the BIRP fields (each
+    line kept, an empty one a dash) and the goals each part addressed."""
+    cards = []
+    for part in parts:
+        fields = "\n".join(
+            f'<dt class="col-sm-3">{label}</dt><dd class="col-sm-9">{_lines(getattr(part, field), dash=dash)}</dd>'
+            for label, field, dash in SIGNED_FIELDS
+        )
+        goals = "; ".join(conditional_escape(goal.short) for goal in part.goals_addressed) or "—"
+        cards.append(
+            f'<div class="card mb-2"><div class="card-body">\n'
+            f'<h3 class="h6">{conditional_escape(part.client.display_name)}</h3>\n<dl class="row mb-0 small">\n'
+            f'{fields}\n<dt class="col-sm-3">Goals addressed</dt><dd class="col-sm-9 goals-addressed">{goals}</dd>\n'
+            f"</dl>\n</div></div>"
+        )
+    # Every value above is escaped (``linebreaksbr`` escapes what it is given).
+    return mark_safe("\n".join(cards))
+
+
+# Each BIRP field of a signed part: its label, its name, and whether an empty one is a dash.
+SIGNED_FIELDS = (
+    ("Behaviour", "behaviour", False),
+    ("Intervention", "intervention", True),
+    ("Response", "response", True),
+    ("Plan", "plan", True),
+)
+
+
+def _lines(text: str, *, dash: bool) -> str:
+    """The template's ``text|linebreaksbr`` (and ``|default:"—"`` where ``dash``)."""
+    lines = linebreaksbr(text, autoescape=True)
+    return (lines or "—") if dash else lines
 
 
 def _goal_boxes(member: Client, name: str, form: IndividualNoteForm, plan_links: bool) -> str:

@@ -359,6 +359,20 @@ def test_the_note_page_offers_each_member_their_active_goals_and_shows_them_once
     assert goal.short in signed_page
 
 
+def test_a_goal_met_since_the_unsigned_note_addressed_it_stays_offered_and_ticked(
+    facilitator_client, attended, members, member, goal, therapist
+):
+    url = reverse("therapist:note", args=[attended.pk])
+    rows = {m.pk: i for i, m in enumerate(members)}
+    facilitator_client.post(url, note_post(members, **{f"form-{rows[member.pk]}-goals": [str(goal.pk)]}))
+    plans.change_goal_status(goal=goal, by=therapist.user, to_status="met", note="Reached.")
+
+    form = facilitator_client.get(url).context["individual_formset"].forms[rows[member.pk]]
+
+    assert form.goal_options == [goal]
+    assert [(offered, ticked) for _, offered, ticked in form.goal_boxes()] == [(goal, True)]
+
+
 def test_a_signed_notes_goals_are_locked(attended, members, member, goal, therapist, other_therapist):
     note = write_note(attended, members, by=therapist.user)
     part = note.individual_notes.get(client=member)
