@@ -12,6 +12,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from clients.models import Client
+from iop.links import urls_of
 from progress.forms import BaseRosterFormSet, IndividualNoteForm
 from progress.models import Attendance, Goal, IndividualNote
 from progress.selectors import MemberBalance
@@ -27,31 +28,20 @@ GOAL_STATUSES = dict(Goal.Status.choices)
 
 
 class _MemberUrls:
-    """The addresses of each roster member's plan and progress pages, reversed once for the
-    roster with a stand-in key that each member's key replaces: ``reverse()`` is some forty
-    calls, and a roster asks for two a member. Made for each drawing, as the addresses begin
-    with the request's script prefix."""
-
-    STAND_IN = "2147483647"
+    """The addresses of each roster member's plan and progress pages, each reversed once for the
+    roster (``iop.links``): a roster asks for two a member."""
 
     def __init__(self):
-        self.plan = self._parts("therapist:plan")
-        self.progress = self._parts("therapist:progress")
-
-    def _parts(self, url_name: str) -> tuple[str, str]:
-        before, _, after = reverse(url_name, args=[int(self.STAND_IN)]).rpartition(self.STAND_IN)
-        return before, after
-
-    def of(self, page: tuple[str, str], member: Client) -> str:
-        return f"{page[0]}{member.pk}{page[1]}"
+        self.plan = urls_of("therapist:plan")
+        self.progress = urls_of("therapist:progress")
 
 
 def _member_links(member: Client, name: str, urls: _MemberUrls, *, plan: str, between: str, css: str = "") -> str:
     """Links to the member's treatment plan and progress, each named for a screen reader."""
     of = f'<span class="visually-hidden"> of {name}</span>'
     return (
-        f'<a{css} href="{urls.of(urls.plan, member)}">{plan}{of}</a>{between}'
-        f'<a{css} href="{urls.of(urls.progress, member)}">progress{of}</a>'
+        f'<a{css} href="{urls.plan(member.pk)}">{plan}{of}</a>{between}'
+        f'<a{css} href="{urls.progress(member.pk)}">progress{of}</a>'
     )
 
 
