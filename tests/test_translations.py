@@ -148,3 +148,35 @@ def test_a_language_without_a_translation_falls_back_to_english():
         assert translation.gettext("Join video") == "Join video"
     with translation.override("es"):
         assert translation.gettext("Join video") == "Unirse por video"
+
+
+# Client-facing texts written in Python: what a client reads that no template holds.
+CLIENT_MODULES = [
+    "scheduling/templatetags/portal_week.py",
+    "scheduling/calendar.py",
+    "scheduling/views.py",
+    "progress/portal_views.py",
+]
+GETTEXT = {"gettext", "gettext_lazy", "_", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy"}
+
+
+def _python_texts(module: str) -> list[str]:
+    """The texts a module marks for translation (the first literal argument of each gettext call)."""
+    tree = ast.parse((Path(settings.BASE_DIR) / module).read_text(encoding="utf-8"))
+    return [
+        node.args[1 if node.func.id.startswith("p") else 0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in GETTEXT
+        and isinstance(node.args[1 if node.func.id.startswith("p") else 0], ast.Constant)
+    ]
+
+
+def test_every_client_facing_text_written_in_python_is_in_the_spanish_catalog():
+    msgids = {entry["msgid"] for entry in read_po(PO)}
+
+    missing = {module: [t for t in _python_texts(module) if t not in msgids] for module in CLIENT_MODULES}
+
+    assert {module: texts for module, texts in missing.items() if texts} == {}
+    assert all(_python_texts(module) for module in CLIENT_MODULES)
