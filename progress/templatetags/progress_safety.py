@@ -2,7 +2,10 @@
 not on track: tags, so that every therapist page has them without each view asking, at a fixed
 number of queries (one, and one audit row when it names a client)."""
 
+from functools import cache
+
 from django import template
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.trail import Action, record
@@ -31,14 +34,21 @@ def _therapist(context):
     return therapist if therapist is not None and therapist.is_active else None
 
 
+@cache
+def _banner_alerts() -> QuerySet[SafetyAlert]:
+    """The open alerts, with only what the banner says of each. Built once for the process, as a
+    class-based view's ``queryset`` is: every therapist page draws the banner, and each filters a
+    copy to the therapist's clients."""
+    return safety.open_alerts().only(*BANNER_FIELDS)
+
+
 @register.inclusion_tag("progress/_safety_alerts.html", takes_context=True)
 def safety_alerts_banner(context):
     """The open safety alerts of the therapist's current clients, oldest first."""
     therapist = _therapist(context)
     if therapist is None:
         return {"alerts": []}
-    # Every therapist page draws it: only what the banner says of each alert is read.
-    shown = safety.open_alerts_for_therapist(therapist).only(*BANNER_FIELDS)
+    shown = safety.open_alerts_for_therapist(therapist, among=_banner_alerts())
     alerts = list(shown[: safety.ALERTS_SHOWN + 1])
     if alerts:
         record(Action.VIEW, target=SafetyAlert, clients=[a.client_id for a in alerts], detail="open safety alerts")
