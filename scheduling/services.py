@@ -6,7 +6,6 @@ closures, cancellations) is not: it is about a group, not a client, and what rea
 it is recorded where it does (reminders sent, memberships ended). The calendar link is a client's
 and is recorded."""
 
-import contextlib
 import dataclasses
 import datetime
 import threading
@@ -316,13 +315,12 @@ def generate_sessions(
 
     def make(batches: Iterable[list[list[WeeklySlot]]]) -> Generation:
         made = Generation()
-        with _commits_not_waiting_for_the_disk():
-            for batch in batches:
-                groups = TherapyGroup.objects.in_bulk([slots[0].group_id for slots in batch])
-                for slots in batch:
-                    for slot in slots:
-                        slot.group = groups[slot.group_id]
-                _make_sessions(batch, start, horizon, closures, made)
+        for batch in batches:
+            groups = TherapyGroup.objects.in_bulk([slots[0].group_id for slots in batch])
+            for slots in batch:
+                for slot in slots:
+                    slot.group = groups[slot.group_id]
+            _make_sessions(batch, start, horizon, closures, made)
         return made
 
     lanes = min(GENERATION_CONNECTIONS, len(batches))
@@ -418,27 +416,6 @@ def _make_sessions(
                     generation.refused.append(
                         Refusal(slot, day, _why_refused(_session_for(slot, day, closures), error))
                     )
-
-
-@contextlib.contextmanager
-def _commits_not_waiting_for_the_disk():
-    """On PostgreSQL, commit each batch's meetings without waiting for the disk to confirm it.
-
-    Generating is idempotent: meetings lost to a crash in the instant before the disk caught up
-    are made again by the next run. The setting holds for this connection during this run only.
-    Not waiting at each commit is what lets a refused batch's groups have a transaction each at
-    little cost."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        if connection.is_usable():
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
 
 
 def _slot_days(slot: WeeklySlot, start: datetime.date, horizon: datetime.date) -> list[datetime.date]:
