@@ -489,11 +489,13 @@ def _insert_sessions(
 # lock taken and let go, one more WAL record): about a seventh of the statement's time, which the
 # first try of a batch does without (see ``_make_sessions``).
 #
-# The weeks are a series of constants (0 to %(weeks)s, each slot stopping at its own last day):
-# PostgreSQL counts the rows of such a series, where it guesses a thousand for one that ends at a
-# column's value. Guessing a thousand meetings a slot, it read the whole unique index into a hash
-# for the NOT EXISTS (0.1 s a batch once a year of meetings is made) or, made to look up each
-# occurrence, priced the statement above jit_above_cost.
+# The NOT EXISTS ends with OFFSET 0, which PostgreSQL does not turn into a join: it stays one
+# look-up per occurrence, whatever the statistics say. As a join, with statistics of a table that
+# has just grown by a year of meetings, PostgreSQL chose to read every meeting in the table into
+# a hash or a sort, some 0.1 s a batch. The weeks are a series of constants (0 to %(weeks)s, each
+# slot stopping at its own last day) because PostgreSQL counts the rows of such a series, where it
+# guesses a thousand for one that ends at a column's value: at a thousand meetings a slot, the
+# look-ups priced the statement above jit_above_cost.
 #
 # A year for every group is some 160,000 meetings: made here, nothing of them crosses to Python
 # but their ids. What remains is the database's own work on each row: its eight indexes and its
@@ -570,6 +572,7 @@ FROM meeting
 LEFT JOIN closed_day ON closed_day.day = meeting.day
 WHERE NOT EXISTS (
     SELECT FROM scheduling_session made WHERE made.slot_id = meeting.slot_id AND made.slot_date = meeting.day
+    OFFSET 0
 )
 {pass_over_conflicts}
 RETURNING id
