@@ -498,7 +498,7 @@ def _insert_sessions(
 # look-ups priced the statement above jit_above_cost.
 #
 # A year for every group is some 160,000 meetings: made here, nothing of them crosses to Python
-# but their ids. What remains is the database's own work on each row: its eight indexes and its
+# but their ids. What remains is the database's own work on each row: its seven indexes and its
 # three foreign keys (checked at commit).
 #
 # The start: PostgreSQL reads a wall-clock time the clocks skip as the clinic's rule says (as much
