@@ -6,7 +6,6 @@ closures, cancellations) is not: it is about a group, not a client, and what rea
 it is recorded where it does (reminders sent, memberships ended). The calendar link is a client's
 and is recorded."""
 
-import contextlib
 import dataclasses
 import datetime
 import threading
@@ -316,13 +315,12 @@ def generate_sessions(
 
     def make(batches: Iterable[list[list[WeeklySlot]]]) -> Generation:
         made = Generation()
-        with _commits_not_waiting_for_the_disk():
-            for batch in batches:
-                groups = TherapyGroup.objects.in_bulk([slots[0].group_id for slots in batch])
-                for slots in batch:
-                    for slot in slots:
-                        slot.group = groups[slot.group_id]
-                _make_sessions(batch, start, horizon, closures, made)
+        for batch in batches:
+            groups = TherapyGroup.objects.in_bulk([slots[0].group_id for slots in batch])
+            for slots in batch:
+                for slot in slots:
+                    slot.group = groups[slot.group_id]
+            _make_sessions(batch, start, horizon, closures, made)
         return made
 
     lanes = min(GENERATION_CONNECTIONS, len(batches))
@@ -378,17 +376,25 @@ def _make_sessions(
     group by group, a refused group slot by slot, and a refused slot meeting by meeting, each in a
     transaction of its own, so that only the refused meetings are missing.
 
-    The fallback costs nothing on a normal night and a few statements per group on a bad one."""
+    The fallback costs nothing on a normal night and a few statements per group on a bad one. It
+    is also where a meeting another run made in the meantime (a slot saved during the nightly run)
+    is passed over: the batch's statement does not pass over conflicts, and fails on it."""
 
-    def insert(slots: list[WeeklySlot], first: datetime.date = start, last: datetime.date = horizon) -> list[int]:
+    def insert(
+        slots: list[WeeklySlot],
+        first: datetime.date = start,
+        last: datetime.date = horizon,
+        *,
+        passing_over_conflicts: bool = True,
+    ) -> list[int]:
         with transaction.atomic():
-            made = _insert_sessions(slots, first, last, closures)
+            made = _insert_sessions(slots, first, last, closures, passing_over_conflicts=passing_over_conflicts)
             if made:
                 topics.follow_cycles_after_generation(group_ids={slot.group_id for slot in slots}, first=first)
             return made
 
     try:
-        generation.made += insert([slot for slots in slots_by_group for slot in slots])
+        generation.made += insert([slot for slots in slots_by_group for slot in slots], passing_over_conflicts=False)
         return
     except IntegrityError:
         pass
@@ -418,27 +424,6 @@ def _make_sessions(
                     generation.refused.append(
                         Refusal(slot, day, _why_refused(_session_for(slot, day, closures), error))
                     )
-
-
-@contextlib.contextmanager
-def _commits_not_waiting_for_the_disk():
-    """On PostgreSQL, commit each batch's meetings without waiting for the disk to confirm it.
-
-    Generating is idempotent: meetings lost to a crash in the instant before the disk caught up
-    are made again by the next run. The setting holds for this connection during this run only.
-    Not waiting at each commit is what lets a refused batch's groups have a transaction each at
-    little cost."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        if connection.is_usable():
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
 
 
 def _slot_days(slot: WeeklySlot, start: datetime.date, horizon: datetime.date) -> list[datetime.date]:
@@ -477,24 +462,43 @@ def _session_for(slot: WeeklySlot, day: datetime.date, closures: list[Closure]) 
 
 
 def _insert_sessions(
-    slots: list[WeeklySlot], first: datetime.date, last: datetime.date, closures: list[Closure]
+    slots: list[WeeklySlot],
+    first: datetime.date,
+    last: datetime.date,
+    closures: list[Closure],
+    *,
+    passing_over_conflicts: bool = True,
 ) -> list[int]:
     """Insert the meetings ``slots`` have from ``first`` to ``last`` and do not have yet, and
     return their ids, in the caller's transaction. A refusal (a check, a second meeting of the
-    group at that moment) raises ``IntegrityError``.
+    group at that moment) raises ``IntegrityError``; so does, when not ``passing_over_conflicts``,
+    a meeting another transaction made since the statement began (or has not committed yet).
 
     On PostgreSQL the database works the meetings out from the slots' rows itself; elsewhere
-    (SQLite, for development) Python does."""
+    (SQLite, for development) Python does, always passing over conflicts."""
     if connection.vendor == "postgresql":
-        return _insert_sessions_in_sql(slots, first, last)
+        return _insert_sessions_in_sql(slots, first, last, passing_over_conflicts=passing_over_conflicts)
     return _insert_session_rows([(slot, day) for slot in slots for day in _slot_days(slot, first, last)], closures)
 
 
 # The meetings of some slots from %(first)s to %(last)s, worked out as ``_slot_days`` and
-# ``_session_for`` do, and inserted; an occurrence that has its meeting already is passed over.
+# ``_session_for`` do, and inserted; an occurrence that has its meeting already is passed over:
+# one there when the statement begins (NOT EXISTS: a look into the unique index on slot and date)
+# and, where {pass_over_conflicts} is ``PASS_OVER_CONFLICTS``, one another transaction makes in the
+# meantime. That clause makes every row a speculative insertion (a second look into the index, a
+# lock taken and let go, one more WAL record): about a seventh of the statement's time, which the
+# first try of a batch does without (see ``_make_sessions``).
+#
+# The NOT EXISTS ends with OFFSET 0, which PostgreSQL does not turn into a join: it stays one
+# look-up per occurrence, whatever the statistics say. As a join, with statistics of a table that
+# has just grown by a year of meetings, PostgreSQL chose to read every meeting in the table into
+# a hash or a sort, some 0.1 s a batch. The weeks are a series of constants (0 to %(weeks)s, each
+# slot stopping at its own last day) because PostgreSQL counts the rows of such a series, where it
+# guesses a thousand for one that ends at a column's value: at a thousand meetings a slot, the
+# look-ups priced the statement above jit_above_cost.
 #
 # A year for every group is some 160,000 meetings: made here, nothing of them crosses to Python
-# but their ids. What remains is the database's own work on each row: its eight indexes and its
+# but their ids. What remains is the database's own work on each row: its seven indexes and its
 # three foreign keys (checked at commit).
 #
 # The start: PostgreSQL reads a wall-clock time the clocks skip as the clinic's rule says (as much
@@ -542,9 +546,10 @@ occurrence AS MATERIALIZED (
            wall.clock AT TIME ZONE %(zone)s AS later,
            (wall.clock - interval '1 day') AT TIME ZONE %(zone)s + interval '24 hours' AS earlier
     FROM span
-    CROSS JOIN LATERAL generate_series(0, span.until_day - span.first_day, 7) AS offset_days
-    CROSS JOIN LATERAL (SELECT span.first_day + offset_days AS day) occurrence_day
+    CROSS JOIN generate_series(0, %(weeks)s) AS week
+    CROSS JOIN LATERAL (SELECT span.first_day + 7 * week AS day) occurrence_day
     CROSS JOIN LATERAL (SELECT occurrence_day.day + span.start_time AS clock) wall
+    WHERE occurrence_day.day <= span.until_day
 ),
 meeting AS (
     SELECT occurrence.*,
@@ -565,19 +570,27 @@ SELECT meeting.group_id, meeting.slot_id, meeting.day, meeting.starts_at,
        %(now)s
 FROM meeting
 LEFT JOIN closed_day ON closed_day.day = meeting.day
-ON CONFLICT (slot_id, slot_date) DO NOTHING
+WHERE NOT EXISTS (
+    SELECT FROM scheduling_session made WHERE made.slot_id = meeting.slot_id AND made.slot_date = meeting.day
+    OFFSET 0
+)
+{pass_over_conflicts}
 RETURNING id
 """
+PASS_OVER_CONFLICTS = "ON CONFLICT (slot_id, slot_date) DO NOTHING"
 
 
-def _insert_sessions_in_sql(slots: list[WeeklySlot], first: datetime.date, last: datetime.date) -> list[int]:
+def _insert_sessions_in_sql(
+    slots: list[WeeklySlot], first: datetime.date, last: datetime.date, *, passing_over_conflicts: bool
+) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
-            GENERATE_SESSIONS_SQL,
+            GENERATE_SESSIONS_SQL.format(pass_over_conflicts=PASS_OVER_CONFLICTS if passing_over_conflicts else ""),
             {
                 "slots": [slot.pk for slot in slots],
                 "first": first,
                 "last": last,
+                "weeks": (last - first).days // 7,
                 "zone": clinic_zone().key,
                 "in_person": TherapyGroup.Modality.IN_PERSON.value,
                 "scheduled": Session.Status.SCHEDULED.value,

@@ -4,8 +4,10 @@ are those of one connection making every batch in turn."""
 
 import datetime
 import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 
 from groups.models import TherapyGroup
 from iop.clock import monday_of
@@ -102,3 +104,51 @@ def test_a_refused_group_in_either_lane_leaves_every_other_meeting_made(therapis
             assert made == weekly(slot.weekday, start, horizon)
     assert not Session.objects.filter(slot__in=bad_slots).exists()
     assert sorted(generation.made) == sorted(Session.objects.values_list("pk", flat=True))
+
+
+def test_a_meeting_another_run_makes_meanwhile_is_passed_over_not_refused(therapist, today):
+    """The batch's statement skips the meetings made when it begins; one another transaction
+    makes in the meantime (here: made, not committed yet) fails it, and the fallback passes it by."""
+    start = monday_of(today)
+    horizon = today + datetime.timedelta(weeks=3)
+    (group,) = make_groups(therapist, start, 1)
+    slot = group.slots.order_by("pk").first()
+    taken = weekly(slot.weekday, start, horizon)[1]
+    made_by_other = threading.Event()
+    other_ids = []
+
+    def other_run():
+        try:
+            with transaction.atomic():
+                other_ids.extend(services._insert_sessions([slot], taken, taken, []))
+                made_by_other.set()
+                _wait_for_a_backend_waiting_on_a_lock()
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=other_run)
+    other.start()
+    assert made_by_other.wait(10)
+    generation = generate_sessions(today=today, weeks=3)
+    other.join()
+
+    assert generation.refused == []
+    assert len(other_ids) == 1 and other_ids[0] not in generation.made
+    for each in group.slots.all():
+        assert sorted(each.sessions.values_list("slot_date", flat=True)) == weekly(each.weekday, start, horizon)
+    assert sorted(generation.made + other_ids) == sorted(Session.objects.values_list("pk", flat=True))
+
+
+def _wait_for_a_backend_waiting_on_a_lock(seconds: float = 10) -> None:
+    """Until another connection to this database waits for a lock (the generation's insert waits
+    for the other run's transaction, whose meeting it would duplicate)."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the generation never waited for the other run's meeting")
