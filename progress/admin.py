@@ -270,7 +270,7 @@ class GroupNoteAdmin(AuditedAdmin, NoteTextAdminMixin, ReadOnlyAdminMixin, Autoc
     def audit_clients_of_list(self, notes):
         # A page of notes concerns some four hundred members: their ids in one query, rather than
         # a prefetch that made a model instance of each part.
-        return list(IndividualNote.objects.filter(group_note__in=notes).values_list("client_id", flat=True))
+        return list(IndividualNote.objects.filter(group_note__in=notes).order_by().values_list("client_id", flat=True))
 
     def audit_detail(self, request) -> str:
         return _shown_or_withheld(request, "note text")
