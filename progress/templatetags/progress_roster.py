@@ -5,9 +5,10 @@ participation balance. Through the template, each row was a dozen or more lookup
 page draws one for every member (the cells of an attendance row are
 ``AttendanceForm.roster_cells``). The HTML is the template's."""
 
+from collections.abc import Callable
+
 from django import template
 from django.template.defaultfilters import linebreaksbr
-from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -108,6 +109,7 @@ def note_parts(rows: list[tuple[Client, IndividualNoteForm]], plan_links: bool) 
     """The individualized part of each attending member, as a card: what was recorded for them,
     the BIRP fields, and a checkbox for each goal of their plan it may address (or, without
     one, a link to the plan for ``plan_links``)."""
+    plan_url = urls_of("therapist:plan") if plan_links else None
     cards = []
     for member, form in rows:
         name = conditional_escape(member.display_name)
@@ -132,7 +134,7 @@ def note_parts(rows: list[tuple[Client, IndividualNoteForm]], plan_links: bool) 
             f'<div class="d-flex flex-wrap justify-content-between">\n<span class="fw-semibold">{name}</span>\n'
             f'<span class="small text-body-secondary">{recorded}</span>\n</div>\n'
             f'{errors}\n{form["client"]}\n<div class="row">\n{fields}\n</div>\n'
-            f"{_goal_boxes(member, name, form, plan_links)}\n</div></div>"
+            f"{_goal_boxes(member, name, form, plan_url)}\n</div></div>"
         )
     # Every value above is escaped or drawn by the form.
     return mark_safe("\n".join(cards))
@@ -174,7 +176,7 @@ def _lines(text: str, *, dash: bool) -> str:
     return (lines or "—") if dash else lines
 
 
-def _goal_boxes(member: Client, name: str, form: IndividualNoteForm, plan_links: bool) -> str:
+def _goal_boxes(member: Client, name: str, form: IndividualNoteForm, plan_url: Callable[[int], str] | None) -> str:
     field = form["goals"]
     errors = field.errors
     field_id = conditional_escape(field.auto_id)
@@ -195,7 +197,7 @@ def _goal_boxes(member: Client, name: str, form: IndividualNoteForm, plan_links:
             f'<label class="form-check-label" for="{box_id}">{conditional_escape(goal.short)}{status}</label>\n</div>'
         )
     if not boxes:
-        link = f' — <a href="{reverse("therapist:plan", args=[member.pk])}">open the plan</a>' if plan_links else ""
+        link = f' — <a href="{plan_url(member.pk)}">open the plan</a>' if plan_url else ""
         boxes.append(
             f'<p class="small text-body-secondary mb-0">No active goals in {name}\'s treatment plan{link}.</p>'
         )

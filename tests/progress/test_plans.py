@@ -359,6 +359,14 @@ def test_the_note_page_offers_each_member_their_active_goals_and_shows_them_once
     assert goal.short in signed_page
 
 
+def test_the_note_page_links_the_plan_of_a_member_with_no_active_goal(facilitator_client, attended, members):
+    page = facilitator_client.get(reverse("therapist:note", args=[attended.pk])).content.decode()
+
+    for member in members:
+        plan = reverse("therapist:plan", args=[member.pk])
+        assert f'treatment plan — <a href="{plan}">open the plan</a>.' in page
+
+
 def test_a_goal_met_since_the_unsigned_note_addressed_it_stays_offered_and_ticked(
     facilitator_client, attended, members, member, goal, therapist
 ):
