@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.trail import Action, record
 from iop.forms import add_refusals
-from iop.links import urls_of
 from progress import attendance, charts, checkins, course, discharge, measures, notes, plans, safety, selectors
 from progress.forms import (
     AddendumForm,
@@ -64,9 +63,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .order_by("name")
     )
     led = selectors.led_group_ids(therapist, groups)
-    group_url = urls_of("therapist:group")
-    for group in groups:
-        group.page_url = group_url(group.pk)
     # The next ones, and the latest of the earlier ones (older unsigned notes are overdue above).
     shown = None if request.GET.get("week") == "all" else WEEK_SECTION_ON_DASHBOARD
     week = selectors.dashboard_week(therapist, today=today, now=now, group_ids=led, shown=shown)

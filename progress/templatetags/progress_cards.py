@@ -7,9 +7,10 @@ import datetime
 
 from django import template
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from groups.models import TherapyGroup
 from iop.links import urls_of
 from scheduling.models import Session
 
@@ -22,7 +23,22 @@ def session_cards(sessions: list[Session], *, show_date: bool = False) -> SafeSt
     substitute if the group's facilitator is not leading it, and what is left to do."""
     now = timezone.now()
     written = _Written(session_url=urls_of("therapist:session"))
+    # Every value a person wrote is escaped (``_card``).
     return mark_safe("\n".join(_card(session, now=now, show_date=show_date, written=written) for session in sessions))
+
+
+@register.simple_tag
+def group_buttons(groups: list[TherapyGroup]) -> SafeString:
+    """A button to each group's page (its participation balance), named by the group. Sixteen
+    groups and their covers are some thirty buttons, each two lookups through the template."""
+    group_url = urls_of("therapist:group")
+    # Every value is escaped.
+    return mark_safe(
+        "".join(
+            f'<a class="btn btn-sm btn-outline-primary" href="{group_url(group.pk)}">{escape(group.name)}</a>'
+            for group in groups
+        )
+    )
 
 
 class _Written:
@@ -47,50 +63,57 @@ class _Written:
         return self.times[time_of_day]
 
 
-def _card(session: Session, *, now: datetime.datetime, show_date: bool, written: _Written) -> SafeString:
+def _card(session: Session, *, now: datetime.datetime, show_date: bool, written: _Written) -> str:
+    """One card's markup. What a person wrote (the group's name, the objective, the room, the
+    substitute's name) is escaped; the rest is the page's own words, times and numbers."""
     starts_at, ends_at = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
     start = f"{written.day(starts_at)}, {written.time(starts_at)}" if show_date else written.time(starts_at)
     members = f"{session.roster_size} member{'' if session.roster_size == 1 else 's'}"
     substitute = (
-        format_html(" · substitute: {}", session.facilitator)
+        f" · substitute: {escape(session.facilitator)}"
         if session.facilitator_id != session.group.facilitator_id
         else ""
     )
-    return format_html(
-        '<a href="{}" class="list-group-item list-group-item-action py-3{}" data-session="{}">'
+    return (
+        f'<a href="{written.session_url(session.pk)}" class="list-group-item list-group-item-action py-3'
+        f'{" text-body-secondary" if session.is_cancelled else ""}" data-session="{session.pk}">'
         '<div class="d-flex flex-wrap justify-content-between gap-2"><div>'
-        '<div class="fw-semibold">{}–{} · {}</div>'
-        '<div class="small">{}</div>'
-        '<div class="small text-body-secondary">{} · {}{}</div>'
-        '</div><div class="d-flex flex-wrap align-content-start gap-1">{}</div></div></a>',
-        written.session_url(session.pk),
-        " text-body-secondary" if session.is_cancelled else "",
-        session.pk,
-        start,
-        written.time(ends_at),
-        session.group.name,
-        session.objective,
-        session.room or "Video",
-        members,
-        substitute,
-        format_html_join("", '<span class="badge text-bg-{}"{}>{}</span>', _badges(session, now=now)),
+        f'<div class="fw-semibold">{start}–{written.time(ends_at)} · {escape(session.group.name)}</div>'
+        f'<div class="small">{escape(session.objective)}</div>'
+        f'<div class="small text-body-secondary">{escape(session.room or "Video")} · {members}{substitute}</div>'
+        '</div><div class="d-flex flex-wrap align-content-start gap-1">'
+        f"{''.join(_badges(session, now=now))}</div></div></a>"
     )
 
 
+def _badge(colour: str, words: str, attributes: str = "") -> str:
+    return f'<span class="badge text-bg-{colour}"{attributes}>{words}</span>'
+
+
+# Each badge's markup, written once.
+CANCELLED = _badge("secondary", "Cancelled")
+HELD = _badge("success", "Held")
+NOT_DOCUMENTED = _badge("danger", "Not documented", ' data-state="not_documented"')
+ATTENDANCE_TO_TAKE = _badge("warning", "Attendance to take")
+NOTE_SIGNED = _badge("success", "Note signed")
+NOTE_TO_SIGN = _badge("warning", "Note to sign")
+NOTE_TO_WRITE = _badge("warning", "Note to write")
+
+
 def _badges(session: Session, *, now: datetime.datetime):
-    """(colour, attributes, words) of each badge: what the session is and what is left to do."""
+    """Each badge: what the session is and what is left to do."""
     if session.is_cancelled:
-        yield "secondary", "", "Cancelled"
+        yield CANCELLED
         return
     if session.status == Session.Status.HELD:
-        yield "success", "", "Held"
+        yield HELD
     if session.state_at(now) == Session.State.NOT_DOCUMENTED:
-        yield "danger", mark_safe(' data-state="not_documented"'), "Not documented"
+        yield NOT_DOCUMENTED
     if session.attendance_due:
-        yield "warning", "", "Attendance to take"
+        yield ATTENDANCE_TO_TAKE
     if session.note_signed:
-        yield "success", "", "Note signed"
+        yield NOTE_SIGNED
     elif session.note_started:
-        yield "warning", "", "Note to sign"
+        yield NOTE_TO_SIGN
     elif session.attendance_count:
-        yield "warning", "", "Note to write"
+        yield NOTE_TO_WRITE
