@@ -560,8 +560,10 @@ def clients_of_therapist(
 ) -> QuerySet[Client]:
     """The clients (of ``among``: all of them by default) in a group the therapist leads or
     co-leads (``memberships_led_by``)."""
-    members = memberships_led_by(therapist, history=history).filter(client=OuterRef("pk"))
-    return (Client.objects.all() if among is None else among).filter(Exists(members))
+    # Their ids rather than a correlated EXISTS: PostgreSQL plans both as the same semi-join, and
+    # this one costs Django less to build (as ``safety.open_alerts_for_therapist``).
+    members = memberships_led_by(therapist, history=history).values("client_id")
+    return (Client.objects.all() if among is None else among).filter(pk__in=members)
 
 
 def get_client_for_therapist(user, pk: int, *, history: bool = True) -> Client:
@@ -647,10 +649,9 @@ def overdue_plan_reviews(therapist: Therapist, *, today: datetime.date) -> Query
     """The plans of the therapist's current clients whose review is overdue, the longest overdue
     first: from the index on ``last_reviewed_on``, each plan's client looked up once. Pages show
     a bounded part of it."""
-    theirs = memberships_led_by(therapist, history=False).filter(client=OuterRef("client"))
+    theirs = memberships_led_by(therapist, history=False).values("client_id")
     return (
-        TreatmentPlan.objects.filter(last_reviewed_on__lt=review_cutoff(today))
-        .filter(Exists(theirs))
+        TreatmentPlan.objects.filter(last_reviewed_on__lt=review_cutoff(today), client__in=theirs)
         .select_related("client")
         .only(
             "pk",
