@@ -556,8 +556,12 @@ def print_table(pages, timings, statuses, counts, demo_counts, options) -> None:
     from django.utils import timezone
 
     healthz = statistics.median(timings["/healthz"])
+    # The therapist's dashboard shows all of today's sessions and a few of the week's others: a
+    # weekday morning draws more of them than a Sunday, so the clinic's day is part of the figure.
+    clinic_now = timezone.localtime()
     print(
-        f"Measured {timezone.now():%Y-%m-%d %H:%M} UTC on {options.database}: gunicorn 2 workers, one request at "
+        f"Measured {timezone.now():%Y-%m-%d %H:%M} UTC ({clinic_now:%A %H:%M} in the clinic's zone) on "
+        f"{options.database}: gunicorn 2 workers, one request at "
         f"a time, {options.rounds} rounds; /healthz median {healthz:.1f} ms (p95 {p95(timings['/healthz']):.1f} ms)."
     )
     print()
