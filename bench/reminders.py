@@ -28,9 +28,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iop.settings")
-# A benchmark on a development machine, like `make run`: debug settings (and the worker it starts).
-os.environ.setdefault("DJANGO_DEBUG", "on")
+
+from pages import SERVER_ENV  # noqa: E402
+
+# Production settings, as a clinic's worker runs, and as bench/pages.py runs gunicorn: with debug
+# settings each query is also logged and timed, some 12% of the worker's CPU a reminder.
+os.environ.update(SERVER_ENV)
 
 
 def main() -> None:
