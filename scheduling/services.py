@@ -483,23 +483,28 @@ def _insert_sessions(
 
 # The meetings of some slots from %(first)s to %(last)s, worked out as ``_slot_days`` and
 # ``_session_for`` do, and inserted; an occurrence that has its meeting already is passed over:
-# one there when the statement begins (NOT EXISTS: a look into the unique index on slot and date)
+# one there when the statement begins (``made_days``, read from the unique index on slot and date)
 # and, where {pass_over_conflicts} is ``PASS_OVER_CONFLICTS``, one another transaction makes in the
 # meantime. That clause makes every row a speculative insertion (a second look into the index, a
 # lock taken and let go, one more WAL record): about a seventh of the statement's time, which the
 # first try of a batch does without (see ``_make_sessions``).
 #
-# The NOT EXISTS ends with OFFSET 0, which PostgreSQL does not turn into a join: it stays one
-# look-up per occurrence, whatever the statistics say. As a join, with statistics of a table that
-# has just grown by a year of meetings, PostgreSQL chose to read every meeting in the table into
-# a hash or a sort, some 0.1 s a batch. The weeks are a series of constants (0 to %(weeks)s, each
-# slot stopping at its own last day) because PostgreSQL counts the rows of such a series, where it
-# guesses a thousand for one that ends at a column's value: at a thousand meetings a slot, the
-# look-ups priced the statement above jit_above_cost.
+# ``made_days`` is each slot's meetings from %(first)s to %(last)s, read once a slot as an array:
+# one range of the index for a slot's year instead of a look into it for each of its fifty-odd
+# occurrences (a NOT EXISTS, which was about a twelfth of the statement's work). PostgreSQL never
+# turns an ARRAY(...) subquery into a join, so it stays one read a slot, whatever the statistics
+# say: as a join, with statistics of a table that has just grown by a year of meetings, PostgreSQL
+# chose to read every meeting in the table into a hash or a sort, some 0.1 s a batch. The weeks
+# are a series of constants (0 to %(weeks)s, each slot stopping at its own last day) because
+# PostgreSQL counts the rows of such a series, where it guesses a thousand for one that ends at a
+# column's value, which priced the statement above jit_above_cost.
 #
 # A year for every group is some 160,000 meetings: made here, nothing of them crosses to Python
-# but their ids. What remains is the database's own work on each row: its seven indexes and its
-# three foreign keys (checked at commit).
+# but their ids. What remains is the database's own work on each row, which nothing here can
+# leave out: counted in instructions (callgrind, a batch of 50 groups), half is the foreign keys'
+# checks at commit (a query each for the group, the slot and the facilitator, some 30,000
+# instructions apiece, and the empty closure's call), and two thirds of the rest is the seven
+# indexes (from 14,000 for status and start down to 8,000 for the start alone).
 #
 # The start: PostgreSQL reads a wall-clock time the clocks skip as the clinic's rule says (as much
 # later as the clocks jumped) but a time shown twice as its second occurrence; the rule says the
@@ -535,7 +540,11 @@ span AS MATERIALIZED (
            CASE WHEN slot.is_virtual OR grp.modality <> %(in_person)s THEN grp.video_link ELSE '' END AS video_link,
            -- PostgreSQL's ISODOW is 1 (Monday) to 7; a slot's weekday is 0 (Monday) to 6.
            dates.from_day + mod(slot.weekday - EXTRACT(ISODOW FROM dates.from_day)::int + 8, 7) AS first_day,
-           LEAST(%(last)s::date, slot.effective_until, grp.end_date) AS until_day
+           LEAST(%(last)s::date, slot.effective_until, grp.end_date) AS until_day,
+           ARRAY(
+               SELECT made.slot_date FROM scheduling_session made
+               WHERE made.slot_id = slot.id AND made.slot_date BETWEEN %(first)s::date AND %(last)s::date
+           ) AS made_days
     FROM scheduling_weeklyslot slot
     JOIN groups_therapygroup grp ON grp.id = slot.group_id
     CROSS JOIN LATERAL (SELECT GREATEST(%(first)s::date, slot.effective_from, grp.start_date) AS from_day) dates
@@ -549,7 +558,7 @@ occurrence AS MATERIALIZED (
     CROSS JOIN generate_series(0, %(weeks)s) AS week
     CROSS JOIN LATERAL (SELECT span.first_day + 7 * week AS day) occurrence_day
     CROSS JOIN LATERAL (SELECT occurrence_day.day + span.start_time AS clock) wall
-    WHERE occurrence_day.day <= span.until_day
+    WHERE occurrence_day.day <= span.until_day AND occurrence_day.day <> ALL(span.made_days)
 ),
 meeting AS (
     SELECT occurrence.*,
@@ -570,10 +579,6 @@ SELECT meeting.group_id, meeting.slot_id, meeting.day, meeting.starts_at,
        %(now)s
 FROM meeting
 LEFT JOIN closed_day ON closed_day.day = meeting.day
-WHERE NOT EXISTS (
-    SELECT FROM scheduling_session made WHERE made.slot_id = meeting.slot_id AND made.slot_date = meeting.day
-    OFFSET 0
-)
 {pass_over_conflicts}
 RETURNING id
 """
