@@ -39,6 +39,10 @@ class Everything(forms.Form):
     admin_day = forms.DateField(required=False, widget=AdminDateWidget)
     admin_time = forms.TimeField(required=False, widget=AdminTimeWidget)
     admin_moment = forms.SplitDateTimeField(required=False, widget=AdminSplitDateTime)
+    # Attributes DrawnField.build_widget_attrs writes as Django's does: a disabled field, and a
+    # widget that names what describes it (its help text and errors are not added).
+    locked = forms.CharField(disabled=True, required=False, help_text="Set by the clinic.")
+    described = forms.CharField(help_text="See above.", widget=forms.TextInput(attrs={"aria-describedby": "above"}))
     # A widget whose template DrawnField does not write: drawn by its template.
     signed_at = forms.SplitDateTimeField(required=False)
 
@@ -65,6 +69,8 @@ VALUES = {
     "admin_time": "17:30",
     "admin_moment_0": "2026-11-30",
     "admin_moment_1": "not a time",
+    "locked": "changed",
+    "described": "",
     "signed_at_0": "2026-11-30",
     "signed_at_1": "17:30",
 }
