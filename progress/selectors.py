@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     Count,
     Exists,
+    F,
     FilteredRelation,
     IntegerField,
     OuterRef,
@@ -167,23 +168,32 @@ def get_group_for_therapist(user, pk: int) -> TherapyGroup:
 
 
 def _note_with_parts(session: Session) -> GroupNote | None:
-    """The session's note with ``parts``, its individualized notes (each with its client and
-    ``goals_addressed``), and ``addenda_shown``, oldest first (each with its author): two queries
-    whatever it holds. Each joins what it reads to the rows it belongs to (a note has a few
-    addenda, a part a few goals) and takes them apart here, where a prefetch for each relation
-    was a query more and more Python than the query. The session has one note.
+    """The session's note with ``parts``, its individualized notes, and ``addenda_shown``, oldest
+    first (each with its author): two queries whatever it holds. Each joins what it reads to the
+    rows it belongs to (a note has a few addenda, a part a few goals) and takes them apart here,
+    where a prefetch for each relation was a query more and more Python than the query. The
+    session has one note.
 
-    A note the session does not say is signed (its signature is copied to the session as it is
-    signed) is read alone: addenda amend signed notes only (``notes.add_addendum``)."""
+    A signed note is read to be shown: its parts in the model's order, each with its client and
+    ``goals_addressed``. A note still being written is read for its form (``_parts_in_writing``),
+    and alone: addenda amend signed notes only (``notes.add_addendum``). The session says which
+    (its note's signature is copied to it as the note is signed); a note signed since the
+    session was read is read again as signed."""
     notes = GroupNote.objects.filter(session=session)
     if session.note_signed_at is None:
-        rows = list(notes)
-    else:
-        rows = list(
-            notes.annotate(addendum=FilteredRelation("addenda"))
-            .select_related("signed_by", "addendum__author")
-            .order_by("addendum__created_at", "addendum__pk")
-        )
+        try:
+            note = notes.get()
+        except GroupNote.DoesNotExist:
+            return None
+        if not note.is_signed:
+            note.addenda_shown = []
+            note.parts = _parts_in_writing(note)
+            return note
+    rows = list(
+        notes.annotate(addendum=FilteredRelation("addenda"))
+        .select_related("signed_by", "addendum__author")
+        .order_by("addendum__created_at", "addendum__pk")
+    )
     if not rows:
         return None
     note = rows[0]
@@ -208,6 +218,28 @@ def _note_with_parts(session: Session) -> GroupNote | None:
             part.goals_addressed.append(link.goal)
     note.parts = list(parts.values())
     return note
+
+
+def _parts_in_writing(note: GroupNote) -> list[IndividualNote]:
+    """An unsigned note's individualized notes, each with ``goal_ids``, the goals it addresses,
+    in no order: the note page fills each attending member's form from their part and offers
+    the goals again (``goals_for_note``), so it reads neither the clients (the roster has them)
+    nor the goals. Its goal links joined by their column were a third of the cost of building
+    the signed note's query, which joins and orders clients and goals."""
+    parts: dict[int, IndividualNote] = {}
+    linked = (
+        IndividualNote.objects.filter(group_note=note)
+        .annotate(addressed_goal_id=F("goal_links__goal_id"))
+        # Not the model's order by the clients' names, which would join them.
+        .order_by()
+    )
+    for row in linked:
+        part = parts.setdefault(row.pk, row)
+        if part is row:
+            part.goal_ids = []
+        if row.addressed_goal_id is not None:
+            part.goal_ids.append(row.addressed_goal_id)
+    return list(parts.values())
 
 
 def read_note(session: Session, *, shown: Iterable[Client] = (), detail: str = "progress note") -> GroupNote | None:

@@ -279,8 +279,8 @@ def _note_page(
 
 
 def _linked_goals(note: GroupNote | None) -> list[int]:
-    """The goals the note's parts address, read with the note."""
-    return [goal.pk for part in note.parts for goal in part.goals_addressed] if note is not None else []
+    """The goals the unsigned note's parts address, read with the note."""
+    return [goal_id for part in note.parts for goal_id in part.goal_ids] if note is not None else []
 
 
 def _birp_initial(member, written) -> dict:
@@ -288,7 +288,7 @@ def _birp_initial(member, written) -> dict:
         return {
             "client": member.pk,
             **{field: getattr(written, field) for field in notes.BIRP_FIELDS},
-            "goals": [goal.pk for goal in written.goals_addressed],
+            "goals": written.goal_ids,
         }
     return {"client": member.pk, "behaviour": member.attendance.observation}
 
