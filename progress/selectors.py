@@ -706,7 +706,7 @@ def goals_for_note(
     """Each attending member's goals the session's note may address: their active goals and any
     goal the note already links (a goal met since keeps its tick). A caller that has read the
     note gives the ``linked`` goals' ids (none without a note), and they are not looked for
-    again. One query."""
+    again. One query; each goal carries its member's id (``member_id``), not its plan."""
     ids = [client.pk for client in attending]
     offered = Q(status=Goal.Status.ACTIVE)
     if linked is None:
@@ -715,10 +715,15 @@ def goals_for_note(
         linked = list(linked)
         if linked:
             offered |= Q(pk__in=linked)
-    goals = Goal.objects.filter(offered, plan__client_id__in=ids).select_related("plan").order_by("created_at", "pk")
+    # The plan's one column rather than the plan, which the note page does not show.
+    goals = (
+        Goal.objects.filter(offered, plan__client_id__in=ids)
+        .annotate(member_id=F("plan__client_id"))
+        .order_by("created_at", "pk")
+    )
     found: dict[int, list[Goal]] = {pk: [] for pk in ids}
     for goal in goals:
-        found[goal.plan.client_id].append(goal)
+        found[goal.member_id].append(goal)
     return found
 
 
