@@ -15,8 +15,9 @@ from django.forms.utils import ErrorList
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import translation
+from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, gettext_lazy
 
 from iop.accounts import RecordsPasswordChange, is_clinician
@@ -123,7 +124,8 @@ MULTIPLE_INPUT_TEMPLATES = {
 
 def escaped(value) -> str:
     """``conditional_escape`` without its check for lazy strings, which costs more than the
-    escaping when a page draws a few thousand values."""
+    escaping when a page draws a few thousand values. For the same reason what is drawn here
+    is marked safe by ``SafeString`` itself rather than through ``mark_safe``."""
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
@@ -191,7 +193,7 @@ def management_inputs(formset: forms.BaseFormSet) -> str:
     if management.is_bound and management.errors:
         return str(management)
     management.bound_field_class = DrawnField
-    return mark_safe("".join(str(field) for field in management.hidden_fields()))
+    return SafeString("".join(str(field) for field in management.hidden_fields()))
 
 
 def _label_html(context: dict) -> str:
@@ -201,7 +203,7 @@ def _label_html(context: dict) -> str:
     if not context["use_tag"]:
         return label
     tag = escaped(context["tag"])
-    return mark_safe(f"<{tag}{_attrs(context['attrs'] or {})}>{label}</{tag}>")
+    return SafeString(f"<{tag}{_attrs(context['attrs'] or {})}>{label}</{tag}>")
 
 
 def _related_widget_html(context: dict) -> str:
@@ -236,7 +238,7 @@ def _related_widget_html(context: dict) -> str:
             title = gettext("View selected %(model)s") % {"model": model}
             links.append(link("view", "view", title, target, popup=False))
     model_ref = "" if context["model_has_limit_choices_to"] else f'data-model-ref="{escaped(context["model_name"])}"'
-    return mark_safe(
+    return SafeString(
         f'<div class="related-widget-wrapper" {model_ref}>\n{escaped(context["rendered_widget"])}\n'
         f"{''.join(links)}\n</div>"
     )
@@ -274,10 +276,9 @@ def _select_html(widget: dict) -> str:
     for group_name, group_options, _ in widget["optgroups"]:
         if group_name:
             options.append(f'<optgroup label="{escaped(group_name)}">')
-        options.extend(
-            f'<option value="{escaped(option["value"])}"{_attrs(option["attrs"])}>{escaped(option["label"])}</option>'
-            for option in group_options
-        )
+        for option in group_options:
+            value, label = escaped(option["value"]), escaped(option["label"])
+            options.append(f'<option value="{value}"{_attrs(option["attrs"])}>{label}</option>')
         if group_name:
             options.append("</optgroup>")
     return f'<select name="{escaped(widget["name"])}"{_attrs(widget["attrs"])}>{"".join(options)}</select>'
@@ -341,7 +342,7 @@ class _DrawnInside:
         return self.widget.is_hidden
 
     def render(self, name, value, attrs=None, renderer=None) -> str:
-        return mark_safe(self.draw(self.widget.get_context(name, value, attrs)["widget"]))
+        return SafeString(self.draw(self.widget.get_context(name, value, attrs)["widget"]))
 
 
 class DrawnField(BoundField):
@@ -354,6 +355,12 @@ class DrawnField(BoundField):
     quarter of a millisecond (through crispy-forms' layouts, about five times that). The HTML is
     what Django's templates write for the same widget context (tests/test_drawn_fields.py holds
     them equal); a widget with another template is drawn by its template."""
+
+    @cached_property
+    def auto_id(self) -> str:
+        """The control's id, worked out once: drawing a field asks for it four or five times
+        (the control, its label, the ids of its help text and errors), and Django each time."""
+        return super().auto_id
 
     def as_widget(self, widget=None, attrs=None, only_initial=False):
         widget = widget or self.field.widget
@@ -372,7 +379,7 @@ class DrawnField(BoundField):
         attrs = self.build_widget_attrs(attrs or {}, widget)
         if self.auto_id and "id" not in widget.attrs:
             attrs.setdefault("id", self.auto_id)
-        return mark_safe(draw(widget.get_context(self.html_name, self.value(), attrs)["widget"]))
+        return SafeString(draw(widget.get_context(self.html_name, self.value(), attrs)["widget"]))
 
     def build_widget_attrs(self, attrs, widget=None):
         """Django's ``BoundField.build_widget_attrs``, which asks for the field's errors twice
@@ -408,29 +415,30 @@ class DrawnField(BoundField):
         """The field's errors, None without any (``errors`` makes an empty list each time)."""
         return self.form.errors.get(self.name)
 
-    def _css_class(self, size: str = "") -> str:
+    def _css_class(self, size: str = "", *, errors: ErrorList | None = None) -> str:
         is_select = getattr(self.field.widget, "option_template_name", None) == SELECT_TEMPLATES[1]
         css = "form-select" if is_select else "form-control"
-        return css + (f" {css}-{size}" if size else "") + (" is-invalid" if self.drawn_errors else "")
+        return css + (f" {css}-{size}" if size else "") + (" is-invalid" if errors else "")
 
     @property
     def small_control(self):
         """The control alone, small, for a row that draws its own label and errors (the roster);
         ``aria-invalid`` and ``aria-describedby`` (the error's and help text's ids) as always."""
-        return self.as_widget(attrs={"class": self._css_class("sm")})
+        return self.as_widget(attrs={"class": self._css_class("sm", errors=self.drawn_errors)})
 
     def as_field_group(self):
         if self.is_hidden:
             return self.as_widget()
         field_id = escaped(self.auto_id)
-        css = self._css_class()
+        errors = self.drawn_errors
+        css = self._css_class(errors=errors)
         required = '<span class="asteriskField" aria-hidden="true">*</span>' if self.field.required else ""
-        errors = "".join([f"<div>{escaped(error)}</div>" for error in self.drawn_errors or ()])
+        errors = "".join([f"<div>{escaped(error)}</div>" for error in errors or ()])
         errors = f'<div id="{field_id}_error" class="invalid-feedback">{errors}</div>' if errors else ""
         help_text = (
             f'<div id="{field_id}_helptext" class="form-text">{escaped(self.help_text)}</div>' if self.help_text else ""
         )
-        return mark_safe(
+        return SafeString(
             f'<div class="mb-3"><label for="{escaped(self.id_for_label)}" class="form-label">'
             f"{escaped(self.label)}{required}</label>{self.as_widget(attrs={'class': css})}{errors}{help_text}</div>"
         )

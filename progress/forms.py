@@ -4,7 +4,7 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.functional import cached_property
 from django.utils.html import escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
@@ -113,7 +113,7 @@ class AttendanceForm(forms.Form):
         """The row's visible fields, each a cell of the roster: its label, the small control, its
         help text for a screen reader and its errors, drawn in Python. Through the template, a
         group of twelve was some three hundred lookups and tags for these cells alone."""
-        return mark_safe("\n".join([_roster_cell(field) for field in self.visible_fields()]))
+        return SafeString("\n".join([_roster_cell(field) for field in self.visible_fields()]))
 
 
 def _roster_cell(field: DrawnField) -> str:
