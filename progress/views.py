@@ -270,8 +270,9 @@ def _note_page(
         "note_form": note_form,
         "individual_formset": individual_formset,
         "individual_rows": list(zip(attending, individual_formset.forms, strict=True)) if individual_formset else [],
-        "sign_form": sign_form or SignNoteForm(),
-        "addendum_form": addendum_form or AddendumForm(),
+        # Each form where the page shows it: signing an unsigned note, an addendum under a signed one.
+        "sign_form": sign_form or (SignNoteForm() if unsigned else None),
+        "addendum_form": addendum_form or (AddendumForm() if note is not None and note.is_signed else None),
         "signing_refusals": notes.signing_refusals(note, roster=roster, parts=note.parts) if unsigned else [],
         "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
     }
