@@ -15,6 +15,7 @@ from django.forms.utils import ErrorList
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import translation
+from django.utils.choices import BaseChoiceIterator, normalize_choices
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
@@ -145,6 +146,29 @@ def _attrs(attrs: dict) -> str:
             if value is not False
         ]
     )
+
+
+class FixedChoices(BaseChoiceIterator):
+    """A choice field's choices that no form changes (a model's statuses, a scale's levels),
+    shared by every copy of the field. Django copies a form's fields for each form, and a
+    choice field's choices item by item twice (the field's and its widget's), so that a form
+    may change its own; the roster's form for each member copied its three lists, most of the
+    cost of making the form. These are a tuple that nothing changes: a copy is the same."""
+
+    def __init__(self, choices):
+        self.choices = tuple(normalize_choices(choices))
+
+    def __iter__(self):
+        return iter(self.choices)
+
+    def __len__(self) -> int:
+        return len(self.choices)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 class QuietErrorList(ErrorList):

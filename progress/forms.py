@@ -11,7 +11,7 @@ from django.utils.translation import gettext, gettext_lazy
 from clients.models import Client
 from groups.models import Therapist, TherapyGroup
 from iop.dates import validate_clinic_date
-from iop.forms import DrawnField, add_refusals, escaped, management_inputs
+from iop.forms import DrawnField, FixedChoices, add_refusals, escaped, management_inputs
 from progress import measures, reports
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
 from progress.models import Attendance, Goal, SafetyAlert
@@ -28,11 +28,14 @@ class AttendanceForm(forms.Form):
     bound_field_class = DrawnField  # one form per member: see DrawnField
 
     client = forms.IntegerField(widget=forms.HiddenInput)
-    status = forms.ChoiceField(choices=NOT_CHOSEN + Attendance.Status.choices, required=False)
+    status = forms.ChoiceField(choices=FixedChoices(NOT_CHOSEN + Attendance.Status.choices), required=False)
     minutes_attended = forms.IntegerField(label="Minutes", min_value=0, required=False)
-    mode = forms.ChoiceField(label="Attended", choices=Attendance.Mode.choices)
+    mode = forms.ChoiceField(label="Attended", choices=FixedChoices(Attendance.Mode.choices))
     participation = forms.TypedChoiceField(
-        coerce=int, choices=NOT_CHOSEN + Attendance.Participation.choices, required=False, empty_value=None
+        coerce=int,
+        choices=FixedChoices(NOT_CHOSEN + Attendance.Participation.choices),
+        required=False,
+        empty_value=None,
     )
     observation = forms.CharField(
         label="Observation",
