@@ -184,7 +184,7 @@ def _lines(text: str, *, dash: bool) -> str:
 
 def _goal_boxes(member: Client, name: str, form: IndividualNoteForm, plan_url: Callable[[int], str] | None) -> str:
     field = form["goals"]
-    errors = field.errors
+    errors = field.drawn_errors
     field_id = escaped(field.auto_id)
     described = f' aria-describedby="{field_id}_error"' if errors else ""
     invalid = " is-invalid" if errors else ""
