@@ -2,6 +2,7 @@ import copy
 import html
 import logging
 from collections.abc import Callable
+from functools import cache
 
 from axes.helpers import get_client_ip_address
 from django import forms
@@ -14,8 +15,10 @@ from django.forms.utils import ErrorList
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import translation
+from django.utils.choices import BaseChoiceIterator, normalize_choices
+from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, gettext_lazy
 
 from iop.accounts import RecordsPasswordChange, is_clinician
@@ -120,19 +123,52 @@ MULTIPLE_INPUT_TEMPLATES = {
 }
 
 
-def _escaped(value) -> str:
+def escaped(value) -> str:
     """``conditional_escape`` without its check for lazy strings, which costs more than the
-    escaping when a page draws a few thousand values."""
+    escaping when a page draws a few thousand values. For the same reason what is drawn here
+    is marked safe by ``SafeString`` itself rather than through ``mark_safe``."""
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+
+
+@cache
+def _attribute_name(name: str) -> str:
+    """An attribute's name, escaped once for the process: the widgets use a dozen names (class,
+    id, rows, required, the aria attributes) over and over."""
+    return escaped(name)
 
 
 def _attrs(attrs: dict) -> str:
     """Attributes as django/forms/widgets/attrs.html writes them: in order, True bare, False left out."""
     return "".join(
-        f" {_escaped(name)}" if value is True else f' {_escaped(name)}="{_escaped(value)}"'
-        for name, value in attrs.items()
-        if value is not False
+        [
+            f" {_attribute_name(name)}" if value is True else f' {_attribute_name(name)}="{escaped(value)}"'
+            for name, value in attrs.items()
+            if value is not False
+        ]
     )
+
+
+class FixedChoices(BaseChoiceIterator):
+    """A choice field's choices that no form changes (a model's statuses, a scale's levels),
+    shared by every copy of the field. Django copies a form's fields for each form, and a
+    choice field's choices item by item twice (the field's and its widget's), so that a form
+    may change its own; the roster's form for each member copied its three lists, most of the
+    cost of making the form. These are a tuple that nothing changes: a copy is the same."""
+
+    def __init__(self, choices):
+        self.choices = tuple(normalize_choices(choices))
+
+    def __iter__(self):
+        return iter(self.choices)
+
+    def __len__(self) -> int:
+        return len(self.choices)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 class QuietErrorList(ErrorList):
@@ -181,7 +217,7 @@ def management_inputs(formset: forms.BaseFormSet) -> str:
     if management.is_bound and management.errors:
         return str(management)
     management.bound_field_class = DrawnField
-    return mark_safe("".join(str(field) for field in management.hidden_fields()))
+    return SafeString("".join(str(field) for field in management.hidden_fields()))
 
 
 def _label_html(context: dict) -> str:
@@ -190,8 +226,8 @@ def _label_html(context: dict) -> str:
     label = conditional_escape(context["label"])
     if not context["use_tag"]:
         return label
-    tag = _escaped(context["tag"])
-    return mark_safe(f"<{tag}{_attrs(context['attrs'] or {})}>{label}</{tag}>")
+    tag = escaped(context["tag"])
+    return SafeString(f"<{tag}{_attrs(context['attrs'] or {})}>{label}</{tag}>")
 
 
 def _related_widget_html(context: dict) -> str:
@@ -200,44 +236,42 @@ def _related_widget_html(context: dict) -> str:
     translated titles through the template engine, for each such control of an admin page."""
     links = []
     if not context["is_hidden"]:
-        name, model = _escaped(context["name"]), _escaped(context["model"])
-        url_params = _escaped(context["url_params"])
+        name, model = escaped(context["name"]), escaped(context["model"])
+        url_params = escaped(context["url_params"])
 
         def link(action: str, icon: str, title: str, target: str, popup: bool = True) -> str:
             popup_attr = ' data-popup="yes"' if popup else ""
             return (
                 f'<a class="related-widget-wrapper-link {action}-related" id="{action}_id_{name}"'
                 f'{target}{popup_attr} title="{title}">'
-                f'<img src="{_escaped(static(f"admin/img/icon-{icon}link.svg"))}" alt="" width="24" height="24"></a>'
+                f'<img src="{escaped(static(f"admin/img/icon-{icon}link.svg"))}" alt="" width="24" height="24"></a>'
             )
 
         if context["can_change_related"]:
-            target = f' data-href-template="{_escaped(context["change_related_template_url"])}?{url_params}"'
+            target = f' data-href-template="{escaped(context["change_related_template_url"])}?{url_params}"'
             links.append(link("change", "change", gettext("Change selected %(model)s") % {"model": model}, target))
         if context["can_add_related"]:
-            target = f' href="{_escaped(context["add_related_url"])}?{url_params}"'
+            target = f' href="{escaped(context["add_related_url"])}?{url_params}"'
             links.append(link("add", "add", gettext("Add another %(model)s") % {"model": model}, target))
         if context["can_delete_related"]:
-            target = f' data-href-template="{_escaped(context["delete_related_template_url"])}?{url_params}"'
+            target = f' data-href-template="{escaped(context["delete_related_template_url"])}?{url_params}"'
             links.append(link("delete", "delete", gettext("Delete selected %(model)s") % {"model": model}, target))
         if context["can_view_related"]:
-            params = _escaped(context["view_related_url_params"])
-            target = f' data-href-template="{_escaped(context["change_related_template_url"])}?{params}"'
+            params = escaped(context["view_related_url_params"])
+            target = f' data-href-template="{escaped(context["change_related_template_url"])}?{params}"'
             title = gettext("View selected %(model)s") % {"model": model}
             links.append(link("view", "view", title, target, popup=False))
-    model_ref = "" if context["model_has_limit_choices_to"] else f'data-model-ref="{_escaped(context["model_name"])}"'
-    return mark_safe(
-        f'<div class="related-widget-wrapper" {model_ref}>\n{_escaped(context["rendered_widget"])}\n'
+    model_ref = "" if context["model_has_limit_choices_to"] else f'data-model-ref="{escaped(context["model_name"])}"'
+    return SafeString(
+        f'<div class="related-widget-wrapper" {model_ref}>\n{escaped(context["rendered_widget"])}\n'
         f"{''.join(links)}\n</div>"
     )
 
 
 def _input_html(widget: dict) -> str:
     """django/forms/widgets/input.html, for a widget's context or a check box option's."""
-    value = f' value="{_escaped(widget["value"])}"' if widget["value"] is not None else ""
-    return (
-        f'<input type="{_escaped(widget["type"])}" name="{_escaped(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
-    )
+    value = f' value="{escaped(widget["value"])}"' if widget["value"] is not None else ""
+    return f'<input type="{escaped(widget["type"])}" name="{escaped(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
 
 
 def _admin_input_html(widget: dict) -> str:
@@ -251,28 +285,27 @@ def _admin_split_datetime_html(widget: dict) -> str:
     (the labels AdminSplitDateTime gives its template)."""
     day, time = widget["subwidgets"]
     return (
-        f'<p class="datetime">\n  {_escaped(gettext("Date:"))} {_input_html(day)}<br>\n'
-        f"  {_escaped(gettext('Time:'))} {_input_html(time)}\n</p>"
+        f'<p class="datetime">\n  {escaped(gettext("Date:"))} {_input_html(day)}<br>\n'
+        f"  {escaped(gettext('Time:'))} {_input_html(time)}\n</p>"
     )
 
 
 def _textarea_html(widget: dict) -> str:
-    value = _escaped(widget["value"] or "")
-    return f'<textarea name="{_escaped(widget["name"])}"{_attrs(widget["attrs"])}>\n{value}</textarea>'
+    value = escaped(widget["value"] or "")
+    return f'<textarea name="{escaped(widget["name"])}"{_attrs(widget["attrs"])}>\n{value}</textarea>'
 
 
 def _select_html(widget: dict) -> str:
     options = []
     for group_name, group_options, _ in widget["optgroups"]:
         if group_name:
-            options.append(f'<optgroup label="{_escaped(group_name)}">')
-        options.extend(
-            f'<option value="{_escaped(option["value"])}"{_attrs(option["attrs"])}>{_escaped(option["label"])}</option>'
-            for option in group_options
-        )
+            options.append(f'<optgroup label="{escaped(group_name)}">')
+        for option in group_options:
+            value, label = escaped(option["value"]), escaped(option["label"])
+            options.append(f'<option value="{value}"{_attrs(option["attrs"])}>{label}</option>')
         if group_name:
             options.append("</optgroup>")
-    return f'<select name="{_escaped(widget["name"])}"{_attrs(widget["attrs"])}>{"".join(options)}</select>'
+    return f'<select name="{escaped(widget["name"])}"{_attrs(widget["attrs"])}>{"".join(options)}</select>'
 
 
 def _multiple_input_html(widget: dict) -> str:
@@ -280,18 +313,18 @@ def _multiple_input_html(widget: dict) -> str:
     attrs = widget["attrs"]
     parts = [
         "<div",
-        f' id="{_escaped(attrs["id"])}"' if attrs.get("id") else "",
-        f' class="{_escaped(attrs["class"])}"' if attrs.get("class") else "",
+        f' id="{escaped(attrs["id"])}"' if attrs.get("id") else "",
+        f' class="{escaped(attrs["class"])}"' if attrs.get("class") else "",
         ">",
     ]
     for group_name, options, _ in widget["optgroups"]:
         if group_name:
-            parts.append(f"\n  <div><label>{_escaped(group_name)}</label>")
+            parts.append(f"\n  <div><label>{escaped(group_name)}</label>")
         for option in options:
             control = _input_html(option)
             if option["wrap_label"]:
-                label_for = f' for="{_escaped(option["attrs"]["id"])}"' if option["attrs"].get("id") else ""
-                control = f"<label{label_for}>{control} {_escaped(option['label'])}</label>"
+                label_for = f' for="{escaped(option["attrs"]["id"])}"' if option["attrs"].get("id") else ""
+                control = f"<label{label_for}>{control} {escaped(option['label'])}</label>"
             parts.append(f"<div>\n    {control}</div>")
         if group_name:
             parts.append("\n  </div>")
@@ -333,7 +366,7 @@ class _DrawnInside:
         return self.widget.is_hidden
 
     def render(self, name, value, attrs=None, renderer=None) -> str:
-        return mark_safe(self.draw(self.widget.get_context(name, value, attrs)["widget"]))
+        return SafeString(self.draw(self.widget.get_context(name, value, attrs)["widget"]))
 
 
 class DrawnField(BoundField):
@@ -346,6 +379,12 @@ class DrawnField(BoundField):
     quarter of a millisecond (through crispy-forms' layouts, about five times that). The HTML is
     what Django's templates write for the same widget context (tests/test_drawn_fields.py holds
     them equal); a widget with another template is drawn by its template."""
+
+    @cached_property
+    def auto_id(self) -> str:
+        """The control's id, worked out once: drawing a field asks for it four or five times
+        (the control, its label, the ids of its help text and errors), and Django each time."""
+        return super().auto_id
 
     def as_widget(self, widget=None, attrs=None, only_initial=False):
         widget = widget or self.field.widget
@@ -364,35 +403,68 @@ class DrawnField(BoundField):
         attrs = self.build_widget_attrs(attrs or {}, widget)
         if self.auto_id and "id" not in widget.attrs:
             attrs.setdefault("id", self.auto_id)
-        return mark_safe(draw(widget.get_context(self.html_name, self.value(), attrs)["widget"]))
+        return SafeString(draw(widget.get_context(self.html_name, self.value(), attrs)["widget"]))
 
-    def _css_class(self, size: str = "") -> str:
+    def build_widget_attrs(self, attrs, widget=None):
+        """Django's ``BoundField.build_widget_attrs``, which asks for the field's errors twice
+        (``aria-invalid``, ``aria-describedby``), each time making an empty list when there are
+        none: asked once here. A field of several inputs (``MultiValueField``) is Django's."""
+        field = self.field
+        if isinstance(field, forms.MultiValueField):
+            return super().build_widget_attrs(attrs, widget)
+        widget = widget or field.widget
+        attrs = dict(attrs)
+        if field.required and self.form.use_required_attribute and widget.use_required_attribute(self.initial):
+            attrs["required"] = True
+        if field.disabled:
+            attrs["disabled"] = True
+        errors = self.drawn_errors
+        if errors and not widget.is_hidden:
+            attrs["aria-invalid"] = "true"
+        # Django's order: the help text's id, then the errors'; a widget's own aria-describedby
+        # (or the one given) is kept, and a fieldset is described by its legend.
+        own = field.widget.attrs
+        if not attrs.get("aria-describedby") and not own.get("aria-describedby") and not field.widget.use_fieldset:
+            auto_id = self.auto_id
+            if auto_id and not field.widget.is_hidden:
+                described_by = [f"{auto_id}_helptext"] if self.help_text else []
+                if errors:
+                    described_by.append(f"{auto_id}_error")
+                if described_by:
+                    attrs["aria-describedby"] = " ".join(described_by)
+        return attrs
+
+    @property
+    def drawn_errors(self) -> ErrorList | None:
+        """The field's errors, None without any (``errors`` makes an empty list each time)."""
+        return self.form.errors.get(self.name)
+
+    def _css_class(self, size: str = "", *, errors: ErrorList | None = None) -> str:
         is_select = getattr(self.field.widget, "option_template_name", None) == SELECT_TEMPLATES[1]
         css = "form-select" if is_select else "form-control"
-        return css + (f" {css}-{size}" if size else "") + (" is-invalid" if self.errors else "")
+        return css + (f" {css}-{size}" if size else "") + (" is-invalid" if errors else "")
 
     @property
     def small_control(self):
         """The control alone, small, for a row that draws its own label and errors (the roster);
         ``aria-invalid`` and ``aria-describedby`` (the error's and help text's ids) as always."""
-        return self.as_widget(attrs={"class": self._css_class("sm")})
+        return self.as_widget(attrs={"class": self._css_class("sm", errors=self.drawn_errors)})
 
     def as_field_group(self):
         if self.is_hidden:
             return self.as_widget()
-        field_id = _escaped(self.auto_id)
-        css = self._css_class()
+        field_id = escaped(self.auto_id)
+        errors = self.drawn_errors
+        css = self._css_class(errors=errors)
         required = '<span class="asteriskField" aria-hidden="true">*</span>' if self.field.required else ""
-        errors = "".join(f"<div>{_escaped(error)}</div>" for error in self.errors)
+        errors = "".join([f"<div>{escaped(error)}</div>" for error in errors or ()])
         errors = f'<div id="{field_id}_error" class="invalid-feedback">{errors}</div>' if errors else ""
         help_text = (
-            f'<div id="{field_id}_helptext" class="form-text">{_escaped(self.help_text)}</div>'
-            if self.help_text
-            else ""
+            f'<div id="{field_id}_helptext" class="form-text">{escaped(self.help_text)}</div>' if self.help_text else ""
         )
-        return mark_safe(
-            f'<div class="mb-3"><label for="{_escaped(self.id_for_label)}" class="form-label">'
-            f"{_escaped(self.label)}{required}</label>{self.as_widget(attrs={'class': css})}{errors}{help_text}</div>"
+        return SafeString(
+            f'<div class="mb-3"><label for="{escaped(self.id_for_label)}" class="form-label">'
+            f"{escaped(self.label)}{required}</label>{self.as_widget(attrs={'class': css})}{errors}{help_text}</div>"
         )
 
 

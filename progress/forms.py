@@ -3,15 +3,15 @@ import uuid
 from django import forms
 from django.forms.utils import flatatt
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
 from clients.models import Client
 from groups.models import Therapist, TherapyGroup
 from iop.dates import validate_clinic_date
-from iop.forms import DrawnField, add_refusals, management_inputs
+from iop.forms import DrawnField, FixedChoices, add_refusals, escaped, management_inputs
 from progress import measures, reports
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
 from progress.models import Attendance, Goal, SafetyAlert
@@ -28,11 +28,14 @@ class AttendanceForm(forms.Form):
     bound_field_class = DrawnField  # one form per member: see DrawnField
 
     client = forms.IntegerField(widget=forms.HiddenInput)
-    status = forms.ChoiceField(choices=NOT_CHOSEN + Attendance.Status.choices, required=False)
+    status = forms.ChoiceField(choices=FixedChoices(NOT_CHOSEN + Attendance.Status.choices), required=False)
     minutes_attended = forms.IntegerField(label="Minutes", min_value=0, required=False)
-    mode = forms.ChoiceField(label="Attended", choices=Attendance.Mode.choices)
+    mode = forms.ChoiceField(label="Attended", choices=FixedChoices(Attendance.Mode.choices))
     participation = forms.TypedChoiceField(
-        coerce=int, choices=NOT_CHOSEN + Attendance.Participation.choices, required=False, empty_value=None
+        coerce=int,
+        choices=FixedChoices(NOT_CHOSEN + Attendance.Participation.choices),
+        required=False,
+        empty_value=None,
     )
     observation = forms.CharField(
         label="Observation",
@@ -113,25 +116,25 @@ class AttendanceForm(forms.Form):
         """The row's visible fields, each a cell of the roster: its label, the small control, its
         help text for a screen reader and its errors, drawn in Python. Through the template, a
         group of twelve was some three hundred lookups and tags for these cells alone."""
-        return mark_safe("\n".join(_roster_cell(field) for field in self.visible_fields()))
+        return SafeString("\n".join([_roster_cell(field) for field in self.visible_fields()]))
 
 
 def _roster_cell(field: DrawnField) -> str:
-    field_id = escape(field.auto_id)
+    field_id = escaped(field.auto_id)
     help_text = (
-        f'<div id="{field_id}_helptext" class="visually-hidden">{conditional_escape(field.help_text)} minutes</div>'
+        f'<div id="{field_id}_helptext" class="visually-hidden">{escaped(field.help_text)} minutes</div>'
         if field.help_text
         else ""
     )
-    errors = field.errors
+    errors = field.drawn_errors
     errors = (
-        f'<div id="{field_id}_error" class="invalid-feedback">{" ".join(conditional_escape(e) for e in errors)}</div>'
+        f'<div id="{field_id}_error" class="invalid-feedback">{" ".join([escaped(e) for e in errors])}</div>'
         if errors
         else ""
     )
     return (
-        f'<div class="roster-cell roster-{escape(field.name)}">\n'
-        f'<label class="roster-label" for="{field_id}">{conditional_escape(field.label)}</label>\n'
+        f'<div class="roster-cell roster-{escaped(field.name)}">\n'
+        f'<label class="roster-label" for="{field_id}">{escaped(field.label)}</label>\n'
         f"{field.small_control}\n{help_text}\n{errors}\n</div>"
     )
 

@@ -266,8 +266,9 @@ def _note_page(
         "note_form": note_form,
         "individual_formset": individual_formset,
         "individual_rows": list(zip(attending, individual_formset.forms, strict=True)) if individual_formset else [],
-        "sign_form": sign_form or SignNoteForm(),
-        "addendum_form": addendum_form or AddendumForm(),
+        # Each form where the page shows it: signing an unsigned note, an addendum under a signed one.
+        "sign_form": sign_form or (SignNoteForm() if unsigned else None),
+        "addendum_form": addendum_form or (AddendumForm() if note is not None and note.is_signed else None),
         "signing_refusals": notes.signing_refusals(note, roster=roster, parts=note.parts) if unsigned else [],
         "plan_links": request.user.therapist.pk in (session.group.facilitator_id, session.group.co_facilitator_id),
     }
@@ -275,8 +276,8 @@ def _note_page(
 
 
 def _linked_goals(note: GroupNote | None) -> list[int]:
-    """The goals the note's parts address, read with the note."""
-    return [goal.pk for part in note.parts for goal in part.goals_addressed] if note is not None else []
+    """The goals the unsigned note's parts address, read with the note."""
+    return [goal_id for part in note.parts for goal_id in part.goal_ids] if note is not None else []
 
 
 def _birp_initial(member, written) -> dict:
@@ -284,7 +285,7 @@ def _birp_initial(member, written) -> dict:
         return {
             "client": member.pk,
             **{field: getattr(written, field) for field in notes.BIRP_FIELDS},
-            "goals": [goal.pk for goal in written.goals_addressed],
+            "goals": written.goal_ids,
         }
     return {"client": member.pk, "behaviour": member.attendance.observation}
 

@@ -9,7 +9,7 @@ from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime, Ad
 from django.forms.boundfield import BoundField
 from django.test.html import parse_html
 
-from iop.forms import DrawnField
+from iop.forms import DrawnField, FixedChoices
 
 CHOICES = [("", "— choose —"), ("present", "Present"), ("late", 'Late & "quoted"')]
 NUMBERED = [(None, "— choose —"), (0, "0 — none"), (2, "2 — took part")]
@@ -39,6 +39,10 @@ class Everything(forms.Form):
     admin_day = forms.DateField(required=False, widget=AdminDateWidget)
     admin_time = forms.TimeField(required=False, widget=AdminTimeWidget)
     admin_moment = forms.SplitDateTimeField(required=False, widget=AdminSplitDateTime)
+    # Attributes DrawnField.build_widget_attrs writes as Django's does: a disabled field, and a
+    # widget that names what describes it (its help text and errors are not added).
+    locked = forms.CharField(disabled=True, required=False, help_text="Set by the clinic.")
+    described = forms.CharField(help_text="See above.", widget=forms.TextInput(attrs={"aria-describedby": "above"}))
     # A widget whose template DrawnField does not write: drawn by its template.
     signed_at = forms.SplitDateTimeField(required=False)
 
@@ -65,6 +69,8 @@ VALUES = {
     "admin_time": "17:30",
     "admin_moment_0": "2026-11-30",
     "admin_moment_1": "not a time",
+    "locked": "changed",
+    "described": "",
     "signed_at_0": "2026-11-30",
     "signed_at_1": "17:30",
 }
@@ -145,3 +151,29 @@ def test_a_small_control_is_the_control_alone_still_tied_to_its_error_and_help()
     assert "<label" not in minutes
     assert 'class="form-select form-select-sm"' in str(Everything(initial=INITIAL)["status"].small_control)
     assert 'aria-describedby="id_text_helptext id_text_error"' in str(form["text"].small_control)
+
+
+class Row(forms.Form):
+    bound_field_class = DrawnField
+
+    listed = forms.ChoiceField(choices=CHOICES, required=False)
+    fixed = forms.ChoiceField(choices=FixedChoices(CHOICES), required=False)
+    listed_level = forms.TypedChoiceField(choices=NUMBERED, coerce=int, empty_value=None)
+    fixed_level = forms.TypedChoiceField(choices=FixedChoices(NUMBERED), coerce=int, empty_value=None)
+
+
+def test_fixed_choices_are_shared_by_every_form_and_draw_and_validate_as_a_list():
+    first, second = Row(initial={"listed": "late", "fixed": "late"}), Row()
+    assert first.fields["fixed"].choices is second.fields["fixed"].choices
+    assert list(first.fields["fixed"].choices) == CHOICES
+
+    for listed, fixed in (("listed", "fixed"), ("listed_level", "fixed_level")):
+        assert str(first[fixed]).replace(fixed, listed) == str(first[listed])
+        bound = Row({listed: "nope", fixed: "nope"})
+        assert not bound.is_valid()
+        assert bound.errors[fixed] == bound.errors[listed]
+        assert str(bound[fixed]).replace(fixed, listed) == str(bound[listed])
+    valid = Row({"listed": "late", "fixed": "late", "listed_level": "0", "fixed_level": "0"})
+    assert valid.is_valid(), valid.errors
+    assert valid.cleaned_data["fixed"] == valid.cleaned_data["listed"] == "late"
+    assert valid.cleaned_data["fixed_level"] == valid.cleaned_data["listed_level"] == 0

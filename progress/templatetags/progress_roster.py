@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from django import template
 from django.template.defaultfilters import linebreaksbr
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from clients.models import Client
+from iop.forms import escaped
 from iop.links import urls_of
 from progress.forms import BaseRosterFormSet, IndividualNoteForm
 from progress.models import Attendance, Goal, IndividualNote
@@ -55,12 +55,12 @@ def attendance_rows(formset: BaseRosterFormSet, plan_links: bool) -> SafeString:
     urls = _MemberUrls() if plan_links else None
     for form in formset:
         member = form.member
-        name = conditional_escape(member.display_name)
+        name = escaped(member.display_name)
         links = ""
         if plan_links:
             links = _member_links(member, name, urls, plan="plan", between=" · ")
             links = f'<span class="roster-links small">{links}</span>'
-        errors = " ".join(conditional_escape(error) for error in form.non_field_errors())
+        errors = " ".join([escaped(error) for error in form.non_field_errors()])
         errors = f'<div class="text-danger small">{errors}</div>' if errors else ""
         rows.append(
             f'<div class="attendance-row{" has-errors" if form.errors else ""}" role="group"'
@@ -79,7 +79,7 @@ def recorded_attendance(roster: list[Client], plan_links: bool) -> SafeString:
     items = []
     urls = _MemberUrls() if plan_links else None
     for member in roster:
-        name = conditional_escape(member.display_name)
+        name = escaped(member.display_name)
         links = ""
         if plan_links:
             links = " " + _member_links(
@@ -95,9 +95,9 @@ def recorded_attendance(roster: list[Client], plan_links: bool) -> SafeString:
                 MODES.get(attendance.mode, attendance.mode),
                 PARTICIPATION.get(attendance.participation, attendance.participation),
             )
-            recorded = f'<div class="small">{" · ".join(conditional_escape(part) for part in parts)}</div>'
+            recorded = f'<div class="small">{" · ".join([escaped(part) for part in parts])}</div>'
             if attendance.observation:
-                observation = conditional_escape(attendance.observation)
+                observation = escaped(attendance.observation)
                 recorded += f'\n<div class="small text-body-secondary">{observation}</div>'
         items.append(f'<li class="list-group-item">\n<div class="fw-semibold">{name}{links}</div>\n{recorded}\n</li>')
     # Every value above is escaped.
@@ -112,21 +112,25 @@ def note_parts(rows: list[tuple[Client, IndividualNoteForm]], plan_links: bool) 
     plan_url = urls_of("therapist:plan") if plan_links else None
     cards = []
     for member, form in rows:
-        name = conditional_escape(member.display_name)
+        name = escaped(member.display_name)
         attendance = member.attendance
         recorded = " · ".join(
-            conditional_escape(part)
-            for part in (
-                STATUSES.get(attendance.status, attendance.status),
-                f"{attendance.minutes_attended} min",
-                PARTICIPATION.get(attendance.participation, attendance.participation),
-            )
+            [
+                escaped(part)
+                for part in (
+                    STATUSES.get(attendance.status, attendance.status),
+                    f"{attendance.minutes_attended} min",
+                    PARTICIPATION.get(attendance.participation, attendance.participation),
+                )
+            ]
         )
-        errors = " ".join(conditional_escape(error) for error in form.non_field_errors())
+        errors = " ".join([escaped(error) for error in form.non_field_errors()])
         errors = f'<div class="text-danger small">{errors}</div>' if errors else ""
         fields = "\n".join(
-            f'<div class="col-12 col-md-6">{form[field].as_field_group()}</div>'
-            for field in ("behaviour", "intervention", "response", "plan")
+            [
+                f'<div class="col-12 col-md-6">{form[field].as_field_group()}</div>'
+                for field in ("behaviour", "intervention", "response", "plan")
+            ]
         )
         cards.append(
             f'<div class="card mb-2 individual-note{" border-danger" if form.errors else ""}"'
@@ -147,13 +151,15 @@ def signed_parts(parts: list[IndividualNote]) -> SafeString:
     cards = []
     for part in parts:
         fields = "\n".join(
-            f'<dt class="col-sm-3">{label}</dt><dd class="col-sm-9">{_lines(getattr(part, field), dash=dash)}</dd>'
-            for label, field, dash in SIGNED_FIELDS
+            [
+                f'<dt class="col-sm-3">{label}</dt><dd class="col-sm-9">{_lines(getattr(part, field), dash=dash)}</dd>'
+                for label, field, dash in SIGNED_FIELDS
+            ]
         )
-        goals = "; ".join(conditional_escape(goal.short) for goal in part.goals_addressed) or "—"
+        goals = "; ".join([escaped(goal.short) for goal in part.goals_addressed]) or "—"
         cards.append(
             f'<div class="card mb-2"><div class="card-body">\n'
-            f'<h3 class="h6">{conditional_escape(part.client.display_name)}</h3>\n<dl class="row mb-0 small">\n'
+            f'<h3 class="h6">{escaped(part.client.display_name)}</h3>\n<dl class="row mb-0 small">\n'
             f'{fields}\n<dt class="col-sm-3">Goals addressed</dt><dd class="col-sm-9 goals-addressed">{goals}</dd>\n'
             f"</dl>\n</div></div>"
         )
@@ -178,23 +184,23 @@ def _lines(text: str, *, dash: bool) -> str:
 
 def _goal_boxes(member: Client, name: str, form: IndividualNoteForm, plan_url: Callable[[int], str] | None) -> str:
     field = form["goals"]
-    errors = field.errors
-    field_id = conditional_escape(field.auto_id)
+    errors = field.drawn_errors
+    field_id = escaped(field.auto_id)
     described = f' aria-describedby="{field_id}_error"' if errors else ""
     invalid = " is-invalid" if errors else ""
-    html_name = conditional_escape(field.html_name)
+    html_name = escaped(field.html_name)
     boxes = []
     for box_id, goal, ticked in form.goal_boxes():
-        box_id = conditional_escape(box_id)
+        box_id = escaped(box_id)
         status = (
             ""
             if goal.is_active
-            else f' <span class="text-body-secondary">({conditional_escape(GOAL_STATUSES[goal.status].lower())})</span>'
+            else f' <span class="text-body-secondary">({escaped(GOAL_STATUSES[goal.status].lower())})</span>'
         )
         boxes.append(
             f'<div class="form-check">\n<input class="form-check-input{invalid}" type="checkbox" name="{html_name}"'
             f' value="{goal.pk}" id="{box_id}"{" checked" if ticked else ""}>\n'
-            f'<label class="form-check-label" for="{box_id}">{conditional_escape(goal.short)}{status}</label>\n</div>'
+            f'<label class="form-check-label" for="{box_id}">{escaped(goal.short)}{status}</label>\n</div>'
         )
     if not boxes:
         link = f' — <a href="{plan_url(member.pk)}">open the plan</a>' if plan_url else ""
@@ -202,7 +208,7 @@ def _goal_boxes(member: Client, name: str, form: IndividualNoteForm, plan_url: C
             f'<p class="small text-body-secondary mb-0">No active goals in {name}\'s treatment plan{link}.</p>'
         )
     error = (
-        f'<div id="{field_id}_error" class="text-danger small">{" ".join(conditional_escape(e) for e in errors)}</div>'
+        f'<div id="{field_id}_error" class="text-danger small">{" ".join([escaped(e) for e in errors])}</div>'
         if errors
         else ""
     )
@@ -227,11 +233,11 @@ def balance_rows(rows: list[MemberBalance]) -> SafeString:
         if key not in drawn:
             if attendance.attended:
                 level = PARTICIPATION.get(attendance.participation, attendance.participation)
-                shown = f'<span title="{conditional_escape(level)}">{attendance.participation}</span>'
+                shown = f'<span title="{escaped(level)}">{attendance.participation}</span>'
             else:
                 status = STATUSES.get(attendance.status, attendance.status)
-                short = conditional_escape(status[:3].lower())
-                shown = f'<span class="text-body-secondary" title="{conditional_escape(status)}">{short}</span>'
+                short = escaped(status[:3].lower())
+                shown = f'<span class="text-body-secondary" title="{escaped(status)}">{short}</span>'
             drawn[key] = f'<td class="text-center">{shown}</td>'
         return drawn[key]
 
@@ -242,10 +248,10 @@ def balance_rows(rows: list[MemberBalance]) -> SafeString:
             flag = '<span class="badge text-bg-warning">likely dominant</span>'
         elif row.likely_reluctant:
             flag = '<span class="badge text-bg-info">likely reluctant</span>'
-        cells = "\n".join(cell(attendance) for attendance in row.cells)
+        cells = "\n".join([cell(attendance) for attendance in row.cells])
         lines.append(
             f'<tr data-client="{row.client.pk}">\n'
-            f'<th scope="row" class="fw-normal">{conditional_escape(row.client.display_name)}</th>\n'
+            f'<th scope="row" class="fw-normal">{escaped(row.client.display_name)}</th>\n'
             f"{cells}\n<td>{flag}</td>\n</tr>"
         )
     # Every value above is escaped.

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from progress import notes
+from progress import notes, selectors
 from progress.models import Addendum, Attendance, GroupNote, IndividualNote, SignedNoteLocked
 from progress.views import OVERDUE_ON_DASHBOARD, OVERDUE_PER_PAGE
 from scheduling.models import Session
@@ -166,6 +166,19 @@ def test_facilitator_signs_with_their_password_and_sees_it_locked(facilitator_cl
     page = facilitator_client.get(reverse("therapist:note", args=[session.pk])).content.decode()
     assert "Signed and locked" in page
     assert 'name="save"' not in page
+
+
+def test_a_note_signed_after_its_session_was_read_is_read_as_signed(session, note, therapist):
+    # The note page read the session a moment before the note was signed elsewhere.
+    read_before = Session.objects.get(pk=session.pk)
+    notes.sign_note(note=note, user=therapist.user, password=PASSWORD)
+
+    shown = selectors.read_note(read_before, detail="note page")
+
+    assert shown.is_signed
+    assert shown.addenda_shown == []
+    assert [part.client for part in shown.parts] == [part.client for part in note.individual_notes.all()]
+    assert all(part.goals_addressed == [] for part in shown.parts)
 
 
 def test_wrong_password_does_not_sign(facilitator_client, session, note):
