@@ -2,6 +2,7 @@
 an appointment at the clinic, when, and where — no group name, kind, objective, person or link."""
 
 import datetime
+import hmac
 import uuid
 from collections.abc import Iterable
 
@@ -22,12 +23,20 @@ def event_title(clinic_name: str) -> str:
     return gettext("Appointment — %(clinic)s") % {"clinic": clinic_name}
 
 
-def event_uid(session: Session) -> str:
+def uid_key() -> hmac.HMAC:
+    """The keyed hash of the UIDs with nothing hashed yet. Deriving the key from the secret key
+    costs more than hashing an id, so a feed derives it once and each entry hashes a copy."""
+    return salted_hmac("scheduling.calendar.event_uid", b"", algorithm="sha256")
+
+
+def event_uid(session: Session, *, key: hmac.HMAC | None = None) -> str:
     """The same for a session at every fetch (phones match events by it, so a new UID would show
     the appointment twice) and telling nothing: no host name, no count of the clinic's sessions.
-    A keyed hash of the session's id, written as a UUID (RFC 7986 recommends UUIDs for UIDs)."""
-    digest = salted_hmac("scheduling.calendar.event_uid", str(session.pk), algorithm="sha256").digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
+    A keyed hash of the session's id, written as a UUID (RFC 7986 recommends UUIDs for UIDs).
+    ``key`` is ``uid_key()``, when the caller writes many."""
+    keyed = (key or uid_key()).copy()
+    keyed.update(str(session.pk).encode())
+    return str(uuid.UUID(bytes=keyed.digest()[:16], version=4))
 
 
 def _line(name: str, value: str) -> str:
@@ -52,7 +61,9 @@ def client_calendar(sessions: Iterable[Session], *, clinic_name: str) -> bytes:
     parsed, to what its components write."""
     stamp = _utc(timezone.now())
     summary = _line("SUMMARY", _text(event_title(clinic_name)))
-    places: dict[str, str] = {}
+    key = uid_key()
+    # A client's meetings happen in a room or two: each place is put into words and escaped once.
+    locations: dict[tuple[str, str], str] = {}
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -63,21 +74,22 @@ def client_calendar(sessions: Iterable[Session], *, clinic_name: str) -> bytes:
         _line("X-WR-CALNAME", clinic_name),
     ]
     for session in sessions:
-        place = session.where.outside(clinic=clinic_name)
-        if place not in places:
-            places[place] = _line("LOCATION", _text(place))
+        where = (session.room, session.video_link)
+        if where not in locations:
+            locations[where] = _line("LOCATION", _text(session.where.outside(clinic=clinic_name)))
+        cancelled = session.is_cancelled
         lines += [
             "BEGIN:VEVENT",
-            f"UID:{event_uid(session)}",
+            f"UID:{event_uid(session, key=key)}",
             f"DTSTAMP:{stamp}",
             f"LAST-MODIFIED:{_utc(session.updated_at)}",
             f"DTSTART:{_utc(session.starts_at)}",
             f"DTEND:{_utc(session.ends_at)}",
             summary,
-            places[place],
+            locations[where],
             # Phones remove a cancelled event when its STATUS says so and its SEQUENCE moves on.
-            "STATUS:CANCELLED" if session.is_cancelled else "STATUS:CONFIRMED",
-            "SEQUENCE:1" if session.is_cancelled else "SEQUENCE:0",
+            "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+            "SEQUENCE:1" if cancelled else "SEQUENCE:0",
             "TRANSP:OPAQUE",
             "END:VEVENT",
         ]
