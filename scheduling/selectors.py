@@ -42,10 +42,12 @@ def sessions_for_client(client: Client) -> QuerySet[Session]:
     )
 
 
-def first_group_has_met(client: Client) -> bool:
+def first_group_has_met(client: Client, *, sessions: QuerySet[Session] | None = None) -> bool:
     """Whether a meeting of one of the client's groups has been held with them on its roster:
-    until then the portal prepares them for their first group. One query."""
-    return sessions_for_client(client).filter(starts_at__lte=timezone.now()).met().exists()
+    until then the portal prepares them for their first group. One query. ``sessions`` is
+    ``sessions_for_client(client)`` when the caller has it already (see the week view)."""
+    sessions = sessions_for_client(client) if sessions is None else sessions
+    return sessions.filter(starts_at__lte=timezone.now()).met().exists()
 
 
 # What the portal's week shows of a session and its group: a client in six groups has some thirty
@@ -63,21 +65,32 @@ PORTAL_SESSION_FIELDS = (
 )
 
 
-def sessions_for_client_between(client: Client, first_day: datetime.date, last_day: datetime.date):
-    """The client's sessions from ``first_day`` to ``last_day``, with what the portal shows."""
+def sessions_for_client_between(
+    client: Client,
+    first_day: datetime.date,
+    last_day: datetime.date,
+    *,
+    sessions: QuerySet[Session] | None = None,
+) -> QuerySet[Session]:
+    """The client's sessions from ``first_day`` to ``last_day``, with what the portal shows.
+    ``sessions`` is ``sessions_for_client(client)`` when the caller has it already."""
     start = start_of_day(first_day)
     end = start_of_day_after(last_day)
-    return sessions_for_client(client).filter(starts_at__gte=start, starts_at__lt=end).only(*PORTAL_SESSION_FIELDS)
+    sessions = sessions_for_client(client) if sessions is None else sessions
+    return sessions.filter(starts_at__gte=start, starts_at__lt=end).only(*PORTAL_SESSION_FIELDS)
 
 
-def next_session_for_client(client: Client, *, now: datetime.datetime) -> Session | None:
-    """The client's next meeting that still takes place: under way now, or the first to start."""
+def next_session_for_client(
+    client: Client, *, now: datetime.datetime, sessions: QuerySet[Session] | None = None
+) -> Session | None:
+    """The client's next meeting that still takes place: under way now, or the first to start.
+    ``sessions`` is ``sessions_for_client(client)`` when the caller has it already."""
     # No meeting lasts longer than MAX_MINUTES (a check constraint): one that has not ended began
     # after this, a bound that lets the index on (group, start) skip each group's past.
     began_after = now - datetime.timedelta(minutes=MAX_MINUTES)
+    sessions = sessions_for_client(client) if sessions is None else sessions
     return (
-        sessions_for_client(client)
-        .filter(starts_at__gt=began_after, ends_at__gt=now, status=Session.Status.SCHEDULED)
+        sessions.filter(starts_at__gt=began_after, ends_at__gt=now, status=Session.Status.SCHEDULED)
         .only(*PORTAL_SESSION_FIELDS)
         .first()
     )

@@ -29,6 +29,7 @@ from scheduling.selectors import (
     feed_sessions,
     first_group_has_met,
     next_session_for_client,
+    sessions_for_client,
     sessions_for_client_between,
 )
 
@@ -69,8 +70,11 @@ def week(request: HttpRequest) -> HttpResponse:
             messages.warning(request, _("That week could not be read; here is this week."))
         monday = this_monday
     sunday = monday + datetime.timedelta(days=6)
-    sessions = list(sessions_for_client_between(client, monday, sunday))
-    next_session = next_session_for_client(client, now=now)
+    # Three reads narrow the client's sessions: the rule of who belongs to a meeting (a join
+    # through the memberships) is put into a query once, and each read narrows a copy of it.
+    schedule = sessions_for_client(client)
+    sessions = list(sessions_for_client_between(client, monday, sunday, sessions=schedule))
+    next_session = next_session_for_client(client, now=now, sessions=schedule)
     by_day = {monday + datetime.timedelta(days=offset): [] for offset in range(7)}
     kind_names = {kind: str(name) for kind, name in TherapyGroup.Kind.choices}
     for session in sessions:
@@ -101,7 +105,7 @@ def week(request: HttpRequest) -> HttpResponse:
         "next_session": next_session,
         "feed_url": feed_url,
         "webcal_url": feed_url.replace("https://", "webcal://").replace("http://", "webcal://"),
-        "before_first_group": not first_group_has_met(client),
+        "before_first_group": not first_group_has_met(client, sessions=schedule),
     }
     record(Action.VIEW, target=Session, clients=[client], detail=f"portal week {_iso_week(monday)}")
     return render(request, "scheduling/week.html", context)
