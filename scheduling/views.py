@@ -77,13 +77,14 @@ def week(request: HttpRequest) -> HttpResponse:
     next_session = next_session_for_client(client, now=now, sessions=schedule)
     by_day = {monday + datetime.timedelta(days=offset): [] for offset in range(7)}
     kind_names = {kind: str(name) for kind, name in TherapyGroup.Kind.choices}
+    zone = timezone.get_current_timezone()
     for session in sessions:
         # What each card reads more than once, or dearly (get_kind_display rebuilds the choices on
         # every call), worked out once here.
         session.is_over = session.ends_at <= now
         session.is_next = next_session is not None and session.pk == next_session.pk
         session.kind_name = kind_names.get(session.group.kind, session.group.kind)
-        by_day[timezone.localdate(session.starts_at)].append(session)
+        by_day[session.starts_at.astimezone(zone).date()].append(session)
     days = [
         {"date": day, "sessions": todays, "is_today": day == today, "is_past": day < today}
         for day, todays in by_day.items()
