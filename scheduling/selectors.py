@@ -126,7 +126,9 @@ class FeedVersion:
     last_modified: datetime.datetime | None
 
 
-def calendar_feed_version(client: Client, *, today: datetime.date) -> FeedVersion:
+def calendar_feed_version(
+    client: Client, *, today: datetime.date, sessions: QuerySet[Session] | None = None
+) -> FeedVersion:
     """What the feed shows, summed up in one aggregate query, without drawing it: a calendar app
     polling every few minutes gets "not modified" for this.
 
@@ -134,10 +136,10 @@ def calendar_feed_version(client: Client, *, today: datetime.date) -> FeedVersio
     re-placed meeting); a meeting added or gone changes the count and the sum of ids; a
     membership joined or ended changes ``memberships_changed_at``; the day (which past meetings
     are in), the link, the clinic's name and the client's language are in it too. ``last_modified`` is the latest of
-    those times, for apps that only send If-Modified-Since."""
-    summary = feed_sessions(client, today=today).aggregate(
-        count=Count("pk"), ids=Sum("pk"), changed_at=Max("updated_at")
-    )
+    those times, for apps that only send If-Modified-Since. ``sessions`` is
+    ``feed_sessions(client, today=today)`` when the caller has it already."""
+    sessions = feed_sessions(client, today=today) if sessions is None else sessions
+    summary = sessions.aggregate(count=Count("pk"), ids=Sum("pk"), changed_at=Max("updated_at"))
     memberships_changed_at = getattr(client, "memberships_changed_at", None)
     parts = (
         FEED_FORMAT,

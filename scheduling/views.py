@@ -1,9 +1,11 @@
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -168,25 +170,39 @@ def language(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/language.html", {"client": client, "form": form})
 
 
-def _feed_state(request: HttpRequest, token: str) -> tuple[Client | None, FeedVersion | None]:
-    """The client and the feed's version, looked up once per request (the ETag, the
-    Last-Modified and the view all ask)."""
+@dataclass(frozen=True)
+class _FeedState:
+    client: Client | None
+    # The feed's meetings, as a query not yet run: the version sums them up, a 200 lists them.
+    sessions: QuerySet[Session] | None = None
+    version: FeedVersion | None = None
+
+
+def _feed_state(request: HttpRequest, token: str) -> _FeedState:
+    """The client, the feed's meetings and its version, looked up once per request (the ETag,
+    the Last-Modified and the view all ask), for one day: the version and the entries agree
+    even across midnight."""
     if not hasattr(request, "_calendar_feed"):
         client = client_for_feed(token)
-        version = calendar_feed_version(client, today=timezone.localdate()) if client is not None else None
-        request._calendar_feed = (client, version)
+        if client is None:
+            request._calendar_feed = _FeedState(client=None)
+        else:
+            today = timezone.localdate()
+            sessions = feed_sessions(client, today=today)
+            version = calendar_feed_version(client, today=today, sessions=sessions)
+            request._calendar_feed = _FeedState(client=client, sessions=sessions, version=version)
     return request._calendar_feed
 
 
 def _feed_etag(request: HttpRequest, token: str) -> str | None:
     # Weak: each drawing stamps its entries with the time (DTSTAMP), so two drawings of one
     # version are equal in meaning, not in bytes.
-    version = _feed_state(request, token)[1]
+    version = _feed_state(request, token).version
     return f'W/"{version.etag}"' if version is not None else None
 
 
 def _feed_last_modified(request: HttpRequest, token: str) -> datetime.datetime | None:
-    version = _feed_state(request, token)[1]
+    version = _feed_state(request, token).version
     return version and version.last_modified
 
 
@@ -197,13 +213,13 @@ def _feed_last_modified(request: HttpRequest, token: str) -> datetime.datetime |
 def feed(request: HttpRequest, token: str) -> HttpResponse:
     """The client's calendar subscription. The token is the only key: unknown, rotated, or a
     discharged client's → 404."""
-    client, _ = _feed_state(request, token)
+    state = _feed_state(request, token)
+    client = state.client
     if client is None:
         raise Http404("No such calendar.")
-    sessions = feed_sessions(client, today=timezone.localdate())
     # Signed in as no one: the entries speak the language of the client the link belongs to.
     with translation.override(supported_language(client.preferred_language)):
-        body = calendar.client_calendar(sessions, clinic_name=settings.CLINIC_SHORT_NAME)
+        body = calendar.client_calendar(state.sessions, clinic_name=settings.CLINIC_SHORT_NAME)
     # Fetched by the client's calendar app, signed in as no one: the token stands for the client.
     record(Action.VIEW, target=Session, clients=[client], detail="calendar feed")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
