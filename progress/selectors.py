@@ -167,7 +167,7 @@ def get_group_for_therapist(user, pk: int) -> TherapyGroup:
     return group
 
 
-def _note_with_parts(session: Session) -> GroupNote | None:
+def _note_with_parts(session: Session, *, clients: dict[int, Client]) -> GroupNote | None:
     """The session's note with ``parts``, its individualized notes, and ``addenda_shown``, oldest
     first (each with its author): two queries whatever it holds. Each joins what it reads to the
     rows it belongs to (a note has a few addenda, a part a few goals) and takes them apart here,
@@ -175,7 +175,10 @@ def _note_with_parts(session: Session) -> GroupNote | None:
     session has one note.
 
     A signed note is read to be shown: its parts in the model's order, each with its client and
-    ``goals_addressed``. A note still being written is read for its form (``_parts_in_writing``),
+    ``goals_addressed``. The clients are the page's own (``clients``, by id; the roster names every
+    member who attended): a part's client is read here only when the page does not have them, as
+    joining every client's row to the parts was a third of the columns, and of the cost, of the
+    query. A note still being written is read for its form (``_parts_in_writing``),
     and alone: addenda amend signed notes only (``notes.add_addendum``). The session says which
     (its note's signature is copied to it as the note is signed); a note signed since the
     session was read is read again as signed."""
@@ -203,7 +206,7 @@ def _note_with_parts(session: Session) -> GroupNote | None:
     linked = (
         IndividualNote.objects.filter(group_note=note)
         .annotate(link=FilteredRelation("goal_links"))
-        .select_related("client", "link__goal")
+        .select_related("link__goal")
         # The parts in the model's order, each one's goals in theirs.
         .order_by(
             "client__legal_last_name", "client__legal_first_name", "pk", "link__goal__created_at", "link__goal__pk"
@@ -216,6 +219,11 @@ def _note_with_parts(session: Session) -> GroupNote | None:
         link = getattr(row, "link", None)
         if link is not None:
             part.goals_addressed.append(link.goal)
+    unknown = {part.client_id for part in parts.values()} - clients.keys()
+    if unknown:
+        clients = clients | Client.objects.in_bulk(unknown)
+    for part in parts.values():
+        part.client = clients[part.client_id]
     note.parts = list(parts.values())
     return note
 
@@ -248,8 +256,9 @@ def read_note(session: Session, *, shown: Iterable[Client] = (), detail: str = "
     unrecorded. ``shown`` are the other clients on the same page (the roster), recorded in the
     same row set, so the page costs one INSERT. Without a note yet, the page's read of the
     session's roster is recorded against the session."""
-    note = _note_with_parts(session)
-    clients = {client.pk for client in shown}
+    shown_by_id = {client.pk: client for client in shown}
+    note = _note_with_parts(session, clients=shown_by_id)
+    clients = set(shown_by_id)
     if note is not None:
         clients |= {part.client_id for part in note.parts}
     record(Action.VIEW, target=note if note is not None else session, clients=clients, detail=detail)
