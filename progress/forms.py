@@ -11,7 +11,8 @@ from django.utils.translation import gettext, gettext_lazy
 from clients.models import Client
 from groups.models import Therapist, TherapyGroup
 from iop.dates import validate_clinic_date
-from iop.forms import DrawnField, FixedChoices, add_refusals, escaped, management_inputs
+from iop.forms import DrawnField, FixedChoices, add_refusals, management_inputs
+from iop.html import escaped
 from progress import measures, reports
 from progress.attendance import AttendanceEntry, attendance_refusals, session_mode
 from progress.models import Attendance, Goal, SafetyAlert

@@ -17,11 +17,11 @@ from django.contrib.admin.utils import quote
 from django.template.defaultfilters import capfirst, striptags
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from iop.forms import management_inputs
+from iop.html import escaped
 
 register = template.Library()
 
@@ -33,7 +33,7 @@ def drawn_fieldset(context) -> str:
 
 def _given(context, name: str) -> str:
     """A variable of the ``include ... with`` as the template writes it: escaped, "" when absent."""
-    return conditional_escape(context.get(name, ""))
+    return escaped(context.get(name, ""))
 
 
 def _field_property(field, name: str):
@@ -48,21 +48,21 @@ def _field_html(field, single: bool) -> str:
     box = "flex-container"
     if not single:
         box += " fieldBox"
-        box += f" field-{conditional_escape(name)}" if name else ""
+        box += f" field-{escaped(name)}" if name else ""
         box += " errors" if errors else ""
         box += " hidden" if is_hidden else ""
     box += " checkbox-row" if field.is_checkbox else ""
     if field.is_checkbox:
-        control = f"{conditional_escape(str(field.field))}{field.label_tag()}"
+        control = f"{escaped(str(field.field))}{field.label_tag()}"
     elif field.is_readonly:
-        control = f'{field.label_tag()}\n<div class="readonly">{conditional_escape(field.contents())}</div>'
+        control = f'{field.label_tag()}\n<div class="readonly">{escaped(field.contents())}</div>'
     else:
-        control = f"{field.label_tag()}\n{conditional_escape(str(field.field))}"
+        control = f"{field.label_tag()}\n{escaped(str(field.field))}"
     help_html = ""
     help_text = _field_property(field, "help_text")
     if help_text:
         id_for_label = _field_property(field, "id_for_label")
-        help_id = f' id="{conditional_escape(id_for_label)}_helptext"' if id_for_label else ""
+        help_id = f' id="{escaped(id_for_label)}_helptext"' if id_for_label else ""
         # Help texts are HTML, as the template's |safe takes them.
         help_html = f'\n<div class="help{" hidden" if is_hidden else ""}"{help_id}>\n<div>{help_text}</div>\n</div>'
     return f'<div>\n{errors}<div class="{box}">\n{control}\n</div>{help_html}\n</div>'
@@ -75,7 +75,7 @@ def _line_html(line) -> str:
     row = "form-row"
     row += " errors" if errors else ""
     row += "" if line.has_visible_field else " hidden"
-    row += "".join(f" field-{conditional_escape(name)}" for field in fields if (name := _field_property(field, "name")))
+    row += "".join(f" field-{escaped(name)}" for field in fields if (name := _field_property(field, "name")))
     opening = errors if single else '<div class="flex-container form-multiline">'
     drawn = "\n".join(_field_html(field, single) for field in fields)
     return f'<div class="{row}">\n{opening}\n{drawn}\n{"" if single else "</div>"}\n</div>'
@@ -83,15 +83,15 @@ def _line_html(line) -> str:
 
 def fieldset_html(context) -> str:
     fieldset = context["fieldset"]
-    name = conditional_escape(fieldset.name) if fieldset.name else ""
+    name = escaped(fieldset.name) if fieldset.name else ""
     heading_id = f"{_given(context, 'prefix')}-{_given(context, 'id_prefix')}-{_given(context, 'id_suffix')}-heading"
     parts = [
-        f'<fieldset class="module aligned {conditional_escape(fieldset.classes)}"'
+        f'<fieldset class="module aligned {escaped(fieldset.classes)}"'
         + (f' aria-labelledby="{heading_id}">' if name else ">")
     ]
     collapsible = bool(name) and fieldset.is_collapsible
     if name:
-        level = conditional_escape(context.get("heading_level") or 2)
+        level = escaped(context.get("heading_level") or 2)
         heading = f'<h{level} id="{heading_id}" class="fieldset-heading">{name}</h{level}>'
         parts.append(f"<details><summary>{heading}</summary>" if collapsible else heading)
     if fieldset.description:
@@ -110,17 +110,17 @@ def _heading_html(field: dict) -> str:
     widget = field["widget"]
     # A read-only column's "widget" is a dict that only says whether it is hidden.
     is_hidden = widget["is_hidden"] if isinstance(widget, dict) else widget.is_hidden
-    column = f"column-{conditional_escape(field['name'])}"
+    column = f"column-{escaped(field['name'])}"
     column += " required" if field["required"] else ""
     column += " hidden" if is_hidden else ""
     help_html = ""
     if field["help_text"]:
-        help_text = conditional_escape(striptags(field["help_text"]))
+        help_text = escaped(striptags(field["help_text"]))
         help_html = (
-            f'<img src="{conditional_escape(static("admin/img/icon-unknown.svg"))}" class="help help-tooltip" '
+            f'<img src="{escaped(static("admin/img/icon-unknown.svg"))}" class="help help-tooltip" '
             f'width="10" height="10" alt="({help_text})" title="{help_text}">'
         )
-    return f'<th class="{column}">{conditional_escape(capfirst(field["label"]))}\n{help_html}\n</th>'
+    return f'<th class="{column}">{escaped(capfirst(field["label"]))}\n{help_html}\n</th>'
 
 
 def _current_app(context) -> str | None:
@@ -138,7 +138,7 @@ def _original_html(context, formset, inline_admin_form) -> str:
     if original or show_url:
         parts.append("<p>")
         if original:
-            parts.append(conditional_escape(original))
+            parts.append(escaped(original))
             inline = inline_admin_form.model_admin
             if inline.show_change_link and inline.has_registered_model:
                 opts = inline.opts
@@ -152,26 +152,26 @@ def _original_html(context, formset, inline_admin_form) -> str:
                     if formset.has_change_permission
                     else ("inlineviewlink", gettext("View"))
                 )
-                parts.append(f'<a href="{conditional_escape(url)}" class="{link}">{conditional_escape(text)}</a>')
+                parts.append(f'<a href="{escaped(url)}" class="{link}">{escaped(text)}</a>')
         if show_url:
-            url = conditional_escape(inline_admin_form.absolute_url)
-            parts.append(f'<a href="{url}">{conditional_escape(gettext("View on site"))}</a>')
+            url = escaped(inline_admin_form.absolute_url)
+            parts.append(f'<a href="{url}">{escaped(gettext("View on site"))}</a>')
         parts.append("</p>")
     if inline_admin_form.needs_explicit_pk_field():
-        parts.append(conditional_escape(inline_admin_form.pk_field().field))
+        parts.append(escaped(inline_admin_form.pk_field().field))
     if inline_admin_form.fk_field():
-        parts.append(conditional_escape(inline_admin_form.fk_field().field))
+        parts.append(escaped(inline_admin_form.fk_field().field))
     return "\n".join(parts)
 
 
 def _cell_html(field) -> str:
     name = _field_property(field, "name")
-    cell = f"field-{conditional_escape(name)}" if name else ""
+    cell = f"field-{escaped(name)}" if name else ""
     cell += " hidden" if _field_property(field, "is_hidden") else ""
     if field.is_readonly:
-        content = f"<p>{conditional_escape(field.contents())}</p>"
+        content = f"<p>{escaped(field.contents())}</p>"
     else:
-        content = f"{field.field.errors.as_ul()}\n{conditional_escape(field.field)}"
+        content = f"{field.field.errors.as_ul()}\n{escaped(field.field)}"
     return f'<td class="{cell}">\n{content}\n</td>'
 
 
@@ -180,10 +180,9 @@ def _row_html(context, formset, inline_admin_form, index: int, is_empty_form: bo
     errors = inline_admin_form.form.non_field_errors()
     if errors:
         parts.append(
-            f'<tr class="row-form-errors"><td colspan="{cell_count(inline_admin_form)}">'
-            f"{conditional_escape(errors)}</td></tr>"
+            f'<tr class="row-form-errors"><td colspan="{cell_count(inline_admin_form)}">{escaped(errors)}</td></tr>'
         )
-    prefix = conditional_escape(formset.formset.prefix)
+    prefix = escaped(formset.formset.prefix)
     row = "form-row "
     row += "has_original" if inline_admin_form.original or inline_admin_form.show_url else ""
     row += " empty-form" if is_empty_form else ""
@@ -192,21 +191,19 @@ def _row_html(context, formset, inline_admin_form, index: int, is_empty_form: bo
     parts.extend(_cell_html(field) for fieldset in inline_admin_form for line in fieldset for field in line)
     deletion = ""
     if formset.formset.can_delete and formset.has_delete_permission and inline_admin_form.original:
-        deletion = conditional_escape(inline_admin_form.deletion_field().field)
+        deletion = escaped(inline_admin_form.deletion_field().field)
     parts.append(f'<td class="delete">{deletion}</td>\n</tr>')
     return "\n".join(parts)
 
 
 def tabular_html(context) -> str:
     formset = context["inline_admin_formset"]
-    prefix = conditional_escape(formset.formset.prefix)
+    prefix = escaped(formset.formset.prefix)
     forloop = context.get("forloop") or {}
     collapsible = formset.is_collapsible
     opts = formset.opts
     title = opts.verbose_name if formset.formset.max_num == 1 else opts.verbose_name_plural
-    delete = (
-        conditional_escape(gettext("Delete?")) if formset.formset.can_delete and formset.has_delete_permission else ""
-    )
+    delete = escaped(gettext("Delete?")) if formset.formset.can_delete and formset.has_delete_permission else ""
     # An empty list is drawn as nothing, as its template draws it.
     non_form_errors = formset.formset.non_form_errors()
     forms = list(formset)
@@ -216,14 +213,14 @@ def tabular_html(context) -> str:
     )
     parts = [
         f'<div class="js-inline-admin-formset inline-group" id="{prefix}-group"\n'
-        f'data-inline-type="tabular"\ndata-inline-formset="{conditional_escape(formset.inline_formset_data())}">',
+        f'data-inline-type="tabular"\ndata-inline-formset="{escaped(formset.inline_formset_data())}">',
         f'<div class="tabular inline-related {"last-related" if forloop.get("last") else ""}">',
         management_inputs(formset.formset),
-        f'<fieldset class="module {conditional_escape(formset.classes)}" aria-labelledby="{prefix}-heading">',
+        f'<fieldset class="module {escaped(formset.classes)}" aria-labelledby="{prefix}-heading">',
         "<details><summary>" if collapsible else "",
-        f'<h2 id="{prefix}-heading" class="inline-heading">\n{conditional_escape(capfirst(title))}\n</h2>',
+        f'<h2 id="{prefix}-heading" class="inline-heading">\n{escaped(capfirst(title))}\n</h2>',
         "</summary>" if collapsible else "",
-        conditional_escape(non_form_errors) if non_form_errors else "",
+        escaped(non_form_errors) if non_form_errors else "",
         '<table>\n<thead><tr>\n<th class="original"></th>',
         *(_heading_html(field) for field in formset.fields()),
         f"<th>{delete}</th>\n</tr></thead>\n\n<tbody>",

@@ -7,10 +7,10 @@ import datetime
 
 from django import template
 from django.utils import formats, timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from groups.models import TherapyGroup
+from iop.html import escaped
 from iop.links import urls_of
 from scheduling.models import Session
 
@@ -35,7 +35,7 @@ def group_buttons(groups: list[TherapyGroup]) -> SafeString:
     # Every value is escaped.
     return mark_safe(
         "".join(
-            f'<a class="btn btn-sm btn-outline-primary" href="{group_url(group.pk)}">{escape(group.name)}</a>'
+            f'<a class="btn btn-sm btn-outline-primary" href="{group_url(group.pk)}">{escaped(group.name)}</a>'
             for group in groups
         )
     )
@@ -70,7 +70,7 @@ def _card(session: Session, *, now: datetime.datetime, show_date: bool, written:
     start = f"{written.day(starts_at)}, {written.time(starts_at)}" if show_date else written.time(starts_at)
     members = f"{session.roster_size} member{'' if session.roster_size == 1 else 's'}"
     substitute = (
-        f" · substitute: {escape(session.facilitator)}"
+        f" · substitute: {escaped(session.facilitator)}"
         if session.facilitator_id != session.group.facilitator_id
         else ""
     )
@@ -78,9 +78,9 @@ def _card(session: Session, *, now: datetime.datetime, show_date: bool, written:
         f'<a href="{written.session_url(session.pk)}" class="list-group-item list-group-item-action py-3'
         f'{" text-body-secondary" if session.is_cancelled else ""}" data-session="{session.pk}">'
         '<div class="d-flex flex-wrap justify-content-between gap-2"><div>'
-        f'<div class="fw-semibold">{start}–{written.time(ends_at)} · {escape(session.group.name)}</div>'
-        f'<div class="small">{escape(session.objective)}</div>'
-        f'<div class="small text-body-secondary">{escape(session.room or "Video")} · {members}{substitute}</div>'
+        f'<div class="fw-semibold">{start}–{written.time(ends_at)} · {escaped(session.group.name)}</div>'
+        f'<div class="small">{escaped(session.objective)}</div>'
+        f'<div class="small text-body-secondary">{escaped(session.room or "Video")} · {members}{substitute}</div>'
         '</div><div class="d-flex flex-wrap align-content-start gap-1">'
         f"{''.join(_badges(session, now=now))}</div></div></a>"
     )

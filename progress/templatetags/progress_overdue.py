@@ -4,9 +4,9 @@ has pages of them, and through the template each link was a date filter, a URL t
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from iop.html import escaped
 from iop.links import urls_of
 from scheduling.models import Session
 
@@ -25,7 +25,7 @@ def overdue_links(sessions: list[Session], day_format: str) -> SafeString:
         links.append(
             f'<a href="{note_url(session.pk)}"'
             ' class="list-group-item list-group-item-action list-group-item-warning">\n'
-            f"{conditional_escape(day)} · {conditional_escape(session.group.name)} — {to_do}\n</a>"
+            f"{escaped(day)} · {escaped(session.group.name)} — {to_do}\n</a>"
         )
     # Every value above is escaped.
     return mark_safe("\n".join(links))

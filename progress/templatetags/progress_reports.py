@@ -5,9 +5,9 @@ a cell with nothing in it)."""
 
 from django import template
 from django.utils.formats import localize
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from iop.html import escaped
 from progress.reports import Table
 
 register = template.Library()
@@ -25,14 +25,14 @@ def report_rows(table: Table) -> SafeString:
             return "—"
         key = (type(value), value)
         if key not in shown:
-            shown[key] = conditional_escape(localize(value))
+            shown[key] = escaped(localize(value))
         return shown[key]
 
     lines = []
     for row in table.rows:
         cells = [f"<td>{cell(value)}</td>" for value in row]
         if table.row_headers and row:
-            cells[0] = f'<th scope="row">{conditional_escape(localize(row[0]))}</th>'
+            cells[0] = f'<th scope="row">{escaped(localize(row[0]))}</th>'
         lines.append(f"<tr>{''.join(cells)}</tr>")
     # Every value above is escaped.
     return mark_safe("\n".join(lines))

@@ -12,7 +12,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from clients.models import Client
-from iop.forms import escaped
+from iop.html import escaped
 from iop.links import urls_of
 from progress.forms import BaseRosterFormSet, IndividualNoteForm
 from progress.models import Attendance, Goal, IndividualNote

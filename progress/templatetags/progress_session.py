@@ -6,9 +6,9 @@ session and note page, about a twentieth of each page's work. The HTML is the te
 from django import template
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from iop.html import escaped
 from scheduling.models import Session
 
 register = template.Library()
@@ -24,11 +24,11 @@ STATE_COLOURS = {
 def session_header(session: Session, *, tab: str) -> SafeString:
     """``tab`` is the page shown: "attendance" or "note"."""
     starts_at, ends_at = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
-    group_name = escape(session.group.name)
+    group_name = escaped(session.group.name)
     if session.room:
-        place = escape(session.room)
+        place = escaped(session.room)
     else:
-        place = f'<a href="{escape(session.video_link)}" rel="noopener">video link</a>'
+        place = f'<a href="{escaped(session.video_link)}" rel="noopener">video link</a>'
     state = session.state
     if session.cycle_step:
         swapped = ", swapped for this meeting" if session.topic_swapped else ""
@@ -46,11 +46,11 @@ def session_header(session: Session, *, tab: str) -> SafeString:
         f'<div class="mb-3">\n<div class="small text-body-secondary"><a href="{reverse("therapist:dashboard")}">'
         f'My sessions</a> / <a href="{reverse("therapist:group", args=[session.group_id])}">{group_name}</a></div>\n'
         f'<h1 class="h4 mb-1">{group_name}</h1>\n'
-        f"<div>{escape(formats.date_format(starts_at, 'l, F j'))}, {escape(formats.time_format(starts_at, 'g:i A'))}"
-        f"–{escape(formats.time_format(ends_at, 'g:i A'))} · {place} · "
+        f"<div>{escaped(formats.date_format(starts_at, 'l, F j'))}, {escaped(formats.time_format(starts_at, 'g:i A'))}"
+        f"–{escaped(formats.time_format(ends_at, 'g:i A'))} · {place} · "
         f'<span class="badge text-bg-{STATE_COLOURS.get(state, "light")}" data-state="{str(state)}">'
-        f"{escape(state.label)}</span></div>\n"
-        f'<div class="text-body-secondary">Objective: {escape(session.objective)}{topic}</div>\n'
+        f"{escaped(state.label)}</span></div>\n"
+        f'<div class="text-body-secondary">Objective: {escaped(session.objective)}{topic}</div>\n'
         f'<div class="small"><a href="{reverse("therapist:sign_in_sheet", args=pk)}">Sign-in sheet to print</a></div>\n'
         f'<ul class="nav nav-tabs mt-3">\n{_tab("Attendance", "therapist:session", pk, tab == "attendance")}\n'
         f"{_tab('Progress note', 'therapist:note', pk, tab == 'note')}\n</ul>\n</div>"

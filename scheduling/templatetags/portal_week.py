@@ -5,12 +5,11 @@ is the template's; each card reads what the week view worked out (``is_over``, `
 ``kind_name``). Words are translated as the template's tags translate them: ``{% translate %}``
 escapes its words, ``{% blocktranslate %}`` only the values it fills in.
 
-Every value here is a plain string, so it is escaped with ``html.escape``, which Django's
-``escape`` calls: Django's adds a check for lazy translations and a SafeString around each of
-the card's ten or so values, some two hundred calls a page."""
+Every value is escaped with ``iop.html.escaped``: Django's ``escape`` adds a check for lazy
+translations and a SafeString around each of the card's ten or so values, some two hundred calls
+a page."""
 
 import datetime
-import html
 
 from django import template
 from django.utils import timezone
@@ -19,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from iop import i18n
+from iop.html import escaped
 from scheduling.models import Session
 
 register = template.Library()
@@ -40,7 +40,7 @@ def week_days(days: list[dict]) -> SafeString:
         cards = "\n".join(_card(session, words) for session in day["sessions"])
         sections.append(
             f'<section class="mb-3 day{css}" data-testid="day"{current}>\n'
-            f'<h2 class="day-heading mb-2">{html.escape(words.day(day["date"]))}{today}</h2>\n{cards}\n</section>'
+            f'<h2 class="day-heading mb-2">{escaped(words.day(day["date"]))}{today}</h2>\n{cards}\n</section>'
         )
     # Every value above is escaped.
     return mark_safe("\n".join(sections))
@@ -50,10 +50,10 @@ class _Words:
     """The page's words in the active language, each translated (and each time written) once."""
 
     def __init__(self):
-        self.past = html.escape(gettext("Past"))
-        self.next = html.escape(gettext("Next"))
-        self.today = html.escape(gettext("Today"))
-        self.join_video = html.escape(gettext("Join video"))
+        self.past = escaped(gettext("Past"))
+        self.next = escaped(gettext("Next"))
+        self.today = escaped(gettext("Today"))
+        self.join_video = escaped(gettext("Join video"))
         self.minutes_format = gettext("%(minutes)s min")
         self.cancelled_format = gettext("Cancelled: %(reason)s")
         self.zone = timezone.get_current_timezone()
@@ -69,22 +69,22 @@ class _Words:
         # The clinic's wall clock, as ``i18n.local_time`` reads it.
         time_of_day = moment.astimezone(self.zone).time()
         if time_of_day not in self.times:
-            self.times[time_of_day] = html.escape(i18n.local_time(time_of_day))
+            self.times[time_of_day] = escaped(i18n.local_time(time_of_day))
         return self.times[time_of_day]
 
     def minutes(self, minutes: int) -> str:
         if minutes not in self.durations:
-            self.durations[minutes] = self.minutes_format % {"minutes": html.escape(localize(minutes))}
+            self.durations[minutes] = self.minutes_format % {"minutes": escaped(localize(minutes))}
         return self.durations[minutes]
 
     def cancelled(self, reason: str) -> str:
-        return self.cancelled_format % {"reason": html.escape(reason)}
+        return self.cancelled_format % {"reason": escaped(reason)}
 
     def place(self, session: Session) -> str:
         """Where the session is, in words ("Room 4", "Online", "Room 4, or online")."""
         key = (session.room, session.video_link)
         if key not in self.places:
-            self.places[key] = html.escape(session.where.in_words())
+            self.places[key] = escaped(session.where.in_words())
         return self.places[key]
 
 
@@ -102,7 +102,7 @@ def _card(session: Session, words: _Words) -> str:
         place = f'<div class="small text-secondary mt-1" data-testid="place">{words.place(session)}</div>'
         if session.video_link and not session.is_over:
             place += (
-                f'\n<a class="btn btn-sm btn-success mt-1" href="{html.escape(session.video_link)}" target="_blank"'
+                f'\n<a class="btn btn-sm btn-success mt-1" href="{escaped(session.video_link)}" target="_blank"'
                 f' rel="noopener">{words.join_video}</a>'
             )
     return (
@@ -111,7 +111,7 @@ def _card(session: Session, words: _Words) -> str:
         f'<div class="d-flex justify-content-between flex-wrap">\n'
         f'<strong class="session-time">{words.time(session.starts_at)} – {words.time(session.ends_at)}</strong>\n'
         f'<span class="text-secondary small">{words.minutes(session.duration_minutes)} · '
-        f"{html.escape(session.kind_name)}</span>\n</div>\n{badge}\n"
-        f'<div class="session-title fw-semibold">{html.escape(session.group.name)}</div>\n'
-        f'<div class="small">{html.escape(session.objective)}</div>\n{place}\n</div>\n</article>'
+        f"{escaped(session.kind_name)}</span>\n</div>\n{badge}\n"
+        f'<div class="session-title fw-semibold">{escaped(session.group.name)}</div>\n'
+        f'<div class="small">{escaped(session.objective)}</div>\n{place}\n</div>\n</article>'
     )
