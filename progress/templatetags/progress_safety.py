@@ -2,6 +2,7 @@
 not on track: tags, so that every therapist page has them without each view asking, at a fixed
 number of queries (one, and one audit row when it names a client)."""
 
+import datetime
 from functools import cache
 from typing import NamedTuple
 
@@ -26,7 +27,7 @@ class _Alert(NamedTuple):
     (its own ``first_name`` and ``display_name``), the chart number, and item 9's answer."""
 
     pk: int
-    raised_at: object
+    raised_at: datetime.datetime
     client_id: int
     legal_first_name: str
     legal_last_name: str
@@ -38,6 +39,7 @@ class _Alert(NamedTuple):
     display_name = Client.display_name
 
 
+# What the banner reads of each alert, in the order of ``_Alert``.
 BANNER_FIELDS = (
     "pk",
     "raised_at",
