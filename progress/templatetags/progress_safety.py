@@ -2,27 +2,57 @@
 not on track: tags, so that every therapist page has them without each view asking, at a fixed
 number of queries (one, and one audit row when it names a client)."""
 
+import datetime
 from functools import cache
+from typing import NamedTuple
 
 from django import template
-from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from audit.trail import Action, record
+from clients.models import Client
+from groups.models import Therapist
+from iop.html import escaped
+from iop.links import urls_of
+from iop.statements import rows_of
 from progress import checkins, safety
 from progress.models import MeasureResponse, SafetyAlert
 
 register = template.Library()
 
 
+class _Alert(NamedTuple):
+    """What the banner says of an open alert: its client by the names ``Client`` shows them by
+    (its own ``first_name`` and ``display_name``), the chart number, and item 9's answer."""
+
+    pk: int
+    raised_at: datetime.datetime
+    client_id: int
+    legal_first_name: str
+    legal_last_name: str
+    preferred_name: str
+    chart_number: str
+    item_9: int
+
+    first_name = Client.first_name
+    display_name = Client.display_name
+
+
+# What the banner reads of each alert, in the order of ``_Alert``.
 BANNER_FIELDS = (
+    "pk",
     "raised_at",
+    "client_id",
     "client__legal_first_name",
     "client__legal_last_name",
     "client__preferred_name",
     "client__chart_number",
     "response__item_9",
 )
+
+# How the banner words item 9's answer (1 to 3: an answer of 0 raises no alert).
+ITEM_9_WORDS = {1: "Several days", 2: "More than half the days"}
 
 
 def _therapist(context):
@@ -35,24 +65,62 @@ def _therapist(context):
 
 
 @cache
-def _banner_alerts() -> QuerySet[SafetyAlert]:
-    """The open alerts, with only what the banner says of each. Built once for the process, as a
-    class-based view's ``queryset`` is: every therapist page draws the banner, and each filters a
-    copy to the therapist's clients."""
-    return safety.open_alerts().only(*BANNER_FIELDS)
+def _banner_rows():
+    """The open alerts of a therapist's current clients, oldest first, one more than the banner
+    shows (to know whether there are more): ``safety.open_alerts_for_therapist``, compiled once
+    for the process (``iop.statements``), as every therapist page asks it."""
+    return rows_of(
+        lambda therapist_id: safety.open_alerts_for_therapist(Therapist(pk=therapist_id)).values_list(*BANNER_FIELDS)[
+            : safety.ALERTS_SHOWN + 1
+        ]
+    )
 
 
-@register.inclusion_tag("progress/_safety_alerts.html", takes_context=True)
-def safety_alerts_banner(context):
-    """The open safety alerts of the therapist's current clients, oldest first."""
+@register.simple_tag(takes_context=True)
+def safety_alerts_banner(context) -> SafeString:
+    """The open safety alerts of the therapist's current clients, oldest first. Drawn here rather
+    than through a template, as the dashboard's cards are (``progress_cards``): it is on every
+    therapist page."""
     therapist = _therapist(context)
-    if therapist is None:
-        return {"alerts": []}
-    shown = safety.open_alerts_for_therapist(therapist, among=_banner_alerts())
-    alerts = list(shown[: safety.ALERTS_SHOWN + 1])
+    alerts = [] if therapist is None else [_Alert(*row) for row in _banner_rows()(therapist.pk)]
     if alerts:
         record(Action.VIEW, target=SafetyAlert, clients=[a.client_id for a in alerts], detail="open safety alerts")
-    return {"alerts": alerts[: safety.ALERTS_SHOWN], "more_alerts": len(alerts) > safety.ALERTS_SHOWN}
+    return _banner(alerts[: safety.ALERTS_SHOWN], more=len(alerts) > safety.ALERTS_SHOWN)
+
+
+def _banner(alerts: list[_Alert], *, more: bool) -> SafeString:
+    """The banner's markup, or none without alerts. What a person wrote (the client's names and
+    chart number) is escaped; the rest is the page's own words, numbers and dates."""
+    if not alerts:
+        return mark_safe("\n")
+    alert_url = urls_of("therapist:alert")
+    rows = "".join(_banner_row(alert, url=alert_url(alert.pk)) for alert in alerts)
+    more_words = (
+        '<p class="small mb-0 mt-1">More open alerts are waiting; each one followed up brings the next.</p>'
+        if more
+        else ""
+    )
+    return mark_safe(
+        '\n<section class="alert alert-danger mb-3 no-print" aria-labelledby="safety-alerts-heading"'
+        ' data-testid="safety-alerts">\n'
+        '  <h2 class="h6 mb-2" id="safety-alerts-heading">Safety alerts to follow up</h2>\n'
+        f'  <ul class="list-unstyled mb-0">\n    {rows}\n  </ul>\n  {more_words}\n</section>\n\n'
+    )
+
+
+def _banner_row(alert: _Alert, *, url: str) -> str:
+    name = escaped(alert.display_name)
+    answered = ITEM_9_WORDS.get(alert.item_9, "Nearly every day")
+    raised = escaped(formats.date_format(timezone.localtime(alert.raised_at), "D M j, g:i A"))
+    return (
+        '\n      <li class="d-flex flex-wrap justify-content-between align-items-center gap-2 py-1"'
+        f' data-alert="{alert.pk}">\n'
+        f"        <span><strong>{name}</strong> ({escaped(alert.chart_number)}) — PHQ-9 item 9 answered"
+        f" “{answered}”, {raised}</span>\n"
+        f'        <a class="btn btn-sm btn-danger" href="{url}">Record follow-up'
+        f'<span class="visually-hidden"> for {name}</span></a>\n'
+        "      </li>\n    "
+    )
 
 
 @register.inclusion_tag("progress/_not_on_track.html", takes_context=True)

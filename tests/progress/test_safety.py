@@ -6,6 +6,8 @@ import datetime
 import pytest
 from django.conf import settings
 from django.http import Http404
+from django.template import Context, RequestContext, Template
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -113,6 +115,65 @@ def test_the_portal_and_the_admin_do_not_show_the_banner(client, portal_user, al
     client.force_login(portal_user)
 
     assert 'data-testid="safety-alerts"' not in client.get(reverse("scheduling:week")).content.decode()
+
+
+# The banner as its template drew it before it was drawn in Python (``progress_safety._banner``):
+# the drawn markup is what this writes, byte for byte.
+FORMER_BANNER = """{% if alerts %}
+<section class="alert alert-danger mb-3 no-print" aria-labelledby="safety-alerts-heading" data-testid="safety-alerts">
+  <h2 class="h6 mb-2" id="safety-alerts-heading">Safety alerts to follow up</h2>
+  <ul class="list-unstyled mb-0">
+    {% for alert in alerts %}
+      <li class="d-flex flex-wrap justify-content-between align-items-center gap-2 py-1" data-alert="{{ alert.pk }}">
+        <span><strong>{{ alert.client.display_name }}</strong> ({{ alert.client.chart_number }}) — PHQ-9 item 9 answered “{% if alert.response.item_9 == 1 %}Several days{% elif alert.response.item_9 == 2 %}More than half the days{% else %}Nearly every day{% endif %}”, {{ alert.raised_at|date:"D M j, g:i A" }}</span>
+        <a class="btn btn-sm btn-danger" href="{% url 'therapist:alert' alert.pk %}">Record follow-up<span class="visually-hidden"> for {{ alert.client.display_name }}</span></a>
+      </li>
+    {% endfor %}
+  </ul>
+  {% if more_alerts %}<p class="small mb-0 mt-1">More open alerts are waiting; each one followed up brings the next.</p>{% endif %}
+</section>
+{% endif %}
+"""  # noqa: E501 (the template's lines as they were)
+
+
+def drawn_banner(user) -> str:
+    request = RequestFactory().get("/")
+    request.user = user
+    return Template("{% load progress_safety %}{% safety_alerts_banner %}").render(RequestContext(request))
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, safety.ALERTS_SHOWN, safety.ALERTS_SHOWN + 1, safety.ALERTS_SHOWN + 4])
+def test_the_banner_shows_the_oldest_open_alerts_as_its_template_did(therapist, members, now, count):
+    members[0].legal_first_name = '<b>Ann</b> & "Co"'
+    members[0].save(update_fields=["legal_first_name"])
+    members[1].preferred_name = "Bea"
+    members[1].save(update_fields=["preferred_name"])
+    for n in range(count):
+        alert = record_measure(client=members[n % 3], instrument="phq9", answers=phq9(1 + n % 3)).safety_alert
+        # Raised in another order than saved: oldest first is not the order of the ids.
+        SafetyAlert.objects.filter(pk=alert.pk).update(raised_at=now - datetime.timedelta(hours=(n * 7) % 17))
+    followed_up = record_measure(client=members[2], instrument="phq9", answers=phq9(3)).safety_alert
+    safety.record_follow_up(alert=followed_up, by=therapist.user, contacted_by="phone", outcome="Called.")
+    oldest = list(safety.open_alerts_for_therapist(therapist)[: safety.ALERTS_SHOWN + 1])
+    former = Template(FORMER_BANNER).render(
+        Context({"alerts": oldest[: safety.ALERTS_SHOWN], "more_alerts": len(oldest) > safety.ALERTS_SHOWN})
+    )
+
+    banner = drawn_banner(therapist.user)
+
+    assert banner == former
+    assert banner.count("<li ") == min(count, safety.ALERTS_SHOWN)
+    assert ("More open alerts are waiting" in banner) == (count > safety.ALERTS_SHOWN)
+    assert "&lt;b&gt;Ann&lt;/b&gt; &amp; &quot;Co&quot;" in banner if count else banner == "\n"
+    # One read recorded, a row for each client of the alerts read (one more than shown, if any).
+    recorded = AuditEvent.objects.filter(action="view", model="progress.safetyalert", detail="open safety alerts")
+    assert sorted(recorded.values_list("client_id", flat=True)) == sorted({alert.client_id for alert in oldest})
+
+
+def test_another_therapist_and_a_user_who_is_no_therapist_get_no_banner(other_therapist, staff_user, alert):
+    assert drawn_banner(other_therapist.user) == "\n"
+    assert drawn_banner(staff_user) == "\n"
+    assert not AuditEvent.objects.filter(detail="open safety alerts").exists()
 
 
 # --- The follow-up ------------------------------------------------------------------------------------
