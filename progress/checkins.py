@@ -21,6 +21,7 @@ from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from groups.models import Therapist
 from iop.clock import monday_of
+from iop.subqueries import written_once
 from progress import measures
 from progress.models import ITEM_FIELDS, CheckIn, MeasureResponse
 from progress.safety import raise_alert
@@ -297,14 +298,20 @@ def _response_of_client(instrument: str, *, first: bool, value: str) -> Subquery
 def _clients_with_measures() -> QuerySet[Client]:
     """Clients who answered a measure, each with the first and latest total of each instrument
     (and the day of the first). Built once for the process, as a class-based view's
-    ``queryset`` is: each use filters a copy. Resolving the six subqueries was most of the cost of
-    asking for a therapist's clients not on track; they are the same for every therapist."""
+    ``queryset`` is: each use filters a copy. Resolving the six subqueries, and then compiling
+    them at every use, was most of the cost of asking for a therapist's clients not on track;
+    they are the same for every therapist, and their SQL is written once
+    (``iop.subqueries.written_once``)."""
     annotations = {}
     for code in measures.INSTRUMENTS:
         annotations[f"{code}_first_total"] = _response_of_client(code, first=True, value="total")
         annotations[f"{code}_first_at"] = _response_of_client(code, first=True, value="taken_on")
         annotations[f"{code}_last_total"] = _response_of_client(code, first=False, value="total")
-    return Client.objects.annotate(**annotations).filter(Exists(MeasureResponse.objects.filter(client=OuterRef("pk"))))
+    written = written_once(
+        Client, answered=Exists(MeasureResponse.objects.filter(client=OuterRef("pk"))), **annotations
+    )
+    answered = written.pop("answered")
+    return Client.objects.annotate(**written).filter(answered)
 
 
 def not_on_track_clients(

@@ -6,11 +6,12 @@ A draft shows the facts as they are now; signing freezes them into the summary's
 goals are corrected later. Every read and write is in the audit trail with the client."""
 
 import datetime
+from functools import cache
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from groups.models import Membership, member_at
 from iop.passwords import LOCKED_OUT_MESSAGE, PasswordCheck, check_password_or_count_failure
+from iop.subqueries import written_once
 from progress import checkins, measures, selectors
 from progress.course import minimum_hours
 from progress.models import Attendance, DischargeSummary
@@ -199,15 +201,28 @@ def _sign_summary(*, summary: DischargeSummary, user: AbstractBaseUser, password
     return summary
 
 
+@cache
+def _waiting_for_summary() -> QuerySet[Client]:
+    """Clients whose summary of their latest discharge is not signed, the longest waiting first,
+    with what the dashboard says of each. Built once for the process, as a class-based view's
+    ``queryset`` is: each use filters a copy; its subquery is the same for every therapist, and
+    its SQL is written once (``iop.subqueries.written_once``)."""
+    signed = DischargeSummary.objects.filter(
+        client=OuterRef("pk"), discharge_date=OuterRef("discharge_date"), signed_at__isnull=False
+    )
+    return (
+        Client.objects.exclude(written_once(Client, signed=Exists(signed))["signed"])
+        .order_by("discharge_date", "pk")
+        .only("pk", "legal_first_name", "legal_last_name", "preferred_name", "chart_number", "discharge_date")
+    )
+
+
 def unsigned_discharges(therapist, *, limit: int):
     """The therapist's discharged clients (of a group they lead or co-lead, ended at discharge)
     whose summary of that discharge is not signed, the longest waiting first: at most ``limit``
     and one more, to tell whether there are more. One query, from the memberships of the
     therapist's groups that ended on a discharge (a few hundred), not from every discharged client
     of the clinic."""
-    signed = DischargeSummary.objects.filter(
-        client=OuterRef("pk"), discharge_date=OuterRef("discharge_date"), signed_at__isnull=False
-    )
     ended_at_discharge = (
         selectors.memberships_led_by(therapist, history=True)
         .filter(
@@ -217,11 +232,4 @@ def unsigned_discharges(therapist, *, limit: int):
         )
         .values("client_id")
     )
-    return list(
-        Client.objects.filter(pk__in=ended_at_discharge)
-        .exclude(Exists(signed))
-        .order_by("discharge_date", "pk")
-        .only("pk", "legal_first_name", "legal_last_name", "preferred_name", "chart_number", "discharge_date")[
-            : limit + 1
-        ]
-    )
+    return list(_waiting_for_summary().filter(pk__in=ended_at_discharge)[: limit + 1])

@@ -1,0 +1,29 @@
+"""Correlated subqueries whose SQL is written once for the process.
+
+Compiling a correlated subquery costs Django a few hundred calls at every use: a compiler of its
+own, its columns, its conditions and its order, written out again. A list that asks for the same
+subqueries for every therapist (the first and latest answer of each questionnaire, whether a
+discharge summary is signed) paid that at every request, for SQL that never changes. Here the ORM
+writes each one once, and the queries that use it carry that SQL as it is (``RawSQL``): the same
+statement, the same plan, none of the compiling.
+
+The SQL reads the row it belongs to by its table's name (``"clients_client"."id"``), as Django
+writes an ``OuterRef`` to the outermost table: a query that uses it has the model's table as its
+own (``Client.objects...``), and is not itself put inside another query, which would rename that
+table."""
+
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Expression, Model
+from django.db.models.expressions import RawSQL
+
+
+def written_once(model: type[Model], **subqueries: Expression) -> dict[str, RawSQL]:
+    """Each of ``subqueries`` (an ``Exists`` or ``Subquery`` correlated by ``OuterRef`` to a row
+    of ``model``) as the SQL the ORM writes for it in a query of ``model``, with its output field
+    (so its values are read as the subquery's are)."""
+    query = model._default_manager.alias(**subqueries).query
+    compiler = query.get_compiler(DEFAULT_DB_ALIAS)
+    return {
+        name: RawSQL(*compiler.compile(query.annotations[name]), output_field=query.annotations[name].output_field)
+        for name in subqueries
+    }
