@@ -716,11 +716,17 @@ def overdue_plan_reviews(therapist: Therapist, *, today: datetime.date) -> Query
     """The plans of the therapist's current clients whose review is overdue, the longest overdue
     first: from the index on ``last_reviewed_on``, each plan's client looked up once. Pages show
     a bounded part of it."""
+    return _plans_with_clients().filter(
+        last_reviewed_on__lt=review_cutoff(today), client__in=client_ids_led_by(therapist, history=False)
+    )
+
+
+@cache
+def _plans_with_clients() -> QuerySet[TreatmentPlan]:
+    """Plans, the longest unreviewed first, with what a list of them says of each client. Built
+    once for the process, as a class-based view's ``queryset`` is: each use filters a copy."""
     return (
-        TreatmentPlan.objects.filter(
-            last_reviewed_on__lt=review_cutoff(today), client__in=client_ids_led_by(therapist, history=False)
-        )
-        .select_related("client")
+        TreatmentPlan.objects.select_related("client")
         .only(
             "pk",
             "last_reviewed_on",
