@@ -12,8 +12,10 @@ writes an ``OuterRef`` to the outermost table: a query that uses it has the mode
 own (``Client.objects...``), and is not itself put inside another query, which would rename that
 table."""
 
+from collections.abc import Callable
+
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Expression, Model
+from django.db.models import Expression, IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 
 
@@ -27,3 +29,29 @@ def written_once(model: type[Model], **subqueries: Expression) -> dict[str, RawS
         name: RawSQL(*compiler.compile(query.annotations[name]), output_field=query.annotations[name].output_field)
         for name in subqueries
     }
+
+
+# Stands for a row's key in SQL written once for every key (``written_for_key``): never a row's
+# key, and within the range of every integer column, so that the ORM writes a condition on it as
+# it writes one on any key.
+KEY = -987_654_321
+
+
+def written_for_key(query_of: Callable[[int], QuerySet]) -> Callable[[int], RawSQL]:
+    """The SQL of ``query_of(key)`` for any key, for ``IN``: written once with a stand-in for the
+    key (as ``iop.links`` reverses a URL once), each call putting its key in the stand-in's
+    place. For a query that differs from one key to the next only in the key (a therapist's
+    clients), and is not correlated to the query it is put in."""
+    query = query_of(KEY)
+    sql, params = query.query.get_compiler(query.db).as_sql()
+    places = [place for place, value in enumerate(params) if type(value) is int and value == KEY]
+    if not places:
+        raise ValueError("The query does not ask for the key.")
+
+    def written(key: int) -> RawSQL:
+        filled = list(params)
+        for place in places:
+            filled[place] = key
+        return RawSQL(sql, filled, output_field=IntegerField())
+
+    return written

@@ -4,7 +4,7 @@ The services ask ``leads_session`` here too, so the access rule lives in this on
 
 import datetime
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
@@ -31,6 +31,7 @@ from audit.trail import Action, record
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup, member_at
 from iop.clock import monday_of, start_of_day
+from iop.subqueries import written_for_key
 from progress.models import (
     READ_NOTE_TEXT,
     Attendance,
@@ -623,14 +624,17 @@ def clients_of_therapist(
 
 def client_ids_led_by(therapist: Therapist, *, history: bool) -> RawSQL:
     """The ids of the clients of ``memberships_led_by``, for ``IN``: the SQL the ORM writes for
-    them, written once for the therapist's row. Compiling it (a join to the groups and a
-    condition on two of their columns) was a third of the cost of each list of the dashboard
-    that asks for it; the lists of one page ask for the same."""
-    written = therapist.__dict__.setdefault("_client_ids_led_by", {})
-    if history not in written:
-        members = memberships_led_by(therapist, history=history).order_by().values("client_id")
-        written[history] = RawSQL(*members.query.get_compiler(members.db).as_sql(), output_field=IntegerField())
-    return written[history]
+    them, written once for the process with a stand-in for the therapist
+    (``iop.subqueries.written_for_key``). Compiling it (a join to the groups and a condition on
+    two of their columns) was a third of the cost of each list of the dashboard that asks for it."""
+    return _client_ids_written(history)(therapist.pk)
+
+
+@cache
+def _client_ids_written(history: bool) -> Callable[[int], RawSQL]:
+    return written_for_key(
+        lambda key: memberships_led_by(Therapist(pk=key), history=history).order_by().values("client_id")
+    )
 
 
 def get_client_for_therapist(user, pk: int, *, history: bool = True) -> Client:

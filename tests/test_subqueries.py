@@ -1,10 +1,11 @@
 import datetime
 
+import pytest
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from clients.models import Client
-from iop.subqueries import written_once
+from iop.subqueries import written_for_key, written_once
 from progress.models import MeasureResponse
 from tests.factories import ClientFactory, MeasureResponseFactory
 
@@ -39,3 +40,23 @@ def test_a_condition_written_once_filters_and_excludes_as_the_condition_does(db)
 
     assert list(Client.objects.filter(written)) == [answered] == list(Client.objects.filter(has_answered))
     assert list(Client.objects.exclude(written)) == [unanswered] == list(Client.objects.exclude(has_answered))
+
+
+def test_sql_written_for_a_key_asks_for_each_key_what_the_query_asks(db):
+    first, second = ClientFactory(), ClientFactory()
+    MeasureResponseFactory(client=first, total=3)
+    MeasureResponseFactory(client=second, total=12)
+
+    def answered_by(key: int):
+        return MeasureResponse.objects.filter(client_id=key).values("client_id")
+
+    written = written_for_key(answered_by)
+
+    for client in (first, second, first):
+        assert list(Client.objects.filter(pk__in=written(client.pk))) == [client]
+        assert list(Client.objects.filter(pk__in=answered_by(client.pk))) == [client]
+
+
+def test_a_query_that_does_not_ask_for_the_key_is_refused(db):
+    with pytest.raises(ValueError, match="does not ask for the key"):
+        written_for_key(lambda key: MeasureResponse.objects.values("client_id"))

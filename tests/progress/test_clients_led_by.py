@@ -1,4 +1,5 @@
-"""``selectors.client_ids_led_by``: the clients of ``memberships_led_by``, as SQL written once."""
+"""``selectors.client_ids_led_by``: the clients of ``memberships_led_by``, as SQL written once
+for every therapist."""
 
 import pytest
 
@@ -30,9 +31,10 @@ def test_the_written_ids_are_the_clients_of_the_therapists_memberships(db, histo
     assert written == {m.client for m in memberships_led_by(therapist, history=history)}
 
 
-def test_the_ids_are_written_once_for_the_therapists_row(db):
-    therapist = TherapistFactory()
-    MembershipFactory(group=TherapyGroupFactory(facilitator=therapist))
+def test_each_therapist_gets_their_own_clients_from_the_sql_written_once(db):
+    therapist, other_therapist = TherapistFactory(), TherapistFactory()
+    theirs = MembershipFactory(group=TherapyGroupFactory(facilitator=therapist))
+    others = MembershipFactory(group=TherapyGroupFactory(co_facilitator=other_therapist))
 
-    assert client_ids_led_by(therapist, history=False) is client_ids_led_by(therapist, history=False)
-    assert client_ids_led_by(therapist, history=True) is not client_ids_led_by(therapist, history=False)
+    for who, member in ((therapist, theirs), (other_therapist, others), (therapist, theirs)):
+        assert list(Client.objects.filter(pk__in=client_ids_led_by(who, history=False))) == [member.client]
