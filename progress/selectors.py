@@ -598,9 +598,10 @@ def memberships_led_by(therapist: Therapist, *, history: bool) -> QuerySet[Membe
     """The memberships that make a client this therapist's: in a group they facilitate or
     co-facilitate, active (for care: alerts, flags, follow-ups), or also ended (``history``: for
     reading what was recorded while the client was theirs). A waitlisted client is not yet theirs."""
-    # Asked by several lists of one page (the safety banner and the dashboard's three lists of
-    # clients): built once for the therapist's row, and each caller filters a copy (a queryset
-    # is never changed by filtering it, nor read here).
+    # Asked by several reads of one page (the safety banner and the checks of who may write):
+    # built once for the therapist's row, and each caller filters a copy (a queryset is never
+    # changed by filtering it, nor read here). The dashboard's lists of clients ask for the SQL
+    # written once for every therapist (``client_ids_led_by``, ``discharge._ended_at_discharge``).
     built = therapist.__dict__.setdefault("_memberships_led_by", {})
     if history not in built:
         statuses = [Membership.Status.ACTIVE, Membership.Status.ENDED] if history else [Membership.Status.ACTIVE]
