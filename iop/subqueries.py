@@ -1,16 +1,18 @@
-"""Correlated subqueries whose SQL is written once for the process.
+"""Subqueries whose SQL is written once for the process.
 
-Compiling a correlated subquery costs Django a few hundred calls at every use: a compiler of its
-own, its columns, its conditions and its order, written out again. A list that asks for the same
-subqueries for every therapist (the first and latest answer of each questionnaire, whether a
-discharge summary is signed) paid that at every request, for SQL that never changes. Here the ORM
-writes each one once, and the queries that use it carry that SQL as it is (``RawSQL``): the same
-statement, the same plan, none of the compiling.
+Building and compiling a subquery costs Django a few hundred calls at every use: a compiler of
+its own, its joins, columns, conditions and order, written out again. The dashboard's lists ask
+for subqueries that are the same for every therapist (the first and latest answer of each
+questionnaire, whether a discharge summary is signed) or differ only in the therapist's key (their
+clients), and paid that at every request, for SQL that never changes. Here the ORM writes each
+one once, and the queries that use it carry that SQL as it is (``RawSQL``): the same statement,
+the same plan, none of the building or compiling.
 
-The SQL reads the row it belongs to by its table's name (``"clients_client"."id"``), as Django
-writes an ``OuterRef`` to the outermost table: a query that uses it has the model's table as its
-own (``Client.objects...``), and is not itself put inside another query, which would rename that
-table."""
+A correlated subquery (``written_once``) reads the row it belongs to by its table's name
+(``"clients_client"."id"``), as Django writes an ``OuterRef`` to the outermost table: a query
+that uses it has the model's table as its own (``Client.objects...``), and is not itself put
+inside another query, which would rename that table. A subquery written for any key
+(``written_for_key``) stands alone, for ``IN``."""
 
 from collections.abc import Callable
 
