@@ -1,39 +1,66 @@
-"""A query that a page runs for one key, compiled once.
+"""SQL that the ORM writes once for the process, for queries that every page asks alike.
 
-Django builds a queryset's SQL anew at each run: for a query of a few joins some fifteen hundred
-Python calls, many times what running it and reading its few rows cost. A query that every page
-asks with only one value changing (the signed-in therapist) is built and compiled once, with a
-stand-in for that value, and each run puts the value in its place, as ``iop.links`` does for a
-URL. The SQL is still the ORM's: the queryset stays the one place that says what is asked."""
+Django builds and compiles a queryset's SQL anew each time it runs: for a query of a few joins
+and subqueries some fifteen hundred Python calls, many times what running it and reading its few
+rows cost. The safety banner on every therapist page and the lists of the therapist's dashboard
+ask the same statements at every request, the signed-in therapist being all that changes. Here
+each is built and compiled once, and each run puts its values into the SQL the ORM wrote, as
+``iop.links`` reverses a URL once. The querysets stay the one place that says what is asked:
+change one, and the SQL follows at the next start of the process.
+
+- ``rows_of``: a whole statement that differs from one run to the next only in one key, written
+  with a stand-in for the key; it gives the rows as the queryset would.
+- ``subquery_for_key``: the same for a subquery that stands alone inside another query (``IN``).
+- ``written_once``: correlated subqueries that are the same for every run (each client's first
+  answer, say). Their SQL reads the row they belong to by its table's name, as Django writes an
+  ``OuterRef`` to the outermost table: the query that carries them is on that table itself
+  (``Client.objects...``) and is never put inside another query, which would rename it."""
 
 from collections.abc import Callable
 
-from django.db import connections
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Expression, IntegerField, Model, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.sql.compiler import SQLCompiler
 
-# Stands for the key in the one compiled statement: no row has it, and no other parameter of a
-# statement is this number (``rows_of`` checks that the key is in the statement at all).
-KEY = 9_876_543_210
+# Stands for the key in SQL written for every key: no row's key, and in the range of every integer
+# column, so that the ORM writes a condition on it as it writes one on any key.
+KEY = -987_654_321
 
 
-def rows_of(build: Callable[[int], QuerySet]) -> Callable[[int], list[tuple]]:
-    """The rows ``build(key)`` gives, for any key: ``rows_of(build)(42) == list(build(42))``.
-    ``build`` returns a ``values_list()`` of fields (rows as tuples, the fields' values as the
-    ORM reads them) whose only parameter that depends on the key is the key itself."""
-    queryset = build(KEY)
+def _with_key(query_of: Callable[[int], QuerySet]) -> tuple[SQLCompiler, str, list, list[int]]:
+    """The compiler of ``query_of(KEY)``, its SQL and parameters, and where among them the key
+    stands."""
+    queryset = query_of(KEY)
     compiler = queryset.query.get_compiler(queryset.db)
     sql, params = compiler.as_sql()
-    if KEY not in params:
-        raise ValueError("The statement does not depend on its key.")
-    # What the backend turns a column's value into (a datetime from SQLite's text, for instance);
-    # each run converts with its own thread's connection.
+    places = [place for place, value in enumerate(params) if type(value) is int and value == KEY]
+    if not places:
+        raise ValueError("The query does not ask for the key.")
+    return compiler, sql, list(params), places
+
+
+def _filled(params: list, places: list[int], key: int) -> list:
+    filled = list(params)
+    for place in places:
+        filled[place] = key
+    return filled
+
+
+def rows_of(query_of: Callable[[int], QuerySet]) -> Callable[[int], list[tuple]]:
+    """The rows ``query_of(key)`` gives, for any key: ``rows_of(query_of)(42) ==
+    list(query_of(42))``. ``query_of`` returns a ``values_list()`` of fields (rows as tuples, each
+    value as the ORM reads it) whose only parameter that depends on the key is the key itself."""
+    compiler, sql, params, places = _with_key(query_of)
+    # What the backend and the fields turn a column's value into (an aware datetime from SQLite's
+    # text, for instance); each run converts with its own thread's connection.
     converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
-    alias = queryset.db
+    alias = compiler.using
 
     def rows(key: int) -> list[tuple]:
         connection = connections[alias]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [key if param == KEY else param for param in params])
+            cursor.execute(sql, _filled(params, places, key))
             fetched = cursor.fetchall()
         if not converters:
             return [tuple(row) for row in fetched]
@@ -47,3 +74,24 @@ def rows_of(build: Callable[[int], QuerySet]) -> Callable[[int], list[tuple]]:
         return converted
 
     return rows
+
+
+def subquery_for_key(query_of: Callable[[int], QuerySet]) -> Callable[[int], RawSQL]:
+    """The SQL of ``query_of(key)`` for any key, to put in another query's ``IN`` (a therapist's
+    clients): ``pk__in=subquery_for_key(query_of)(42)`` asks what ``pk__in=query_of(42)`` asks.
+    For a query of one column that differs from one key to the next only in the key, and is not
+    correlated to the query it is put in."""
+    _, sql, params, places = _with_key(query_of)
+    return lambda key: RawSQL(sql, _filled(params, places, key), output_field=IntegerField())
+
+
+def written_once(model: type[Model], **subqueries: Expression) -> dict[str, RawSQL]:
+    """Each of ``subqueries`` (an ``Exists`` or ``Subquery`` correlated by ``OuterRef`` to a row
+    of ``model``) as the SQL the ORM writes for it in a query of ``model``, with its output field
+    (so its values are read as the subquery's are). See the module's note on where it may go."""
+    query = model._default_manager.alias(**subqueries).query
+    compiler = query.get_compiler(DEFAULT_DB_ALIAS)
+    return {
+        name: RawSQL(*compiler.compile(query.annotations[name]), output_field=query.annotations[name].output_field)
+        for name in subqueries
+    }

@@ -21,6 +21,7 @@ from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from groups.models import Therapist
 from iop.clock import monday_of
+from iop.statements import written_once
 from progress import measures
 from progress.models import ITEM_FIELDS, CheckIn, MeasureResponse
 from progress.safety import raise_alert
@@ -295,16 +296,27 @@ def _response_of_client(instrument: str, *, first: bool, value: str) -> Subquery
 
 @cache
 def _clients_with_measures() -> QuerySet[Client]:
-    """Clients who answered a measure, each with the first and latest total of each instrument
-    (and the day of the first). Built once for the process, as a class-based view's
-    ``queryset`` is: each use filters a copy. Resolving the six subqueries was most of the cost of
-    asking for a therapist's clients not on track; they are the same for every therapist."""
+    """Active clients who answered a measure, by name, each with the first and latest total of
+    each instrument (and the day of the first) and what the list says of them. Built once for
+    the process, as a class-based view's ``queryset`` is: each use filters a copy. Resolving the
+    six subqueries, and then compiling them at every use, was most of the cost of asking for a
+    therapist's clients not on track; they are the same for every therapist, and their SQL is
+    written once (``iop.statements.written_once``)."""
     annotations = {}
     for code in measures.INSTRUMENTS:
         annotations[f"{code}_first_total"] = _response_of_client(code, first=True, value="total")
         annotations[f"{code}_first_at"] = _response_of_client(code, first=True, value="taken_on")
         annotations[f"{code}_last_total"] = _response_of_client(code, first=False, value="total")
-    return Client.objects.annotate(**annotations).filter(Exists(MeasureResponse.objects.filter(client=OuterRef("pk"))))
+    written = written_once(
+        Client, answered=Exists(MeasureResponse.objects.filter(client=OuterRef("pk"))), **annotations
+    )
+    answered = written.pop("answered")
+    return (
+        Client.objects.annotate(**written)
+        .filter(answered, status=Client.Status.ACTIVE)
+        .order_by("legal_last_name", "legal_first_name", "pk")
+        .only("pk", "legal_first_name", "legal_last_name", "preferred_name", "chart_number")
+    )
 
 
 def not_on_track_clients(
@@ -315,13 +327,8 @@ def not_on_track_clients(
     ``limit``, and whether there were more. One query: each client's baseline and latest of each
     instrument from the index."""
     now = now or timezone.now()
-    clients = (
-        clients_of_therapist(therapist, among=_clients_with_measures())
-        .filter(status=Client.Status.ACTIVE)
-        .order_by("legal_last_name", "legal_first_name", "pk")
-    )
     found = []
-    for client in clients.only("pk", "legal_first_name", "legal_last_name", "preferred_name", "chart_number"):
+    for client in clients_of_therapist(therapist, among=_clients_with_measures()):
         for code in measures.INSTRUMENTS:
             first, first_at, last = (
                 getattr(client, f"{code}_{part}") for part in ("first_total", "first_at", "last_total")

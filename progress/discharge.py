@@ -6,18 +6,22 @@ A draft shows the facts as they are now; signing freezes them into the summary's
 goals are corrected later. Every read and write is in the audit trail with the client."""
 
 import datetime
+from collections.abc import Callable
+from functools import cache
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.trail import Action, hold_chain, record
 from clients.models import Client
-from groups.models import Membership, member_at
+from groups.models import Membership, Therapist, member_at
 from iop.passwords import LOCKED_OUT_MESSAGE, PasswordCheck, check_password_or_count_failure
+from iop.statements import subquery_for_key, written_once
 from progress import checkins, measures, selectors
 from progress.course import minimum_hours
 from progress.models import Attendance, DischargeSummary
@@ -199,29 +203,46 @@ def _sign_summary(*, summary: DischargeSummary, user: AbstractBaseUser, password
     return summary
 
 
+@cache
+def _waiting_for_summary() -> QuerySet[Client]:
+    """Clients whose summary of their latest discharge is not signed, the longest waiting first,
+    with what the dashboard says of each. Built once for the process, as a class-based view's
+    ``queryset`` is: each use filters a copy; its subquery is the same for every therapist, and
+    its SQL is written once (``iop.statements.written_once``)."""
+    signed = DischargeSummary.objects.filter(
+        client=OuterRef("pk"), discharge_date=OuterRef("discharge_date"), signed_at__isnull=False
+    )
+    return (
+        Client.objects.exclude(written_once(Client, signed=Exists(signed))["signed"])
+        .order_by("discharge_date", "pk")
+        .only("pk", "legal_first_name", "legal_last_name", "preferred_name", "chart_number", "discharge_date")
+    )
+
+
 def unsigned_discharges(therapist, *, limit: int):
     """The therapist's discharged clients (of a group they lead or co-lead, ended at discharge)
     whose summary of that discharge is not signed, the longest waiting first: at most ``limit``
     and one more, to tell whether there are more. One query, from the memberships of the
     therapist's groups that ended on a discharge (a few hundred), not from every discharged client
     of the clinic."""
-    signed = DischargeSummary.objects.filter(
-        client=OuterRef("pk"), discharge_date=OuterRef("discharge_date"), signed_at__isnull=False
-    )
-    ended_at_discharge = (
-        selectors.memberships_led_by(therapist, history=True)
-        .filter(
-            status=Membership.Status.ENDED,
-            client__status=Client.Status.DISCHARGED,
-            ended_on=F("client__discharge_date"),
+    return list(_waiting_for_summary().filter(pk__in=_ended_at_discharge()(therapist.pk))[: limit + 1])
+
+
+@cache
+def _ended_at_discharge() -> Callable[[int], RawSQL]:
+    """The clients of a therapist's groups whose membership ended on their discharge: the SQL
+    written once for the process, with a stand-in for the therapist
+    (``iop.statements.subquery_for_key``); building and compiling it (three tables and the
+    condition on the groups) was most of the cost of the dashboard's list."""
+    return subquery_for_key(
+        lambda key: (
+            selectors.memberships_led_by(Therapist(pk=key), history=True)
+            .filter(
+                status=Membership.Status.ENDED,
+                client__status=Client.Status.DISCHARGED,
+                ended_on=F("client__discharge_date"),
+            )
+            .order_by()
+            .values("client_id")
         )
-        .values("client_id")
-    )
-    return list(
-        Client.objects.filter(pk__in=ended_at_discharge)
-        .exclude(Exists(signed))
-        .order_by("discharge_date", "pk")
-        .only("pk", "legal_first_name", "legal_last_name", "preferred_name", "chart_number", "discharge_date")[
-            : limit + 1
-        ]
     )

@@ -1,13 +1,16 @@
-"""iop.statements.rows_of: a query compiled once gives, for any key, the rows the queryset gives."""
+"""iop.statements: SQL the ORM writes once asks, for any key, what the queryset asks."""
 
 import datetime
 
 import pytest
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.utils import timezone
 
+from clients.models import Client
 from groups.models import Membership
-from iop.statements import rows_of
-from tests.factories import TherapistFactory, TherapyGroupFactory
+from iop.statements import rows_of, subquery_for_key, written_once
+from progress.models import MeasureResponse
+from tests.factories import ClientFactory, MeasureResponseFactory, TherapistFactory, TherapyGroupFactory
 from tests.helpers import add_members
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +38,55 @@ def test_the_rows_for_each_key_are_the_rows_the_queryset_gives():
     assert len(rows(leading.pk)) == 3 and rows(neither.pk) == []
 
 
-def test_a_statement_that_does_not_depend_on_its_key_is_refused():
-    with pytest.raises(ValueError):
+def test_sql_that_does_not_ask_for_its_key_is_refused():
+    with pytest.raises(ValueError, match="does not ask for the key"):
         rows_of(lambda key: Membership.objects.values_list("pk"))
+    with pytest.raises(ValueError, match="does not ask for the key"):
+        subquery_for_key(lambda key: MeasureResponse.objects.values("client_id"))
+
+
+def _first_answer(value: str) -> Subquery:
+    return Subquery(MeasureResponse.objects.filter(client=OuterRef("pk")).order_by("taken_on", "pk").values(value)[:1])
+
+
+def test_a_subquery_written_once_reads_what_the_subquery_reads():
+    now = timezone.now().replace(microsecond=0)
+    answered, unanswered = ClientFactory(), ClientFactory()
+    MeasureResponseFactory(client=answered, total=14, taken_on=now - datetime.timedelta(days=30))
+    MeasureResponseFactory(client=answered, total=6, taken_on=now)
+    subqueries = {"first_total": _first_answer("total"), "first_at": _first_answer("taken_on")}
+
+    written = written_once(Client, **subqueries)
+
+    as_written = {c.pk: (c.first_total, c.first_at) for c in Client.objects.annotate(**written)}
+    as_asked = {c.pk: (c.first_total, c.first_at) for c in Client.objects.annotate(**subqueries)}
+    assert as_written == as_asked
+    # Read as the subquery's field is: a date and time with its zone, on SQLite too.
+    assert as_written[answered.pk] == (14, now - datetime.timedelta(days=30))
+    assert as_written[unanswered.pk] == (None, None)
+
+
+def test_a_condition_written_once_filters_and_excludes_as_the_condition_does():
+    answered, unanswered = ClientFactory(), ClientFactory()
+    MeasureResponseFactory(client=answered)
+    has_answered = Exists(MeasureResponse.objects.filter(client=OuterRef("pk")))
+
+    written = written_once(Client, answered=has_answered)["answered"]
+
+    assert list(Client.objects.filter(written)) == [answered] == list(Client.objects.filter(has_answered))
+    assert list(Client.objects.exclude(written)) == [unanswered] == list(Client.objects.exclude(has_answered))
+
+
+def test_sql_written_for_a_key_asks_for_each_key_what_the_query_asks():
+    first, second = ClientFactory(), ClientFactory()
+    MeasureResponseFactory(client=first, total=3)
+    MeasureResponseFactory(client=second, total=12)
+
+    def answered_by(key: int):
+        return MeasureResponse.objects.filter(client_id=key).values("client_id")
+
+    written = subquery_for_key(answered_by)
+
+    for client in (first, second, first):
+        assert list(Client.objects.filter(pk__in=written(client.pk))) == [client]
+        assert list(Client.objects.filter(pk__in=answered_by(client.pk))) == [client]

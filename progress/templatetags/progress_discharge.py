@@ -1,11 +1,15 @@
 """The dashboard's list of discharged clients whose discharge summary is not signed yet: a tag, so
 the dashboard's view stays as it is and the list costs one bounded query (and one audit row when
-it names a client)."""
+it names a client). It is drawn here rather than through an included template, as the session
+cards are (``progress_cards``)."""
 
 from django import template
+from django.utils import formats
+from django.utils.safestring import SafeString, mark_safe
 
 from audit.trail import Action, record
 from clients.models import Client
+from iop.html import escaped
 from iop.links import urls_of
 from progress import discharge
 
@@ -15,23 +19,42 @@ register = template.Library()
 SUMMARIES_SHOWN = 10
 
 
-@register.inclusion_tag("progress/_discharge_summaries_due.html", takes_context=True)
-def discharge_summaries_due(context):
+@register.simple_tag(takes_context=True)
+def discharge_summaries_due(context) -> SafeString:
+    """Each client whose summary waits, a link to it, with the day of the discharge."""
     therapist = context.get("therapist")
     if therapist is None:
-        return {"unsigned_discharges": []}
+        return NOTHING_LISTED
     clients = discharge.unsigned_discharges(therapist, limit=SUMMARIES_SHOWN)
+    if not clients:
+        return NOTHING_LISTED
+    shown = clients[:SUMMARIES_SHOWN]
+    record(
+        Action.VIEW,
+        target=Client,
+        clients=[client.pk for client in shown],
+        detail="discharge summaries to sign",
+    )
     summary_url = urls_of("therapist:discharge")
-    for client in clients:
-        client.summary_url = summary_url(client.pk)
-    if clients:
-        record(
-            Action.VIEW,
-            target=Client,
-            clients=[client.pk for client in clients[:SUMMARIES_SHOWN]],
-            detail="discharge summaries to sign",
-        )
-    return {
-        "unsigned_discharges": clients[:SUMMARIES_SHOWN],
-        "more_unsigned_discharges": len(clients) > SUMMARIES_SHOWN,
-    }
+    # Every value a person wrote (the client's names and chart number) is escaped.
+    rows = "".join(
+        '\n      <div class="list-group-item list-group-item-warning">\n'
+        f'        <a href="{summary_url(client.pk)}">{escaped(client.display_name)} ({escaped(client.chart_number)})'
+        f" — discharged {escaped(formats.date_format(client.discharge_date, 'D M j'))}</a>\n"
+        "      </div>\n    "
+        for client in shown
+    )
+    return mark_safe(
+        '\n<section class="mb-4" data-testid="discharge-summaries-due">\n'
+        '  <h2 class="day-heading">Discharge summaries to sign</h2>\n'
+        f'  <div class="list-group">\n    {rows}\n  </div>\n'
+        f"  {MORE_SUMMARIES if len(clients) > SUMMARIES_SHOWN else ''}\n</section>\n\n"
+    )
+
+
+# What the list draws when it has no rows: the blank line its included template drew.
+NOTHING_LISTED = mark_safe("\n")
+MORE_SUMMARIES = (
+    '<p class="small mt-1 mb-0">More discharge summaries are waiting than shown here; the oldest discharges come'
+    " first.</p>"
+)

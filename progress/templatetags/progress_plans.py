@@ -1,10 +1,14 @@
 """The dashboard's list of treatment plans overdue for review: a tag, so the dashboard's view
-stays as it is and the list costs one bounded query (and one audit row when it names a client)."""
+stays as it is and the list costs one bounded query (and one audit row when it names a client).
+It is drawn here rather than through an included template, as the session cards are
+(``progress_cards``)."""
 
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from audit.trail import Action, record
+from iop.html import escaped
 from iop.links import urls_of
 from progress import selectors
 from progress.models import TreatmentPlan
@@ -15,22 +19,44 @@ register = template.Library()
 REVIEWS_SHOWN = 10
 
 
-@register.inclusion_tag("progress/_plan_reviews_due.html", takes_context=True)
-def plan_reviews_due(context):
+@register.simple_tag(takes_context=True)
+def plan_reviews_due(context) -> SafeString:
+    """Each overdue plan a link to it, with the day its review was due and a link to the client's
+    progress."""
     therapist = context.get("therapist")
     if therapist is None:
-        return {"overdue_plans": []}
+        return NOTHING_LISTED
     today = timezone.localdate()
     plans = list(selectors.overdue_plan_reviews(therapist, today=today)[: REVIEWS_SHOWN + 1])
-    if plans:
-        record(
-            Action.VIEW,
-            target=TreatmentPlan,
-            clients=[plan.client_id for plan in plans[:REVIEWS_SHOWN]],
-            detail="treatment plans overdue for review",
-        )
+    if not plans:
+        return NOTHING_LISTED
+    shown = plans[:REVIEWS_SHOWN]
+    record(
+        Action.VIEW,
+        target=TreatmentPlan,
+        clients=[plan.client_id for plan in shown],
+        detail="treatment plans overdue for review",
+    )
     plan_url, progress_url = urls_of("therapist:plan"), urls_of("therapist:progress")
-    for plan in plans:
-        plan.review_due_on = selectors.review_due_on(plan)
-        plan.plan_url, plan.progress_url = plan_url(plan.client_id), progress_url(plan.client_id)
-    return {"overdue_plans": plans[:REVIEWS_SHOWN], "more_overdue_plans": len(plans) > REVIEWS_SHOWN}
+    # Every value a person wrote (the client's names and chart number) is escaped.
+    rows = "".join(
+        '\n      <div class="list-group-item list-group-item-warning">\n'
+        f'        <a href="{plan_url(plan.client_id)}">{escaped(plan.client.display_name)}'
+        f" ({escaped(plan.client.chart_number)}) — review was due"
+        f" {escaped(formats.date_format(selectors.review_due_on(plan), 'D M j'))}</a>\n"
+        f'        · <a class="small" href="{progress_url(plan.client_id)}">progress<span class="visually-hidden">'
+        f" of {escaped(plan.client.display_name)}</span></a>\n"
+        "      </div>\n    "
+        for plan in shown
+    )
+    return mark_safe(
+        '\n<section class="mb-4" data-testid="plan-reviews-due">\n'
+        '  <h2 class="day-heading">Treatment plans overdue for review</h2>\n'
+        f'  <div class="list-group">\n    {rows}\n  </div>\n'
+        f"  {MORE_OVERDUE_PLANS if len(plans) > REVIEWS_SHOWN else ''}\n</section>\n\n"
+    )
+
+
+# What the list draws when it has no rows: the blank line its included template drew.
+NOTHING_LISTED = mark_safe("\n")
+MORE_OVERDUE_PLANS = '<p class="small mt-1 mb-0">More plans are overdue than shown here; the oldest come first.</p>'

@@ -123,17 +123,43 @@ def _banner_row(alert: _Alert, *, url: str) -> str:
     )
 
 
-@register.inclusion_tag("progress/_not_on_track.html", takes_context=True)
-def not_on_track_list(context):
+@register.simple_tag(takes_context=True)
+def not_on_track_list(context) -> SafeString:
+    """The therapist's clients not on track, each a link to their progress, drawn here rather than
+    through an included template (as ``progress_cards``): the dashboard's three lists of clients
+    cost more to draw through their templates than their rows are worth."""
     therapist = _therapist(context)
     if therapist is None:
-        return {"off_track": []}
+        return NOTHING_LISTED
     off_track, more = checkins.not_on_track_clients(therapist, now=timezone.now())
-    if off_track:
-        record(
-            Action.VIEW,
-            target=MeasureResponse,
-            clients=[row.client.pk for row in off_track],
-            detail="clients not on track",
-        )
-    return {"off_track": off_track, "more_off_track": more}
+    if not off_track:
+        return NOTHING_LISTED
+    record(
+        Action.VIEW,
+        target=MeasureResponse,
+        clients=[row.client.pk for row in off_track],
+        detail="clients not on track",
+    )
+    progress_url = urls_of("therapist:progress")
+    # Every value a person wrote (the client's names and chart number) is escaped.
+    rows = "".join(
+        '\n      <li class="list-group-item list-group-item-warning">\n'
+        f'        <strong><a href="{progress_url(row.client.pk)}">{escaped(row.client.display_name)}</a></strong>'
+        f" ({escaped(row.client.chart_number)}) — {escaped(row.name)} {row.baseline_total} → {row.latest_total}:"
+        f" {escaped(str(row.change.label).lower())}\n"
+        "      </li>\n    "
+        for row in off_track
+    )
+    return mark_safe(
+        '\n<section class="mb-4" data-testid="not-on-track">\n'
+        '  <h2 class="day-heading">Clients not on track</h2>\n'
+        '  <p class="small text-body-secondary mb-2">No reliable improvement four weeks after their first'
+        " questionnaire, or reliably worse than at it.</p>\n"
+        f'  <ul class="list-group">\n    {rows}\n  </ul>\n'
+        f"  {MORE_OFF_TRACK if more else ''}\n</section>\n\n"
+    )
+
+
+# What the list draws when it has no rows: the blank line its included template drew.
+NOTHING_LISTED = mark_safe("\n")
+MORE_OFF_TRACK = '<p class="small mt-1 mb-0">More clients are not on track than shown here.</p>'
