@@ -81,6 +81,25 @@ def _time_in_words(time_of_day: datetime.time, language: str | None) -> str:
     return formats.time_format(time_of_day, local_format("time"))
 
 
+def formatted(value: datetime.date | datetime.time, format_string: str) -> str:
+    """A day or a time of day written as the date filter writes it with ``format_string``, in the
+    active language. The therapist's pages write the same few days and times on every request (a
+    week's cards, the overdue notes, the lists of clients): each is worked out once for the process.
+    Not for a date and time, whose wall clock depends on its zone: write its ``date()`` and
+    ``time()`` in the clinic's zone."""
+    if isinstance(value, datetime.datetime):
+        raise TypeError("Write a date and time's day and time of day in the clinic's zone.")
+    return _formatted(value, format_string, translation.get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(value: datetime.date | datetime.time, format_string: str, language: str | None) -> str:
+    # ``language`` is the active one, whose day and month names Django writes: part of the key.
+    if isinstance(value, datetime.time):
+        return formats.time_format(value, format_string)
+    return formats.date_format(value, format_string)
+
+
 def _local(value):
     # The clinic's wall clock, as the template's date filter shows it.
     if isinstance(value, datetime.datetime) and timezone.is_aware(value):

@@ -2,13 +2,18 @@
 (the app runs translated on a machine without gettext, and CI compiles nothing)."""
 
 import ast
+import datetime
 import gettext
 import re
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.template import Context, Template
 from django.template.loader import get_template
 from django.utils import translation
+
+from iop.i18n import formatted
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 PO = LOCALE / "es" / "LC_MESSAGES" / "django.po"
@@ -180,3 +185,30 @@ def test_every_client_facing_text_written_in_python_is_in_the_spanish_catalog():
 
     assert {module: texts for module, texts in missing.items() if texts} == {}
     assert all(_python_texts(module) for module in CLIENT_MODULES)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize(
+    ("value", "format_string"),
+    [
+        (datetime.date(2027, 3, 14), "D M j"),
+        (datetime.date(2026, 12, 31), "l, F j"),
+        (datetime.time(0, 5), "g:i A"),
+        (datetime.time(18, 30), "H:i"),
+    ],
+)
+def test_a_day_or_time_written_once_reads_as_the_date_filter_writes_it(language, value, format_string):
+    template = Template(
+        "{{ value|date:format_string }}" if isinstance(value, datetime.date) else "{{ value|time:format_string }}"
+    )
+    with translation.override(language):
+        # Twice: the second is the one worked out before, in the same language.
+        for _ in range(2):
+            assert formatted(value, format_string) == template.render(
+                Context({"value": value, "format_string": format_string})
+            )
+
+
+def test_a_date_and_time_is_not_written_without_its_zone():
+    with pytest.raises(TypeError):
+        formatted(datetime.datetime(2027, 3, 14, 1, 30), "D M j")

@@ -4,13 +4,15 @@ each card was about a thousand lookups, filters and tags (three dates, each form
 largest part of drawing the page. Each card reads what ``selectors.dashboard_week`` worked out."""
 
 import datetime
+from collections.abc import Callable
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from groups.models import TherapyGroup
 from iop.html import escaped
+from iop.i18n import formatted
 from iop.links import urls_of
 from scheduling.models import Session
 
@@ -22,9 +24,11 @@ def session_cards(sessions: list[Session], *, show_date: bool = False) -> SafeSt
     """Each session a link to its page: when, the group, the topic, where, how many members, the
     substitute if the group's facilitator is not leading it, and what is left to do."""
     now = timezone.now()
-    written = _Written(session_url=urls_of("therapist:session"))
+    session_url = urls_of("therapist:session")
     # Every value a person wrote is escaped (``_card``).
-    return mark_safe("\n".join(_card(session, now=now, show_date=show_date, written=written) for session in sessions))
+    return mark_safe(
+        "\n".join(_card(session, now=now, show_date=show_date, session_url=session_url) for session in sessions)
+    )
 
 
 @register.simple_tag
@@ -41,33 +45,13 @@ def group_buttons(groups: list[TherapyGroup]) -> SafeString:
     )
 
 
-class _Written:
-    """Each day and time of day written once: a week's sessions share a few of each. The URL of
-    a session's page is reversed once too (``iop.links``)."""
-
-    def __init__(self, *, session_url):
-        self.session_url = session_url
-        self.days: dict[datetime.date, str] = {}
-        self.times: dict[datetime.time, str] = {}
-
-    def day(self, moment: datetime.datetime) -> str:
-        day = moment.date()
-        if day not in self.days:
-            self.days[day] = formats.date_format(day, "D M j")
-        return self.days[day]
-
-    def time(self, moment: datetime.datetime) -> str:
-        time_of_day = moment.time()
-        if time_of_day not in self.times:
-            self.times[time_of_day] = formats.time_format(time_of_day, "g:i A")
-        return self.times[time_of_day]
-
-
-def _card(session: Session, *, now: datetime.datetime, show_date: bool, written: _Written) -> str:
+def _card(session: Session, *, now: datetime.datetime, show_date: bool, session_url: Callable[[int], str]) -> str:
     """One card's markup. What a person wrote (the group's name, the objective, the room, the
     substitute's name) is escaped; the rest is the page's own words, times and numbers."""
     starts_at, ends_at = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
-    start = f"{written.day(starts_at)}, {written.time(starts_at)}" if show_date else written.time(starts_at)
+    start, end = formatted(starts_at.time(), "g:i A"), formatted(ends_at.time(), "g:i A")
+    if show_date:
+        start = f"{formatted(starts_at.date(), 'D M j')}, {start}"
     members = f"{session.roster_size} member{'' if session.roster_size == 1 else 's'}"
     substitute = (
         f" · substitute: {escaped(session.facilitator)}"
@@ -75,10 +59,10 @@ def _card(session: Session, *, now: datetime.datetime, show_date: bool, written:
         else ""
     )
     return (
-        f'<a href="{written.session_url(session.pk)}" class="list-group-item list-group-item-action py-3'
+        f'<a href="{session_url(session.pk)}" class="list-group-item list-group-item-action py-3'
         f'{" text-body-secondary" if session.is_cancelled else ""}" data-session="{session.pk}">'
         '<div class="d-flex flex-wrap justify-content-between gap-2"><div>'
-        f'<div class="fw-semibold">{start}–{written.time(ends_at)} · {escaped(session.group.name)}</div>'
+        f'<div class="fw-semibold">{start}–{end} · {escaped(session.group.name)}</div>'
         f'<div class="small">{escaped(session.objective)}</div>'
         f'<div class="small text-body-secondary">{escaped(session.room or "Video")} · {members}{substitute}</div>'
         '</div><div class="d-flex flex-wrap align-content-start gap-1">'

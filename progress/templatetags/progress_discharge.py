@@ -4,12 +4,12 @@ it names a client). It is drawn here rather than through an included template, a
 cards are (``progress_cards``)."""
 
 from django import template
-from django.utils import formats
 from django.utils.safestring import SafeString, mark_safe
 
 from audit.trail import Action, record
 from clients.models import Client
 from iop.html import escaped
+from iop.i18n import formatted
 from iop.links import urls_of
 from progress import discharge
 
@@ -40,7 +40,7 @@ def discharge_summaries_due(context) -> SafeString:
     rows = "".join(
         '\n      <div class="list-group-item list-group-item-warning">\n'
         f'        <a href="{summary_url(client.pk)}">{escaped(client.display_name)} ({escaped(client.chart_number)})'
-        f" — discharged {escaped(formats.date_format(client.discharge_date, 'D M j'))}</a>\n"
+        f" — discharged {escaped(formatted(client.discharge_date, 'D M j'))}</a>\n"
         "      </div>\n    "
         for client in shown
     )

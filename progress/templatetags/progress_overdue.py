@@ -3,10 +3,10 @@ has pages of them, and through the template each link was a date filter, a URL t
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 
 from iop.html import escaped
+from iop.i18n import formatted
 from iop.links import urls_of
 from scheduling.models import Session
 
@@ -20,7 +20,7 @@ def overdue_links(sessions: list[Session], day_format: str) -> SafeString:
     note_url = urls_of("therapist:note")
     links = []
     for session in sessions:
-        day = date_format(timezone.localtime(session.starts_at), day_format)
+        day = formatted(timezone.localtime(session.starts_at).date(), day_format)
         to_do = "sign the note" if session.note_started else "write and sign the note"
         links.append(
             f'<a href="{note_url(session.pk)}"'

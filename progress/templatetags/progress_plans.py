@@ -4,11 +4,12 @@ It is drawn here rather than through an included template, as the session cards 
 (``progress_cards``)."""
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from audit.trail import Action, record
 from iop.html import escaped
+from iop.i18n import formatted
 from iop.links import urls_of
 from progress import selectors
 from progress.models import TreatmentPlan
@@ -43,7 +44,7 @@ def plan_reviews_due(context) -> SafeString:
         '\n      <div class="list-group-item list-group-item-warning">\n'
         f'        <a href="{plan_url(plan.client_id)}">{escaped(plan.client.display_name)}'
         f" ({escaped(plan.client.chart_number)}) — review was due"
-        f" {escaped(formats.date_format(selectors.review_due_on(plan), 'D M j'))}</a>\n"
+        f" {escaped(formatted(selectors.review_due_on(plan), 'D M j'))}</a>\n"
         f'        · <a class="small" href="{progress_url(plan.client_id)}">progress<span class="visually-hidden">'
         f" of {escaped(plan.client.display_name)}</span></a>\n"
         "      </div>\n    "
