@@ -14,11 +14,12 @@ change one, and the SQL follows at the next start of the process.
 - ``written_once``: correlated subqueries that are the same for every run (each client's first
   answer, say). Their SQL reads the row they belong to by its table's name, as Django writes an
   ``OuterRef`` to the outermost table: the query that carries them is on that table itself
-  (``Client.objects...``) and is never put inside another query, which would rename it."""
+  (``Client.objects...``) and is never put inside another query, which would rename it (such a
+  query refuses, rather than read the wrong row)."""
 
 from collections.abc import Callable
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections
 from django.db.models import Expression, IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
@@ -85,13 +86,33 @@ def subquery_for_key(query_of: Callable[[int], QuerySet]) -> Callable[[int], Raw
     return lambda key: RawSQL(sql, _filled(params, places, key), output_field=IntegerField())
 
 
+class _CorrelatedSQL(RawSQL):
+    """SQL that reads the row it belongs to by its table's name (``written_once``). A query that
+    carries it and is put inside another query has its table renamed (``U0``), which SQL written
+    once cannot follow: the subquery would read the outer query's row instead, or none. Django
+    renames each expression of a query so put (``relabeled_clone``); this one refuses."""
+
+    def __init__(self, sql: str, params, *, table: str, output_field):
+        super().__init__(sql, params, output_field=output_field)
+        self.table = table
+
+    def relabeled_clone(self, change_map):
+        if self.table in change_map:
+            raise NotSupportedError(f"SQL written once for a query of {self.table} cannot be put inside another query.")
+        return super().relabeled_clone(change_map)
+
+
 def written_once(model: type[Model], **subqueries: Expression) -> dict[str, RawSQL]:
     """Each of ``subqueries`` (an ``Exists`` or ``Subquery`` correlated by ``OuterRef`` to a row
     of ``model``) as the SQL the ORM writes for it in a query of ``model``, with its output field
-    (so its values are read as the subquery's are). See the module's note on where it may go."""
+    (so its values are read as the subquery's are). See the module's note on where it may go; a
+    query that carries it refuses to be put inside another (``_CorrelatedSQL``)."""
     query = model._default_manager.alias(**subqueries).query
     compiler = query.get_compiler(DEFAULT_DB_ALIAS)
-    return {
-        name: RawSQL(*compiler.compile(query.annotations[name]), output_field=query.annotations[name].output_field)
-        for name in subqueries
-    }
+    written = {}
+    for name in subqueries:
+        sql, params = compiler.compile(query.annotations[name])
+        written[name] = _CorrelatedSQL(
+            sql, params, table=model._meta.db_table, output_field=query.annotations[name].output_field
+        )
+    return written

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.db import NotSupportedError
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -90,3 +91,15 @@ def test_sql_written_for_a_key_asks_for_each_key_what_the_query_asks():
     for client in (first, second, first):
         assert list(Client.objects.filter(pk__in=written(client.pk))) == [client]
         assert list(Client.objects.filter(pk__in=answered_by(client.pk))) == [client]
+
+
+def test_a_query_carrying_sql_written_once_refuses_to_go_inside_another():
+    answered = ClientFactory()
+    MeasureResponseFactory(client=answered)
+    written = written_once(Client, answered=Exists(MeasureResponse.objects.filter(client=OuterRef("pk"))))["answered"]
+    carrying = Client.objects.filter(written)
+    assert list(carrying) == [answered]
+
+    # Inside another query its table would be renamed, and its SQL would read the outer row.
+    with pytest.raises(NotSupportedError, match="cannot be put inside another query"):
+        list(Client.objects.filter(pk__in=carrying.values("pk")))
