@@ -45,6 +45,20 @@ def group_buttons(groups: list[TherapyGroup]) -> SafeString:
     )
 
 
+# What a list of the dashboard draws when it has no rows: the blank line its included template drew.
+NOTHING_LISTED = mark_safe("\n")
+
+
+def dashboard_list(*, testid: str, title: str, rows: str, more: str, note: str = "", tag: str = "div") -> SafeString:
+    """One of the dashboard's lists of clients around its ``rows`` (already escaped): its heading,
+    a sentence under it when given, and ``more`` (a sentence saying more are waiting, or "")."""
+    under = f'  <p class="small text-body-secondary mb-2">{note}</p>\n' if note else ""
+    return mark_safe(
+        f'\n<section class="mb-4" data-testid="{testid}">\n  <h2 class="day-heading">{title}</h2>\n{under}'
+        f'  <{tag} class="list-group">\n    {rows}\n  </{tag}>\n  {more}\n</section>\n\n'
+    )
+
+
 def _card(session: Session, *, now: datetime.datetime, show_date: bool, session_url: Callable[[int], str]) -> str:
     """One card's markup. What a person wrote (the group's name, the objective, the room, the
     substitute's name) is escaped; the rest is the page's own words, times and numbers."""

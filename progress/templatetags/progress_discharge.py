@@ -4,7 +4,7 @@ it names a client). It is drawn here rather than through an included template, a
 cards are (``progress_cards``)."""
 
 from django import template
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from audit.trail import Action, record
 from clients.models import Client
@@ -12,6 +12,7 @@ from iop.html import escaped
 from iop.i18n import formatted
 from iop.links import urls_of
 from progress import discharge
+from progress.templatetags.progress_cards import NOTHING_LISTED, dashboard_list
 
 register = template.Library()
 
@@ -44,16 +45,14 @@ def discharge_summaries_due(context) -> SafeString:
         "      </div>\n    "
         for client in shown
     )
-    return mark_safe(
-        '\n<section class="mb-4" data-testid="discharge-summaries-due">\n'
-        '  <h2 class="day-heading">Discharge summaries to sign</h2>\n'
-        f'  <div class="list-group">\n    {rows}\n  </div>\n'
-        f"  {MORE_SUMMARIES if len(clients) > SUMMARIES_SHOWN else ''}\n</section>\n\n"
+    return dashboard_list(
+        testid="discharge-summaries-due",
+        title="Discharge summaries to sign",
+        rows=rows,
+        more=MORE_SUMMARIES if len(clients) > SUMMARIES_SHOWN else "",
     )
 
 
-# What the list draws when it has no rows: the blank line its included template drew.
-NOTHING_LISTED = mark_safe("\n")
 MORE_SUMMARIES = (
     '<p class="small mt-1 mb-0">More discharge summaries are waiting than shown here; the oldest discharges come'
     " first.</p>"

@@ -5,7 +5,7 @@ It is drawn here rather than through an included template, as the session cards 
 
 from django import template
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from audit.trail import Action, record
 from iop.html import escaped
@@ -13,6 +13,7 @@ from iop.i18n import formatted
 from iop.links import urls_of
 from progress import selectors
 from progress.models import TreatmentPlan
+from progress.templatetags.progress_cards import NOTHING_LISTED, dashboard_list
 
 register = template.Library()
 
@@ -50,14 +51,12 @@ def plan_reviews_due(context) -> SafeString:
         "      </div>\n    "
         for plan in shown
     )
-    return mark_safe(
-        '\n<section class="mb-4" data-testid="plan-reviews-due">\n'
-        '  <h2 class="day-heading">Treatment plans overdue for review</h2>\n'
-        f'  <div class="list-group">\n    {rows}\n  </div>\n'
-        f"  {MORE_OVERDUE_PLANS if len(plans) > REVIEWS_SHOWN else ''}\n</section>\n\n"
+    return dashboard_list(
+        testid="plan-reviews-due",
+        title="Treatment plans overdue for review",
+        rows=rows,
+        more=MORE_OVERDUE_PLANS if len(plans) > REVIEWS_SHOWN else "",
     )
 
 
-# What the list draws when it has no rows: the blank line its included template drew.
-NOTHING_LISTED = mark_safe("\n")
 MORE_OVERDUE_PLANS = '<p class="small mt-1 mb-0">More plans are overdue than shown here; the oldest come first.</p>'

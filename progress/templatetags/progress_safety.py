@@ -18,6 +18,7 @@ from iop.links import urls_of
 from iop.statements import rows_of
 from progress import checkins, safety
 from progress.models import MeasureResponse, SafetyAlert
+from progress.templatetags.progress_cards import NOTHING_LISTED, dashboard_list
 
 register = template.Library()
 
@@ -92,7 +93,7 @@ def _banner(alerts: list[_Alert], *, more: bool) -> SafeString:
     """The banner's markup, or none without alerts. What a person wrote (the client's names and
     chart number) is escaped; the rest is the page's own words, numbers and dates."""
     if not alerts:
-        return mark_safe("\n")
+        return NOTHING_LISTED
     alert_url = urls_of("therapist:alert")
     rows = "".join(_banner_row(alert, url=alert_url(alert.pk)) for alert in alerts)
     more_words = (
@@ -150,16 +151,14 @@ def not_on_track_list(context) -> SafeString:
         "      </li>\n    "
         for row in off_track
     )
-    return mark_safe(
-        '\n<section class="mb-4" data-testid="not-on-track">\n'
-        '  <h2 class="day-heading">Clients not on track</h2>\n'
-        '  <p class="small text-body-secondary mb-2">No reliable improvement four weeks after their first'
-        " questionnaire, or reliably worse than at it.</p>\n"
-        f'  <ul class="list-group">\n    {rows}\n  </ul>\n'
-        f"  {MORE_OFF_TRACK if more else ''}\n</section>\n\n"
+    return dashboard_list(
+        testid="not-on-track",
+        title="Clients not on track",
+        note="No reliable improvement four weeks after their first questionnaire, or reliably worse than at it.",
+        rows=rows,
+        more=MORE_OFF_TRACK if more else "",
+        tag="ul",
     )
 
 
-# What the list draws when it has no rows: the blank line its included template drew.
-NOTHING_LISTED = mark_safe("\n")
 MORE_OFF_TRACK = '<p class="small mt-1 mb-0">More clients are not on track than shown here.</p>'
