@@ -5,7 +5,6 @@ import datetime
 import pytest
 from django.db import NotSupportedError
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.utils import timezone
 
 from clients.models import Client
 from groups.models import Membership
@@ -50,8 +49,8 @@ def _first_answer(value: str) -> Subquery:
     return Subquery(MeasureResponse.objects.filter(client=OuterRef("pk")).order_by("taken_on", "pk").values(value)[:1])
 
 
-def test_a_subquery_written_once_reads_what_the_subquery_reads():
-    now = timezone.now().replace(microsecond=0)
+def test_a_subquery_written_once_reads_what_the_subquery_reads(now):
+    now = now.replace(microsecond=0)
     answered, unanswered = ClientFactory(), ClientFactory()
     MeasureResponseFactory(client=answered, total=14, taken_on=now - datetime.timedelta(days=30))
     MeasureResponseFactory(client=answered, total=6, taken_on=now)
