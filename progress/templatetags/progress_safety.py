@@ -16,7 +16,7 @@ from groups.models import Therapist
 from iop.html import escaped
 from iop.links import urls_of
 from iop.statements import rows_of
-from progress import checkins, safety
+from progress import checkins, measures, safety
 from progress.models import MeasureResponse, SafetyAlert
 from progress.templatetags.progress_cards import NOTHING_LISTED, dashboard_list
 
@@ -52,8 +52,8 @@ BANNER_FIELDS = (
     "response__item_9",
 )
 
-# How the banner words item 9's answer (1 to 3: an answer of 0 raises no alert).
-ITEM_9_WORDS = {1: "Several days", 2: "More than half the days"}
+# Item 9's answer in the questionnaire's own words (an answer of 0 raises no alert).
+ANSWER_WORDS = dict(measures.ANSWERS)
 
 
 def _therapist(context):
@@ -111,7 +111,7 @@ def _banner(alerts: list[_Alert], *, more: bool) -> SafeString:
 
 def _banner_row(alert: _Alert, *, url: str) -> str:
     name = escaped(alert.display_name)
-    answered = ITEM_9_WORDS.get(alert.item_9, "Nearly every day")
+    answered = escaped(ANSWER_WORDS[alert.item_9])
     raised = escaped(formats.date_format(timezone.localtime(alert.raised_at), "D M j, g:i A"))
     return (
         '\n      <li class="d-flex flex-wrap justify-content-between align-items-center gap-2 py-1"'
