@@ -440,6 +440,11 @@ class Builder:
             elif joined:
                 admitted = min(joined) - datetime.timedelta(days=3)
                 status, discharged = "discharged", max(m["ended_on"] for m in mine)
+                # As scheduling.enrolment.discharge_client ends them: the discharge ends each
+                # membership still open that day.
+                for membership in mine:
+                    if membership["ended_on"] == discharged:
+                        membership["end_reason"] = "discharged"
             else:
                 status, admitted, discharged = "intake", None, None
             first, last = firsts[n % len(firsts)], lasts[(n * 7 + n // 97) % len(lasts)]

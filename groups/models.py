@@ -287,7 +287,18 @@ class Membership(models.Model):
                 violation_error_message="A membership cannot end before the client joined.",
             ),
         ]
-        indexes = [models.Index(fields=["group", "status"], name="groups_membership_group_status")]
+        indexes = [
+            models.Index(fields=["group", "status"], name="groups_membership_group_status"),
+            # The memberships a discharge ended, by group, with whose and when: a therapist's
+            # discharge summaries to write are found from these (a few a group, read from the
+            # index alone), not from the hundreds of memberships ended in a year of their groups.
+            models.Index(
+                fields=["group"],
+                include=["client", "ended_on"],
+                condition=Q(status="ended", end_reason="discharged"),
+                name="groups_membership_discharged",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.client} in {self.group} ({self.get_status_display().lower()})"
