@@ -8,60 +8,157 @@ each is built and compiled once, and each run puts its values into the SQL the O
 ``iop.links`` reverses a URL once. The querysets stay the one place that says what is asked:
 change one, and the SQL follows at the next start of the process.
 
-- ``rows_of``: a whole statement that differs from one run to the next only in one key, written
-  with a stand-in for the key; it gives the rows as the queryset would.
-- ``subquery_for_key``: the same for a subquery that stands alone inside another query (``IN``).
+- ``rows_of``: a whole statement that differs from one run to the next only in its values (a key,
+  a moment, a list of keys), written with a stand-in for each; it gives the rows as the queryset
+  would. It is written once for each shape of the values (a list's length), and checked as it is
+  written: a value the ORM worked out from one of them is refused rather than taken for a constant.
+- ``subquery_for_key``: the same for a subquery of one key that stands alone inside another query
+  (``IN``).
 - ``written_once``: correlated subqueries that are the same for every run (each client's first
   answer, say). Their SQL reads the row they belong to by its table's name, as Django writes an
   ``OuterRef`` to the outermost table: the query that carries them is on that table itself
   (``Client.objects...``) and is never put inside another query, which would rename it (such a
   query refuses, rather than read the wrong row)."""
 
-from collections.abc import Callable
+import datetime
+import itertools
+from collections.abc import Callable, Sequence
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections
 from django.db.models import Expression, IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 
-# Stands for the key in SQL written for every key: no row's key, and in the range of every integer
-# column, so that the ORM writes a condition on it as it writes one on any key.
+# Stand for the values in SQL written for every value: a key (an int), a moment (an aware
+# datetime) or a list of keys (for ``IN``). No row's key, in the range of every integer column;
+# no moment of the clinic's life. Each value of a statement has its own, counted from these.
 KEY = -987_654_321
+MOMENT = datetime.datetime(1901, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
+# The second stand-ins, with which each statement is written again to check the first (_Written).
+OTHERS = 1_000_000
 
 
-def _with_key(query_of: Callable[[int], QuerySet]) -> tuple[SQLCompiler, str, list, list[int]]:
-    """The compiler of ``query_of(KEY)``, its SQL and parameters, and where among them the key
-    stands."""
-    queryset = query_of(KEY)
-    compiler = queryset.query.get_compiler(queryset.db)
-    sql, params = compiler.as_sql()
-    places = [place for place, value in enumerate(params) if type(value) is int and value == KEY]
-    if not places:
-        raise ValueError("The query does not ask for the key.")
-    return compiler, sql, list(params), places
+def _stand_ins(values: Sequence, first: int) -> list:
+    """A stand-in for each of ``values``, of its kind, each different, counted from ``first``."""
+    counter = itertools.count(first)
+
+    def stand_in(value):
+        if type(value) is int:
+            return KEY - next(counter)
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+            return MOMENT + datetime.timedelta(microseconds=next(counter))
+        if isinstance(value, list | tuple):
+            return [stand_in(item) for item in value]
+        raise TypeError(f"SQL is written once for keys, moments and lists of keys, not for {value!r}.")
+
+    return [stand_in(value) for value in values]
 
 
-def _filled(params: list, places: list[int], key: int) -> list:
-    filled = list(params)
-    for place in places:
-        filled[place] = key
-    return filled
+def _shape(values: Sequence) -> tuple:
+    """What the SQL written for ``values`` depends on: the kind of each, and a list's length."""
+    return tuple((type(value), len(value)) if isinstance(value, list | tuple) else type(value) for value in values)
 
 
-def rows_of(query_of: Callable[[int], QuerySet]) -> Callable[[int], list[tuple]]:
-    """The rows ``query_of(key)`` gives, for any key: ``rows_of(query_of)(42) ==
-    list(query_of(42))``. ``query_of`` returns a ``values_list()`` of fields (rows as tuples, each
-    value as the ORM reads it) whose only parameter that depends on the key is the key itself."""
-    compiler, sql, params, places = _with_key(query_of)
-    # What the backend and the fields turn a column's value into (an aware datetime from SQLite's
-    # text, for instance); each run converts with its own thread's connection.
-    converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
-    alias = compiler.using
+class _Written:
+    """A statement as the ORM writes ``query_of(*values)``, for any values of the same shape: its
+    SQL and parameters written with stand-ins, and where among the parameters each value goes
+    (as itself, or as the backend writes a moment for a column: text on SQLite).
 
-    def rows(key: int) -> list[tuple]:
-        connection = connections[alias]
+    It is written twice, with two sets of stand-ins, and the second must be the first with the
+    second's values put in: a parameter the ORM worked out from a value (a moment six weeks
+    earlier, say) would otherwise be taken for a constant. Such a query is refused; its caller
+    works the value out and passes it."""
+
+    def __init__(self, query_of: Callable[..., QuerySet], values: Sequence):
+        stand_ins = _stand_ins(values, 0)
+        try:
+            compiler, self.sql, self.params = self._write(query_of, stand_ins)
+        except EmptyResultSet:
+            # Nothing can match (an empty list is all a condition asks): no statement to run.
+            self.sql = None
+            return
+        self.using = compiler.using
+        self.ops = connections[self.using].ops
+        # What the backend and the fields turn a column's value into (an aware datetime from
+        # SQLite's text, for instance), for ``rows_of``.
+        self.converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
+        found = {}
+        for path, stand_in in self._each(stand_ins):
+            found[type(stand_in), stand_in] = (path, False)
+            if isinstance(stand_in, datetime.datetime):
+                written = self.ops.adapt_datetimefield_value(stand_in)
+                found.setdefault((type(written), written), (path, True))
+        self.places = {
+            place: found[type(param), param] for place, param in enumerate(self.params) if (type(param), param) in found
+        }
+        others = _stand_ins(values, OTHERS)
+        _, sql, params = self._write(query_of, others)
+        if sql != self.sql or params != self.filled(others):
+            raise ValueError(
+                "The query writes a value it worked out from one it was given: work it out before, and pass it."
+            )
+        asked = {path[0] for path, _ in self.places.values()}
+        # An empty list asks for nothing (``IN ()`` matches no row: Django leaves it out).
+        empty = {number for number, value in enumerate(values) if isinstance(value, list | tuple) and not value}
+        if missing := sorted(set(range(len(values))) - asked - empty):
+            raise ValueError(f"The query does not ask for the key (its value number {missing[0] + 1}).")
+
+    @staticmethod
+    def _write(query_of: Callable[..., QuerySet], values: Sequence) -> tuple[SQLCompiler, str, list]:
+        queryset = query_of(*values)
+        compiler = queryset.query.get_compiler(queryset.db)
+        sql, params = compiler.as_sql()
+        return compiler, sql, list(params)
+
+    @staticmethod
+    def _each(values: Sequence):
+        for number, value in enumerate(values):
+            if isinstance(value, list | tuple):
+                for item_number, item in enumerate(value):
+                    yield (number, item_number), item
+            else:
+                yield (number, None), value
+
+    def filled(self, values: Sequence) -> list:
+        """The parameters with ``values`` in their places."""
+        params = list(self.params)
+        for place, ((number, item_number), as_written) in self.places.items():
+            value = values[number] if item_number is None else values[number][item_number]
+            params[place] = self.ops.adapt_datetimefield_value(value) if as_written else value
+        return params
+
+
+def _written_for(query_of: Callable[..., QuerySet]) -> Callable[[Sequence], _Written]:
+    """``query_of`` written once for each shape of values it is asked with (a therapist's groups
+    are a list of as many keys as they lead groups: a few shapes in all)."""
+    written: dict[tuple, _Written] = {}
+
+    def written_for(values: Sequence) -> _Written:
+        shape = _shape(values)
+        if shape not in written:
+            written[shape] = _Written(query_of, values)
+        return written[shape]
+
+    return written_for
+
+
+def rows_of(query_of: Callable[..., QuerySet]) -> Callable[..., list[tuple]]:
+    """The rows ``query_of(*values)`` gives, for any values: ``rows_of(query_of)(42, moment) ==
+    list(query_of(42, moment))``. ``query_of`` returns a ``values_list()`` of fields (rows as
+    tuples, each value as the ORM reads it); each of its parameters that depends on the values is
+    one of them (a key, a moment, a key of a list), and the others are constants."""
+    written_for = _written_for(query_of)
+
+    def rows(*values) -> list[tuple]:
+        written = written_for(values)
+        if written.sql is None:
+            return []
+        converters = written.converters
+        # Each run reads and converts with its own thread's connection.
+        connection = connections[written.using]
         with connection.cursor() as cursor:
-            cursor.execute(sql, _filled(params, places, key))
+            cursor.execute(written.sql, written.filled(values))
             fetched = cursor.fetchall()
         if not converters:
             return [tuple(row) for row in fetched]
@@ -82,8 +179,8 @@ def subquery_for_key(query_of: Callable[[int], QuerySet]) -> Callable[[int], Raw
     clients): ``pk__in=subquery_for_key(query_of)(42)`` asks what ``pk__in=query_of(42)`` asks.
     For a query of one column that differs from one key to the next only in the key, and is not
     correlated to the query it is put in."""
-    _, sql, params, places = _with_key(query_of)
-    return lambda key: RawSQL(sql, _filled(params, places, key), output_field=IntegerField())
+    written = _Written(query_of, [KEY])
+    return lambda key: RawSQL(written.sql, written.filled([key]), output_field=IntegerField())
 
 
 class _CorrelatedSQL(RawSQL):

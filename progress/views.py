@@ -57,11 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     today = timezone.localdate(now)
     # The buttons name each group; led_group_ids reads its facilitators.
-    groups = list(
-        selectors.groups_for_therapist(therapist, now=now)
-        .only("name", "facilitator_id", "co_facilitator_id")
-        .order_by("name")
-    )
+    groups = selectors.dashboard_groups(therapist, now=now)
     led = selectors.led_group_ids(therapist, groups)
     # The next ones, and the latest of the earlier ones (older unsigned notes are overdue above).
     shown = None if request.GET.get("week") == "all" else WEEK_SECTION_ON_DASHBOARD

@@ -38,9 +38,57 @@ def test_the_rows_for_each_key_are_the_rows_the_queryset_gives():
     assert len(rows(leading.pk)) == 3 and rows(neither.pk) == []
 
 
+def members_joined_since(therapist_id: int, since: datetime.datetime, group_ids: list[int]):
+    return (
+        Membership.objects.filter(Q(group__facilitator_id=therapist_id) | Q(group_id__in=group_ids))
+        .filter(joined_at__gte=since)
+        .order_by("joined_at", "pk")
+        .values_list("pk", "joined_at")
+    )
+
+
+def test_moments_and_lists_of_keys_are_put_in_as_the_orm_puts_them(now):
+    leading, other = TherapistFactory(), TherapistFactory()
+    led, other_group, third = (TherapyGroupFactory(facilitator=t) for t in (leading, other, other))
+    members = [*add_members(led, 3), *add_members(other_group, 2), *add_members(third, 2)]
+    for days, member in enumerate(members):
+        Membership.objects.filter(client=member).update(joined_at=now - datetime.timedelta(days=days))
+    rows = rows_of(members_joined_since)
+
+    for therapist_id, days, group_ids in [
+        (leading.pk, 10, []),
+        (leading.pk, 1, []),
+        (other.pk, 10, [other_group.pk]),
+        (other.pk, 4, [other_group.pk, third.pk]),
+        (leading.pk, 6, [third.pk, other_group.pk]),
+    ]:
+        since = now - datetime.timedelta(days=days)
+        assert rows(therapist_id, since, group_ids) == list(members_joined_since(therapist_id, since, group_ids))
+    assert rows(leading.pk, now + datetime.timedelta(days=1), [third.pk]) == []
+    # The leader's three members (0-2 days ago) and the third group's two (5 and 6 days ago).
+    since = now - datetime.timedelta(days=6, hours=12)
+    assert {pk for pk, _ in rows(leading.pk, since, [third.pk])} == set(
+        Membership.objects.filter(group__in=[led, third]).values_list("pk", flat=True)
+    )
+    assert rows(leading.pk, since, []) == list(members_joined_since(leading.pk, since, []))
+
+
+def test_a_value_the_query_works_out_from_another_is_refused(now):
+    """Six weeks before the moment it was given is a parameter of its own, which stand-ins cannot
+    follow: written with one moment, it would keep that moment's six weeks for every other."""
+
+    def since_six_weeks_before(therapist_id: int, moment: datetime.datetime):
+        return members_joined_since(therapist_id, moment - datetime.timedelta(weeks=6), [])
+
+    with pytest.raises(ValueError, match="worked out from one it was given"):
+        rows_of(since_six_weeks_before)(TherapistFactory().pk, now)
+
+
 def test_sql_that_does_not_ask_for_its_key_is_refused():
     with pytest.raises(ValueError, match="does not ask for the key"):
-        rows_of(lambda key: Membership.objects.values_list("pk"))
+        rows_of(lambda key: Membership.objects.values_list("pk"))(1)
+    with pytest.raises(TypeError, match="not for 'text'"):
+        rows_of(lambda key: Membership.objects.filter(client__legal_last_name=key).values_list("pk"))("text")
     with pytest.raises(ValueError, match="does not ask for the key"):
         subquery_for_key(lambda key: MeasureResponse.objects.values("client_id"))
 

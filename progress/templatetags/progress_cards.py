@@ -10,10 +10,10 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from groups.models import TherapyGroup
 from iop.html import escaped
 from iop.i18n import formatted
 from iop.links import urls_of
+from progress.selectors import DashboardGroup
 from scheduling.models import Session
 
 register = template.Library()
@@ -32,7 +32,7 @@ def session_cards(sessions: list[Session], *, show_date: bool = False) -> SafeSt
 
 
 @register.simple_tag
-def group_buttons(groups: list[TherapyGroup]) -> SafeString:
+def group_buttons(groups: list[DashboardGroup]) -> SafeString:
     """A button to each group's page (its participation balance), named by the group. Sixteen
     groups and their covers are some thirty buttons, each two lookups through the template."""
     group_url = urls_of("therapist:group")
