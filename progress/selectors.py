@@ -44,7 +44,7 @@ from progress.models import (
     PlanReview,
     TreatmentPlan,
 )
-from scheduling.models import Session
+from scheduling.models import NOTE_OVERDUE_AFTER, Session
 
 BALANCE_SESSIONS = 6
 # A member is flagged when more than half of the sessions they attended (and at least this many)
@@ -514,12 +514,22 @@ def _week_starts() -> Callable[[int, list[int], datetime.datetime, datetime.date
     )
 
 
+class OverdueNote(NamedTuple):
+    """A met session whose note is overdue, as the lists of them name it: by its start and group
+    (not its facilitator), with what is left to do."""
+
+    pk: int
+    starts_at: datetime.datetime
+    group_name: str
+    note_started: bool
+
+
 def overdue_sessions(
     therapist: Therapist, *, now: datetime.datetime | None = None, group_ids: Iterable[int] | None = None
-) -> QuerySet[Session]:
+) -> QuerySet:
     """Met sessions whose note is still unsigned more than 24 hours after they ended, oldest
-    first, each with ``note_started``. Pages show a bounded part of it (a therapist back from
-    leave may have many).
+    first, as rows of ``OverdueNote``'s fields (named). Pages show a bounded part of it (a
+    therapist back from leave may have many).
 
     Read from the partial indexes of met sessions without a signed note (``note_unsigned``), so
     the year's signed sessions are never visited; whether a note was started is asked only of
@@ -529,15 +539,35 @@ def overdue_sessions(
     return (
         sessions_for_therapist(therapist, group_ids=group_ids)
         .note_overdue(now=now)
-        # The lists name each by its start and group (not its facilitator).
-        .select_related(None)
-        .select_related("group")
-        .only("starts_at", "ends_at", "group__name")
-        .annotate(note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))))
+        .annotate(
+            group_name=F("group__name"),
+            note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))),
+        )
         # Oldest first by the end, where the 24 hours start. Not by the start: PostgreSQL would
         # walk the index of every session's start from the first meeting of the year, hoping to
         # meet the first page soon, instead of sorting the few the partial indexes hold.
         .order_by("ends_at", "pk")
+        .values_list(*OverdueNote._fields, named=True)
+    )
+
+
+def first_overdue_notes(
+    therapist: Therapist, *, now: datetime.datetime, group_ids: Iterable[int], limit: int
+) -> list[OverdueNote]:
+    """The oldest ``limit`` of ``overdue_sessions``, for the dashboard: its SQL written once for
+    the process (``iop.statements.rows_of``)."""
+    rows = _first_overdue_rows(limit)(therapist.pk, list(group_ids), now - NOTE_OVERDUE_AFTER)
+    return [OverdueNote(*row) for row in rows]
+
+
+@cache
+def _first_overdue_rows(limit: int) -> Callable[[int, list[int], datetime.datetime], list[tuple]]:
+    # ``note_overdue`` works out from ``now`` the moment before which a note is overdue: given that
+    # moment and the delay back, it writes the moment it was given, which SQL written once takes.
+    return rows_of(
+        lambda key, group_ids, overdue_before: overdue_sessions(
+            Therapist(pk=key), now=overdue_before + NOTE_OVERDUE_AFTER, group_ids=group_ids
+        )[:limit]
     )
 
 

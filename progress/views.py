@@ -63,7 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     shown = None if request.GET.get("week") == "all" else WEEK_SECTION_ON_DASHBOARD
     week = selectors.dashboard_week(therapist, today=today, now=now, group_ids=led, shown=shown)
     # One more than shown tells whether the page of all of them is worth a link.
-    overdue = list(selectors.overdue_sessions(therapist, now=now, group_ids=led)[: OVERDUE_ON_DASHBOARD + 1])
+    overdue = selectors.first_overdue_notes(therapist, now=now, group_ids=led, limit=OVERDUE_ON_DASHBOARD + 1)
     context = {
         "therapist": therapist,
         "today": today,

@@ -8,15 +8,15 @@ from django.utils.safestring import SafeString, mark_safe
 from iop.html import escaped
 from iop.i18n import formatted
 from iop.links import urls_of
-from scheduling.models import Session
+from progress.selectors import OverdueNote
 
 register = template.Library()
 
 
 @register.simple_tag
-def overdue_links(sessions: list[Session], day_format: str) -> SafeString:
+def overdue_links(sessions: list[OverdueNote], day_format: str) -> SafeString:
     """A link to each session's note: its day (``day_format``, as the date filter takes it), its
-    group, and what is left to do (``note_started``, from ``selectors.overdue_sessions``)."""
+    group, and what is left to do (rows of ``selectors.overdue_sessions``)."""
     note_url = urls_of("therapist:note")
     links = []
     for session in sessions:
@@ -25,7 +25,7 @@ def overdue_links(sessions: list[Session], day_format: str) -> SafeString:
         links.append(
             f'<a href="{note_url(session.pk)}"'
             ' class="list-group-item list-group-item-action list-group-item-warning">\n'
-            f"{escaped(day)} · {escaped(session.group.name)} — {to_do}\n</a>"
+            f"{escaped(day)} · {escaped(session.group_name)} — {to_do}\n</a>"
         )
     # Every value above is escaped.
     return mark_safe("\n".join(links))
