@@ -1,6 +1,11 @@
 """How a signed-in person is loaded on each request."""
 
+from collections.abc import Callable
+from functools import cache
+
 from django.contrib.auth import backends
+
+from iop.statements import instances_of
 
 
 class ModelBackend(backends.ModelBackend):
@@ -12,10 +17,19 @@ class ModelBackend(backends.ModelBackend):
     role it writes on each row. Asked of a bare user, each is a query of its own on every request."""
 
     def get_user(self, user_id):
-        # By name: the records are the groups and clients apps' (which this layer does not import).
-        users = backends.UserModel._default_manager.select_related("therapist", "client")
         try:
-            user = users.get(pk=user_id)
-        except backends.UserModel.DoesNotExist:
+            key = int(user_id)
+        except (TypeError, ValueError):
             return None
-        return user if self.user_can_authenticate(user) else None
+        found = _user_with_records()(key)
+        return found[0] if found and self.user_can_authenticate(found[0]) else None
+
+
+@cache
+def _user_with_records() -> Callable[[int], list]:
+    """The user of a key with their records, as a list of one or none: SQL written once for the
+    process (``iop.statements.instances_of``), since every page asks it; building and compiling
+    the query cost it more than running it."""
+    # By name: the records are the groups and clients apps' (which this layer does not import).
+    users = backends.UserModel._default_manager.select_related("therapist", "client")
+    return instances_of(lambda key: users.filter(pk=key))

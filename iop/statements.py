@@ -23,11 +23,13 @@ change one, and the SQL follows at the next start of the process.
 import datetime
 import itertools
 from collections.abc import Callable, Sequence
+from functools import cached_property
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections
 from django.db.models import Expression, IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
 # Stand for the values in SQL written for every value: a key (an int), a moment (an aware
@@ -81,8 +83,12 @@ class _Written:
         self.using = compiler.using
         self.ops = connections[self.using].ops
         # What the backend and the fields turn a column's value into (an aware datetime from
-        # SQLite's text, for instance), for ``rows_of``.
+        # SQLite's text, for instance).
         self.converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
+        # How a row becomes a model instance with its related rows and annotations, for
+        # ``instances_of`` (None for a query of values).
+        self.select, self.klass_info = compiler.select, compiler.klass_info
+        self.annotation_col_map = compiler.annotation_col_map
         found = {}
         for path, stand_in in self._each(stand_ins):
             found[type(stand_in), stand_in] = (path, False)
@@ -107,6 +113,8 @@ class _Written:
     @staticmethod
     def _write(query_of: Callable[..., QuerySet], values: Sequence) -> tuple[SQLCompiler, str, list]:
         queryset = query_of(*values)
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:
+            raise ValueError("SQL written once is one statement, and rows made of it only: no prefetching.")
         compiler = queryset.query.get_compiler(queryset.db)
         sql, params = compiler.as_sql()
         return compiler, sql, list(params)
@@ -119,6 +127,42 @@ class _Written:
                     yield (number, item_number), item
             else:
                 yield (number, None), value
+
+    @cached_property
+    def reading(self) -> tuple[type[Model], list[str], tuple[int, int], list]:
+        """For ``instances_of``: the model, the names of its fields read, where they are in a row,
+        and what makes each related instance of the row (Django's own ``RelatedPopulator``)."""
+        if self.klass_info is None:
+            raise ValueError("instances_of is for a query of model instances; for values, see rows_of.")
+        fields = self.klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        names = [column[0].target.attname for column in self.select[start:end]]
+        return (
+            self.klass_info["model"],
+            names,
+            (start, end),
+            get_related_populators(self.klass_info, self.select, self.using),
+        )
+
+    def rows(self, values: Sequence) -> list[tuple]:
+        """The statement's rows for ``values``, each value as the ORM reads it. Each run reads and
+        converts with its own thread's connection."""
+        if self.sql is None:
+            return []
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.filled(values))
+            fetched = cursor.fetchall()
+        if not self.converters:
+            return [tuple(row) for row in fetched]
+        converted = []
+        for row in fetched:
+            row = list(row)
+            for position, (functions, expression) in self.converters.items():
+                for convert in functions:
+                    row[position] = convert(row[position], expression, connection)
+            converted.append(tuple(row))
+        return converted
 
     def filled(self, values: Sequence) -> list:
         """The parameters with ``values`` in their places."""
@@ -149,29 +193,34 @@ def rows_of(query_of: Callable[..., QuerySet]) -> Callable[..., list[tuple]]:
     tuples, each value as the ORM reads it); each of its parameters that depends on the values is
     one of them (a key, a moment, a key of a list), and the others are constants."""
     written_for = _written_for(query_of)
+    return lambda *values: written_for(values).rows(values)
 
-    def rows(*values) -> list[tuple]:
+
+def instances_of(query_of: Callable[..., QuerySet]) -> Callable[..., list[Model]]:
+    """The model instances ``query_of(*values)`` gives, for any values, as ``rows_of`` gives rows:
+    each with the fields it reads (``only``), the related rows it selects (``select_related``)
+    and its annotations, made from each row as iterating the queryset makes them (Django's
+    ``ModelIterable``, from the compiler's plan of the row kept with the SQL). Not for a queryset
+    that prefetches, which is more than one statement."""
+    written_for = _written_for(query_of)
+
+    def instances(*values) -> list[Model]:
         written = written_for(values)
-        if written.sql is None:
+        rows = written.rows(values)
+        if not rows:
             return []
-        converters = written.converters
-        # Each run reads and converts with its own thread's connection.
-        connection = connections[written.using]
-        with connection.cursor() as cursor:
-            cursor.execute(written.sql, written.filled(values))
-            fetched = cursor.fetchall()
-        if not converters:
-            return [tuple(row) for row in fetched]
-        converted = []
-        for row in fetched:
-            row = list(row)
-            for position, (functions, expression) in converters.items():
-                for convert in functions:
-                    row[position] = convert(row[position], expression, connection)
-            converted.append(tuple(row))
-        return converted
+        model, names, (start, end), populators = written.reading
+        made = []
+        for row in rows:
+            instance = model.from_db(written.using, names, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in written.annotation_col_map.items():
+                setattr(instance, name, row[position])
+            made.append(instance)
+        return made
 
-    return rows
+    return instances
 
 
 def subquery_for_key(query_of: Callable[[int], QuerySet]) -> Callable[[int], RawSQL]:

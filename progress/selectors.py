@@ -32,7 +32,7 @@ from audit.trail import Action, record
 from clients.models import AgreementSignature, Client
 from groups.models import Membership, Therapist, TherapyGroup, member_at
 from iop.clock import monday_of, start_of_day
-from iop.statements import rows_of, subquery_for_key, written_once
+from iop.statements import instances_of, rows_of, subquery_for_key, written_once
 from progress.models import (
     READ_NOTE_TEXT,
     Attendance,
@@ -376,7 +376,7 @@ def _sessions_with_progress() -> QuerySet[Session]:
     )
 
 
-def _with_progress(sessions: QuerySet[Session], *, now: datetime.datetime) -> list[Session]:
+def _with_progress(sessions: Iterable[Session], *, now: datetime.datetime) -> list[Session]:
     """Each of ``sessions`` (chosen from ``_sessions_with_progress()``) with its roster (as
     ``roster_for_session`` counts it), attendance rows, note state, and whether attendance is
     due: the session has begun, is not cancelled, and someone on its roster has no attendance
@@ -452,11 +452,10 @@ def dashboard_week(
     some sixty times a week: the week's sessions are listed by their start alone, and the counts
     and note of each are asked only of those shown."""
     monday = monday_of(today)
-    this_week = Q(starts_at__gte=start_of_day(monday), starts_at__lt=start_of_day(monday + datetime.timedelta(days=7)))
+    week_of = (therapist.pk, list(group_ids), start_of_day(monday), start_of_day(monday + datetime.timedelta(days=7)))
     if shown is None:
         # Every one is shown: one query, without first listing them.
-        sessions = sessions_for_therapist(therapist, group_ids=group_ids, among=_sessions_with_progress())
-        week = _with_progress(sessions.filter(this_week).only(*SESSION_CARD_FIELDS).order_by("starts_at"), now=now)
+        week = _with_progress(_week_cards()(*week_of), now=now)
         earlier = [session for session in week if session.day < today]
         later = [session for session in week if session.day > today]
         return DashboardWeek(
@@ -469,27 +468,14 @@ def dashboard_week(
     # Each start's day in the clinic's zone, as timezone.localdate tells it, without asking for the
     # zone again for each of some sixty starts.
     zone = timezone.get_current_timezone()
-    days = {
-        pk: starts_at.astimezone(zone).date()
-        for pk, starts_at in _week_starts()(
-            therapist.pk, list(group_ids), start_of_day(monday), start_of_day(monday + datetime.timedelta(days=7))
-        )
-    }
+    days = {pk: starts_at.astimezone(zone).date() for pk, starts_at in _week_starts()(*week_of)}
     todays = [pk for pk, day in days.items() if day == today]
     later = [pk for pk, day in days.items() if day > today]
     earlier = [pk for pk, day in days.items() if day < today]
     later_shown = later[:shown]
     earlier_shown = earlier[-shown:] if shown else earlier
     with_progress = {
-        session.pk: session
-        # The ids come from the therapist's sessions above: asked by id alone.
-        for session in _with_progress(
-            _sessions_with_progress()
-            .select_related("group", "facilitator__user")
-            .only(*SESSION_CARD_FIELDS)
-            .filter(pk__in=todays + later_shown + earlier_shown),
-            now=now,
-        )
+        session.pk: session for session in _with_progress(_cards()(todays + later_shown + earlier_shown), now=now)
     }
     return DashboardWeek(
         today=[with_progress[pk] for pk in todays],
@@ -500,16 +486,37 @@ def dashboard_week(
     )
 
 
+# The dashboard's week is read by SQL written once for the process (``iop.statements``): building
+# and compiling each query cost the page more than running it.
+
+
+def _in_week(key: int, group_ids: list[int], start: datetime.datetime, end: datetime.datetime, *, among=None):
+    """The therapist's sessions (``sessions_for_therapist``) that start between two moments."""
+    sessions = sessions_for_therapist(Therapist(pk=key), group_ids=group_ids, among=among)
+    return sessions.filter(starts_at__gte=start, starts_at__lt=end).order_by("starts_at")
+
+
 @cache
 def _week_starts() -> Callable[[int, list[int], datetime.datetime, datetime.datetime], list[tuple]]:
-    """The therapist's sessions (``sessions_for_therapist``) that start between two moments, each
-    its key and start, in order: SQL written once for the process (``iop.statements.rows_of``)."""
-    return rows_of(
-        lambda key, group_ids, start, end: (
-            sessions_for_therapist(Therapist(pk=key), group_ids=group_ids)
-            .filter(starts_at__gte=start, starts_at__lt=end)
-            .order_by("starts_at")
-            .values_list("pk", "starts_at")
+    """``_in_week``, each its key and start, in order."""
+    return rows_of(lambda *week_of: _in_week(*week_of).values_list("pk", "starts_at"))
+
+
+@cache
+def _week_cards() -> Callable[[int, list[int], datetime.datetime, datetime.datetime], list[Session]]:
+    """``_in_week``, each as its card reads it (``_with_progress``), in order."""
+    return instances_of(lambda *week_of: _in_week(*week_of, among=_sessions_with_progress()).only(*SESSION_CARD_FIELDS))
+
+
+@cache
+def _cards() -> Callable[[list[int]], list[Session]]:
+    """Sessions by their keys (of ``_in_week``, so asked by key alone), each as its card reads it."""
+    return instances_of(
+        lambda pks: (
+            _sessions_with_progress()
+            .select_related("group", "facilitator__user")
+            .only(*SESSION_CARD_FIELDS)
+            .filter(pk__in=pks)
         )
     )
 

@@ -3,15 +3,25 @@
 import datetime
 
 import pytest
-from django.db import NotSupportedError
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.contrib.auth import get_user_model
+from django.db import NotSupportedError, connection
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.test.utils import CaptureQueriesContext
 
 from clients.models import Client
 from groups.models import Membership
-from iop.statements import rows_of, subquery_for_key, written_once
+from iop.statements import instances_of, rows_of, subquery_for_key, written_once
 from progress.models import MeasureResponse
-from tests.factories import ClientFactory, MeasureResponseFactory, TherapistFactory, TherapyGroupFactory
-from tests.helpers import add_members
+from scheduling.models import Session
+from tests.factories import (
+    ClientFactory,
+    GroupNoteFactory,
+    MeasureResponseFactory,
+    TherapistFactory,
+    TherapyGroupFactory,
+    UserFactory,
+)
+from tests.helpers import add_members, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +160,69 @@ def test_a_query_carrying_sql_written_once_refuses_to_go_inside_another():
     # Inside another query its table would be renamed, and its SQL would read the outer row.
     with pytest.raises(NotSupportedError, match="cannot be put inside another query"):
         list(Client.objects.filter(pk__in=carrying.values("pk")))
+
+
+def _as_read(instance, above=()) -> dict | tuple:
+    """What an instance holds: its values, what it has not read, and each related instance it
+    holds, the same way down (one it is held by stands as its model and key: select_related
+    leaves each related instance holding the one above)."""
+    if any(instance is held for held in above):
+        return (type(instance), instance.pk)
+    return {
+        "model": type(instance),
+        "values": {name: value for name, value in vars(instance).items() if name != "_state"},
+        "deferred": instance.get_deferred_fields(),
+        "db": instance._state.db,
+        "adding": instance._state.adding,
+        "related": {
+            name: None if related is None else _as_read(related, (*above, instance))
+            for name, related in instance._state.fields_cache.items()
+        },
+    }
+
+
+def test_instances_are_made_as_iterating_the_queryset_makes_them():
+    """A user with the records of either kind or none, each read with them (a reverse one-to-one
+    each way): the same values and the same related instances held, and nothing more to ask."""
+    therapist, client = TherapistFactory(), ClientFactory(portal_user=UserFactory())
+    staff = UserFactory(is_staff=True)
+    users = get_user_model().objects.select_related("therapist", "client")
+    instances = instances_of(lambda key: users.filter(pk=key))
+
+    for user in (therapist.user, client.portal_user, staff):
+        [made] = instances(user.pk)
+        [read] = users.filter(pk=user.pk)
+        assert _as_read(made) == _as_read(read)
+        with CaptureQueriesContext(connection) as asked:
+            records = (getattr(made, "therapist", None), getattr(made, "client", None))
+        assert len(asked) == 0
+        assert records == (getattr(read, "therapist", None), getattr(read, "client", None))
+    assert instances(-1) == []
+
+
+def test_instances_with_fields_left_unread_related_rows_and_annotations(now):
+    group = TherapyGroupFactory()
+    add_members(group, 3)
+    sessions = [make_session(group, starts_at=now - datetime.timedelta(days=days)) for days in (1, 2, 3)]
+    GroupNoteFactory(session=sessions[0])
+
+    def of(pks: list[int]):
+        return (
+            Session.objects.filter(pk__in=pks)
+            .select_related("group", "facilitator__user")
+            .only("starts_at", "status", "group__name", "facilitator__user__first_name")
+            .annotate(notes=Count("group_note"))
+            .order_by("starts_at")
+        )
+
+    instances = instances_of(of)
+    for pks in ([sessions[0].pk], [sessions[2].pk, sessions[0].pk], [s.pk for s in sessions]):
+        made, read = instances(pks), list(of(pks))
+        assert [_as_read(session) for session in made] == [_as_read(session) for session in read]
+        assert [session.notes for session in made] == [session.notes for session in read]
+        assert made[0].get_deferred_fields() and "starts_at" not in made[0].get_deferred_fields()
+
+
+def test_a_query_that_prefetches_is_refused():
+    with pytest.raises(ValueError, match="no prefetching"):
+        instances_of(lambda key: Session.objects.filter(pk=key).prefetch_related("attendances"))(1)
