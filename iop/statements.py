@@ -173,12 +173,15 @@ class _Written:
         return params
 
 
-def _written_for(query_of: Callable[..., QuerySet]) -> Callable[[Sequence], _Written]:
+def _written_for(query_of: Callable[..., QuerySet]) -> Callable[[Sequence], _Written | None]:
     """``query_of`` written once for each shape of values it is asked with (a therapist's groups
-    are a list of as many keys as they lead groups: a few shapes in all)."""
+    are a list of as many keys as they lead groups: a few shapes in all); None for values that
+    stand-ins cannot stand for (``_in_range``), which are asked the ORM's way."""
     written: dict[tuple, _Written] = {}
 
-    def written_for(values: Sequence) -> _Written:
+    def written_for(values: Sequence) -> _Written | None:
+        if not _in_range(values):
+            return None
         shape = _shape(values)
         if shape not in written:
             written[shape] = _Written(query_of, values)
@@ -187,13 +190,32 @@ def _written_for(query_of: Callable[..., QuerySet]) -> Callable[[Sequence], _Wri
     return written_for
 
 
+# The integers a database column holds (64 bits). The ORM answers a condition on a key outside
+# them without asking the database (no row has it), which SQL written once cannot; some come
+# straight from an address (/therapist/sessions/99999999999999999999/).
+INTEGERS = range(-(2**63), 2**63)
+
+
+def _in_range(values: Sequence) -> bool:
+    return all(
+        all(item in INTEGERS for item in value) if isinstance(value, list | tuple) else value in INTEGERS
+        for value in values
+        if type(value) is int or isinstance(value, list | tuple)
+    )
+
+
 def rows_of(query_of: Callable[..., QuerySet]) -> Callable[..., list[tuple]]:
     """The rows ``query_of(*values)`` gives, for any values: ``rows_of(query_of)(42, moment) ==
     list(query_of(42, moment))``. ``query_of`` returns a ``values_list()`` of fields (rows as
     tuples, each value as the ORM reads it); each of its parameters that depends on the values is
     one of them (a key, a moment, a key of a list), and the others are constants."""
     written_for = _written_for(query_of)
-    return lambda *values: written_for(values).rows(values)
+
+    def rows(*values) -> list[tuple]:
+        written = written_for(values)
+        return [tuple(row) for row in query_of(*values)] if written is None else written.rows(values)
+
+    return rows
 
 
 def instances_of(query_of: Callable[..., QuerySet]) -> Callable[..., list[Model]]:
@@ -206,6 +228,8 @@ def instances_of(query_of: Callable[..., QuerySet]) -> Callable[..., list[Model]
 
     def instances(*values) -> list[Model]:
         written = written_for(values)
+        if written is None:
+            return list(query_of(*values))
         rows = written.rows(values)
         if not rows:
             return []

@@ -152,23 +152,24 @@ def _dashboard_group_rows() -> Callable[[int, datetime.datetime], list[tuple]]:
 def get_session_for_therapist(user, pk: int) -> Session:
     """The session if the user leads, co-leads or substitutes in it; otherwise 404, as for a
     session that does not exist."""
-    # Its pages name its group, not who facilitates it.
-    return _session_led_by(user, pk, Session.objects.select_related("group"))
+    return _session_led_by(user, pk, _session_with_group())
 
 
-def _session_led_by(user, pk: int, sessions: QuerySet[Session]) -> Session:
+@cache
+def _session_with_group() -> Callable[[int], list[Session]]:
+    """The session of a key (a list of it, or none) with its group, which its pages name (not who
+    facilitates it): SQL written once for the process (``iop.statements.instances_of``)."""
+    return instances_of(lambda key: Session.objects.select_related("group").filter(pk=key))
+
+
+def _session_led_by(user, pk: int, session_of: Callable[[int], list[Session]]) -> Session:
     therapist = therapist_for(user)
     # Read by its key and asked in Python (``_leads_row``): building ``_leads`` into the query,
     # three conditions across the session and its group, cost more than the query's own work.
-    # get(), not first(): a key finds one row at most, and ordering and slicing the query for
-    # first() were a fifth of building it.
-    try:
-        session = sessions.get(pk=pk)
-    except Session.DoesNotExist:
-        session = None
-    if session is None or not _leads_row(therapist, session):
+    found = session_of(pk)
+    if not found or not _leads_row(therapist, found[0]):
         raise Http404("No such session.")
-    return session
+    return found[0]
 
 
 def _leads_row(therapist: Therapist, session: Session) -> bool:
@@ -180,13 +181,19 @@ def get_session_for_sign_in_sheet(user, pk: int) -> Session:
     """The session whose paper sign-in sheet the user may print: staff who see sessions in the
     admin, and the therapists who lead it (as ``get_session_for_therapist``); 404 for anyone
     else. The sheet names its facilitators: they come with it."""
-    sheet = Session.objects.select_related("group__co_facilitator__user", "facilitator__user")
     if user.is_authenticated and user.is_active and user.is_staff and user.has_perm("scheduling.view_session"):
-        session = sheet.filter(pk=pk).first()
-        if session is None:
+        found = _session_with_facilitators()(pk)
+        if not found:
             raise Http404("No such session.")
-        return session
-    return _session_led_by(user, pk, sheet)
+        return found[0]
+    return _session_led_by(user, pk, _session_with_facilitators())
+
+
+@cache
+def _session_with_facilitators() -> Callable[[int], list[Session]]:
+    return instances_of(
+        lambda key: Session.objects.select_related("group__co_facilitator__user", "facilitator__user").filter(pk=key)
+    )
 
 
 def get_group_for_therapist(user, pk: int) -> TherapyGroup:

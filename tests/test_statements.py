@@ -226,3 +226,14 @@ def test_instances_with_fields_left_unread_related_rows_and_annotations(now):
 def test_a_query_that_prefetches_is_refused():
     with pytest.raises(ValueError, match="no prefetching"):
         instances_of(lambda key: Session.objects.filter(pk=key).prefetch_related("attendances"))(1)
+
+
+@pytest.mark.parametrize("key", [2**63, -(2**63) - 1, 10**20])
+def test_a_key_no_column_holds_is_asked_the_orms_way(key):
+    """The ORM answers it without asking the database (no row has it); SQL written once would
+    hand the database a number it cannot take."""
+    TherapistFactory()
+    users = get_user_model().objects.select_related("therapist")
+
+    assert instances_of(lambda pk: users.filter(pk=pk))(key) == []
+    assert rows_of(lambda pk: users.filter(pk=pk).values_list("pk"))(key) == []

@@ -93,9 +93,13 @@ def test_anonymous_is_sent_to_login(client, session, note_written, name, method,
     assert response.url.startswith(reverse(settings.LOGIN_URL))
 
 
-@pytest.mark.parametrize("name", ["therapist:session", "therapist:note", "therapist:group"])
-def test_missing_id_is_404_like_someone_elses(facilitator_client, name):
-    assert facilitator_client.get(reverse(name, args=[987654])).status_code == 404
+@pytest.mark.parametrize("name", ["therapist:session", "therapist:note", "therapist:group", "therapist:sign_in_sheet"])
+@pytest.mark.parametrize("pk", [987654, 2**63 - 1, 2**63, 10**20])
+def test_missing_id_is_404_like_someone_elses(facilitator_client, staff_client, name, pk):
+    """Any number an address can carry, one no key of the database can hold too."""
+    assert facilitator_client.get(reverse(name, args=[pk])).status_code == 404
+    if name == "therapist:sign_in_sheet":  # staff print any session's sheet
+        assert staff_client.get(reverse(name, args=[pk])).status_code == 404
 
 
 def test_dashboard_lets_in_only_therapists(client, therapist, other_therapist, portal_user, staff_user):
