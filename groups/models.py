@@ -160,15 +160,16 @@ class TherapyGroup(models.Model):
         return [t for t in (self.facilitator, self.co_facilitator) if t is not None]
 
 
-def member_at(starts_at, *, prefix: str = "") -> Q:
+def member_at(starts_at, *, prefix: str = "", day: datetime.date | None = None) -> Q:
     """Who belongs to a meeting, the one rule behind every roster, schedule and reminder: the
     members at its start. They joined at or before ``starts_at`` (a session that has started
     never gains members) and had not left by that day (``ended_on`` is the first day without
     them). ``starts_at`` is an aware datetime or an expression of one, e.g. ``F("starts_at")``;
-    ``prefix`` reaches memberships through a relation, e.g. ``"group__memberships__"``."""
-    if isinstance(starts_at, datetime.datetime):
+    ``prefix`` reaches memberships through a relation, e.g. ``"group__memberships__"``. ``day``
+    is the day of ``starts_at`` in the clinic's zone, when the caller already has it."""
+    if day is None and isinstance(starts_at, datetime.datetime):
         day = timezone.localdate(starts_at)
-    else:
+    elif day is None:
         # Typed, so that an OuterRef (which has no type of its own) can be truncated too.
         day = TruncDate(ExpressionWrapper(starts_at, output_field=models.DateTimeField()))
     return Q(**{f"{prefix}joined_at__lte": starts_at}) & (
@@ -287,18 +288,7 @@ class Membership(models.Model):
                 violation_error_message="A membership cannot end before the client joined.",
             ),
         ]
-        indexes = [
-            models.Index(fields=["group", "status"], name="groups_membership_group_status"),
-            # The memberships a discharge ended, by group, with whose and when: a therapist's
-            # discharge summaries to write are found from these (a few a group, read from the
-            # index alone), not from the hundreds of memberships ended in a year of their groups.
-            models.Index(
-                fields=["group"],
-                include=["client", "ended_on"],
-                condition=Q(status="ended", end_reason="discharged"),
-                name="groups_membership_discharged",
-            ),
-        ]
+        indexes = [models.Index(fields=["group", "status"], name="groups_membership_group_status")]
 
     def __str__(self) -> str:
         return f"{self.client} in {self.group} ({self.get_status_display().lower()})"

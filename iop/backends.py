@@ -4,6 +4,7 @@ from collections.abc import Callable
 from functools import cache
 
 from django.contrib.auth import backends
+from django.core.exceptions import ValidationError
 
 from iop.statements import instances_of
 
@@ -18,8 +19,8 @@ class ModelBackend(backends.ModelBackend):
 
     def get_user(self, user_id):
         try:
-            key = int(user_id)
-        except (TypeError, ValueError):
+            key = backends.UserModel._meta.pk.to_python(user_id)
+        except ValidationError:
             return None
         found = _user_with_records()(key)
         return found[0] if found and self.user_can_authenticate(found[0]) else None

@@ -9,9 +9,11 @@ each is built and compiled once, and each run puts its values into the SQL the O
 change one, and the SQL follows at the next start of the process.
 
 - ``rows_of``: a whole statement that differs from one run to the next only in its values (a key,
-  a moment, a list of keys), written with a stand-in for each; it gives the rows as the queryset
-  would. It is written once for each shape of the values (a list's length), and checked as it is
-  written: a value the ORM worked out from one of them is refused rather than taken for a constant.
+  a moment, a day, a list of keys), written with a stand-in for each; it gives the rows as the
+  queryset would. It is written once for each shape of the values (a list's length), and checked
+  as it is written: a value the ORM worked out from one of them is refused, not taken for a
+  constant.
+- ``instances_of``: the same for a query of model instances, made as iterating it makes them.
 - ``subquery_for_key``: the same for a subquery of one key that stands alone inside another query
   (``IN``).
 - ``written_once``: correlated subqueries that are the same for every run (each client's first
@@ -29,76 +31,97 @@ from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections
 from django.db.models import Expression, IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
-# Stand for the values in SQL written for every value: a key (an int), a moment (an aware
-# datetime) or a list of keys (for ``IN``). No row's key, in the range of every integer column;
-# no moment of the clinic's life. Each value of a statement has its own, counted from these.
-KEY = -987_654_321
-MOMENT = datetime.datetime(1901, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
-# The second stand-ins, with which each statement is written again to check the first (_Written).
-OTHERS = 1_000_000
+# Placeholders for the values a statement is written with, two sets: each statement is written
+# with the first and again with the second, to check the first (``_Written``). A key (an int), a
+# moment (an aware datetime) or a day, each counted from these, so that every value has its own:
+# no row's key (in the range of every integer column) and no moment or day of the clinic's life.
+# The two sets differ in every part (sign and parity of a key; year, month, day, weekday, hour,
+# minute, second and microsecond of a moment), so that a parameter the ORM worked out from a
+# value (a day from a moment, say) differs too, and is caught.
+STAND_INS = (
+    (-987_654_321, datetime.datetime(1901, 2, 3, 4, 5, 6, 7, tzinfo=datetime.UTC), datetime.date(1801, 2, 3)),
+    (-876_543_210, datetime.datetime(1902, 4, 7, 9, 11, 13, 15, tzinfo=datetime.UTC), datetime.date(1802, 4, 8)),
+)
+KEY = STAND_INS[0][0]
+# The integers a database column holds (64 bits). The ORM answers a condition on a key outside
+# them without asking the database (no row has it), which SQL written once cannot; some come
+# straight from an address (/therapist/sessions/99999999999999999999/).
+INTEGERS = range(-(2**63), 2**63)
 
 
-def _stand_ins(values: Sequence, first: int) -> list:
-    """A stand-in for each of ``values``, of its kind, each different, counted from ``first``."""
-    counter = itertools.count(first)
+def _kind(value) -> object:
+    """What SQL written for ``value`` depends on: whether it is a key, a moment or a day, and for
+    a list of keys its length. Anything else is refused, on every call."""
+    if type(value) is int:
+        return int
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return datetime.datetime
+    if type(value) is datetime.date:
+        return datetime.date
+    if isinstance(value, list | tuple) and all(type(item) is int for item in value):
+        return (list, len(value))
+    raise TypeError(f"SQL is written once for keys, aware moments, days and lists of keys, not for {value!r}.")
+
+
+def _stand_ins(values: Sequence, which: int) -> list:
+    """A placeholder of the set ``which`` for each of ``values``, of its kind, each different."""
+    key, moment, day = STAND_INS[which]
+    counter = itertools.count()
 
     def stand_in(value):
-        if type(value) is int:
-            return KEY - next(counter)
-        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-            return MOMENT + datetime.timedelta(microseconds=next(counter))
         if isinstance(value, list | tuple):
             return [stand_in(item) for item in value]
-        raise TypeError(f"SQL is written once for keys, moments and lists of keys, not for {value!r}.")
+        number = next(counter)
+        if type(value) is int:
+            return key - 2 * number
+        if isinstance(value, datetime.datetime):
+            return moment + datetime.timedelta(minutes=number)
+        return day + datetime.timedelta(days=number)
 
     return [stand_in(value) for value in values]
 
 
-def _shape(values: Sequence) -> tuple:
-    """What the SQL written for ``values`` depends on: the kind of each, and a list's length."""
-    return tuple((type(value), len(value)) if isinstance(value, list | tuple) else type(value) for value in values)
-
-
 class _Written:
-    """A statement as the ORM writes ``query_of(*values)``, for any values of the same shape: its
-    SQL and parameters written with stand-ins, and where among the parameters each value goes
-    (as itself, or as the backend writes a moment for a column: text on SQLite).
+    """A statement as the ORM writes ``query_of(*values)``, for any values of the same kinds
+    (``_kind``): its SQL and parameters written with placeholders, and where among the
+    parameters each value goes (as itself, or as the backend writes a moment or a day for a
+    column: text on SQLite).
 
-    It is written twice, with two sets of stand-ins, and the second must be the first with the
-    second's values put in: a parameter the ORM worked out from a value (a moment six weeks
-    earlier, say) would otherwise be taken for a constant. Such a query is refused; its caller
-    works the value out and passes it."""
+    It is written twice, with the two sets of placeholders, and the second must be the first with
+    the second's values put in: a parameter the ORM worked out from a value (a moment six weeks
+    earlier, a day from a moment) would otherwise be taken for a constant. Such a query is
+    refused; its caller works the value out and passes it."""
 
     def __init__(self, query_of: Callable[..., QuerySet], values: Sequence):
         stand_ins = _stand_ins(values, 0)
         try:
             compiler, self.sql, self.params = self._write(query_of, stand_ins)
         except EmptyResultSet:
-            # Nothing can match (an empty list is all a condition asks): no statement to run.
+            self._refuse_unless_empty(query_of, values)
             self.sql = None
             return
         self.using = compiler.using
-        self.ops = connections[self.using].ops
         # What the backend and the fields turn a column's value into (an aware datetime from
-        # SQLite's text, for instance).
+        # SQLite's text, for instance); the extra columns an ordering adds are not the row's.
         self.converters = compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]])
+        self.width = compiler.col_count if compiler.has_extra_select else None
         # How a row becomes a model instance with its related rows and annotations, for
-        # ``instances_of`` (None for a query of values).
+        # ``instances_of``.
         self.select, self.klass_info = compiler.select, compiler.klass_info
         self.annotation_col_map = compiler.annotation_col_map
         found = {}
         for path, stand_in in self._each(stand_ins):
             found[type(stand_in), stand_in] = (path, False)
-            if isinstance(stand_in, datetime.datetime):
-                written = self.ops.adapt_datetimefield_value(stand_in)
+            if isinstance(stand_in, datetime.date):
+                written = self._as_written(stand_in)
                 found.setdefault((type(written), written), (path, True))
         self.places = {
             place: found[type(param), param] for place, param in enumerate(self.params) if (type(param), param) in found
         }
-        others = _stand_ins(values, OTHERS)
+        others = _stand_ins(values, 1)
         _, sql, params = self._write(query_of, others)
         if sql != self.sql or params != self.filled(others):
             raise ValueError(
@@ -110,11 +133,24 @@ class _Written:
         if missing := sorted(set(range(len(values))) - asked - empty):
             raise ValueError(f"The query does not ask for the key (its value number {missing[0] + 1}).")
 
-    @staticmethod
-    def _write(query_of: Callable[..., QuerySet], values: Sequence) -> tuple[SQLCompiler, str, list]:
+    def _refuse_unless_empty(self, query_of: Callable[..., QuerySet], values: Sequence) -> None:
+        """Nothing can match when an empty list is all a condition asks (Django sends no query):
+        true of every value of that shape. Otherwise a placeholder was refused (a negative key
+        of a column of positive numbers)."""
+        if not any(isinstance(value, list | tuple) and not value for value in values):
+            raise ValueError("The query matches nothing for the placeholders: SQL cannot be written once for it.")
+        try:
+            self._write(query_of, _stand_ins(values, 1))
+        except EmptyResultSet:
+            return
+        raise ValueError("The query matches nothing for one set of placeholders only.")
+
+    def _write(self, query_of: Callable[..., QuerySet], values: Sequence) -> tuple[SQLCompiler, str, list]:
         queryset = query_of(*values)
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
             raise ValueError("SQL written once is one statement, and rows made of it only: no prefetching.")
+        # Whether iterating the queryset makes model instances (rather than rows of values).
+        self.of_instances = queryset._iterable_class is ModelIterable
         compiler = queryset.query.get_compiler(queryset.db)
         sql, params = compiler.as_sql()
         return compiler, sql, list(params)
@@ -132,7 +168,7 @@ class _Written:
     def reading(self) -> tuple[type[Model], list[str], tuple[int, int], list]:
         """For ``instances_of``: the model, the names of its fields read, where they are in a row,
         and what makes each related instance of the row (Django's own ``RelatedPopulator``)."""
-        if self.klass_info is None:
+        if not self.of_instances:
             raise ValueError("instances_of is for a query of model instances; for values, see rows_of.")
         fields = self.klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
@@ -153,6 +189,8 @@ class _Written:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self.filled(values))
             fetched = cursor.fetchall()
+        if self.width is not None:
+            fetched = [row[: self.width] for row in fetched]
         if not self.converters:
             return [tuple(row) for row in fetched]
         converted = []
@@ -169,31 +207,32 @@ class _Written:
         params = list(self.params)
         for place, ((number, item_number), as_written) in self.places.items():
             value = values[number] if item_number is None else values[number][item_number]
-            params[place] = self.ops.adapt_datetimefield_value(value) if as_written else value
+            params[place] = self._as_written(value) if as_written else value
         return params
+
+    def _as_written(self, value: datetime.date):
+        """A moment or a day as the backend writes it for a column (text on SQLite)."""
+        ops = connections[self.using].ops
+        if isinstance(value, datetime.datetime):
+            return ops.adapt_datetimefield_value(value)
+        return ops.adapt_datefield_value(value)
 
 
 def _written_for(query_of: Callable[..., QuerySet]) -> Callable[[Sequence], _Written | None]:
-    """``query_of`` written once for each shape of values it is asked with (a therapist's groups
-    are a list of as many keys as they lead groups: a few shapes in all); None for values that
-    stand-ins cannot stand for (``_in_range``), which are asked the ORM's way."""
+    """``query_of`` written once for each kind of values it is asked with (``_kind``: a
+    therapist's groups are a list of as many keys as they lead groups, a few lengths in all);
+    None for keys no column holds (``INTEGERS``), which are asked the ORM's way."""
     written: dict[tuple, _Written] = {}
 
     def written_for(values: Sequence) -> _Written | None:
+        shape = tuple(_kind(value) for value in values)
         if not _in_range(values):
             return None
-        shape = _shape(values)
         if shape not in written:
             written[shape] = _Written(query_of, values)
         return written[shape]
 
     return written_for
-
-
-# The integers a database column holds (64 bits). The ORM answers a condition on a key outside
-# them without asking the database (no row has it), which SQL written once cannot; some come
-# straight from an address (/therapist/sessions/99999999999999999999/).
-INTEGERS = range(-(2**63), 2**63)
 
 
 def _in_range(values: Sequence) -> bool:
@@ -208,12 +247,16 @@ def rows_of(query_of: Callable[..., QuerySet]) -> Callable[..., list[tuple]]:
     """The rows ``query_of(*values)`` gives, for any values: ``rows_of(query_of)(42, moment) ==
     list(query_of(42, moment))``. ``query_of`` returns a ``values_list()`` of fields (rows as
     tuples, each value as the ORM reads it); each of its parameters that depends on the values is
-    one of them (a key, a moment, a key of a list), and the others are constants."""
+    one of them (a key, a moment, a day, a key of a list), and the others are constants."""
     written_for = _written_for(query_of)
 
     def rows(*values) -> list[tuple]:
         written = written_for(values)
-        return [tuple(row) for row in query_of(*values)] if written is None else written.rows(values)
+        if written is None:
+            return [tuple(row) for row in query_of(*values)]
+        if written.of_instances:
+            raise ValueError("rows_of is for a query of values (values_list); for instances, see instances_of.")
+        return written.rows(values)
 
     return rows
 

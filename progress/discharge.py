@@ -136,8 +136,7 @@ def may_write_summary(user, client: Client) -> bool:
     therapist = selectors._therapist_of(user)
     if therapist is None or client.discharge_date is None:
         return False
-    ended_by_it = Q(end_reason=Membership.EndReason.DISCHARGED, ended_on=client.discharge_date)
-    at_discharge = Q(ended_on__isnull=True) | ended_by_it
+    at_discharge = Q(ended_on__isnull=True) | Q(ended_on=client.discharge_date)
     return selectors.memberships_led_by(therapist, history=True).filter(at_discharge, client=client).exists()
 
 
@@ -221,17 +220,17 @@ def _waiting_for_summary() -> QuerySet[Client]:
 
 
 def unsigned_discharges(therapist, *, limit: int):
-    """The therapist's discharged clients (of a group they lead or co-lead, ended by the
-    discharge) whose summary of that discharge is not signed, the longest waiting first: at most
-    ``limit`` and one more, to tell whether there are more. One query, from the memberships of the
-    therapist's groups that a discharge ended (``groups_membership_discharged``, a few a group),
-    not from every discharged client of the clinic nor every membership ended in those groups."""
+    """The therapist's discharged clients (of a group they lead or co-lead, ended at discharge)
+    whose summary of that discharge is not signed, the longest waiting first: at most ``limit``
+    and one more, to tell whether there are more. One query, from the memberships of the
+    therapist's groups that ended on a discharge (a few hundred), not from every discharged client
+    of the clinic."""
     return list(_waiting_for_summary().filter(pk__in=_ended_at_discharge()(therapist.pk))[: limit + 1])
 
 
 @cache
 def _ended_at_discharge() -> Callable[[int], RawSQL]:
-    """The clients of a therapist's groups whose membership their discharge ended: the SQL
+    """The clients of a therapist's groups whose membership ended on their discharge: the SQL
     written once for the process, with a stand-in for the therapist
     (``iop.statements.subquery_for_key``); building and compiling it (three tables and the
     condition on the groups) was most of the cost of the dashboard's list."""
@@ -240,7 +239,6 @@ def _ended_at_discharge() -> Callable[[int], RawSQL]:
             selectors.memberships_led_by(Therapist(pk=key), history=True)
             .filter(
                 status=Membership.Status.ENDED,
-                end_reason=Membership.EndReason.DISCHARGED,
                 client__status=Client.Status.DISCHARGED,
                 ended_on=F("client__discharge_date"),
             )

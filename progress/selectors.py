@@ -143,8 +143,10 @@ def dashboard_groups(therapist: Therapist, *, now: datetime.datetime) -> list[Da
 @cache
 def _dashboard_group_rows() -> Callable[[int, datetime.datetime], list[tuple]]:
     return rows_of(
-        lambda key, since: (
-            _groups_reached(Therapist(pk=key), since=since).order_by("name").values_list(*DashboardGroup._fields)
+        lambda therapist_id, since: (
+            _groups_reached(Therapist(pk=therapist_id), since=since)
+            .order_by("name")
+            .values_list(*DashboardGroup._fields)
         )
     )
 
@@ -321,8 +323,15 @@ def roster_for_session(session: Session, *, agreements: bool = True) -> QuerySet
     later that day keeps their record). Each client carries ``agreement_in_force``, unless
     ``agreements`` is False: it matters where attendance is taken, and the check costs the query
     more to build than to run."""
-    members = Membership.objects.at(session.starts_at).filter(group_id=session.group_id).order_by().values("client_id")
-    recorded = Attendance.objects.filter(session=session).order_by().values("client_id")
+    return _roster(session.pk, session.group_id, session.starts_at, timezone.localdate(session.starts_at), agreements)
+
+
+def _roster(
+    session_id: int, group_id: int, starts_at: datetime.datetime, day: datetime.date, agreements: bool
+) -> QuerySet[Client]:
+    """``roster_for_session`` of the session's key, group, start and the start's day."""
+    members = Membership.objects.filter(member_at(starts_at, day=day), group_id=group_id).order_by().values("client_id")
+    recorded = Attendance.objects.filter(session_id=session_id).order_by().values("client_id")
     # One list of ids (a UNION), not two conditions ORed: PostgreSQL would test every client
     # of the clinic against both.
     roster = Client.objects.filter(pk__in=members.union(recorded)).order_by("legal_last_name", "legal_first_name", "pk")
@@ -497,22 +506,32 @@ def dashboard_week(
 # and compiling each query cost the page more than running it.
 
 
-def _in_week(key: int, group_ids: list[int], start: datetime.datetime, end: datetime.datetime, *, among=None):
+def _in_week(
+    therapist_id: int, group_ids: list[int], start: datetime.datetime, end: datetime.datetime, *, among=None
+) -> QuerySet[Session]:
     """The therapist's sessions (``sessions_for_therapist``) that start between two moments."""
-    sessions = sessions_for_therapist(Therapist(pk=key), group_ids=group_ids, among=among)
+    sessions = sessions_for_therapist(Therapist(pk=therapist_id), group_ids=group_ids, among=among)
     return sessions.filter(starts_at__gte=start, starts_at__lt=end).order_by("starts_at")
 
 
 @cache
 def _week_starts() -> Callable[[int, list[int], datetime.datetime, datetime.datetime], list[tuple]]:
     """``_in_week``, each its key and start, in order."""
-    return rows_of(lambda *week_of: _in_week(*week_of).values_list("pk", "starts_at"))
+    return rows_of(
+        lambda therapist_id, group_ids, start, end: _in_week(therapist_id, group_ids, start, end).values_list(
+            "pk", "starts_at"
+        )
+    )
 
 
 @cache
 def _week_cards() -> Callable[[int, list[int], datetime.datetime, datetime.datetime], list[Session]]:
     """``_in_week``, each as its card reads it (``_with_progress``), in order."""
-    return instances_of(lambda *week_of: _in_week(*week_of, among=_sessions_with_progress()).only(*SESSION_CARD_FIELDS))
+    return instances_of(
+        lambda therapist_id, group_ids, start, end: _in_week(
+            therapist_id, group_ids, start, end, among=_sessions_with_progress()
+        ).only(*SESSION_CARD_FIELDS)
+    )
 
 
 @cache
@@ -542,17 +561,21 @@ def overdue_sessions(
     therapist: Therapist, *, now: datetime.datetime | None = None, group_ids: Iterable[int] | None = None
 ) -> QuerySet:
     """Met sessions whose note is still unsigned more than 24 hours after they ended, oldest
-    first, as rows of ``OverdueNote``'s fields (named). Pages show a bounded part of it (a
-    therapist back from leave may have many).
+    first: named rows of ``OverdueNote``'s fields. Pages show a bounded part of it (a therapist
+    back from leave may have many).
 
     Read from the partial indexes of met sessions without a signed note (``note_unsigned``), so
     the year's signed sessions are never visited; whether a note was started is asked only of
     the rows shown."""
     now = now or timezone.now()
     group_ids = led_group_ids(therapist) if group_ids is None else group_ids
+    return _overdue(therapist.pk, list(group_ids), now - NOTE_OVERDUE_AFTER)
+
+
+def _overdue(therapist_id: int, group_ids: list[int], overdue_before: datetime.datetime) -> QuerySet:
     return (
-        sessions_for_therapist(therapist, group_ids=group_ids)
-        .note_overdue(now=now)
+        sessions_for_therapist(Therapist(pk=therapist_id), group_ids=group_ids)
+        .note_unsigned_ended_before(overdue_before)
         .annotate(
             group_name=F("group__name"),
             note_started=Exists(GroupNote.objects.filter(session=OuterRef("pk"))),
@@ -576,12 +599,8 @@ def first_overdue_notes(
 
 @cache
 def _first_overdue_rows(limit: int) -> Callable[[int, list[int], datetime.datetime], list[tuple]]:
-    # ``note_overdue`` works out from ``now`` the moment before which a note is overdue: given that
-    # moment and the delay back, it writes the moment it was given, which SQL written once takes.
     return rows_of(
-        lambda key, group_ids, overdue_before: overdue_sessions(
-            Therapist(pk=key), now=overdue_before + NOTE_OVERDUE_AFTER, group_ids=group_ids
-        )[:limit]
+        lambda therapist_id, group_ids, overdue_before: _overdue(therapist_id, group_ids, overdue_before)[:limit]
     )
 
 
@@ -597,16 +616,27 @@ def session_roster(session: Session, *, agreements: bool = True) -> list[Client]
     by the constraint of one per session and client). The session and note pages name each
     member (and look for their names in the note's text); the rest of the client's row stays
     unread. ``agreements`` as for ``roster_for_session``."""
-    roster = list(
-        roster_for_session(session, agreements=agreements)
-        .only(*ROSTER_FIELDS)
-        .annotate(attendance_here=FilteredRelation("attendances", condition=Q(attendances__session=session)))
-        .select_related("attendance_here")
-    )
+    day = timezone.localdate(session.starts_at)
+    roster = _roster_with_attendance(agreements)(session.pk, session.group_id, session.starts_at, day)
     for client in roster:
         # Django sets the joined row only when there is one.
         client.attendance = getattr(client, "attendance_here", None)
     return roster
+
+
+@cache
+def _roster_with_attendance(agreements: bool) -> Callable[..., list[Client]]:
+    """``session_roster``'s query, of a session's key, group, start and the start's day: SQL
+    written once for the process (``iop.statements.instances_of``); building and compiling it
+    cost the session and note pages more than running it."""
+    return instances_of(
+        lambda session_id, group_id, starts_at, day: (
+            _roster(session_id, group_id, starts_at, day, agreements)
+            .only(*ROSTER_FIELDS)
+            .annotate(attendance_here=FilteredRelation("attendances", condition=Q(attendances__session_id=session_id)))
+            .select_related("attendance_here")
+        )
+    )
 
 
 # --- Participation balance ------------------------------------------------------------------

@@ -187,8 +187,12 @@ class SessionQuerySet(models.QuerySet):
     def note_overdue(self, *, now: datetime.datetime):
         """Met meetings whose note is still unsigned ``NOTE_OVERDUE_AFTER`` after they ended,
         from the partial indexes on ``UNSIGNED_MET``."""
-        ended_before = now - NOTE_OVERDUE_AFTER
-        return self.note_unsigned().filter(starts_at__lt=ended_before, ends_at__lt=ended_before)
+        return self.note_unsigned_ended_before(now - NOTE_OVERDUE_AFTER)
+
+    def note_unsigned_ended_before(self, moment: datetime.datetime):
+        """Met meetings that ended before ``moment`` and whose note is not signed yet."""
+        # A meeting starts before it ends: the bound on the start lets the indexes do the work.
+        return self.note_unsigned().filter(starts_at__lt=moment, ends_at__lt=moment)
 
     def unmet(self, *, after: datetime.datetime):
         """Meetings after ``after`` that still take place and that nobody has met in yet."""

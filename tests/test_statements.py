@@ -1,6 +1,7 @@
 """iop.statements: SQL the ORM writes once asks, for any key, what the queryset asks."""
 
 import datetime
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from clients.models import Client
 from groups.models import Membership
 from iop.statements import instances_of, rows_of, subquery_for_key, written_once
-from progress.models import MeasureResponse
+from progress.models import Attendance, MeasureResponse
 from scheduling.models import Session
 from tests.factories import (
     ClientFactory,
@@ -92,6 +93,91 @@ def test_a_value_the_query_works_out_from_another_is_refused(now):
 
     with pytest.raises(ValueError, match="worked out from one it was given"):
         rows_of(since_six_weeks_before)(TherapistFactory().pk, now)
+
+
+def test_a_day_the_query_works_out_from_a_moment_is_refused(now):
+    """A moment compared with a day's column is read as its day: the placeholders of the two
+    writes fall on different days, and the check sees it."""
+    with pytest.raises(ValueError, match="worked out from one it was given"):
+        rows_of(lambda moment: Membership.objects.filter(joined_on__lte=moment).values_list("pk"))(now)
+
+
+def test_values_of_other_kinds_are_refused_every_time(now):
+    rows = rows_of(lambda moment: Membership.objects.filter(joined_at__lte=moment).values_list("pk"))
+    assert rows(now) == []
+    naive = now.replace(tzinfo=None)
+    for value in (naive, True, [1, [2]], "1", 1.5):
+        with pytest.raises(TypeError, match="not for"):
+            rows(value)
+
+
+def test_a_query_empty_for_the_placeholders_is_refused():
+    """A negative key of a column of positive numbers matches nothing, so the ORM sends no query:
+    nothing would be written once, and every value would find nothing."""
+    with pytest.raises(ValueError, match="matches nothing for the placeholders"):
+        rows_of(lambda minutes: Attendance.objects.filter(minutes_attended=minutes).values_list("pk"))(60)
+
+
+def test_rows_of_a_query_of_instances_are_refused():
+    TherapistFactory()
+    with pytest.raises(ValueError, match="for a query of values"):
+        rows_of(lambda key: Membership.objects.filter(group__facilitator_id=key))(1)
+
+
+def test_columns_an_ordering_adds_are_not_the_rows(now):
+    """DISTINCT with an ordering on a column not asked for selects that column too; the rows are
+    the columns asked for, as the queryset gives them."""
+    therapist = TherapistFactory()
+    for _ in range(2):
+        add_members(TherapyGroupFactory(facilitator=therapist), 3)
+
+    def groups_of_members(key: int):
+        return (
+            Membership.objects.filter(group__facilitator_id=key)
+            .order_by("client__legal_last_name")
+            .values_list("group_id", flat=False)
+            .distinct()
+        )
+
+    rows = rows_of(groups_of_members)(therapist.pk)
+    assert rows == list(groups_of_members(therapist.pk)) and {len(row) for row in rows} == {1}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_threads_asking_at_once_each_get_their_own_rows(now):
+    """One statement written once, asked by eight threads at once (each its own connection),
+    with values of several kinds and list lengths: each gets what its queryset gives."""
+    therapists = [TherapistFactory() for _ in range(4)]
+    groups = [TherapyGroupFactory(facilitator=therapist) for therapist in therapists]
+    for group in groups:
+        add_members(group, 3)
+    rows = rows_of(members_joined_since)
+    asks = [
+        (therapists[n % 4].pk, now - datetime.timedelta(days=400), [group.pk for group in groups[: n % 3]])
+        for n in range(8)
+    ]
+    barrier, answers, errors = threading.Barrier(len(asks)), {}, []
+
+    def ask(number, values):
+        try:
+            barrier.wait(timeout=30)
+            for _ in range(20):
+                answers.setdefault(number, set()).add(tuple(rows(*values)))
+        except Exception as error:  # asserted on below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask, args=pair) for pair in enumerate(asks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert answers == {number: {tuple(members_joined_since(*values))} for number, values in enumerate(asks)}
+    assert all(len(answer.pop()) >= 3 for answer in answers.values())
 
 
 def test_sql_that_does_not_ask_for_its_key_is_refused():

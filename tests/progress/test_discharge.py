@@ -250,11 +250,12 @@ def test_a_past_therapist_reads_but_does_not_write(discharged, draft, other_ther
     assert DischargeSummary.objects.get().narrative == "Engaged well."
 
 
-def test_a_group_that_ended_the_same_day_for_another_reason_is_not_at_discharge(
+def test_a_group_that_ended_the_day_of_the_discharge_is_a_group_at_discharge(
     member, stay, other_therapist, client, today
 ):
-    """The writers are the therapists of the groups the discharge ended (and of one still open):
-    a group the client completed earlier that day was not theirs at discharge."""
+    """A client whose last group ended that day (completed) and who was then discharged: that
+    group's therapist writes the summary and is asked for it on the dashboard, as the therapist of
+    a group the discharge itself ended is."""
     MembershipFactory(
         client=member,
         group=TherapyGroupFactory(facilitator=other_therapist, start_date=today - 30 * DAY),
@@ -265,11 +266,11 @@ def test_a_group_that_ended_the_same_day_for_another_reason_is_not_at_discharge(
     )
     discharged = discharge_client(client=member, on=today)
 
-    assert discharge.unsigned_discharges(other_therapist, limit=10) == []
-    assert not discharge.may_write_summary(other_therapist.user, discharged)
+    assert discharge.unsigned_discharges(other_therapist, limit=10) == [discharged]
+    assert discharge.may_write_summary(other_therapist.user, discharged)
     client.force_login(other_therapist.user)
     client.post(reverse("therapist:discharge", args=[discharged.pk]), {"narrative": "Completed the group."})
-    assert rows() == (0, 0)
+    assert rows() == (1, 0)
 
 
 def test_the_anonymous_are_sent_to_sign_in(discharged, client):
