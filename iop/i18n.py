@@ -9,6 +9,7 @@ cookies play no part: the client's record decides, and the client changes it in 
 
 import datetime
 import functools
+from collections.abc import Callable
 
 from django.conf import settings
 from django.utils import formats, timezone, translation
@@ -87,9 +88,20 @@ def formatted(value: datetime.date | datetime.time, format_string: str) -> str:
     week's cards, the overdue notes, the lists of clients): each is worked out once for the process.
     Not for a date and time, whose wall clock depends on its zone: write its ``date()`` and
     ``time()`` in the clinic's zone."""
-    if isinstance(value, datetime.datetime):
-        raise TypeError("Write a date and time's day and time of day in the clinic's zone.")
-    return _formatted(value, format_string, translation.get_language())
+    return formatter()(value, format_string)
+
+
+def formatter() -> Callable[[datetime.date | datetime.time, str], str]:
+    """``formatted`` in the language active now, for writing many days and times at once (a week's
+    sixty cards): the language is asked once."""
+    language = translation.get_language()
+
+    def write(value: datetime.date | datetime.time, format_string: str) -> str:
+        if isinstance(value, datetime.datetime):
+            raise TypeError("Write a date and time's day and time of day in the clinic's zone.")
+        return _formatted(value, format_string, language)
+
+    return write
 
 
 @functools.lru_cache(maxsize=4096)

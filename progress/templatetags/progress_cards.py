@@ -5,13 +5,14 @@ largest part of drawing the page. Each card reads what ``selectors.dashboard_wee
 
 import datetime
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from iop.html import escaped
-from iop.i18n import formatted
+from iop.i18n import formatter
 from iop.links import urls_of
 from progress.selectors import DashboardGroup
 from scheduling.models import Session
@@ -23,12 +24,21 @@ register = template.Library()
 def session_cards(sessions: list[Session], *, show_date: bool = False) -> SafeString:
     """Each session a link to its page: when, the group, the topic, where, how many members, the
     substitute if the group's facilitator is not leading it, and what is left to do."""
-    now = timezone.now()
+    drawing = _Drawing(now=timezone.now(), zone=timezone.get_current_timezone(), write=formatter())
     session_url = urls_of("therapist:session")
     # Every value a person wrote is escaped (``_card``).
     return mark_safe(
-        "\n".join(_card(session, now=now, show_date=show_date, session_url=session_url) for session in sessions)
+        "\n".join(_card(session, drawing, show_date=show_date, session_url=session_url) for session in sessions)
     )
+
+
+class _Drawing(NamedTuple):
+    """What every card of a list is drawn with, asked once for the list: the moment, the clinic's
+    zone, and the days and times written in the active language."""
+
+    now: datetime.datetime
+    zone: datetime.tzinfo
+    write: Callable[[datetime.date | datetime.time, str], str]
 
 
 @register.simple_tag
@@ -59,13 +69,13 @@ def dashboard_list(*, testid: str, title: str, rows: str, more: str, note: str =
     )
 
 
-def _card(session: Session, *, now: datetime.datetime, show_date: bool, session_url: Callable[[int], str]) -> str:
+def _card(session: Session, drawing: _Drawing, *, show_date: bool, session_url: Callable[[int], str]) -> str:
     """One card's markup. What a person wrote (the group's name, the objective, the room, the
     substitute's name) is escaped; the rest is the page's own words, times and numbers."""
-    starts_at, ends_at = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
-    start, end = formatted(starts_at.time(), "g:i A"), formatted(ends_at.time(), "g:i A")
+    starts_at, ends_at = session.starts_at.astimezone(drawing.zone), session.ends_at.astimezone(drawing.zone)
+    start, end = drawing.write(starts_at.time(), "g:i A"), drawing.write(ends_at.time(), "g:i A")
     if show_date:
-        start = f"{formatted(starts_at.date(), 'D M j')}, {start}"
+        start = f"{drawing.write(starts_at.date(), 'D M j')}, {start}"
     members = f"{session.roster_size} member{'' if session.roster_size == 1 else 's'}"
     substitute = (
         f" · substitute: {escaped(session.facilitator)}"
@@ -80,7 +90,7 @@ def _card(session: Session, *, now: datetime.datetime, show_date: bool, session_
         f'<div class="small">{escaped(session.objective)}</div>'
         f'<div class="small text-body-secondary">{escaped(session.room or "Video")} · {members}{substitute}</div>'
         '</div><div class="d-flex flex-wrap align-content-start gap-1">'
-        f"{''.join(_badges(session, now=now))}</div></div></a>"
+        f"{''.join(_badges(session, now=drawing.now))}</div></div></a>"
     )
 
 
