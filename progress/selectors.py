@@ -200,10 +200,19 @@ def _session_with_facilitators() -> Callable[[int], list[Session]]:
 
 def get_group_for_therapist(user, pk: int) -> TherapyGroup:
     therapist = therapist_for(user)
-    group = groups_for_therapist(therapist).filter(pk=pk).first()
-    if group is None:
+    found = _group_reached()(therapist.pk, pk, timezone.now() - RECENT_COVER)
+    if not found:
         raise Http404("No such group.")
-    return group
+    return found[0]
+
+
+@cache
+def _group_reached() -> Callable[[int, int, datetime.datetime], list[TherapyGroup]]:
+    """The group of a key if the therapist reaches it (``groups_for_therapist``), as a list of it
+    or none: SQL written once for the process (``iop.statements.instances_of``)."""
+    return instances_of(
+        lambda therapist_id, pk, since: _groups_reached(Therapist(pk=therapist_id), since=since).filter(pk=pk)
+    )
 
 
 def _note_with_parts(session: Session, *, clients: dict[int, Client]) -> GroupNote | None:
@@ -674,40 +683,58 @@ class MemberBalance:
 def participation_balance(group: TherapyGroup, *, today: datetime.date | None = None):
     """The last six met sessions and, for each current member, their attendance at each."""
     today = today or timezone.localdate()
-    # Walks the group's meetings back from the latest (its index on group and start) and stops at
-    # the sixth with attendance, rather than joining every attendance row the group ever had.
-    # The table reads each session's day, each member's name and each cell's status and
-    # participation: the rest of the rows (observations, the clients' details) stays unread.
-    recent = (
-        Session.objects.filter(group=group)
-        .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
-        .exclude(status=Session.Status.CANCELLED)
-        .order_by("-starts_at")
-        .values("pk")[:BALANCE_SESSIONS]
-    )
-    # Their attendance, each row with its session's start: each of them has some, so the sessions
-    # come with it, in one query. No order: the cells are looked up by session and client.
-    attendances = list(
-        Attendance.objects.filter(session__in=recent)
-        .select_related("session")
-        .only("session__starts_at", "client_id", "status", "participation")
-        .order_by()
-    )
+    attendances = _recent_attendance()(group.pk)
     sessions = sorted({a.session_id: a.session for a in attendances}.values(), key=lambda session: session.starts_at)
-    members = (
-        Membership.objects.filter(group=group, status=Membership.Status.ACTIVE, joined_on__lte=today)
-        .select_related("client")
-        .only(
-            "client__legal_first_name",
-            "client__legal_last_name",
-            "client__preferred_name",
-            "client__chart_number",
-        )
-        .order_by("client__legal_last_name", "client__legal_first_name")
-    )
+    members = _current_members()(group.pk, today)
     cells = {(a.session_id, a.client_id): a for a in attendances}
     rows = [MemberBalance(client=m.client, cells=[cells.get((s.pk, m.client_id)) for s in sessions]) for m in members]
     return sessions, rows
+
+
+# The balance's two queries are written once for the process (``iop.statements.instances_of``).
+# The table reads each session's day, each member's name and each cell's status and
+# participation: the rest of the rows (observations, the clients' details) stays unread.
+
+
+@cache
+def _recent_attendance() -> Callable[[int], list[Attendance]]:
+    """The attendance at a group's last ``BALANCE_SESSIONS`` met meetings, each row with its
+    session's start: each of them has some, so the sessions come with it, in one query. No order:
+    the cells are looked up by session and client."""
+
+    def of_group(group_id: int) -> QuerySet[Attendance]:
+        # Walks the group's meetings back from the latest (its index on group and start) and stops
+        # at the sixth with attendance, rather than joining every attendance row the group had.
+        recent = (
+            Session.objects.filter(group_id=group_id)
+            .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
+            .exclude(status=Session.Status.CANCELLED)
+            .order_by("-starts_at")
+            .values("pk")[:BALANCE_SESSIONS]
+        )
+        return (
+            Attendance.objects.filter(session__in=recent)
+            .select_related("session")
+            .only("session__starts_at", "client_id", "status", "participation")
+            .order_by()
+        )
+
+    return instances_of(of_group)
+
+
+@cache
+def _current_members() -> Callable[[int, datetime.date], list[Membership]]:
+    """A group's active members who joined by a day, by name, each with their client's name."""
+    return instances_of(
+        lambda group_id, today: (
+            Membership.objects.filter(group_id=group_id, status=Membership.Status.ACTIVE, joined_on__lte=today)
+            .select_related("client")
+            .only(
+                "client__legal_first_name", "client__legal_last_name", "client__preferred_name", "client__chart_number"
+            )
+            .order_by("client__legal_last_name", "client__legal_first_name")
+        )
+    )
 
 
 # --- A client's therapists ------------------------------------------------------------------
