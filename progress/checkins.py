@@ -6,7 +6,7 @@ A PHQ-9 whose item 9 is above 0 raises a safety alert in the same transaction
 (``progress.safety``)."""
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -21,7 +21,7 @@ from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from groups.models import Therapist
 from iop.clock import monday_of
-from iop.statements import written_once
+from iop.statements import instances_of, written_once
 from progress import measures
 from progress.models import ITEM_FIELDS, CheckIn, MeasureResponse
 from progress.safety import raise_alert
@@ -319,6 +319,15 @@ def _clients_with_measures() -> QuerySet[Client]:
     )
 
 
+@cache
+def _therapists_clients_with_measures() -> Callable[[int], list[Client]]:
+    """``_clients_with_measures`` of a therapist (``clients_of_therapist``): SQL written once for
+    the process (``iop.statements.instances_of``)."""
+    return instances_of(
+        lambda therapist_id: clients_of_therapist(Therapist(pk=therapist_id), among=_clients_with_measures())
+    )
+
+
 def not_on_track_clients(
     therapist: Therapist, *, now: datetime.datetime | None = None, limit: int = NOT_ON_TRACK_SHOWN
 ) -> tuple[list[OffTrack], bool]:
@@ -328,7 +337,7 @@ def not_on_track_clients(
     instrument from the index."""
     now = now or timezone.now()
     found = []
-    for client in clients_of_therapist(therapist, among=_clients_with_measures()):
+    for client in _therapists_clients_with_measures()(therapist.pk):
         for code in measures.INSTRUMENTS:
             first, first_at, last = (
                 getattr(client, f"{code}_{part}") for part in ("first_total", "first_at", "last_total")

@@ -21,7 +21,7 @@ from audit.trail import Action, hold_chain, record
 from clients.models import Client
 from groups.models import Membership, Therapist, member_at
 from iop.passwords import LOCKED_OUT_MESSAGE, PasswordCheck, check_password_or_count_failure
-from iop.statements import subquery_for_key, written_once
+from iop.statements import instances_of, subquery_for_key, written_once
 from progress import checkins, measures, selectors
 from progress.course import minimum_hours
 from progress.models import Attendance, DischargeSummary
@@ -225,7 +225,16 @@ def unsigned_discharges(therapist, *, limit: int):
     and one more, to tell whether there are more. One query, from the memberships of the
     therapist's groups that ended on a discharge (a few hundred), not from every discharged client
     of the clinic."""
-    return list(_waiting_for_summary().filter(pk__in=_ended_at_discharge()(therapist.pk))[: limit + 1])
+    return _first_waiting_for_summary(limit + 1)(therapist.pk)
+
+
+@cache
+def _first_waiting_for_summary(count: int) -> Callable[[int], list[Client]]:
+    """The first ``count`` of a therapist's clients waiting for a summary: SQL written once for the
+    process (``iop.statements.instances_of``)."""
+    return instances_of(
+        lambda therapist_id: _waiting_for_summary().filter(pk__in=_ended_at_discharge()(therapist_id))[:count]
+    )
 
 
 @cache

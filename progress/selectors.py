@@ -872,6 +872,21 @@ def overdue_plan_reviews(therapist: Therapist, *, today: datetime.date) -> Query
     )
 
 
+def first_overdue_plan_reviews(therapist: Therapist, *, today: datetime.date, count: int) -> list[TreatmentPlan]:
+    """The first ``count`` of ``overdue_plan_reviews``, for the dashboard: SQL written once for the
+    process (``iop.statements.instances_of``)."""
+    return _first_overdue_plan_reviews(count)(therapist.pk, review_cutoff(today))
+
+
+@cache
+def _first_overdue_plan_reviews(count: int) -> Callable[[int, datetime.date], list[TreatmentPlan]]:
+    return instances_of(
+        lambda therapist_id, cutoff: _plans_with_clients().filter(
+            last_reviewed_on__lt=cutoff, client__in=client_ids_led_by(Therapist(pk=therapist_id), history=False)
+        )[:count]
+    )
+
+
 @cache
 def _plans_with_clients() -> QuerySet[TreatmentPlan]:
     """Plans, the longest unreviewed first, with what a list of them says of each client. Built

@@ -29,7 +29,7 @@ def plan_reviews_due(context) -> SafeString:
     if therapist is None:
         return NOTHING_LISTED
     today = timezone.localdate()
-    plans = list(selectors.overdue_plan_reviews(therapist, today=today)[: REVIEWS_SHOWN + 1])
+    plans = selectors.first_overdue_plan_reviews(therapist, today=today, count=REVIEWS_SHOWN + 1)
     if not plans:
         return NOTHING_LISTED
     shown = plans[:REVIEWS_SHOWN]
