@@ -33,6 +33,7 @@ from django.db.models import Expression, IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils import timezone
 
 # Placeholders for the values a statement is written with, two sets: each statement is written
 # with the first and again with the second, to check the first (``_Written``). A key (an int), a
@@ -220,12 +221,13 @@ class _Written:
 
 def _written_for(query_of: Callable[..., QuerySet]) -> Callable[[Sequence], _Written | None]:
     """``query_of`` written once for each kind of values it is asked with (``_kind``: a
-    therapist's groups are a list of as many keys as they lead groups, a few lengths in all);
-    None for keys no column holds (``INTEGERS``), which are asked the ORM's way."""
+    therapist's groups are a list of as many keys as they lead groups, a few lengths in all) and
+    each time zone; None for keys no column holds (``INTEGERS``), which are asked the ORM's way."""
     written: dict[tuple, _Written] = {}
 
     def written_for(values: Sequence) -> _Written | None:
-        shape = tuple(_kind(value) for value in values)
+        # The SQL of a day in the clinic's zone names the zone (a roster's rule of membership).
+        shape = (timezone.get_current_timezone_name(), *(_kind(value) for value in values))
         if not _in_range(values):
             return None
         if shape not in written:

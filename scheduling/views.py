@@ -31,7 +31,6 @@ from scheduling.selectors import (
     feed_sessions,
     first_group_has_met,
     next_session_for_client,
-    sessions_for_client,
     sessions_for_client_between,
 )
 
@@ -72,11 +71,8 @@ def week(request: HttpRequest) -> HttpResponse:
             messages.warning(request, _("That week could not be read; here is this week."))
         monday = this_monday
     sunday = monday + datetime.timedelta(days=6)
-    # Three reads narrow the client's sessions: the rule of who belongs to a meeting (a join
-    # through the memberships) is put into a query once, and each read narrows a copy of it.
-    schedule = sessions_for_client(client)
-    sessions = list(sessions_for_client_between(client, monday, sunday, sessions=schedule))
-    next_session = next_session_for_client(client, now=now, sessions=schedule)
+    sessions = sessions_for_client_between(client, monday, sunday)
+    next_session = next_session_for_client(client, now=now)
     by_day = {monday + datetime.timedelta(days=offset): [] for offset in range(7)}
     kind_names = {kind: str(name) for kind, name in TherapyGroup.Kind.choices}
     zone = timezone.get_current_timezone()
@@ -108,7 +104,7 @@ def week(request: HttpRequest) -> HttpResponse:
         "next_session": next_session,
         "feed_url": feed_url,
         "webcal_url": feed_url.replace("https://", "webcal://").replace("http://", "webcal://"),
-        "before_first_group": not first_group_has_met(client, sessions=schedule),
+        "before_first_group": not first_group_has_met(client),
     }
     record(Action.VIEW, target=Session, clients=[client], detail=f"portal week {_iso_week(monday)}")
     return render(request, "scheduling/week.html", context)

@@ -8,9 +8,10 @@ from django.contrib.auth import get_user_model
 from django.db import NotSupportedError, connection
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from clients.models import Client
-from groups.models import Membership
+from groups.models import Membership, member_at
 from iop.statements import instances_of, rows_of, subquery_for_key, written_once
 from progress.models import Attendance, MeasureResponse
 from scheduling.models import Session
@@ -82,6 +83,31 @@ def test_moments_and_lists_of_keys_are_put_in_as_the_orm_puts_them(now):
         Membership.objects.filter(group__in=[led, third]).values_list("pk", flat=True)
     )
     assert rows(leading.pk, since, []) == list(members_joined_since(leading.pk, since, []))
+
+
+def test_sql_that_names_the_clinics_zone_is_written_for_each_zone(now):
+    """A meeting's day in the clinic's zone is worked out in SQL, which names the zone: a clinic
+    moved to another zone (as the tests of daylight saving move it) reads each day in its own."""
+    group = TherapyGroupFactory()
+    [member] = add_members(group, 1)
+    # The meeting starts at 04:30 UTC: still the evening before in Chicago, not in Tokyo.
+    starts_at = now.replace(hour=4, minute=30, second=0, microsecond=0)
+    Membership.objects.filter(client=member).update(ended_on=(starts_at + datetime.timedelta(hours=9)).date())
+    session = make_session(group, starts_at=starts_at)
+
+    def members_at(session_id: int):
+        return Membership.objects.filter(
+            member_at(Subquery(Session.objects.filter(pk=session_id).values("starts_at"))), group=group
+        ).values_list("client_id")
+
+    rows = rows_of(members_at)
+    for zone in ("America/Chicago", "Asia/Tokyo", "America/Chicago"):
+        with timezone.override(zone):
+            assert rows(session.pk) == list(members_at(session.pk))
+    with timezone.override("America/Chicago"):
+        assert rows(session.pk) == [(member.pk,)]
+    with timezone.override("Asia/Tokyo"):
+        assert rows(session.pk) == []
 
 
 def test_a_value_the_query_works_out_from_another_is_refused(now):
