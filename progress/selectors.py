@@ -366,13 +366,18 @@ def _note_of_session(field_name: str) -> Subquery:
     return Subquery(GroupNote.objects.filter(session=OuterRef("pk")).order_by().values(field_name)[:1])
 
 
-@cache
 def _sessions_with_progress() -> QuerySet[Session]:
     """Sessions with their roster not yet recorded, their attendance rows and their note, for
-    ``_with_progress``. Built once for the process, as a class-based view's ``queryset`` is: each
-    use filters a copy. Resolving these subqueries was a third of the dashboard's asking for its
-    week, and compiling them at every use a third of what was left; they are the same for every
-    therapist and every week, and their SQL is written once (``iop.statements.written_once``)."""
+    ``_with_progress``. Built once for the process (for each time zone: the roster's rule names
+    the clinic's), as a class-based view's ``queryset`` is: each use filters a copy. Resolving
+    these subqueries was a third of the dashboard's asking for its week, and compiling them at
+    every use a third of what was left; they are the same for every therapist and every week,
+    and their SQL is written once (``iop.statements.written_once``)."""
+    return _sessions_with_progress_in(timezone.get_current_timezone_name())
+
+
+@cache
+def _sessions_with_progress_in(zone: str) -> QuerySet[Session]:
     unrecorded = (
         Membership.objects.filter(member_at(OuterRef("starts_at")), group=OuterRef("group"))
         .exclude(Exists(Attendance.objects.filter(session=OuterRef(OuterRef("pk")), client=OuterRef("client"))))
@@ -867,8 +872,12 @@ def overdue_plan_reviews(therapist: Therapist, *, today: datetime.date) -> Query
     """The plans of the therapist's current clients whose review is overdue, the longest overdue
     first: from the index on ``last_reviewed_on``, each plan's client looked up once. Pages show
     a bounded part of it."""
+    return _plans_overdue_of(therapist.pk, review_cutoff(today))
+
+
+def _plans_overdue_of(therapist_id: int, cutoff: datetime.date) -> QuerySet[TreatmentPlan]:
     return _plans_with_clients().filter(
-        last_reviewed_on__lt=review_cutoff(today), client__in=client_ids_led_by(therapist, history=False)
+        last_reviewed_on__lt=cutoff, client__in=client_ids_led_by(Therapist(pk=therapist_id), history=False)
     )
 
 
@@ -880,11 +889,7 @@ def first_overdue_plan_reviews(therapist: Therapist, *, today: datetime.date, co
 
 @cache
 def _first_overdue_plan_reviews(count: int) -> Callable[[int, datetime.date], list[TreatmentPlan]]:
-    return instances_of(
-        lambda therapist_id, cutoff: _plans_with_clients().filter(
-            last_reviewed_on__lt=cutoff, client__in=client_ids_led_by(Therapist(pk=therapist_id), history=False)
-        )[:count]
-    )
+    return instances_of(lambda therapist_id, cutoff: _plans_overdue_of(therapist_id, cutoff)[:count])
 
 
 @cache

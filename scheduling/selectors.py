@@ -79,9 +79,9 @@ def next_session_for_client(client: Client, *, now: datetime.datetime) -> Sessio
     return found[0] if found else None
 
 
-# The client's week asks these three on every request: their SQL is written once for the process
-# (``iop.statements``), since building the rule of who belongs to a meeting into each query cost
-# the page more than running it.
+# The client's week asks these three on every request (and the page before the first group the
+# first): their SQL is written once for the process (``iop.statements``), since building the rule
+# of who belongs to a meeting into each query cost the page more than running it.
 
 
 @cache
