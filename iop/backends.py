@@ -1,10 +1,8 @@
 """How a signed-in person is loaded on each request."""
 
-from collections.abc import Callable
-from functools import cache
-
 from django.contrib.auth import backends
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
 from iop.statements import instances_of
 
@@ -22,15 +20,14 @@ class ModelBackend(backends.ModelBackend):
             key = backends.UserModel._meta.pk.to_python(user_id)
         except ValidationError:
             return None
-        found = _user_with_records()(key)
+        found = _user_with_records(key)
         return found[0] if found and self.user_can_authenticate(found[0]) else None
 
 
-@cache
-def _user_with_records() -> Callable[[int], list]:
+@instances_of
+def _user_with_records(pk: int) -> QuerySet:
     """The user of a key with their records, as a list of one or none: SQL written once for the
     process (``iop.statements.instances_of``), since every page asks it; building and compiling
     the query cost it more than running it."""
     # By name: the records are the groups and clients apps' (which this layer does not import).
-    users = backends.UserModel._default_manager.select_related("therapist", "client")
-    return instances_of(lambda key: users.filter(pk=key))
+    return backends.UserModel._default_manager.select_related("therapist", "client").filter(pk=pk)

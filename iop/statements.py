@@ -249,7 +249,15 @@ def rows_of(query_of: Callable[..., QuerySet]) -> Callable[..., list[tuple]]:
     """The rows ``query_of(*values)`` gives, for any values: ``rows_of(query_of)(42, moment) ==
     list(query_of(42, moment))``. ``query_of`` returns a ``values_list()`` of fields (rows as
     tuples, each value as the ORM reads it); each of its parameters that depends on the values is
-    one of them (a key, a moment, a day, a key of a list), and the others are constants."""
+    one of them (a key, a moment, a day, a key of a list), and the others are constants.
+
+    Nothing is written until the first call, so it decorates the function that says what is
+    asked, and the module's callers call that::
+
+        @rows_of
+        def _week_starts(therapist_id: int, start: datetime.datetime) -> QuerySet: ...
+
+        _week_starts(therapist.pk, monday)  # a list of tuples"""
     written_for = _written_for(query_of)
 
     def rows(*values) -> list[tuple]:

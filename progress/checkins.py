@@ -6,7 +6,7 @@ A PHQ-9 whose item 9 is above 0 raises a safety alert in the same transaction
 (``progress.safety``)."""
 
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -319,13 +319,11 @@ def _clients_with_measures() -> QuerySet[Client]:
     )
 
 
-@cache
-def _therapists_clients_with_measures() -> Callable[[int], list[Client]]:
+@instances_of
+def _therapists_clients_with_measures(therapist_id: int) -> QuerySet[Client]:
     """``_clients_with_measures`` of a therapist (``clients_of_therapist``): SQL written once for
     the process (``iop.statements.instances_of``)."""
-    return instances_of(
-        lambda therapist_id: clients_of_therapist(Therapist(pk=therapist_id), among=_clients_with_measures())
-    )
+    return clients_of_therapist(Therapist(pk=therapist_id), among=_clients_with_measures())
 
 
 def not_on_track_clients(
@@ -337,7 +335,7 @@ def not_on_track_clients(
     instrument from the index."""
     now = now or timezone.now()
     found = []
-    for client in _therapists_clients_with_measures()(therapist.pk):
+    for client in _therapists_clients_with_measures(therapist.pk):
         for code in measures.INSTRUMENTS:
             first, first_at, last = (
                 getattr(client, f"{code}_{part}") for part in ("first_total", "first_at", "last_total")

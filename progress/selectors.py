@@ -137,31 +137,26 @@ class DashboardGroup(NamedTuple):
 def dashboard_groups(therapist: Therapist, *, now: datetime.datetime) -> list[DashboardGroup]:
     """``groups_for_therapist`` by name, as the dashboard lists them. Its SQL is written once for
     the process (``iop.statements.rows_of``): building it cost the page more than running it."""
-    return [DashboardGroup(*row) for row in _dashboard_group_rows()(therapist.pk, now - RECENT_COVER)]
+    return [DashboardGroup(*row) for row in _dashboard_group_rows(therapist.pk, now - RECENT_COVER)]
 
 
-@cache
-def _dashboard_group_rows() -> Callable[[int, datetime.datetime], list[tuple]]:
-    return rows_of(
-        lambda therapist_id, since: (
-            _groups_reached(Therapist(pk=therapist_id), since=since)
-            .order_by("name")
-            .values_list(*DashboardGroup._fields)
-        )
-    )
+@rows_of
+def _dashboard_group_rows(therapist_id: int, since: datetime.datetime) -> QuerySet:
+    groups = _groups_reached(Therapist(pk=therapist_id), since=since)
+    return groups.order_by("name").values_list(*DashboardGroup._fields)
 
 
 def get_session_for_therapist(user, pk: int) -> Session:
     """The session if the user leads, co-leads or substitutes in it; otherwise 404, as for a
     session that does not exist."""
-    return _session_led_by(user, pk, _session_with_group())
+    return _session_led_by(user, pk, _session_with_group)
 
 
-@cache
-def _session_with_group() -> Callable[[int], list[Session]]:
+@instances_of
+def _session_with_group(pk: int) -> QuerySet[Session]:
     """The session of a key (a list of it, or none) with its group, which its pages name (not who
     facilitates it): SQL written once for the process (``iop.statements.instances_of``)."""
-    return instances_of(lambda key: Session.objects.select_related("group").filter(pk=key))
+    return Session.objects.select_related("group").filter(pk=pk)
 
 
 def _session_led_by(user, pk: int, session_of: Callable[[int], list[Session]]) -> Session:
@@ -184,35 +179,31 @@ def get_session_for_sign_in_sheet(user, pk: int) -> Session:
     admin, and the therapists who lead it (as ``get_session_for_therapist``); 404 for anyone
     else. The sheet names its facilitators: they come with it."""
     if user.is_authenticated and user.is_active and user.is_staff and user.has_perm("scheduling.view_session"):
-        found = _session_with_facilitators()(pk)
+        found = _session_with_facilitators(pk)
         if not found:
             raise Http404("No such session.")
         return found[0]
-    return _session_led_by(user, pk, _session_with_facilitators())
+    return _session_led_by(user, pk, _session_with_facilitators)
 
 
-@cache
-def _session_with_facilitators() -> Callable[[int], list[Session]]:
-    return instances_of(
-        lambda key: Session.objects.select_related("group__co_facilitator__user", "facilitator__user").filter(pk=key)
-    )
+@instances_of
+def _session_with_facilitators(pk: int) -> QuerySet[Session]:
+    return Session.objects.select_related("group__co_facilitator__user", "facilitator__user").filter(pk=pk)
 
 
 def get_group_for_therapist(user, pk: int) -> TherapyGroup:
     therapist = therapist_for(user)
-    found = _group_reached()(therapist.pk, pk, timezone.now() - RECENT_COVER)
+    found = _group_reached(therapist.pk, pk, timezone.now() - RECENT_COVER)
     if not found:
         raise Http404("No such group.")
     return found[0]
 
 
-@cache
-def _group_reached() -> Callable[[int, int, datetime.datetime], list[TherapyGroup]]:
+@instances_of
+def _group_reached(therapist_id: int, pk: int, since: datetime.datetime) -> QuerySet[TherapyGroup]:
     """The group of a key if the therapist reaches it (``groups_for_therapist``), as a list of it
     or none: SQL written once for the process (``iop.statements.instances_of``)."""
-    return instances_of(
-        lambda therapist_id, pk, since: _groups_reached(Therapist(pk=therapist_id), since=since).filter(pk=pk)
-    )
+    return _groups_reached(Therapist(pk=therapist_id), since=since).filter(pk=pk)
 
 
 def _note_with_parts(session: Session, *, clients: dict[int, Client]) -> GroupNote | None:
@@ -485,7 +476,7 @@ def dashboard_week(
     week_of = (therapist.pk, list(group_ids), start_of_day(monday), start_of_day(monday + datetime.timedelta(days=7)))
     if shown is None:
         # Every one is shown: one query, without first listing them.
-        week = _with_progress(_week_cards()(*week_of), now=now)
+        week = _with_progress(_week_cards(*week_of), now=now)
         earlier = [session for session in week if session.day < today]
         later = [session for session in week if session.day > today]
         return DashboardWeek(
@@ -498,14 +489,14 @@ def dashboard_week(
     # Each start's day in the clinic's zone, as timezone.localdate tells it, without asking for the
     # zone again for each of some sixty starts.
     zone = timezone.get_current_timezone()
-    days = {pk: starts_at.astimezone(zone).date() for pk, starts_at in _week_starts()(*week_of)}
+    days = {pk: starts_at.astimezone(zone).date() for pk, starts_at in _week_starts(*week_of)}
     todays = [pk for pk, day in days.items() if day == today]
     later = [pk for pk, day in days.items() if day > today]
     earlier = [pk for pk, day in days.items() if day < today]
     later_shown = later[:shown]
     earlier_shown = earlier[-shown:] if shown else earlier
     with_progress = {
-        session.pk: session for session in _with_progress(_cards()(todays + later_shown + earlier_shown), now=now)
+        session.pk: session for session in _with_progress(_cards(todays + later_shown + earlier_shown), now=now)
     }
     return DashboardWeek(
         today=[with_progress[pk] for pk in todays],
@@ -528,36 +519,28 @@ def _in_week(
     return sessions.filter(starts_at__gte=start, starts_at__lt=end).order_by("starts_at")
 
 
-@cache
-def _week_starts() -> Callable[[int, list[int], datetime.datetime, datetime.datetime], list[tuple]]:
+@rows_of
+def _week_starts(therapist_id: int, group_ids: list[int], start: datetime.datetime, end: datetime.datetime) -> QuerySet:
     """``_in_week``, each its key and start, in order."""
-    return rows_of(
-        lambda therapist_id, group_ids, start, end: _in_week(therapist_id, group_ids, start, end).values_list(
-            "pk", "starts_at"
-        )
-    )
+    return _in_week(therapist_id, group_ids, start, end).values_list("pk", "starts_at")
 
 
-@cache
-def _week_cards() -> Callable[[int, list[int], datetime.datetime, datetime.datetime], list[Session]]:
+@instances_of
+def _week_cards(
+    therapist_id: int, group_ids: list[int], start: datetime.datetime, end: datetime.datetime
+) -> QuerySet[Session]:
     """``_in_week``, each as its card reads it (``_with_progress``), in order."""
-    return instances_of(
-        lambda therapist_id, group_ids, start, end: _in_week(
-            therapist_id, group_ids, start, end, among=_sessions_with_progress()
-        ).only(*SESSION_CARD_FIELDS)
-    )
+    return _in_week(therapist_id, group_ids, start, end, among=_sessions_with_progress()).only(*SESSION_CARD_FIELDS)
 
 
-@cache
-def _cards() -> Callable[[list[int]], list[Session]]:
+@instances_of
+def _cards(pks: list[int]) -> QuerySet[Session]:
     """Sessions by their keys (of ``_in_week``, so asked by key alone), each as its card reads it."""
-    return instances_of(
-        lambda pks: (
-            _sessions_with_progress()
-            .select_related("group", "facilitator__user")
-            .only(*SESSION_CARD_FIELDS)
-            .filter(pk__in=pks)
-        )
+    return (
+        _sessions_with_progress()
+        .select_related("group", "facilitator__user")
+        .only(*SESSION_CARD_FIELDS)
+        .filter(pk__in=pks)
     )
 
 
@@ -688,9 +671,9 @@ class MemberBalance:
 def participation_balance(group: TherapyGroup, *, today: datetime.date | None = None):
     """The last six met sessions and, for each current member, their attendance at each."""
     today = today or timezone.localdate()
-    attendances = _recent_attendance()(group.pk)
+    attendances = _recent_attendance(group.pk)
     sessions = sorted({a.session_id: a.session for a in attendances}.values(), key=lambda session: session.starts_at)
-    members = _current_members()(group.pk, today)
+    members = _current_members(group.pk, today)
     cells = {(a.session_id, a.client_id): a for a in attendances}
     rows = [MemberBalance(client=m.client, cells=[cells.get((s.pk, m.client_id)) for s in sessions]) for m in members]
     return sessions, rows
@@ -701,44 +684,36 @@ def participation_balance(group: TherapyGroup, *, today: datetime.date | None = 
 # participation: the rest of the rows (observations, the clients' details) stays unread.
 
 
-@cache
-def _recent_attendance() -> Callable[[int], list[Attendance]]:
+@instances_of
+def _recent_attendance(group_id: int) -> QuerySet[Attendance]:
     """The attendance at a group's last ``BALANCE_SESSIONS`` met meetings, each row with its
     session's start: each of them has some, so the sessions come with it, in one query. No order:
     the cells are looked up by session and client."""
-
-    def of_group(group_id: int) -> QuerySet[Attendance]:
-        # Walks the group's meetings back from the latest (its index on group and start) and stops
-        # at the sixth with attendance, rather than joining every attendance row the group had.
-        recent = (
-            Session.objects.filter(group_id=group_id)
-            .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
-            .exclude(status=Session.Status.CANCELLED)
-            .order_by("-starts_at")
-            .values("pk")[:BALANCE_SESSIONS]
-        )
-        return (
-            Attendance.objects.filter(session__in=recent)
-            .select_related("session")
-            .only("session__starts_at", "client_id", "status", "participation")
-            .order_by()
-        )
-
-    return instances_of(of_group)
+    # Walks the group's meetings back from the latest (its index on group and start) and stops at
+    # the sixth with attendance, rather than joining every attendance row the group ever had.
+    recent = (
+        Session.objects.filter(group_id=group_id)
+        .filter(Exists(Attendance.objects.filter(session=OuterRef("pk"))))
+        .exclude(status=Session.Status.CANCELLED)
+        .order_by("-starts_at")
+        .values("pk")[:BALANCE_SESSIONS]
+    )
+    return (
+        Attendance.objects.filter(session__in=recent)
+        .select_related("session")
+        .only("session__starts_at", "client_id", "status", "participation")
+        .order_by()
+    )
 
 
-@cache
-def _current_members() -> Callable[[int, datetime.date], list[Membership]]:
+@instances_of
+def _current_members(group_id: int, today: datetime.date) -> QuerySet[Membership]:
     """A group's active members who joined by a day, by name, each with their client's name."""
-    return instances_of(
-        lambda group_id, today: (
-            Membership.objects.filter(group_id=group_id, status=Membership.Status.ACTIVE, joined_on__lte=today)
-            .select_related("client")
-            .only(
-                "client__legal_first_name", "client__legal_last_name", "client__preferred_name", "client__chart_number"
-            )
-            .order_by("client__legal_last_name", "client__legal_first_name")
-        )
+    return (
+        Membership.objects.filter(group_id=group_id, status=Membership.Status.ACTIVE, joined_on__lte=today)
+        .select_related("client")
+        .only("client__legal_first_name", "client__legal_last_name", "client__preferred_name", "client__chart_number")
+        .order_by("client__legal_last_name", "client__legal_first_name")
     )
 
 

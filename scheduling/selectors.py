@@ -2,9 +2,7 @@
 
 import datetime
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 from django.conf import settings
 from django.db.models import Count, F, Max, QuerySet, Sum
@@ -48,7 +46,7 @@ def sessions_for_client(client: Client) -> QuerySet[Session]:
 def first_group_has_met(client: Client) -> bool:
     """Whether a meeting of one of the client's groups has been held with them on its roster:
     until then the portal prepares them for their first group. One query."""
-    return bool(_met_before()(client.pk, timezone.now()))
+    return bool(_met_before(client.pk, timezone.now()))
 
 
 # What the portal's week shows of a session and its group: a client in six groups has some thirty
@@ -68,14 +66,14 @@ PORTAL_SESSION_FIELDS = (
 
 def sessions_for_client_between(client: Client, first_day: datetime.date, last_day: datetime.date) -> list[Session]:
     """The client's sessions from ``first_day`` to ``last_day``, with what the portal shows."""
-    return _sessions_between()(client.pk, start_of_day(first_day), start_of_day_after(last_day))
+    return _sessions_between(client.pk, start_of_day(first_day), start_of_day_after(last_day))
 
 
 def next_session_for_client(client: Client, *, now: datetime.datetime) -> Session | None:
     """The client's next meeting that still takes place: under way now, or the first to start."""
     # No meeting lasts longer than MAX_MINUTES (a check constraint): one that has not ended began
     # after this, a bound that lets the index on (group, start) skip each group's past.
-    found = _next_session()(client.pk, now, now - datetime.timedelta(minutes=MAX_MINUTES))
+    found = _next_session(client.pk, now, now - datetime.timedelta(minutes=MAX_MINUTES))
     return found[0] if found else None
 
 
@@ -84,35 +82,22 @@ def next_session_for_client(client: Client, *, now: datetime.datetime) -> Sessio
 # of who belongs to a meeting into each query cost the page more than running it.
 
 
-@cache
-def _met_before() -> Callable[[int, datetime.datetime], list[tuple]]:
-    return rows_of(
-        lambda client_id, now: (
-            sessions_for_client(Client(pk=client_id)).filter(starts_at__lte=now).met().values_list("pk")[:1]
-        )
-    )
+@rows_of
+def _met_before(client_id: int, now: datetime.datetime) -> QuerySet:
+    return sessions_for_client(Client(pk=client_id)).filter(starts_at__lte=now).met().values_list("pk")[:1]
 
 
-@cache
-def _sessions_between() -> Callable[[int, datetime.datetime, datetime.datetime], list[Session]]:
-    return instances_of(
-        lambda client_id, start, end: (
-            sessions_for_client(Client(pk=client_id))
-            .filter(starts_at__gte=start, starts_at__lt=end)
-            .only(*PORTAL_SESSION_FIELDS)
-        )
-    )
+@instances_of
+def _sessions_between(client_id: int, start: datetime.datetime, end: datetime.datetime) -> QuerySet[Session]:
+    sessions = sessions_for_client(Client(pk=client_id))
+    return sessions.filter(starts_at__gte=start, starts_at__lt=end).only(*PORTAL_SESSION_FIELDS)
 
 
-@cache
-def _next_session() -> Callable[[int, datetime.datetime, datetime.datetime], list[Session]]:
-    return instances_of(
-        lambda client_id, now, began_after: (
-            sessions_for_client(Client(pk=client_id))
-            .filter(starts_at__gt=began_after, ends_at__gt=now, status=Session.Status.SCHEDULED)
-            .only(*PORTAL_SESSION_FIELDS)[:1]
-        )
-    )
+@instances_of
+def _next_session(client_id: int, now: datetime.datetime, began_after: datetime.datetime) -> QuerySet[Session]:
+    sessions = sessions_for_client(Client(pk=client_id))
+    still_to_come = sessions.filter(starts_at__gt=began_after, ends_at__gt=now, status=Session.Status.SCHEDULED)
+    return still_to_come.only(*PORTAL_SESSION_FIELDS)[:1]
 
 
 def client_for_feed(token: str) -> Client | None:

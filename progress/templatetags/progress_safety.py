@@ -3,10 +3,10 @@ not on track: tags, so that every therapist page has them without each view aski
 number of queries (one, and one audit row when it names a client)."""
 
 import datetime
-from functools import cache
 from typing import NamedTuple
 
 from django import template
+from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -65,16 +65,13 @@ def _therapist(context):
     return therapist if therapist is not None and therapist.is_active else None
 
 
-@cache
-def _banner_rows():
+@rows_of
+def _banner_rows(therapist_id: int) -> QuerySet:
     """The open alerts of a therapist's current clients, oldest first, one more than the banner
     shows (to know whether there are more): ``safety.open_alerts_for_therapist``, compiled once
     for the process (``iop.statements``), as every therapist page asks it."""
-    return rows_of(
-        lambda therapist_id: safety.open_alerts_for_therapist(Therapist(pk=therapist_id)).values_list(*BANNER_FIELDS)[
-            : safety.ALERTS_SHOWN + 1
-        ]
-    )
+    alerts = safety.open_alerts_for_therapist(Therapist(pk=therapist_id))
+    return alerts.values_list(*BANNER_FIELDS)[: safety.ALERTS_SHOWN + 1]
 
 
 @register.simple_tag(takes_context=True)
@@ -83,7 +80,7 @@ def safety_alerts_banner(context) -> SafeString:
     than through a template, as the dashboard's cards are (``progress_cards``): it is on every
     therapist page."""
     therapist = _therapist(context)
-    alerts = [] if therapist is None else [_Alert(*row) for row in _banner_rows()(therapist.pk)]
+    alerts = [] if therapist is None else [_Alert(*row) for row in _banner_rows(therapist.pk)]
     if alerts:
         record(Action.VIEW, target=SafetyAlert, clients=[a.client_id for a in alerts], detail="open safety alerts")
     return _banner(alerts[: safety.ALERTS_SHOWN], more=len(alerts) > safety.ALERTS_SHOWN)
